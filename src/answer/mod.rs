@@ -1,0 +1,589 @@
+//! From a query's bytes to a response's bytes, in one synchronous function over an immutable
+//! snapshot: parse → find the zone → look the name up → decide the outcome → write sections.
+//!
+//! The outcome of a lookup is one of the explicit states of RFC 1034 §4.3.2: an answer, a CNAME
+//! (followed, across our zones too), a DNAME substitution (RFC 6672), a referral, NODATA or
+//! NXDOMAIN. The record set a name answers with is chosen in `select`, the stage the routing
+//! policies hook into.
+
+mod writer;
+
+use crate::server::packet::{self, hflags, rcode, ClientSubnet, Parsed, Query};
+use crate::zone::{self, name, types, Catalog, Node, RrSet, Zone, APEX, NONE};
+pub use writer::Full;
+use writer::{Owner, Writer, AN, AR, NS};
+
+/// Server-wide answering choices, reloaded with the zones.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Our EDNS UDP payload size (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020).
+    pub edns_payload: u16,
+    /// Leave the zone's NS RRset out of the authority section of positive answers (Knot's and
+    /// BIND's `minimal-responses`); off by default, as NSD and Route 53 answer.
+    pub minimal_responses: bool,
+    /// CH TXT `version.bind`/`version.server`; `None` refuses those queries.
+    pub version: Option<Box<[u8]>>,
+    /// CH TXT `id.server`/`hostname.bind`; `None` refuses those queries.
+    pub identity: Option<Box<[u8]>>,
+    /// EDNS NSID (RFC 5001) sent to clients that ask; `None` sends nothing.
+    pub nsid: Option<Box<[u8]>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            edns_payload: 1232,
+            minimal_responses: false,
+            version: Some(
+                format!("policydns {}", env!("CARGO_PKG_VERSION"))
+                    .into_bytes()
+                    .into(),
+            ),
+            identity: None,
+            nsid: None,
+        }
+    }
+}
+
+/// What a query reads: the zones and the options, swapped together.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub catalog: Catalog,
+    pub options: Options,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// Largest DNS message (TCP, RFC 7766).
+pub const MAX_MESSAGE: usize = 65535;
+
+/// Longest CNAME/DNAME chain followed; RFC 1034 asks only that loops end.
+const MAX_CHAIN: usize = 16;
+
+/// How many nodes may have their addresses added to the additional section.
+const MAX_ADDITIONAL: usize = 32;
+
+/// Answers `packet` into `out`; returns the response length, 0 for "send nothing".
+/// `out` should hold `MAX_MESSAGE` octets for TCP; for UDP the negotiated size is enough.
+pub fn respond(snap: &Snapshot, packet: &[u8], transport: Transport, out: &mut [u8]) -> usize {
+    match packet::parse(packet) {
+        Parsed::Drop => 0,
+        Parsed::Error {
+            id,
+            flags,
+            rcode,
+            question,
+        } => error_response(
+            snap,
+            packet,
+            id,
+            flags,
+            rcode,
+            question.as_ref(),
+            transport,
+            out,
+        ),
+        Parsed::Query(q) => answer(snap, packet, &q, transport, out),
+    }
+}
+
+/// The size this response may take (RFC 6891 §6.2.5, RFC 1035 §4.2.1).
+fn size_limit(snap: &Snapshot, q: Option<&Query>, transport: Transport) -> usize {
+    match (transport, q.and_then(|q| q.edns)) {
+        (Transport::Tcp, _) => MAX_MESSAGE,
+        (Transport::Udp, Some(e)) => {
+            e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize
+        }
+        (Transport::Udp, None) => 512,
+    }
+}
+
+fn opt_len(snap: &Snapshot, q: &Query) -> usize {
+    let Some(e) = q.edns else { return 0 };
+    let mut len = 11;
+    if e.nsid {
+        if let Some(n) = &snap.options.nsid {
+            len += 4 + n.len();
+        }
+    }
+    if let Some(ecs) = e.ecs {
+        len += 8 + ecs.addr_len();
+    }
+    len
+}
+
+fn write_header(out: &mut [u8], id: u16, flags: u16, rc: u16) {
+    let opcode = flags & hflags::OPCODE_MASK;
+    let f = hflags::QR | opcode | (flags & (hflags::RD | hflags::CD)) | (rc & 0xF);
+    out[0..2].copy_from_slice(&id.to_be_bytes());
+    out[2..4].copy_from_slice(&f.to_be_bytes());
+    out[4..12].fill(0);
+}
+
+fn set_counts(out: &mut [u8], qd: u16, counts: [u16; 3]) {
+    out[4..6].copy_from_slice(&qd.to_be_bytes());
+    out[6..8].copy_from_slice(&counts[AN].to_be_bytes());
+    out[8..10].copy_from_slice(&counts[NS].to_be_bytes());
+    out[10..12].copy_from_slice(&counts[AR].to_be_bytes());
+}
+
+fn set_flag(out: &mut [u8], bit: u16) {
+    let f = u16::from_be_bytes([out[2], out[3]]) | bit;
+    out[2..4].copy_from_slice(&f.to_be_bytes());
+}
+
+fn set_rcode(out: &mut [u8], rc: u16) {
+    let f = (u16::from_be_bytes([out[2], out[3]]) & !0xF) | (rc & 0xF);
+    out[2..4].copy_from_slice(&f.to_be_bytes());
+}
+
+/// Appends our OPT (RFC 6891 §6.1.2), with NSID and an ECS echo when asked (RFC 7871 §7.2.1:
+/// scope 0 — these answers do not depend on the client's location).
+fn write_opt(w: &mut Writer<'_>, snap: &Snapshot, q: &Query, rc: u16) -> Result<(), Full> {
+    let Some(e) = q.edns else { return Ok(()) };
+    let mut rdlen = 0usize;
+    let nsid = if e.nsid {
+        snap.options.nsid.as_deref()
+    } else {
+        None
+    };
+    if let Some(n) = nsid {
+        rdlen += 4 + n.len();
+    }
+    if let Some(ecs) = e.ecs {
+        rdlen += 8 + ecs.addr_len();
+    }
+    w.bytes(&[0])?;
+    w.u16(types::OPT)?;
+    w.u16(snap.options.edns_payload)?;
+    let ext = ((rc >> 4) as u32) << 24;
+    let do_bit = if e.dnssec_ok { 0x8000 } else { 0 };
+    w.u32(ext | do_bit)?;
+    w.u16(rdlen as u16)?;
+    if let Some(n) = nsid {
+        w.u16(3)?;
+        w.u16(n.len() as u16)?;
+        w.bytes(n)?;
+    }
+    if let Some(ecs) = e.ecs {
+        write_ecs(w, &ecs, 0)?;
+    }
+    w.counts[AR] += 1;
+    Ok(())
+}
+
+fn write_ecs(w: &mut Writer<'_>, ecs: &ClientSubnet, scope: u8) -> Result<(), Full> {
+    let n = ecs.addr_len();
+    w.u16(8)?;
+    w.u16((4 + n) as u16)?;
+    w.u16(ecs.family)?;
+    w.bytes(&[ecs.source_prefix, scope])?;
+    w.bytes(&ecs.addr[..n])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn error_response(
+    snap: &Snapshot,
+    packet: &[u8],
+    id: u16,
+    flags: u16,
+    rc: u16,
+    q: Option<&Query>,
+    transport: Transport,
+    out: &mut [u8],
+) -> usize {
+    if out.len() < packet::HEADER_LEN {
+        return 0;
+    }
+    write_header(out, id, flags, rc);
+    let limit = size_limit(snap, q, transport);
+    let mut w = Writer::new(out, packet::HEADER_LEN, limit);
+    let mut qd = 0;
+    if let Some(q) = q {
+        if w.bytes(&packet[packet::HEADER_LEN..q.question_end]).is_ok() {
+            qd = 1;
+            let _ = write_opt(&mut w, snap, q, rc);
+        }
+    }
+    let (pos, counts) = (w.pos, w.counts);
+    set_counts(out, qd, counts);
+    pos
+}
+
+/// What the name lookup decided, before anything is written.
+enum Found {
+    /// Answer from this node under the queried name (the node may be a wildcard).
+    Node(u32),
+    /// Referral from this zone cut.
+    Referral(u32),
+    /// Substitute with the DNAME at this node.
+    Dname(u32),
+    NxDomain,
+}
+
+/// RFC 1034 §4.3.2 step 3 against one zone: exact match, or the closest encloser and then a
+/// cut, a DNAME or a wildcard below it (RFC 4592 §3.3.1). Each step is one hash probe.
+fn lookup(zone: &Zone, lower: &[u8], qtype: u16) -> Found {
+    let shadowed = |s: u32| {
+        if zone.node(s).is_cut() {
+            Found::Referral(s)
+        } else {
+            Found::Dname(s)
+        }
+    };
+    if let Some(id) = zone.find(lower) {
+        let node = zone.node(id);
+        if node.shadow != NONE {
+            return shadowed(node.shadow);
+        }
+        // The DS RRset at a cut is the parent side's data (RFC 4035 §3.1.4.1).
+        if node.is_cut() && qtype != types::DS {
+            return Found::Referral(id);
+        }
+        return Found::Node(id);
+    }
+    let mut cur = lower;
+    while let Some(parent) = name::parent(cur) {
+        cur = parent;
+        let Some(id) = zone.find(cur) else { continue };
+        let node = zone.node(id);
+        if node.shadow != NONE {
+            return shadowed(node.shadow);
+        }
+        if node.is_cut() {
+            return Found::Referral(id);
+        }
+        if node.flags & zone::flags::DNAME != 0 {
+            return Found::Dname(id);
+        }
+        if node.wildcard != NONE {
+            return Found::Node(node.wildcard);
+        }
+        return Found::NxDomain;
+    }
+    Found::NxDomain
+}
+
+/// The policy stage: which record set answers `qtype` at `node` for this query. Static zone
+/// data answers with what the zone holds.
+#[inline]
+fn select(node: &Node, qtype: u16) -> Option<&RrSet> {
+    node.rrset(qtype)
+}
+
+/// Nodes whose A/AAAA go into the additional section, without duplicates.
+struct Additional<'z> {
+    items: [Option<(&'z Zone, u32)>; MAX_ADDITIONAL],
+    n: usize,
+}
+
+impl<'z> Additional<'z> {
+    fn new() -> Self {
+        Additional {
+            items: [None; MAX_ADDITIONAL],
+            n: 0,
+        }
+    }
+    fn add(&mut self, zone: &'z Zone, ids: &[u32]) {
+        for &id in ids {
+            let dup = self.items[..self.n]
+                .iter()
+                .any(|it| matches!(it, Some((z, i)) if std::ptr::eq(*z, zone) && *i == id));
+            if !dup && self.n < MAX_ADDITIONAL {
+                self.items[self.n] = Some((zone, id));
+                self.n += 1;
+            }
+        }
+    }
+    /// Writes what fits; returns false if something was left out.
+    fn write(&self, w: &mut Writer<'_>) -> bool {
+        for (zone, id) in self.items[..self.n].iter().flatten() {
+            let node = zone.node(*id);
+            for t in [types::A, types::AAAA] {
+                if let Some(set) = node.rrset(t) {
+                    if w.rrset(AR, Owner::Name(&node.name), set, set.ttl).is_err() {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// How the chain of lookups ended.
+enum End<'z> {
+    Answered(&'z Zone),
+    NoData(&'z Zone),
+    NxDomain(&'z Zone),
+    Referral(&'z Zone, u32),
+    /// The chain left the zones we serve (or looped); the resolver carries on.
+    Open,
+    /// DNAME substitution overflowed 255 octets (RFC 6672 §2.2).
+    YxDomain,
+}
+
+fn answer(
+    snap: &Snapshot,
+    packet: &[u8],
+    q: &Query,
+    transport: Transport,
+    out: &mut [u8],
+) -> usize {
+    let limit = size_limit(snap, Some(q), transport).min(out.len());
+    if limit < q.question_end + opt_len(snap, q) {
+        return 0;
+    }
+    write_header(out, q.id, q.flags, rcode::NOERROR);
+    let section_limit = limit - opt_len(snap, q);
+    let mut w = Writer::new(out, packet::HEADER_LEN, section_limit);
+    let qname_wire = &packet[packet::HEADER_LEN..packet::HEADER_LEN + q.qname_len as usize];
+    w.bytes(&packet[packet::HEADER_LEN..q.question_end])
+        .expect("checked above");
+    w.remember_name_at(packet::HEADER_LEN, qname_wire);
+    let after_question = w.mark();
+
+    let rc = if q.edns.is_some_and(|e| e.version > 0) {
+        rcode::BADVERS // RFC 6891 §6.1.3
+    } else {
+        match sections(snap, q, transport, &mut w) {
+            Ok(rc) => rc,
+            Err(Full) => {
+                // An answer or authority RRset did not fit: question only, TC set (RFC 2181 §9).
+                w.reset(after_question);
+                set_flag(w.buf(), hflags::TC);
+                u16::from_be_bytes([w.buf()[2], w.buf()[3]]) & 0xF
+            }
+        }
+    };
+    w.set_limit(limit);
+    set_rcode(w.buf(), rc);
+    write_opt(&mut w, snap, q, rc).expect("space reserved");
+    let (pos, counts) = (w.pos, w.counts);
+    set_counts(out, 1, counts);
+    pos
+}
+
+/// Fills answer, authority and additional; returns the rcode. `Err(Full)` when a section that
+/// must be whole does not fit.
+fn sections(
+    snap: &Snapshot,
+    q: &Query,
+    transport: Transport,
+    w: &mut Writer<'_>,
+) -> Result<u16, Full> {
+    if q.qclass == types::CLASS_CH {
+        return chaos(snap, q, w);
+    }
+    if q.qclass != types::CLASS_IN {
+        return Ok(rcode::REFUSED);
+    }
+    match q.qtype {
+        types::OPT | types::TSIG | types::TKEY => return Ok(rcode::FORMERR),
+        types::MAILA | types::MAILB => return Ok(rcode::NOTIMP),
+        // Zone transfers are not served yet: refuse rather than pretend.
+        types::AXFR | types::IXFR => return Ok(rcode::REFUSED),
+        _ => {}
+    }
+    let qname = q.qname();
+    let cat = &snap.catalog;
+    let first = if q.qtype == types::DS {
+        // DS at a zone apex belongs to the parent zone, if we serve it too.
+        match cat.find_zone(qname) {
+            Some(z) if *z.origin == *qname => cat.find_parent_zone(qname).or(Some(z)),
+            other => other,
+        }
+    } else {
+        cat.find_zone(qname)
+    };
+    let Some(mut zone) = first else {
+        return Ok(rcode::REFUSED);
+    };
+    set_flag(w.buf(), hflags::AA);
+
+    let mut extra = Additional::new();
+    let mut cur = [0u8; 255];
+    let mut cur_len = qname.len();
+    cur[..cur_len].copy_from_slice(qname);
+    let mut owner_at: u16 = packet::HEADER_LEN as u16;
+    // Names already visited, hashed: a CNAME/DNAME loop ends the chain (RFC 1034 §3.6.2).
+    let fx = |n: &[u8]| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, n);
+    let mut seen = [0u64; MAX_CHAIN];
+    seen[0] = fx(qname);
+    let mut apex_ns_in_answer = false;
+
+    let mut hops = 0;
+    let end = loop {
+        let lower = &cur[..cur_len];
+        let found = lookup(zone, lower, q.qtype);
+        match found {
+            Found::NxDomain => break End::NxDomain(zone),
+            Found::Referral(cut) => break End::Referral(zone, cut),
+            Found::Node(id) => {
+                let node = zone.node(id);
+                if q.qtype == types::ANY {
+                    if node.rrsets.is_empty() {
+                        break End::NoData(zone);
+                    }
+                    // RFC 8482 §4.2: over UDP, one RRset stands for the rest; TCP gets them all.
+                    let take = if transport == Transport::Udp {
+                        1
+                    } else {
+                        node.rrsets.len()
+                    };
+                    for set in node.rrsets.iter().take(take) {
+                        w.rrset(AN, Owner::At(owner_at), set, set.ttl)?;
+                        extra.add(zone, &set.additional);
+                    }
+                    break End::Answered(zone);
+                }
+                if let Some(set) = select(node, q.qtype) {
+                    w.rrset(AN, Owner::At(owner_at), set, set.ttl)?;
+                    extra.add(zone, &set.additional);
+                    apex_ns_in_answer |= q.qtype == types::NS && id == APEX;
+                    break End::Answered(zone);
+                }
+                let Some(cname) = node.rrset(types::CNAME) else {
+                    break End::NoData(zone);
+                };
+                let target = w.rrset(AN, Owner::At(owner_at), cname, cname.ttl)?;
+                let rdata = cname.rdatas().next().expect("a CNAME set has one record");
+                cur_len = rdata.len();
+                cur[..cur_len].copy_from_slice(rdata);
+                owner_at = target.expect("CNAME target is written compressed");
+            }
+            Found::Dname(id) => {
+                let node = zone.node(id);
+                let dname = node.rrset(types::DNAME).expect("flagged DNAME");
+                w.rrset(AN, Owner::Name(&node.name), dname, dname.ttl)?;
+                let target = dname.rdatas().next().expect("one DNAME");
+                let prefix = cur_len - node.name.len();
+                if prefix + target.len() > name::MAX_NAME_LEN {
+                    break End::YxDomain;
+                }
+                cur[prefix..prefix + target.len()].copy_from_slice(target);
+                cur_len = prefix + target.len();
+                // The synthesised CNAME (RFC 6672 §3.1), TTL of the DNAME.
+                let m = w.mark();
+                let synth = (|| {
+                    w.u16(0xC000 | owner_at)?;
+                    w.u16(types::CNAME)?;
+                    w.u16(types::CLASS_IN)?;
+                    w.u32(dname.ttl)?;
+                    let len_at = w.pos;
+                    w.u16(0)?;
+                    let at = w.name(&cur[..cur_len], true)?;
+                    let rdlen = (w.pos - len_at - 2) as u16;
+                    w.buf()[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+                    Ok::<u16, Full>(at)
+                })();
+                match synth {
+                    Ok(at) => {
+                        w.counts[AN] += 1;
+                        owner_at = at;
+                    }
+                    Err(e) => {
+                        w.reset(m);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        // Follow the chain: next name, lowercased, in whichever of our zones holds it.
+        cur[..cur_len].make_ascii_lowercase();
+        let h = fx(&cur[..cur_len]);
+        if seen[..=hops].contains(&h) || hops + 1 >= MAX_CHAIN {
+            break End::Open;
+        }
+        hops += 1;
+        seen[hops] = h;
+        match snap.catalog.find_zone(&cur[..cur_len]) {
+            Some(z) => zone = z,
+            None => break End::Open,
+        }
+    };
+
+    let rc = match end {
+        End::Answered(z) => {
+            if !snap.options.minimal_responses && !apex_ns_in_answer {
+                if let Some(ns) = z.apex().rrset(types::NS) {
+                    // Optional: if it does not fit, the answer goes without it.
+                    if w.rrset(NS, Owner::Name(&z.origin), ns, ns.ttl).is_ok() {
+                        extra.add(z, &ns.additional);
+                    }
+                }
+            }
+            extra.write(w);
+            rcode::NOERROR
+        }
+        End::NoData(z) | End::NxDomain(z) => {
+            // RFC 2308 §3: SOA in authority, TTL bounded by the SOA MINIMUM.
+            let soa = &z.negative_soa;
+            w.rrset(NS, Owner::Name(&z.origin), soa, soa.ttl)?;
+            if matches!(end, End::NxDomain(_)) {
+                rcode::NXDOMAIN
+            } else {
+                rcode::NOERROR
+            }
+        }
+        End::Referral(z, cut) => {
+            if hops == 0 {
+                // Not authoritative for what lies below the cut (RFC 1034 §4.3.2).
+                let f = u16::from_be_bytes([w.buf()[2], w.buf()[3]]) & !hflags::AA;
+                w.buf()[2..4].copy_from_slice(&f.to_be_bytes());
+            }
+            let node = z.node(cut);
+            let ns = node.rrset(types::NS).expect("a cut has NS");
+            w.rrset(NS, Owner::Name(&node.name), ns, ns.ttl)?;
+            let mut glue = Additional::new();
+            glue.add(z, &ns.additional);
+            extra.write(w);
+            if !glue.write(w) {
+                // RFC 9471: glue the referral needs did not fit.
+                set_flag(w.buf(), hflags::TC);
+            }
+            rcode::NOERROR
+        }
+        End::Open => {
+            extra.write(w);
+            rcode::NOERROR
+        }
+        End::YxDomain => rcode::YXDOMAIN,
+    };
+    Ok(rc)
+}
+
+/// CH-class TXT queries for the server's version and identity (BIND's and NSD's names).
+fn chaos(snap: &Snapshot, q: &Query, w: &mut Writer<'_>) -> Result<u16, Full> {
+    if q.qtype != types::TXT && q.qtype != types::ANY {
+        return Ok(rcode::REFUSED);
+    }
+    let text = match q.qname() {
+        b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" => {
+            snap.options.version.as_deref()
+        }
+        b"\x02id\x06server\x00" | b"\x08hostname\x04bind\x00" => snap.options.identity.as_deref(),
+        _ => None,
+    };
+    let Some(text) = text else {
+        return Ok(rcode::REFUSED);
+    };
+    set_flag(w.buf(), hflags::AA);
+    let mut rdata = [0u8; 256];
+    let n = text.len().min(255);
+    rdata[0] = n as u8;
+    rdata[1..1 + n].copy_from_slice(&text[..n]);
+    w.record(
+        Owner::At(packet::HEADER_LEN as u16),
+        types::TXT,
+        types::CLASS_CH,
+        0,
+        &rdata[..1 + n],
+    )?;
+    w.counts[AN] += 1;
+    Ok(rcode::NOERROR)
+}

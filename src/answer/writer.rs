@@ -1,0 +1,316 @@
+//! Writes a response into a caller-supplied buffer: no allocation, name compression against
+//! every name already in the packet, and all-or-nothing RRsets so truncation never leaves half
+//! an RRset behind (RFC 2181 §9).
+
+use crate::zone::{types, RrSet};
+
+/// The response would not fit in the size the client can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+pub const AN: usize = 0;
+pub const NS: usize = 1;
+pub const AR: usize = 2;
+
+/// A name (suffix) already in the packet: where it starts and its uncompressed length.
+#[derive(Clone, Copy, Default)]
+struct Known {
+    off: u16,
+    len: u8,
+}
+
+/// How many names the compressor remembers; later names are written uncompressed.
+const KNOWN_MAX: usize = 64;
+
+/// Where a record's owner comes from.
+#[derive(Clone, Copy)]
+pub enum Owner<'n> {
+    /// A name already written at this packet offset (the question, a CNAME target).
+    At(u16),
+    /// An uncompressed wire name.
+    Name(&'n [u8]),
+}
+
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    pub pos: usize,
+    limit: usize,
+    pub counts: [u16; 3],
+    known: [Known; KNOWN_MAX],
+    nknown: usize,
+}
+
+#[derive(Clone, Copy)]
+pub struct Mark {
+    pos: usize,
+    counts: [u16; 3],
+    nknown: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// `limit` is the largest response allowed (at most `buf.len()`); `pos` where writing starts.
+    pub fn new(buf: &'a mut [u8], pos: usize, limit: usize) -> Self {
+        let limit = limit.min(buf.len());
+        Writer {
+            buf,
+            pos,
+            limit,
+            counts: [0; 3],
+            known: [Known::default(); KNOWN_MAX],
+            nknown: 0,
+        }
+    }
+
+    pub fn buf(&mut self) -> &mut [u8] {
+        self.buf
+    }
+
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(self.buf.len());
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            counts: self.counts,
+            nknown: self.nknown,
+        }
+    }
+
+    pub fn reset(&mut self, m: Mark) {
+        self.pos = m.pos;
+        self.counts = m.counts;
+        self.nknown = m.nknown;
+    }
+
+    #[inline]
+    pub fn bytes(&mut self, b: &[u8]) -> Result<(), Full> {
+        let end = self.pos + b.len();
+        if end > self.limit {
+            return Err(Full);
+        }
+        self.buf[self.pos..end].copy_from_slice(b);
+        self.pos = end;
+        Ok(())
+    }
+
+    #[inline]
+    pub fn u16(&mut self, v: u16) -> Result<(), Full> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    #[inline]
+    pub fn u32(&mut self, v: u32) -> Result<(), Full> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Makes every suffix of the name written at `off` (uncompressed, `len` octets) available
+    /// as a compression target. Used for the question.
+    pub fn remember_name_at(&mut self, off: usize, name: &[u8]) {
+        let mut i = 0;
+        while i < name.len() && name[i] != 0 {
+            self.remember(off + i, name.len() - i);
+            i += 1 + name[i] as usize;
+        }
+    }
+
+    fn remember(&mut self, off: usize, len: usize) {
+        if self.nknown < KNOWN_MAX && off < 0x3FFF {
+            self.known[self.nknown] = Known {
+                off: off as u16,
+                len: len as u8,
+            };
+            self.nknown += 1;
+        }
+    }
+
+    /// Compares the (possibly compressed) name in the packet at `off` with `name`, ignoring case.
+    fn same_name_at(&self, mut off: usize, name: &[u8]) -> bool {
+        let mut i = 0;
+        let mut hops = 0;
+        loop {
+            let Some(&len) = self.buf.get(off) else {
+                return false;
+            };
+            if len >= 0xC0 {
+                hops += 1;
+                if hops > 8 {
+                    return false;
+                }
+                off = (((len & 0x3F) as usize) << 8) | self.buf[off + 1] as usize;
+                continue;
+            }
+            let l = len as usize;
+            if name.get(i) != Some(&len) {
+                return false;
+            }
+            if l == 0 {
+                return true;
+            }
+            let (Some(a), Some(b)) = (
+                self.buf.get(off + 1..off + 1 + l),
+                name.get(i + 1..i + 1 + l),
+            ) else {
+                return false;
+            };
+            if !a.eq_ignore_ascii_case(b) {
+                return false;
+            }
+            off += 1 + l;
+            i += 1 + l;
+        }
+    }
+
+    fn find(&self, suffix: &[u8]) -> Option<u16> {
+        self.known[..self.nknown]
+            .iter()
+            .find(|k| k.len as usize == suffix.len() && self.same_name_at(k.off as usize, suffix))
+            .map(|k| k.off)
+    }
+
+    /// Writes a wire name, compressed when `compress`; returns an offset that refers to it.
+    pub fn name(&mut self, name: &[u8], compress: bool) -> Result<u16, Full> {
+        let start = self.pos;
+        let mut i = 0;
+        loop {
+            let len = name[i] as usize;
+            if len == 0 {
+                self.bytes(&[0])?;
+                break;
+            }
+            if compress {
+                if let Some(off) = self.find(&name[i..]) {
+                    self.u16(0xC000 | off)?;
+                    if i == 0 {
+                        return Ok(off);
+                    }
+                    break;
+                }
+            }
+            let here = self.pos;
+            self.bytes(&name[i..i + 1 + len])?;
+            if compress {
+                self.remember(here, name.len() - i);
+            }
+            i += 1 + len;
+        }
+        Ok(start as u16)
+    }
+
+    fn owner(&mut self, owner: Owner<'_>) -> Result<(), Full> {
+        match owner {
+            Owner::At(off) => self.u16(0xC000 | off),
+            Owner::Name(n) => self.name(n, true).map(|_| ()),
+        }
+    }
+
+    /// Writes one record; returns the offset of the first name in its RDATA when the type's
+    /// names are written compressed (a CNAME's target, for the next owner in a chain).
+    pub fn record(
+        &mut self,
+        owner: Owner<'_>,
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Result<Option<u16>, Full> {
+        self.owner(owner)?;
+        self.u16(rtype)?;
+        self.u16(class)?;
+        self.u32(ttl)?;
+        if !types::rdata_names_compressible(rtype) {
+            self.u16(rdata.len() as u16)?;
+            self.bytes(rdata)?;
+            return Ok(None);
+        }
+        let len_at = self.pos;
+        self.u16(0)?;
+        let first = match rtype {
+            types::MX => {
+                self.bytes(&rdata[..2])?;
+                self.name(&rdata[2..], true)?
+            }
+            types::SOA | types::MINFO => {
+                let a = crate::zone::rdata::wire_name_len(rdata).unwrap_or(rdata.len());
+                let first = self.name(&rdata[..a], true)?;
+                let b =
+                    a + crate::zone::rdata::wire_name_len(&rdata[a..]).unwrap_or(rdata.len() - a);
+                self.name(&rdata[a..b], true)?;
+                self.bytes(&rdata[b..])?;
+                first
+            }
+            _ => self.name(rdata, true)?,
+        };
+        let rdlen = (self.pos - len_at - 2) as u16;
+        self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+        Ok(Some(first))
+    }
+
+    /// Writes a whole RRset into `section`, or nothing at all. Returns the RDATA name offset of
+    /// the last record (meaningful for a one-record CNAME set).
+    pub fn rrset(
+        &mut self,
+        section: usize,
+        owner: Owner<'_>,
+        set: &RrSet,
+        ttl: u32,
+    ) -> Result<Option<u16>, Full> {
+        let m = self.mark();
+        let mut last = None;
+        for rdata in set.rdatas() {
+            match self.record(owner, set.rtype, types::CLASS_IN, ttl, rdata) {
+                Ok(r) => last = r,
+                Err(e) => {
+                    self.reset(m);
+                    return Err(e);
+                }
+            }
+        }
+        self.counts[section] += set.count;
+        Ok(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_suffix_is_compressed_to_a_pointer() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf, 12, 512);
+        let q = b"\x03www\x07example\x04test\x00";
+        w.bytes(q).unwrap();
+        w.remember_name_at(12, q);
+        let at = w.pos;
+        w.name(b"\x03ns1\x07EXAMPLE\x04test\x00", true).unwrap();
+        // "ns1" label then a pointer to "example.test" at 12 + 4.
+        assert_eq!(&buf[at..at + 6], b"\x03ns1\xc0\x10");
+    }
+
+    #[test]
+    fn whole_name_match_returns_the_earlier_offset() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf, 12, 512);
+        let q = b"\x01a\x04test\x00";
+        w.bytes(q).unwrap();
+        w.remember_name_at(12, q);
+        assert_eq!(w.name(b"\x01A\x04test\x00", true).unwrap(), 12);
+    }
+
+    #[test]
+    fn rrset_that_does_not_fit_leaves_nothing() {
+        let mut buf = [0u8; 64];
+        let mut w = Writer::new(&mut buf, 12, 40);
+        let set = RrSet {
+            rtype: 1,
+            count: 2,
+            ttl: 60,
+            data: vec![0, 4, 1, 2, 3, 4, 0, 4, 5, 6, 7, 8].into_boxed_slice(),
+            additional: Box::new([]),
+        };
+        assert_eq!(w.rrset(AN, Owner::At(12), &set, 60), Err(Full));
+        assert_eq!(w.pos, 12);
+        assert_eq!(w.counts, [0, 0, 0]);
+    }
+}

@@ -1,0 +1,23 @@
+//! policydns: an authoritative DNS server that answers from standard zone files, built so that
+//! Route 53-style routing policies can decide record sets per query.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! query:  socket ─ server::{udp,tcp} ─ server::packet ─ answer::respond ─ zone::Catalog
+//!                                                          │ (lookup → select → write)
+//!                                                          └─ response bytes ─ socket
+//! load:   config + zone::parse ─ zone::Zone::compile ─ load::build ─ Snapshot ─ ArcSwap ─ server
+//! ```
+//!
+//! - [`zone`] owns zone data: master-file parsing (`parse`, `rdata`), wire names (`name`), and
+//!   the compiled, immutable [`zone::Zone`] with precomputed lookup facts.
+//! - [`answer`] turns a query into a response over one [`answer::Snapshot`]; it never allocates.
+//! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
+//! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
+
+pub mod answer;
+pub mod config;
+pub mod load;
+pub mod server;
+pub mod zone;

@@ -1,0 +1,158 @@
+//! Sockets and workers: UDP on dedicated threads (`udp`), TCP on tokio (`tcp`), both reading
+//! the same atomically swapped [`Snapshot`].
+
+pub mod packet;
+pub mod tcp;
+pub mod udp;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::answer::Snapshot;
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} ({proto}): {source}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub proto: &'static str,
+    pub source: std::io::Error,
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::shutdown`].
+pub struct Server {
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub listening: Vec<SocketAddr>,
+    udp_threads: Vec<JoinHandle<()>>,
+    pub udp_counters: Vec<Arc<udp::Counters>>,
+    stop_udp: Arc<AtomicBool>,
+    stop_tcp: watch::Sender<bool>,
+    tcp_tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds every listen address (UDP and TCP) and starts the workers. Must be called inside
+    /// a tokio runtime (TCP). Default addresses that cannot be bound are skipped with a warning.
+    pub fn start(config: &Config, snapshot: Snapshot) -> Result<Server, BindError> {
+        let snapshot = Arc::new(ArcSwap::from_pointee(snapshot));
+        let stop_udp = Arc::new(AtomicBool::new(false));
+        let (stop_tcp, stop_rx) = watch::channel(false);
+        let mut server = Server {
+            snapshot: snapshot.clone(),
+            listening: Vec::new(),
+            udp_threads: Vec::new(),
+            udp_counters: Vec::new(),
+            stop_udp: stop_udp.clone(),
+            stop_tcp,
+            tcp_tasks: Vec::new(),
+        };
+        let limits = tcp::Limits {
+            idle_timeout: config.tcp_idle_timeout,
+            max_connections: config.tcp_max_connections,
+        };
+        let mut skipped = None;
+        for &addr in &config.listen {
+            let bound = Self::bind_all(addr, config.udp_workers);
+            let (udp_sockets, tcp_listener) = match bound {
+                Ok(b) => b,
+                Err(e) if config.default_listen => {
+                    tracing::warn!("{e}; skipping this default address");
+                    skipped = Some(e);
+                    continue;
+                }
+                Err(e) => {
+                    server.shutdown_now();
+                    return Err(e);
+                }
+            };
+            // Port 0 binds to a kernel-chosen port: report the real one.
+            let actual = tcp_listener.local_addr().unwrap_or(addr);
+            for (i, sock) in udp_sockets.into_iter().enumerate() {
+                let counters = Arc::new(udp::Counters::default());
+                let handle = udp::spawn(
+                    sock,
+                    snapshot.clone(),
+                    stop_udp.clone(),
+                    counters.clone(),
+                    format!("udp-{actual}-{i}"),
+                )
+                .map_err(|source| BindError {
+                    addr,
+                    proto: "udp worker",
+                    source,
+                })?;
+                server.udp_threads.push(handle);
+                server.udp_counters.push(counters);
+            }
+            server.tcp_tasks.push(tokio::spawn(tcp::serve(
+                tcp_listener,
+                snapshot.clone(),
+                limits,
+                stop_rx.clone(),
+            )));
+            server.listening.push(actual);
+        }
+        if let (true, Some(e)) = (server.listening.is_empty(), skipped) {
+            return Err(e);
+        }
+        Ok(server)
+    }
+
+    /// All UDP sockets of one address, plus its TCP listener. With port 0, the kernel's port
+    /// from the first socket is used for the others and for TCP.
+    fn bind_all(
+        addr: SocketAddr,
+        workers: usize,
+    ) -> Result<(Vec<socket2::Socket>, std::net::TcpListener), BindError> {
+        let err = |proto| {
+            move |source| BindError {
+                addr,
+                proto,
+                source,
+            }
+        };
+        let first = udp::bind(addr).map_err(err("udp"))?;
+        let actual = first
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or(addr);
+        let mut socks = vec![first];
+        for _ in 1..workers.max(1) {
+            socks.push(udp::bind(actual).map_err(err("udp"))?);
+        }
+        let tcp = tcp::bind(actual).map_err(err("tcp"))?;
+        Ok((socks, tcp))
+    }
+
+    /// Publishes a new snapshot; queries in flight finish on the old one.
+    pub fn swap(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
+    fn shutdown_now(&mut self) {
+        self.stop_udp.store(true, Ordering::Relaxed);
+        let _ = self.stop_tcp.send(true);
+    }
+
+    /// Stops accepting, lets UDP workers notice (within their 200 ms receive timeout), and
+    /// waits for them.
+    pub async fn shutdown(mut self) {
+        self.shutdown_now();
+        for t in self.tcp_tasks.drain(..) {
+            let _ = t.await;
+        }
+        let threads = std::mem::take(&mut self.udp_threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}

@@ -1,0 +1,472 @@
+//! Bounded parsing of a query straight from the received bytes: header, the one question, and
+//! the OPT record with the options we act on. Nothing is allocated; every read is checked, so a
+//! malformed packet ends as FORMERR or silence, never a panic.
+
+use crate::zone::types;
+
+pub const HEADER_LEN: usize = 12;
+
+/// Header flag bits (RFC 1035 §4.1.1, RFC 4035 §3.2).
+pub mod hflags {
+    pub const QR: u16 = 0x8000;
+    pub const AA: u16 = 0x0400;
+    pub const TC: u16 = 0x0200;
+    pub const RD: u16 = 0x0100;
+    pub const CD: u16 = 0x0010;
+    pub const OPCODE_MASK: u16 = 0x7800;
+}
+
+pub mod rcode {
+    pub const NOERROR: u16 = 0;
+    pub const FORMERR: u16 = 1;
+    pub const SERVFAIL: u16 = 2;
+    pub const NXDOMAIN: u16 = 3;
+    pub const NOTIMP: u16 = 4;
+    pub const REFUSED: u16 = 5;
+    pub const YXDOMAIN: u16 = 6;
+    pub const NOTAUTH: u16 = 9;
+    /// Extended (RFC 6891 §9): upper 8 bits travel in the OPT TTL.
+    pub const BADVERS: u16 = 16;
+}
+
+pub const OPCODE_QUERY: u8 = 0;
+
+/// EDNS option codes we read.
+const OPT_NSID: u16 = 3;
+const OPT_ECS: u16 = 8;
+
+/// EDNS Client Subnet as sent (RFC 7871 §6), validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSubnet {
+    pub family: u16,
+    pub source_prefix: u8,
+    pub scope_prefix: u8,
+    /// Address bytes, only the first `ceil(source_prefix / 8)` are meaningful.
+    pub addr: [u8; 16],
+}
+
+impl ClientSubnet {
+    pub fn addr_len(&self) -> usize {
+        (self.source_prefix as usize).div_ceil(8)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edns {
+    /// Requestor's UDP payload size as sent.
+    pub payload: u16,
+    pub version: u8,
+    pub dnssec_ok: bool,
+    pub nsid: bool,
+    pub ecs: Option<ClientSubnet>,
+}
+
+/// A parsed query. The question's bytes are `packet[12..question_end]`, in the client's case.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub id: u16,
+    pub flags: u16,
+    pub opcode: u8,
+    /// Lowercased QNAME in wire form.
+    pub qname: [u8; 255],
+    pub qname_len: u8,
+    pub qtype: u16,
+    pub qclass: u16,
+    pub question_end: usize,
+    pub edns: Option<Edns>,
+}
+
+impl Query {
+    pub fn qname(&self) -> &[u8] {
+        &self.qname[..self.qname_len as usize]
+    }
+}
+
+/// What to do with received bytes.
+// The query lives on the stack: boxing it would be a heap allocation per packet.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Parsed {
+    Query(Query),
+    /// Answer with this rcode; echo the question if it was read (`question_end`), and an OPT if
+    /// the EDNS record was read.
+    Error {
+        id: u16,
+        flags: u16,
+        rcode: u16,
+        question: Option<Query>,
+    },
+    /// Not worth an answer: too short to hold a header, or itself a response.
+    Drop,
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let v = *self.b.get(self.pos)?;
+        self.pos += 1;
+        Some(v)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        let v = u16::from_be_bytes(self.b.get(self.pos..self.pos + 2)?.try_into().ok()?);
+        self.pos += 2;
+        Some(v)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        let v = u32::from_be_bytes(self.b.get(self.pos..self.pos + 4)?.try_into().ok()?);
+        self.pos += 4;
+        Some(v)
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.b.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+    /// Skips a name that may end in a compression pointer; returns whether it was the root.
+    fn skip_name(&mut self) -> Option<bool> {
+        let mut first = true;
+        loop {
+            let len = self.u8()?;
+            match len {
+                0 => return Some(first),
+                1..=63 => {
+                    self.take(len as usize)?;
+                }
+                0xC0..=0xFF => {
+                    self.u8()?;
+                    return Some(false);
+                }
+                _ => return None,
+            }
+            first = false;
+        }
+    }
+}
+
+/// Reads the query. `packet` is exactly the received datagram or TCP message.
+pub fn parse(packet: &[u8]) -> Parsed {
+    if packet.len() < HEADER_LEN {
+        return Parsed::Drop;
+    }
+    let id = u16::from_be_bytes([packet[0], packet[1]]);
+    let flags = u16::from_be_bytes([packet[2], packet[3]]);
+    if flags & hflags::QR != 0 {
+        return Parsed::Drop;
+    }
+    let opcode = ((flags & hflags::OPCODE_MASK) >> 11) as u8;
+    let count = |i: usize| u16::from_be_bytes([packet[i], packet[i + 1]]);
+    let (qd, an, ns, ar) = (count(4), count(6), count(8), count(10));
+    let formerr = |question| Parsed::Error {
+        id,
+        flags,
+        rcode: rcode::FORMERR,
+        question,
+    };
+    if qd != 1 {
+        // Zero or several questions: no server answers those (RFC 9619).
+        return formerr(None);
+    }
+
+    let mut q = Query {
+        id,
+        flags,
+        opcode,
+        qname: [0; 255],
+        qname_len: 0,
+        qtype: 0,
+        qclass: 0,
+        question_end: 0,
+        edns: None,
+    };
+    let mut c = Cursor {
+        b: packet,
+        pos: HEADER_LEN,
+    };
+    // QNAME: plain labels only; a pointer here could only point into the header.
+    let mut n = 0usize;
+    loop {
+        let Some(len) = c.u8() else {
+            return formerr(None);
+        };
+        if len > 63 {
+            return formerr(None);
+        }
+        if n + 1 + len as usize > 255 {
+            return formerr(None);
+        }
+        q.qname[n] = len;
+        n += 1;
+        if len == 0 {
+            break;
+        }
+        let Some(label) = c.take(len as usize) else {
+            return formerr(None);
+        };
+        for (dst, src) in q.qname[n..n + len as usize].iter_mut().zip(label) {
+            *dst = src.to_ascii_lowercase();
+        }
+        n += len as usize;
+    }
+    q.qname_len = n as u8;
+    let (Some(qtype), Some(qclass)) = (c.u16(), c.u16()) else {
+        return formerr(None);
+    };
+    q.qtype = qtype;
+    q.qclass = qclass;
+    q.question_end = c.pos;
+
+    if opcode != OPCODE_QUERY {
+        return Parsed::Error {
+            id,
+            flags,
+            rcode: rcode::NOTIMP,
+            question: Some(q),
+        };
+    }
+    // A query carries no answers; an authority section only in IXFR (RFC 1995 §3).
+    if an != 0 || (ns != 0 && qtype != types::IXFR) {
+        return formerr(Some(q));
+    }
+    for _ in 0..ns {
+        if skip_record(&mut c).is_none() {
+            return formerr(Some(q));
+        }
+    }
+    for _ in 0..ar {
+        let Some(root) = c.skip_name() else {
+            return formerr(Some(q));
+        };
+        let (Some(rtype), Some(class), Some(ttl), Some(rdlen)) =
+            (c.u16(), c.u16(), c.u32(), c.u16())
+        else {
+            return formerr(Some(q));
+        };
+        let Some(rdata) = c.take(rdlen as usize) else {
+            return formerr(Some(q));
+        };
+        if rtype != types::OPT {
+            continue; // TSIG and others: the transfer code reads those itself.
+        }
+        // RFC 6891 §6.1.1: one OPT, owned by the root.
+        if q.edns.is_some() || !root {
+            q.edns = None;
+            return formerr(Some(q));
+        }
+        match parse_opt(class, ttl, rdata) {
+            Some(e) => q.edns = Some(e),
+            None => return formerr(Some(q)),
+        }
+    }
+    Parsed::Query(q)
+}
+
+fn skip_record(c: &mut Cursor<'_>) -> Option<()> {
+    c.skip_name()?;
+    c.take(8)?;
+    let rdlen = c.u16()?;
+    c.take(rdlen as usize)?;
+    Some(())
+}
+
+fn parse_opt(class: u16, ttl: u32, rdata: &[u8]) -> Option<Edns> {
+    let mut e = Edns {
+        payload: class,
+        version: (ttl >> 16) as u8,
+        dnssec_ok: ttl & 0x8000 != 0,
+        nsid: false,
+        ecs: None,
+    };
+    let mut c = Cursor { b: rdata, pos: 0 };
+    while c.pos < rdata.len() {
+        let code = c.u16()?;
+        let len = c.u16()?;
+        let data = c.take(len as usize)?;
+        match code {
+            OPT_NSID => e.nsid = true,
+            OPT_ECS => e.ecs = Some(parse_ecs(data)?),
+            _ => {}
+        }
+    }
+    Some(e)
+}
+
+/// RFC 7871 §6 and §7.1.2: malformed subnets are FORMERR.
+fn parse_ecs(d: &[u8]) -> Option<ClientSubnet> {
+    if d.len() < 4 {
+        return None;
+    }
+    let family = u16::from_be_bytes([d[0], d[1]]);
+    let (source, scope) = (d[2], d[3]);
+    let max = match family {
+        1 => 32,
+        2 => 128,
+        _ => return None,
+    };
+    if source > max || scope != 0 {
+        return None;
+    }
+    let addr = &d[4..];
+    let need = (source as usize).div_ceil(8);
+    if addr.len() != need {
+        return None;
+    }
+    // Bits past the source prefix must be zero.
+    if source % 8 != 0 {
+        let mask = 0xFFu8 >> (source % 8);
+        if addr[need - 1] & mask != 0 {
+            return None;
+        }
+    }
+    let mut a = [0u8; 16];
+    a[..need].copy_from_slice(addr);
+    Some(ClientSubnet {
+        family,
+        source_prefix: source,
+        scope_prefix: 0,
+        addr: a,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(name: &[u8], qtype: u16, extra: &[u8], arcount: u16) -> Vec<u8> {
+        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0];
+        p.extend_from_slice(&arcount.to_be_bytes());
+        p.extend_from_slice(name);
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&1u16.to_be_bytes());
+        p.extend_from_slice(extra);
+        p
+    }
+    const WWW: &[u8] = b"\x03WwW\x07example\x04test\x00";
+
+    fn opt(payload: u16, version: u8, options: &[u8]) -> Vec<u8> {
+        let mut o = vec![0, 0, 41];
+        o.extend_from_slice(&payload.to_be_bytes());
+        o.extend_from_slice(&[0, version, 0, 0]);
+        o.extend_from_slice(&(options.len() as u16).to_be_bytes());
+        o.extend_from_slice(options);
+        o
+    }
+
+    #[test]
+    fn question_is_lowercased_and_bounded() {
+        let Parsed::Query(q) = parse(&query(WWW, 1, &[], 0)) else {
+            panic!()
+        };
+        assert_eq!(q.qname(), b"\x03www\x07example\x04test\x00");
+        assert_eq!(q.question_end, 12 + WWW.len() + 4);
+        assert!(q.edns.is_none());
+    }
+
+    #[test]
+    fn short_packets_and_responses_are_dropped() {
+        assert!(matches!(parse(&[0; 11]), Parsed::Drop));
+        let mut p = query(WWW, 1, &[], 0);
+        p[2] |= 0x80;
+        assert!(matches!(parse(&p), Parsed::Drop));
+    }
+
+    #[test]
+    fn truncated_question_is_formerr_without_question() {
+        let p = query(WWW, 1, &[], 0);
+        let Parsed::Error {
+            rcode, question, ..
+        } = parse(&p[..p.len() - 3])
+        else {
+            panic!()
+        };
+        assert_eq!(rcode, rcode::FORMERR);
+        assert!(question.is_none());
+    }
+
+    #[test]
+    fn pointer_in_qname_is_formerr() {
+        let p = query(b"\xc0\x0c", 1, &[], 0);
+        assert!(matches!(
+            parse(&p),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn two_opt_records_are_formerr() {
+        let mut extra = opt(1232, 0, &[]);
+        extra.extend(opt(1232, 0, &[]));
+        let p = query(WWW, 1, &extra, 2);
+        assert!(matches!(
+            parse(&p),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn edns_fields_are_read() {
+        let p = query(WWW, 1, &opt(4096, 1, &[0, 3, 0, 0]), 1);
+        let Parsed::Query(q) = parse(&p) else {
+            panic!()
+        };
+        let e = q.edns.unwrap();
+        assert_eq!((e.payload, e.version, e.nsid), (4096, 1, true));
+    }
+
+    #[test]
+    fn client_subnet_is_validated() {
+        let good = [0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2];
+        let Parsed::Query(q) = parse(&query(WWW, 1, &opt(1232, 0, &good), 1)) else {
+            panic!()
+        };
+        assert_eq!(q.edns.unwrap().ecs.unwrap().source_prefix, 24);
+        // Host bits set beyond /23.
+        let bad = [0, 8, 0, 7, 0, 1, 23, 0, 192, 0, 3];
+        assert!(matches!(
+            parse(&query(WWW, 1, &opt(1232, 0, &bad), 1)),
+            Parsed::Error { .. }
+        ));
+        // Nonzero scope in a query.
+        let bad = [0, 8, 0, 7, 0, 1, 24, 8, 192, 0, 2];
+        assert!(matches!(
+            parse(&query(WWW, 1, &opt(1232, 0, &bad), 1)),
+            Parsed::Error { .. }
+        ));
+    }
+
+    #[test]
+    fn other_opcodes_are_notimp_with_question() {
+        let mut p = query(WWW, 1, &[], 0);
+        p[2] = 0x28; // UPDATE
+        let Parsed::Error {
+            rcode, question, ..
+        } = parse(&p)
+        else {
+            panic!()
+        };
+        assert_eq!(rcode, rcode::NOTIMP);
+        assert!(question.is_some());
+    }
+
+    #[test]
+    fn records_in_answer_section_are_formerr() {
+        let mut p = query(WWW, 1, &[], 0);
+        p[7] = 1;
+        assert!(matches!(
+            parse(&p),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
+    }
+}

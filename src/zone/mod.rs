@@ -1,0 +1,638 @@
+//! Zone data compiled for answering: a hash of lowercase wire names to nodes, each node with
+//! its RRsets already in wire form and the facts a lookup needs (delegation point above it,
+//! wildcard child, DNAME) decided at load time. No answer ever scans the zone.
+
+pub mod name;
+pub mod parse;
+pub mod rdata;
+pub mod types;
+
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+
+pub use parse::ParseError;
+
+/// Index meaning "no node".
+pub const NONE: u32 = u32::MAX;
+
+/// A zone that failed to load: every problem found, each as `file:line: message`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct LoadError {
+    pub problems: Vec<ParseError>,
+}
+
+impl From<ParseError> for LoadError {
+    fn from(e: ParseError) -> Self {
+        LoadError { problems: vec![e] }
+    }
+}
+
+/// An RRset in wire form: `count` records stored back to back as `[rdlength: u16][rdata]`.
+#[derive(Debug, Clone)]
+pub struct RrSet {
+    pub rtype: u16,
+    pub count: u16,
+    pub ttl: u32,
+    pub data: Box<[u8]>,
+    /// Nodes of this zone whose A/AAAA belong in the additional section when this RRset is
+    /// answered (targets of NS, MX, SRV).
+    pub additional: Box<[u32]>,
+}
+
+impl RrSet {
+    /// Iterates over each record's RDATA.
+    pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
+        let data = &self.data[..];
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let len = u16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?) as usize;
+            let r = &data[pos + 2..pos + 2 + len];
+            pos += 2 + len;
+            Some(r)
+        })
+    }
+}
+
+/// Facts about a node fixed at load time.
+pub mod flags {
+    /// Non-apex node with NS: a zone cut.
+    pub const CUT: u8 = 1;
+    /// Owns a DNAME.
+    pub const DNAME: u8 = 2;
+    /// Has A or AAAA (worth adding to the additional section).
+    pub const ADDRESS: u8 = 4;
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Full owner name, lowercase wire form.
+    pub name: Box<[u8]>,
+    /// Empty for empty non-terminals.
+    pub rrsets: Box<[RrSet]>,
+    /// `*.<this name>`, if it exists.
+    pub wildcard: u32,
+    /// The highest zone cut or DNAME strictly above this node: data here is not authoritative
+    /// (glue or occluded), and queries at or below are answered from that node.
+    pub shadow: u32,
+    pub flags: u8,
+}
+
+impl Node {
+    pub fn rrset(&self, rtype: u16) -> Option<&RrSet> {
+        self.rrsets.iter().find(|s| s.rtype == rtype)
+    }
+    pub fn is_cut(&self) -> bool {
+        self.flags & flags::CUT != 0
+    }
+}
+
+#[derive(Debug)]
+pub struct Zone {
+    /// Lowercase wire form.
+    pub origin: Box<[u8]>,
+    pub nodes: Vec<Node>,
+    table: HashTable<u32>,
+    pub serial: u32,
+    /// The apex SOA with the negative-caching TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 §5).
+    pub negative_soa: RrSet,
+    pub source: Option<PathBuf>,
+    pub record_count: usize,
+}
+
+pub const APEX: u32 = 0;
+
+fn hash(key: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(key)
+}
+
+impl Zone {
+    /// Finds the node with exactly this lowercase wire name.
+    #[inline]
+    pub fn find(&self, lower: &[u8]) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.table
+            .find(hash(lower), |&id| &*nodes[id as usize].name == lower)
+            .copied()
+    }
+
+    pub fn node(&self, id: u32) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub fn apex(&self) -> &Node {
+        &self.nodes[APEX as usize]
+    }
+
+    pub fn origin_text(&self) -> String {
+        name::to_text(&self.origin)
+    }
+
+    /// Reads and compiles a zone file. Warnings (ignored out-of-zone data, TTL mismatches) are
+    /// returned beside the zone; anything that would make answers wrong is an error.
+    pub fn load(origin: &[u8], path: &Path) -> Result<(Zone, Vec<String>), LoadError> {
+        let origin = name::to_lowercase(origin);
+        let records = parse::parse_file(path, &origin)?;
+        let (mut zone, warnings) = Self::compile(&origin, records)?;
+        zone.source = Some(path.to_path_buf());
+        Ok((zone, warnings))
+    }
+
+    /// Compiles parsed records into a zone.
+    pub fn compile(
+        origin: &[u8],
+        records: Vec<parse::Record>,
+    ) -> Result<(Zone, Vec<String>), LoadError> {
+        let origin = name::to_lowercase(origin);
+        let mut warnings = Vec::new();
+        let mut problems = Vec::new();
+        let problem = |r: &parse::Record, message: String| ParseError {
+            file: r.file.to_path_buf(),
+            line: r.line,
+            message,
+        };
+
+        // Group records by owner, then type, keeping the first-seen order of types.
+        let mut builder = Builder::new(&origin);
+        let record_count = records.len();
+        for rec in records {
+            let owner = name::to_lowercase(&rec.owner);
+            if !name::is_subdomain(&owner, &origin) {
+                // NSD's choice: out-of-zone data is ignored with a warning, not fatal.
+                warnings.push(format!(
+                    "{}:{}: {} is outside zone {}, ignored",
+                    rec.file.display(),
+                    rec.line,
+                    name::to_text(&rec.owner),
+                    name::to_text(&origin)
+                ));
+                continue;
+            }
+            if rec.rtype == types::SOA && owner != origin {
+                problems.push(problem(
+                    &rec,
+                    "SOA record is allowed only at the zone apex".into(),
+                ));
+                continue;
+            }
+            let id = builder.node(&owner);
+            let sets = &mut builder.sets[id as usize];
+            match sets.iter_mut().find(|s| s.rtype == rec.rtype) {
+                Some(set) => {
+                    if set.rdatas.iter().any(|d| *d == rec.rdata) {
+                        continue; // RFC 2181 §5: an RRset holds no duplicates.
+                    }
+                    if set.ttl != rec.ttl {
+                        warnings.push(format!(
+                            "{}:{}: TTL {} differs from {} of the rest of the {} RRset at {}; using {} (RFC 2181 §5.2)",
+                            rec.file.display(), rec.line, rec.ttl, set.ttl,
+                            types::mnemonic(rec.rtype), name::to_text(&rec.owner), set.ttl
+                        ));
+                    }
+                    if rec.rtype == types::SOA {
+                        problems.push(problem(&rec, "a zone has exactly one SOA record".into()));
+                        continue;
+                    }
+                    if rec.rtype == types::CNAME {
+                        problems.push(problem(
+                            &rec,
+                            "a name can have only one CNAME record".into(),
+                        ));
+                        continue;
+                    }
+                    if rec.rtype == types::DNAME {
+                        problems.push(problem(
+                            &rec,
+                            "a name can have only one DNAME record".into(),
+                        ));
+                        continue;
+                    }
+                    set.rdatas.push(rec.rdata);
+                }
+                None => sets.push(SetBuilder {
+                    rtype: rec.rtype,
+                    ttl: rec.ttl,
+                    rdatas: vec![rec.rdata],
+                    first: (rec.file.clone(), rec.line),
+                }),
+            }
+        }
+
+        let at = |b: &Builder, id: u32, t: u16| {
+            b.sets[id as usize]
+                .iter()
+                .find(|s| s.rtype == t)
+                .map(|s| s.first.clone())
+        };
+        let apex_problem = |message: &str| ParseError {
+            file: PathBuf::new(),
+            line: 0,
+            message: format!("zone {}: {message}", name::to_text(&origin)),
+        };
+        if at(&builder, APEX, types::SOA).is_none() {
+            problems.push(apex_problem("no SOA record at the apex"));
+        }
+        if at(&builder, APEX, types::NS).is_none() {
+            problems.push(apex_problem("no NS records at the apex"));
+        }
+        for id in 0..builder.names.len() as u32 {
+            let sets = &builder.sets[id as usize];
+            if let Some((file, line)) = at(&builder, id, types::CNAME) {
+                // RFC 1034 §3.6.2 and RFC 2181 §10.1; DNSSEC types may coexist (RFC 4035 §2.5).
+                let others: Vec<String> = sets
+                    .iter()
+                    .filter(|s| !matches!(s.rtype, types::CNAME | types::RRSIG | types::NSEC))
+                    .map(|s| types::mnemonic(s.rtype))
+                    .collect();
+                if !others.is_empty() {
+                    problems.push(ParseError {
+                        file: file.to_path_buf(),
+                        line,
+                        message: format!(
+                            "CNAME at {} next to other data ({}) (RFC 1034 §3.6.2)",
+                            name::to_text(&builder.names[id as usize]),
+                            others.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        if !problems.is_empty() {
+            problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+            return Err(LoadError { problems });
+        }
+        let zone = builder.finish(&mut warnings, record_count);
+        Ok((zone, warnings))
+    }
+}
+
+struct SetBuilder {
+    rtype: u16,
+    ttl: u32,
+    rdatas: Vec<Vec<u8>>,
+    first: (Arc<Path>, usize),
+}
+
+/// Collects nodes (with every empty non-terminal between an owner and the apex) before the
+/// facts that depend on the whole tree are worked out.
+struct Builder {
+    names: Vec<Vec<u8>>,
+    sets: Vec<Vec<SetBuilder>>,
+    table: HashTable<u32>,
+}
+
+impl Builder {
+    fn new(origin: &[u8]) -> Self {
+        let mut b = Builder {
+            names: Vec::new(),
+            sets: Vec::new(),
+            table: HashTable::new(),
+        };
+        b.insert(origin);
+        b
+    }
+
+    fn find(&self, name: &[u8]) -> Option<u32> {
+        self.table
+            .find(hash(name), |&id| self.names[id as usize] == name)
+            .copied()
+    }
+
+    fn insert(&mut self, name: &[u8]) -> u32 {
+        let id = self.names.len() as u32;
+        self.names.push(name.to_vec());
+        self.sets.push(Vec::new());
+        let names = &self.names;
+        self.table
+            .insert_unique(hash(name), id, |&i| hash(&names[i as usize]));
+        id
+    }
+
+    /// The node for `owner`, creating it and any missing ancestors (empty non-terminals).
+    fn node(&mut self, owner: &[u8]) -> u32 {
+        if let Some(id) = self.find(owner) {
+            return id;
+        }
+        let id = self.insert(owner);
+        let mut cur = owner;
+        while let Some(parent) = name::parent(cur) {
+            if self.find(parent).is_some() {
+                break;
+            }
+            self.insert(parent);
+            cur = parent;
+        }
+        id
+    }
+
+    fn finish(self, warnings: &mut Vec<String>, record_count: usize) -> Zone {
+        let origin = self.names[APEX as usize].clone();
+        let n = self.names.len();
+        let mut nodes: Vec<Node> = Vec::with_capacity(n);
+        for (name, sets) in self.names.iter().zip(self.sets.iter()) {
+            let mut fl = 0u8;
+            let has = |t: u16| sets.iter().any(|s| s.rtype == t);
+            if has(types::NS) && name.len() != origin.len() {
+                fl |= flags::CUT;
+            }
+            if has(types::DNAME) {
+                fl |= flags::DNAME;
+            }
+            if has(types::A) || has(types::AAAA) {
+                fl |= flags::ADDRESS;
+            }
+            let rrsets = sets
+                .iter()
+                .map(|s| {
+                    let mut data = Vec::with_capacity(s.rdatas.iter().map(|d| d.len() + 2).sum());
+                    for d in &s.rdatas {
+                        data.extend_from_slice(&(d.len() as u16).to_be_bytes());
+                        data.extend_from_slice(d);
+                    }
+                    RrSet {
+                        rtype: s.rtype,
+                        count: s.rdatas.len() as u16,
+                        ttl: s.ttl,
+                        data: data.into_boxed_slice(),
+                        additional: Box::new([]),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .into_boxed_slice();
+            nodes.push(Node {
+                name: name.clone().into_boxed_slice(),
+                rrsets,
+                wildcard: NONE,
+                shadow: NONE,
+                flags: fl,
+            });
+        }
+
+        // Parents before children: order by label count, then inherit the shadow downwards.
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&id| name::label_count(&self.names[id as usize]));
+        for &id in &order {
+            let nm = &self.names[id as usize];
+            if id == APEX {
+                continue;
+            }
+            let parent = name::parent(nm)
+                .and_then(|p| self.find(p))
+                .expect("ancestors exist");
+            let pnode = &nodes[parent as usize];
+            let shadow = if pnode.shadow != NONE {
+                pnode.shadow
+            } else if pnode.flags & (flags::CUT | flags::DNAME) != 0 {
+                parent
+            } else {
+                NONE
+            };
+            nodes[id as usize].shadow = shadow;
+            if name::is_wildcard(nm) {
+                nodes[parent as usize].wildcard = id;
+            }
+        }
+        for node in &nodes {
+            if node.shadow != NONE && !node.rrsets.is_empty() {
+                let above = &nodes[node.shadow as usize];
+                if above.flags & flags::DNAME != 0 {
+                    warnings.push(format!(
+                        "{} is below the DNAME at {} and will not be served (RFC 6672 §2.4)",
+                        name::to_text(&node.name),
+                        name::to_text(&above.name)
+                    ));
+                }
+            }
+        }
+
+        // Additional-section targets, resolved to node ids once.
+        for id in 0..n {
+            let mut extra: Vec<Vec<u32>> = Vec::new();
+            for set in nodes[id].rrsets.iter() {
+                let target_off = match set.rtype {
+                    types::NS => Some(0),
+                    types::MX => Some(2),
+                    types::SRV => Some(6),
+                    _ => None,
+                };
+                let mut ids = Vec::new();
+                if let Some(off) = target_off {
+                    for rd in set.rdatas() {
+                        let target = name::to_lowercase(&rd[off..]);
+                        let Some(t) = self.find(&target) else {
+                            continue;
+                        };
+                        let tnode = &nodes[t as usize];
+                        // Glue (data under a cut) is only worth sending for NS; MX and SRV get
+                        // authoritative addresses only.
+                        let usable = tnode.flags & flags::ADDRESS != 0
+                            && (set.rtype == types::NS
+                                || (tnode.shadow == NONE && !tnode.is_cut()));
+                        if usable && !ids.contains(&t) {
+                            ids.push(t);
+                        }
+                    }
+                }
+                extra.push(ids);
+            }
+            for (set, ids) in nodes[id].rrsets.iter_mut().zip(extra) {
+                set.additional = ids.into_boxed_slice();
+            }
+        }
+
+        let soa = nodes[APEX as usize]
+            .rrset(types::SOA)
+            .expect("checked")
+            .clone();
+        let soa_rdata = soa.rdatas().next().expect("one SOA").to_vec();
+        let minimum = u32::from_be_bytes(soa_rdata[soa_rdata.len() - 4..].try_into().unwrap());
+        let serial = u32::from_be_bytes(
+            soa_rdata[soa_rdata.len() - 20..soa_rdata.len() - 16]
+                .try_into()
+                .unwrap(),
+        );
+        let negative_soa = RrSet {
+            ttl: soa.ttl.min(minimum),
+            ..soa
+        };
+
+        let mut table = HashTable::with_capacity(n);
+        for (id, node) in nodes.iter().enumerate() {
+            table.insert_unique(hash(&node.name), id as u32, |&i| {
+                hash(&nodes[i as usize].name)
+            });
+        }
+        Zone {
+            origin: origin.into_boxed_slice(),
+            nodes,
+            table,
+            serial,
+            negative_soa,
+            source: None,
+            record_count,
+        }
+    }
+}
+
+/// Everything a query reads, swapped whole on reload.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    zones: Vec<Arc<Zone>>,
+    table: HashTable<u32>,
+}
+
+impl Catalog {
+    pub fn new(zones: Vec<Arc<Zone>>) -> Self {
+        let mut table = HashTable::with_capacity(zones.len());
+        for (i, z) in zones.iter().enumerate() {
+            table.insert_unique(hash(&z.origin), i as u32, |&j| {
+                hash(&zones[j as usize].origin)
+            });
+        }
+        Catalog { zones, table }
+    }
+
+    pub fn zones(&self) -> &[Arc<Zone>] {
+        &self.zones
+    }
+
+    pub fn zone_by_origin(&self, lower: &[u8]) -> Option<&Arc<Zone>> {
+        let zones = &self.zones;
+        self.table
+            .find(hash(lower), |&i| *zones[i as usize].origin == *lower)
+            .map(|&i| &zones[i as usize])
+    }
+
+    /// The most specific zone containing `lower` (a lowercase wire name), trying the name and
+    /// then each parent: at most one hash probe per label.
+    #[inline]
+    pub fn find_zone(&self, lower: &[u8]) -> Option<&Zone> {
+        let mut cur = lower;
+        loop {
+            if let Some(z) = self.zone_by_origin(cur) {
+                return Some(z);
+            }
+            cur = name::parent(cur)?;
+        }
+    }
+
+    /// Like `find_zone`, but skips zones whose origin is exactly `lower` (DS queries at a
+    /// delegation we serve both sides of belong to the parent, RFC 4035 §3.1.4.1).
+    pub fn find_parent_zone(&self, lower: &[u8]) -> Option<&Zone> {
+        self.find_zone(name::parent(lower)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(text: &str) -> Result<(Zone, Vec<String>), LoadError> {
+        let origin = name::from_text("example.test.", None).unwrap();
+        let recs = parse::parse_str(text, &origin, Path::new("t.zone"))?;
+        Zone::compile(&origin, recs)
+    }
+
+    const HEAD: &str =
+        "$TTL 300\n@ SOA ns1 admin 1 7200 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.53\n";
+
+    fn lower(s: &str) -> Vec<u8> {
+        name::from_text(s, None).unwrap()
+    }
+
+    #[test]
+    fn empty_non_terminals_become_nodes_without_data() {
+        let (z, _) = zone(&format!("{HEAD}a.b.c A 192.0.2.1\n")).unwrap();
+        let ent = z.find(&lower("b.c.example.test.")).unwrap();
+        assert!(z.node(ent).rrsets.is_empty());
+        assert!(z.find(&lower("c.example.test.")).is_some());
+    }
+
+    #[test]
+    fn nodes_below_a_cut_point_at_the_cut() {
+        let (z, _) = zone(&format!("{HEAD}sub NS ns.sub\nns.sub A 192.0.2.2\n")).unwrap();
+        let cut = z.find(&lower("sub.example.test.")).unwrap();
+        assert!(z.node(cut).is_cut());
+        let glue = z.find(&lower("ns.sub.example.test.")).unwrap();
+        assert_eq!(z.node(glue).shadow, cut);
+        // The referral's NS RRset knows its glue.
+        assert_eq!(&*z.node(cut).rrset(types::NS).unwrap().additional, &[glue]);
+    }
+
+    #[test]
+    fn wildcard_child_is_linked_to_its_parent() {
+        let (z, _) = zone(&format!("{HEAD}*.w A 192.0.2.3\n")).unwrap();
+        let w = z.find(&lower("w.example.test.")).unwrap();
+        assert_eq!(
+            z.node(w).wildcard,
+            z.find(&lower("*.w.example.test.")).unwrap()
+        );
+    }
+
+    #[test]
+    fn negative_ttl_is_min_of_soa_ttl_and_minimum() {
+        let (z, _) = zone(HEAD).unwrap();
+        assert_eq!(z.negative_soa.ttl, 60);
+        assert_eq!(z.serial, 1);
+    }
+
+    #[test]
+    fn cname_beside_other_data_is_an_error_with_its_line() {
+        let e = zone(&format!("{HEAD}www CNAME x\nwww A 192.0.2.1\n")).unwrap_err();
+        assert_eq!(e.problems.len(), 1);
+        assert!(e.problems[0].message.contains("CNAME"), "{e}");
+        assert_eq!(e.problems[0].line, 5);
+    }
+
+    #[test]
+    fn missing_soa_and_ns_are_errors() {
+        let e = zone("$TTL 60\nwww A 192.0.2.1\n").unwrap_err();
+        assert_eq!(e.problems.len(), 2, "{e}");
+    }
+
+    #[test]
+    fn second_soa_is_an_error() {
+        assert!(zone(&format!("{HEAD}@ SOA ns2 admin 2 1 1 1 1\n")).is_err());
+    }
+
+    #[test]
+    fn out_of_zone_data_is_ignored_with_a_warning() {
+        let (z, w) = zone(&format!("{HEAD}other.test. A 192.0.2.9\n")).unwrap();
+        assert!(z.find(&lower("other.test.")).is_none());
+        assert!(w[0].contains("outside zone"), "{w:?}");
+    }
+
+    #[test]
+    fn duplicate_records_collapse() {
+        let (z, _) = zone(&format!("{HEAD}www A 192.0.2.1\nwww A 192.0.2.1\n")).unwrap();
+        let id = z.find(&lower("www.example.test.")).unwrap();
+        assert_eq!(z.node(id).rrset(types::A).unwrap().count, 1);
+    }
+
+    #[test]
+    fn catalog_picks_the_most_specific_zone() {
+        let (parent, _) = zone(HEAD).unwrap();
+        let child_origin = lower("sub.example.test.");
+        let recs = parse::parse_str(
+            "$TTL 60\n@ SOA ns admin 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n",
+            &child_origin,
+            Path::new("c.zone"),
+        )
+        .unwrap();
+        let (child, _) = Zone::compile(&child_origin, recs).unwrap();
+        let cat = Catalog::new(vec![Arc::new(parent), Arc::new(child)]);
+        assert_eq!(
+            &*cat.find_zone(&lower("a.sub.example.test.")).unwrap().origin,
+            &child_origin[..]
+        );
+        assert_eq!(
+            &*cat.find_zone(&lower("www.example.test.")).unwrap().origin,
+            &lower("example.test.")[..]
+        );
+        assert!(cat.find_zone(&lower("example.org.")).is_none());
+    }
+}

@@ -1,0 +1,97 @@
+//! Record type codes the server itself needs to know about, and mnemonic lookup.
+//!
+//! Codes are plain `u16` on the query path; hickory-proto's `RecordType` supplies the
+//! mnemonics of the types we do not treat specially.
+
+use hickory_proto::rr::RecordType;
+use std::str::FromStr;
+
+pub const A: u16 = 1;
+pub const NS: u16 = 2;
+pub const CNAME: u16 = 5;
+pub const SOA: u16 = 6;
+pub const MB: u16 = 7;
+pub const MG: u16 = 8;
+pub const MR: u16 = 9;
+pub const PTR: u16 = 12;
+pub const HINFO: u16 = 13;
+pub const MINFO: u16 = 14;
+pub const MX: u16 = 15;
+pub const TXT: u16 = 16;
+pub const RP: u16 = 17;
+pub const AFSDB: u16 = 18;
+pub const AAAA: u16 = 28;
+pub const SRV: u16 = 33;
+pub const NAPTR: u16 = 35;
+pub const KX: u16 = 36;
+pub const DNAME: u16 = 39;
+pub const OPT: u16 = 41;
+pub const DS: u16 = 43;
+pub const SSHFP: u16 = 44;
+pub const RRSIG: u16 = 46;
+pub const NSEC: u16 = 47;
+pub const DNSKEY: u16 = 48;
+pub const TLSA: u16 = 52;
+pub const CDS: u16 = 59;
+pub const SPF: u16 = 99;
+pub const TKEY: u16 = 249;
+pub const TSIG: u16 = 250;
+pub const IXFR: u16 = 251;
+pub const AXFR: u16 = 252;
+pub const MAILB: u16 = 253;
+pub const MAILA: u16 = 254;
+pub const ANY: u16 = 255;
+pub const CAA: u16 = 257;
+
+pub const CLASS_IN: u16 = 1;
+pub const CLASS_CH: u16 = 3;
+pub const CLASS_ANY: u16 = 255;
+
+/// Query-only types (RFC 6895 §3.1: 128–255 are meta/Q-types); never stored.
+pub fn is_meta(t: u16) -> bool {
+    t == OPT || (128..=255).contains(&t)
+}
+
+/// Types whose RDATA names may be compressed on output (RFC 3597 §4: only RFC 1035's).
+pub fn rdata_names_compressible(t: u16) -> bool {
+    matches!(t, NS | CNAME | SOA | MB | MG | MR | PTR | MINFO | MX)
+}
+
+pub fn from_mnemonic(text: &str) -> Option<u16> {
+    let upper = text.to_ascii_uppercase();
+    if let Some(num) = upper.strip_prefix("TYPE") {
+        return num.parse::<u16>().ok();
+    }
+    match upper.as_str() {
+        "A" => return Some(A),
+        "NS" => return Some(NS),
+        "CNAME" => return Some(CNAME),
+        "SOA" => return Some(SOA),
+        "PTR" => return Some(PTR),
+        "MX" => return Some(MX),
+        "TXT" => return Some(TXT),
+        "AAAA" => return Some(AAAA),
+        "SRV" => return Some(SRV),
+        "DNAME" => return Some(DNAME),
+        "SPF" => return Some(SPF),
+        "RP" => return Some(RP),
+        "AFSDB" => return Some(AFSDB),
+        "KX" => return Some(KX),
+        "DS" => return Some(DS),
+        "CDS" => return Some(CDS),
+        "CAA" => return Some(CAA),
+        "NAPTR" => return Some(NAPTR),
+        _ => {}
+    }
+    match RecordType::from_str(&upper) {
+        Ok(RecordType::Unknown(_)) | Err(_) => None,
+        Ok(rt) => Some(u16::from(rt)),
+    }
+}
+
+pub fn mnemonic(t: u16) -> String {
+    match RecordType::from(t) {
+        RecordType::Unknown(_) => format!("TYPE{t}"),
+        rt => rt.to_string(),
+    }
+}
