@@ -438,6 +438,7 @@ fn sections(
                     for set in node.rrsets.iter().take(take) {
                         w.rrset(AN, Owner::At(owner_at), set, set.ttl)?;
                         extra.add(zone, &set.additional);
+                        apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
                     }
                     break End::Answered(zone);
                 }
