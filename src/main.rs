@@ -158,6 +158,10 @@ async fn run(
     snapshot: policydns::answer::Snapshot,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
+    // Handlers first: a signal that arrives once queries are answered must not kill us.
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let server = Server::start(&config, snapshot)?;
     for z in server.snapshot.load().catalog.zones() {
         tracing::info!(zone = %z.origin_text(), serial = z.serial, records = z.record_count, "zone loaded");
@@ -167,9 +171,6 @@ async fn run(
         udp_workers_per_address = config.udp_workers,
         "serving"
     );
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
             _ = hup.recv() => {

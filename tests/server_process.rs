@@ -1,0 +1,414 @@
+//! The `policydns` binary as an operator runs it: quick mode, config files, `check`, TCP per
+//! RFC 7766, SIGHUP reloads that keep the old zone when the new one is broken, SIGTERM.
+//! Everything talks to 127.0.0.1 and every wait is bounded.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+const BIN: &str = env!("CARGO_BIN_EXE_policydns");
+
+const ZONE: &str = "$TTL 60
+@   SOA ns1 hostmaster 1 7200 900 1209600 30
+    NS  ns1
+ns1 A   192.0.2.53
+www A   192.0.2.1
+";
+
+/// A temporary directory removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("policydns-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server process, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free for both UDP and TCP right now.
+fn free_port() -> u16 {
+    loop {
+        let t = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = t.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn start(dir: &Dir, args: &[&str]) -> Server {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = dir.0.join(format!("server-{port}.log"));
+    let child = Command::new(BIN)
+        .arg("serve")
+        .args(["--listen", &addr.to_string(), "--udp-workers", "2"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server { child, addr, log };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if try_udp(
+            addr,
+            "ns1.example.test.",
+            RecordType::A,
+            Duration::from_millis(200),
+        )
+        .is_some()
+        {
+            return server;
+        }
+    }
+    panic!(
+        "server did not answer; log:\n{}",
+        std::fs::read_to_string(&server.log).unwrap_or_default()
+    );
+}
+
+fn query_bytes(id: u16, name: &str, t: RecordType) -> Vec<u8> {
+    let mut m = Message::query();
+    m.metadata.id = id;
+    m.add_query(Query::query(Name::from_str(name).unwrap(), t));
+    m.to_vec().unwrap()
+}
+
+fn try_udp(addr: SocketAddr, name: &str, t: RecordType, timeout: Duration) -> Option<Message> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(timeout)).unwrap();
+    s.send_to(&query_bytes(7, name, t), addr).ok()?;
+    let mut buf = [0u8; 4096];
+    let n = s.recv(&mut buf).ok()?;
+    Message::from_vec(&buf[..n]).ok()
+}
+
+fn udp(addr: SocketAddr, name: &str, t: RecordType) -> Message {
+    try_udp(addr, name, t, Duration::from_secs(2)).expect("UDP answer")
+}
+
+fn a_records(m: &Message) -> Vec<String> {
+    m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tcp_send(s: &mut TcpStream, msg: &[u8]) {
+    let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(msg);
+    s.write_all(&framed).unwrap();
+}
+
+fn tcp_read(s: &mut TcpStream) -> Message {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).unwrap();
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).unwrap();
+    Message::from_vec(&buf).unwrap()
+}
+
+fn signal(server: &Server, sig: i32) {
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(server.child.id() as i32, sig) }, 0);
+}
+
+/// Polls until `f` holds (bounded), for effects of a signal.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn check(args: &[&str]) -> Output {
+    Command::new(BIN).arg("check").args(args).output().unwrap()
+}
+
+#[test]
+fn quick_mode_serves_a_zone_over_udp_and_tcp() {
+    let dir = Dir::new("quick");
+    let zone = dir.write("example.test.zone", ZONE);
+    let s = start(
+        &dir,
+        &["--zone", &format!("example.test.={}", zone.display())],
+    );
+    let r = udp(s.addr, "www.example.test.", RecordType::A);
+    assert!(r.metadata.authoritative);
+    assert_eq!(a_records(&r), vec!["192.0.2.1"]);
+    let mut t = TcpStream::connect(s.addr).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp_send(&mut t, &query_bytes(1, "www.example.test.", RecordType::A));
+    assert_eq!(a_records(&tcp_read(&mut t)), vec!["192.0.2.1"]);
+}
+
+#[test]
+fn demo_config_serves_the_shipped_zones() {
+    let dir = Dir::new("demo");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/policydns.toml");
+    let s = start(&dir, &["--config", config.to_str().unwrap()]);
+    let r = udp(s.addr, "www.example.test.", RecordType::A);
+    assert!(r.metadata.authoritative);
+    assert!(!r.answers.is_empty());
+}
+
+#[test]
+fn tcp_answers_pipelined_queries_in_order() {
+    let dir = Dir::new("pipeline");
+    let zone = dir.write("z", ZONE);
+    let s = start(
+        &dir,
+        &["--zone", &format!("example.test.={}", zone.display())],
+    );
+    let mut t = TcpStream::connect(s.addr).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // Three queries in one write, before reading anything (RFC 7766 §6.2.1.1).
+    let mut all = Vec::new();
+    for (id, name) in [
+        (1u16, "www.example.test."),
+        (2, "ns1.example.test."),
+        (3, "nope.example.test."),
+    ] {
+        let q = query_bytes(id, name, RecordType::A);
+        all.extend_from_slice(&(q.len() as u16).to_be_bytes());
+        all.extend_from_slice(&q);
+    }
+    t.write_all(&all).unwrap();
+    let ids: Vec<u16> = (0..3).map(|_| tcp_read(&mut t).metadata.id).collect();
+    assert_eq!(ids, vec![1, 2, 3]);
+}
+
+#[test]
+fn a_stalled_tcp_client_does_not_hold_up_others_and_is_closed_when_idle() {
+    let dir = Dir::new("idle");
+    let zone = dir.write("z", ZONE);
+    let config = dir.write("c.toml", "[server]\ntcp_idle_timeout_secs = 1\n");
+    let s = start(
+        &dir,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--zone",
+            &format!("example.test.={}", zone.display()),
+        ],
+    );
+    // Half a length prefix, then nothing.
+    let mut stalled = TcpStream::connect(s.addr).unwrap();
+    stalled.write_all(&[0]).unwrap();
+    let mut other = TcpStream::connect(s.addr).unwrap();
+    other
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    tcp_send(
+        &mut other,
+        &query_bytes(9, "www.example.test.", RecordType::A),
+    );
+    assert_eq!(tcp_read(&mut other).metadata.id, 9);
+    // The stalled one is closed by the server after the idle timeout: read sees EOF.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(stalled.read(&mut buf).unwrap(), 0);
+}
+
+#[test]
+fn connections_over_the_cap_are_closed_at_once() {
+    let dir = Dir::new("cap");
+    let zone = dir.write("z", ZONE);
+    let config = dir.write(
+        "c.toml",
+        "[server]\ntcp_max_connections = 2\ntcp_idle_timeout_secs = 30\n",
+    );
+    let s = start(
+        &dir,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--zone",
+            &format!("example.test.={}", zone.display()),
+        ],
+    );
+    let mut held = Vec::new();
+    for id in 0..2u16 {
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp_send(&mut c, &query_bytes(id, "www.example.test.", RecordType::A));
+        assert_eq!(tcp_read(&mut c).metadata.id, id);
+        held.push(c);
+    }
+    let mut third = TcpStream::connect(s.addr).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = third.write_all(&[0, 12]);
+    let mut buf = [0u8; 2];
+    let n = third.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the third connection is closed without an answer");
+    // UDP is unaffected.
+    assert_eq!(
+        udp(s.addr, "www.example.test.", RecordType::A)
+            .answers
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn sighup_reloads_changed_zones_and_keeps_the_old_one_when_broken() {
+    let dir = Dir::new("reload");
+    let zone = dir.write("z", ZONE);
+    let s = start(
+        &dir,
+        &["--zone", &format!("example.test.={}", zone.display())],
+    );
+    assert_eq!(
+        a_records(&udp(s.addr, "www.example.test.", RecordType::A)),
+        vec!["192.0.2.1"]
+    );
+
+    std::fs::write(
+        &zone,
+        ZONE.replace("1 7200", "2 7200")
+            .replace("192.0.2.1", "192.0.2.2"),
+    )
+    .unwrap();
+    signal(&s, libc::SIGHUP);
+    eventually("the new address after SIGHUP", || {
+        a_records(&udp(s.addr, "www.example.test.", RecordType::A)) == vec!["192.0.2.2"]
+    });
+
+    // Line 6 is broken: the zone stays at its previous version.
+    std::fs::write(
+        &zone,
+        format!(
+            "{}bad A 300.0.0.1\n",
+            ZONE.replace("192.0.2.1", "192.0.2.3")
+        ),
+    )
+    .unwrap();
+    signal(&s, libc::SIGHUP);
+    let expected = format!("{}:6:", zone.display());
+    eventually("the reload error in the log", || {
+        std::fs::read_to_string(&s.log)
+            .unwrap_or_default()
+            .contains(&expected)
+    });
+    assert_eq!(
+        a_records(&udp(s.addr, "www.example.test.", RecordType::A)),
+        vec!["192.0.2.2"]
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = Dir::new("term");
+    let zone = dir.write("z", ZONE);
+    let mut s = start(
+        &dir,
+        &["--zone", &format!("example.test.={}", zone.display())],
+    );
+    signal(&s, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn check_reports_each_problem_as_file_line_message() {
+    let dir = Dir::new("check");
+    let good = dir.write("good.zone", ZONE);
+    let out = check(&["--zone", &format!("example.test.={}", good.display())]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("example.test.: serial 1"));
+
+    let bad = dir.write("bad.zone", &format!("{ZONE}www CNAME elsewhere.test.\n"));
+    let out = check(&["--zone", &format!("example.test.={}", bad.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("{}:6: CNAME", bad.display())),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_config_is_refused_with_a_readable_message() {
+    let dir = Dir::new("badconf");
+    let conf = dir.write("c.toml", "[server]\nlisten = [\"localhost:53\"]\n[[zone]]\norigin = \"x.test.\"\nfile = \"none.zone\"\n");
+    let out = Command::new(BIN)
+        .args(["serve", "--config", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"localhost:53\" is not IP:PORT"), "{err}");
+}
+
+#[test]
+fn serve_refuses_to_start_on_a_broken_zone() {
+    let dir = Dir::new("badzone");
+    let bad = dir.write("bad.zone", "$TTL 60\n@ SOA ns hm 1 1 1 1 1\n");
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--zone",
+            &format!("x.test.={}", bad.display()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no NS records at the apex"));
+}
