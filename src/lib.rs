@@ -18,6 +18,8 @@
 
 pub mod answer;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod load;
 pub mod server;
 pub mod zone;

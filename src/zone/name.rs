@@ -27,6 +27,9 @@ pub enum NameError {
 /// Parses a presentation-format name (`www`, `www.example.test.`, `@`, `a\.b`, `\065`) into
 /// lowercase-preserving wire form, completing relative names with `origin` (wire form).
 pub fn from_text(text: &str, origin: Option<&[u8]>) -> Result<Vec<u8>, NameError> {
+    if text.is_empty() {
+        return Err(NameError::EmptyLabel);
+    }
     if text == "@" {
         return origin.map(|o| o.to_vec()).ok_or(NameError::NoOrigin);
     }

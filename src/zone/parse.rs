@@ -179,6 +179,9 @@ fn parse_text(
             })?
         } else {
             i = 1;
+            if first.quoted {
+                return Err(err(line, "an owner name cannot be a quoted string".into()));
+            }
             name::from_text(&first.text, Some(&origin))
                 .map_err(|e| err(line, format!("owner {}: {e}", first.text)))?
         };
@@ -192,7 +195,8 @@ fn parse_text(
                 .ok_or_else(|| err(line, "record has no type".into()))?;
             i += 1;
             let t = tok.text.as_str();
-            if ttl.is_none() && t.as_bytes()[0].is_ascii_digit() {
+            if ttl.is_none() && !tok.quoted && t.as_bytes().first().is_some_and(u8::is_ascii_digit)
+            {
                 ttl = Some(parse_ttl(t).map_err(|m| err(line, m))?);
                 continue;
             }
