@@ -299,13 +299,21 @@ impl<'z> Additional<'z> {
             }
         }
     }
-    /// Writes what fits; returns false if something was left out.
-    fn write(&self, w: &mut Writer<'_>) -> bool {
+    /// Writes what fits; returns false if something was left out. `answered` is the RRset
+    /// already in the answer section, not repeated here.
+    fn write(&self, w: &mut Writer<'_>, answered: Option<(&Zone, u32, u16)>) -> bool {
         for (zone, id) in self.items[..self.n].iter().flatten() {
             let node = zone.node(*id);
             for t in [types::A, types::AAAA] {
+                if answered
+                    .is_some_and(|(az, aid, at)| std::ptr::eq(az, *zone) && aid == *id && at == t)
+                {
+                    continue;
+                }
                 if let Some(set) = node.rrset(t) {
-                    if w.rrset(AR, Owner::Name(&node.name), set, set.ttl).is_err() {
+                    if w.rrset(AR, Owner::Node(zone, *id), zone, set, set.ttl)
+                        .is_err()
+                    {
                         return false;
                     }
                 }
@@ -404,6 +412,9 @@ fn sections(
         return Ok(rcode::REFUSED);
     };
     set_flag(w.buf(), hflags::AA);
+    // The zone's apex is the tail of the question: every name of the zone compresses to it.
+    let apex_at = packet::HEADER_LEN + qname.len() - zone.origin.len();
+    w.remember_node(zone, APEX, apex_at);
 
     let mut extra = Additional::new();
     let mut cur = [0u8; 255];
@@ -415,6 +426,7 @@ fn sections(
     let mut seen = [0u64; MAX_CHAIN];
     seen[0] = fx(qname);
     let mut apex_ns_in_answer = false;
+    let mut answered: Option<(&Zone, u32, u16)> = None;
 
     let mut hops = 0;
     let end = loop {
@@ -425,6 +437,10 @@ fn sections(
             Found::Referral(cut) => break End::Referral(zone, cut),
             Found::Node(id) => {
                 let node = zone.node(id);
+                if hops == 0 && *node.name == *lower {
+                    // The question names this node: later mentions point at it.
+                    w.remember_node(zone, id, packet::HEADER_LEN);
+                }
                 if q.qtype == types::ANY {
                     if node.rrsets.is_empty() {
                         break End::NoData(zone);
@@ -436,14 +452,15 @@ fn sections(
                         node.rrsets.len()
                     };
                     for set in node.rrsets.iter().take(take) {
-                        w.rrset(AN, Owner::At(owner_at), set, set.ttl)?;
+                        w.rrset(AN, Owner::At(owner_at), zone, set, set.ttl)?;
                         extra.add(zone, &set.additional);
                         apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
                     }
                     break End::Answered(zone);
                 }
                 if let Some(set) = select(node, q.qtype) {
-                    w.rrset(AN, Owner::At(owner_at), set, set.ttl)?;
+                    w.rrset(AN, Owner::At(owner_at), zone, set, set.ttl)?;
+                    answered = Some((zone, id, q.qtype));
                     extra.add(zone, &set.additional);
                     apex_ns_in_answer |= q.qtype == types::NS && id == APEX;
                     break End::Answered(zone);
@@ -451,7 +468,7 @@ fn sections(
                 let Some(cname) = node.rrset(types::CNAME) else {
                     break End::NoData(zone);
                 };
-                let target = w.rrset(AN, Owner::At(owner_at), cname, cname.ttl)?;
+                let target = w.rrset(AN, Owner::At(owner_at), zone, cname, cname.ttl)?;
                 let rdata = cname.rdatas().next().expect("a CNAME set has one record");
                 cur_len = rdata.len();
                 cur[..cur_len].copy_from_slice(rdata);
@@ -460,7 +477,7 @@ fn sections(
             Found::Dname(id) => {
                 let node = zone.node(id);
                 let dname = node.rrset(types::DNAME).expect("flagged DNAME");
-                w.rrset(AN, Owner::Name(&node.name), dname, dname.ttl)?;
+                w.rrset(AN, Owner::Node(zone, id), zone, dname, dname.ttl)?;
                 let target = dname.rdatas().next().expect("one DNAME");
                 let prefix = cur_len - node.name.len();
                 if prefix + target.len() > name::MAX_NAME_LEN {
@@ -510,21 +527,24 @@ fn sections(
 
     let rc = match end {
         End::Answered(z) => {
-            if !snap.options.minimal_responses && !apex_ns_in_answer {
+            // Like NSD, no NS RRset for the types a validator or an ANY client asks for: those
+            // answers are large enough, and the NS adds nothing to them.
+            let wants_ns = !matches!(q.qtype, types::DS | types::DNSKEY | types::ANY);
+            if !snap.options.minimal_responses && !apex_ns_in_answer && wants_ns {
                 if let Some(ns) = z.apex().rrset(types::NS) {
                     // Optional: if it does not fit, the answer goes without it.
-                    if w.rrset(NS, Owner::Name(&z.origin), ns, ns.ttl).is_ok() {
+                    if w.rrset(NS, Owner::Node(z, APEX), z, ns, ns.ttl).is_ok() {
                         extra.add(z, &ns.additional);
                     }
                 }
             }
-            extra.write(w);
+            extra.write(w, answered);
             rcode::NOERROR
         }
         End::NoData(z) | End::NxDomain(z) => {
             // RFC 2308 §3: SOA in authority, TTL bounded by the SOA MINIMUM.
             let soa = &z.negative_soa;
-            w.rrset(NS, Owner::Name(&z.origin), soa, soa.ttl)?;
+            w.rrset(NS, Owner::Node(z, APEX), z, soa, soa.ttl)?;
             if matches!(end, End::NxDomain(_)) {
                 rcode::NXDOMAIN
             } else {
@@ -539,18 +559,18 @@ fn sections(
             }
             let node = z.node(cut);
             let ns = node.rrset(types::NS).expect("a cut has NS");
-            w.rrset(NS, Owner::Name(&node.name), ns, ns.ttl)?;
+            w.rrset(NS, Owner::Node(z, cut), z, ns, ns.ttl)?;
             let mut glue = Additional::new();
             glue.add(z, &ns.additional);
-            extra.write(w);
-            if !glue.write(w) {
+            extra.write(w, answered);
+            if !glue.write(w, None) {
                 // RFC 9471: glue the referral needs did not fit.
                 set_flag(w.buf(), hflags::TC);
             }
             rcode::NOERROR
         }
         End::Open => {
-            extra.write(w);
+            extra.write(w, answered);
             rcode::NOERROR
         }
         End::YxDomain => rcode::YXDOMAIN,
@@ -584,6 +604,8 @@ fn chaos(snap: &Snapshot, q: &Query, w: &mut Writer<'_>) -> Result<u16, Full> {
         types::CLASS_CH,
         0,
         &rdata[..1 + n],
+        None,
+        &[],
     )?;
     w.counts[AN] += 1;
     Ok(rcode::NOERROR)

@@ -2,7 +2,7 @@
 //! every name already in the packet, and all-or-nothing RRsets so truncation never leaves half
 //! an RRset behind (RFC 2181 §9).
 
-use crate::zone::{types, RrSet};
+use crate::zone::{types, NameRef, RrSet, Zone, NONE};
 
 /// The response would not fit in the size the client can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +19,18 @@ struct Known {
     len: u8,
 }
 
-/// How many names the compressor remembers; later names are written uncompressed.
-const KNOWN_MAX: usize = 64;
+/// How many names the byte-wise compressor remembers; later names are written uncompressed.
+const KNOWN_MAX: usize = 32;
+/// How many zone nodes the node-wise compressor remembers.
+const NODES_MAX: usize = 24;
 
 /// Where a record's owner comes from.
 #[derive(Clone, Copy)]
 pub enum Owner<'n> {
     /// A name already written at this packet offset (the question, a CNAME target).
     At(u16),
-    /// An uncompressed wire name.
-    Name(&'n [u8]),
+    /// A node of a zone (its name is written by walking up the tree).
+    Node(&'n Zone, u32),
 }
 
 pub struct Writer<'a> {
@@ -38,6 +40,11 @@ pub struct Writer<'a> {
     pub counts: [u16; 3],
     known: [Known; KNOWN_MAX],
     nknown: usize,
+    // Zone nodes already in the packet: which zone (by address), which node, where.
+    node_zone: [usize; NODES_MAX],
+    node_id: [u32; NODES_MAX],
+    node_off: [u16; NODES_MAX],
+    nnodes: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -45,6 +52,7 @@ pub struct Mark {
     pos: usize,
     counts: [u16; 3],
     nknown: usize,
+    nnodes: usize,
 }
 
 impl<'a> Writer<'a> {
@@ -58,6 +66,10 @@ impl<'a> Writer<'a> {
             counts: [0; 3],
             known: [Known::default(); KNOWN_MAX],
             nknown: 0,
+            node_zone: [0; NODES_MAX],
+            node_id: [0; NODES_MAX],
+            node_off: [0; NODES_MAX],
+            nnodes: 0,
         }
     }
 
@@ -74,6 +86,7 @@ impl<'a> Writer<'a> {
             pos: self.pos,
             counts: self.counts,
             nknown: self.nknown,
+            nnodes: self.nnodes,
         }
     }
 
@@ -81,6 +94,70 @@ impl<'a> Writer<'a> {
         self.pos = m.pos;
         self.counts = m.counts;
         self.nknown = m.nknown;
+        self.nnodes = m.nnodes;
+    }
+
+    /// Records that zone node `id` is written at `off` (e.g. the zone apex inside the question).
+    pub fn remember_node(&mut self, zone: &Zone, id: u32, off: usize) {
+        if self.nnodes < NODES_MAX && off < 0x3FFF {
+            self.node_zone[self.nnodes] = zone as *const Zone as usize;
+            self.node_id[self.nnodes] = id;
+            self.node_off[self.nnodes] = off as u16;
+            self.nnodes += 1;
+        }
+    }
+
+    #[inline]
+    fn node_at(&self, zone: usize, id: u32) -> Option<u16> {
+        (0..self.nnodes)
+            .find(|&i| self.node_id[i] == id && self.node_zone[i] == zone)
+            .map(|i| self.node_off[i])
+    }
+
+    /// Writes the name of a zone node: its labels up to the first ancestor already in the
+    /// packet, then a pointer. Returns an offset that refers to the name.
+    pub fn node_name(&mut self, zone: &Zone, mut id: u32) -> Result<u16, Full> {
+        let zkey = zone as *const Zone as usize;
+        let start = self.pos;
+        let mut first = true;
+        loop {
+            if let Some(off) = self.node_at(zkey, id) {
+                self.u16(0xC000 | off)?;
+                return Ok(if first { off } else { start as u16 });
+            }
+            let node = zone.node(id);
+            let len = node.name[0] as usize;
+            if len == 0 {
+                self.bytes(&[0])?; // the root zone's apex
+                return Ok(start as u16);
+            }
+            let here = self.pos;
+            self.bytes(&node.name[..1 + len])?;
+            self.remember_node(zone, id, here);
+            self.remember(here, node.name.len());
+            first = false;
+            if node.parent == NONE {
+                // Past the apex: the origin's parent is no node of ours.
+                self.name(&node.name[1 + len..], true)?;
+                return Ok(start as u16);
+            }
+            id = node.parent;
+        }
+    }
+
+    /// Writes an RDATA name through its precomputed place in the tree.
+    fn ref_name(&mut self, zone: &Zone, name: &[u8], r: NameRef) -> Result<u16, Full> {
+        if r.node == NONE {
+            return self.name(name, true);
+        }
+        let start = self.pos;
+        if r.prefix > 0 {
+            self.bytes(&name[..r.prefix as usize])?;
+            self.node_name(zone, r.node)?;
+            Ok(start as u16)
+        } else {
+            self.node_name(zone, r.node)
+        }
     }
 
     #[inline]
@@ -200,12 +277,13 @@ impl<'a> Writer<'a> {
     fn owner(&mut self, owner: Owner<'_>) -> Result<(), Full> {
         match owner {
             Owner::At(off) => self.u16(0xC000 | off),
-            Owner::Name(n) => self.name(n, true).map(|_| ()),
+            Owner::Node(zone, id) => self.node_name(zone, id).map(|_| ()),
         }
     }
 
     /// Writes one record; returns the offset of the first name in its RDATA when the type's
-    /// names are written compressed (a CNAME's target, for the next owner in a chain).
+    /// names are written compressed (a CNAME's target, for the next owner in a chain). `refs`
+    /// places those names in `zone`'s tree (empty: search the packet instead).
     pub fn record(
         &mut self,
         owner: Owner<'_>,
@@ -213,6 +291,8 @@ impl<'a> Writer<'a> {
         class: u16,
         ttl: u32,
         rdata: &[u8],
+        zone: Option<&Zone>,
+        refs: &[NameRef],
     ) -> Result<Option<u16>, Full> {
         self.owner(owner)?;
         self.u16(rtype)?;
@@ -225,40 +305,59 @@ impl<'a> Writer<'a> {
         }
         let len_at = self.pos;
         self.u16(0)?;
+        let write = |w: &mut Self, name: &[u8], i: usize| match (zone, refs.get(i)) {
+            (Some(z), Some(&r)) => w.ref_name(z, name, r),
+            _ => w.name(name, true),
+        };
         let first = match rtype {
             types::MX => {
                 self.bytes(&rdata[..2])?;
-                self.name(&rdata[2..], true)?
+                write(self, &rdata[2..], 0)?
             }
             types::SOA | types::MINFO => {
                 let a = crate::zone::rdata::wire_name_len(rdata).unwrap_or(rdata.len());
-                let first = self.name(&rdata[..a], true)?;
+                let first = write(self, &rdata[..a], 0)?;
                 let b =
                     a + crate::zone::rdata::wire_name_len(&rdata[a..]).unwrap_or(rdata.len() - a);
-                self.name(&rdata[a..b], true)?;
+                write(self, &rdata[a..b], 1)?;
                 self.bytes(&rdata[b..])?;
                 first
             }
-            _ => self.name(rdata, true)?,
+            _ => write(self, rdata, 0)?,
         };
         let rdlen = (self.pos - len_at - 2) as u16;
         self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
         Ok(Some(first))
     }
 
-    /// Writes a whole RRset into `section`, or nothing at all. Returns the RDATA name offset of
-    /// the last record (meaningful for a one-record CNAME set).
+    /// Writes a whole RRset of `zone` into `section`, or nothing at all. Returns the RDATA name
+    /// offset of the last record (meaningful for a one-record CNAME set).
     pub fn rrset(
         &mut self,
         section: usize,
         owner: Owner<'_>,
+        zone: &Zone,
         set: &RrSet,
         ttl: u32,
     ) -> Result<Option<u16>, Full> {
         let m = self.mark();
         let mut last = None;
-        for rdata in set.rdatas() {
-            match self.record(owner, set.rtype, types::CLASS_IN, ttl, rdata) {
+        let per = if matches!(set.rtype, types::SOA | types::MINFO) {
+            2
+        } else {
+            1
+        };
+        for (i, rdata) in set.rdatas().enumerate() {
+            let refs = set.names.get(i * per..).unwrap_or(&[]);
+            match self.record(
+                owner,
+                set.rtype,
+                types::CLASS_IN,
+                ttl,
+                rdata,
+                Some(zone),
+                refs,
+            ) {
                 Ok(r) => last = r,
                 Err(e) => {
                     self.reset(m);
@@ -308,8 +407,17 @@ mod tests {
             ttl: 60,
             data: vec![0, 4, 1, 2, 3, 4, 0, 4, 5, 6, 7, 8].into_boxed_slice(),
             additional: Box::new([]),
+            names: Box::new([]),
         };
-        assert_eq!(w.rrset(AN, Owner::At(12), &set, 60), Err(Full));
+        let origin = crate::zone::name::from_text("t.", None).unwrap();
+        let recs = crate::zone::parse::parse_str(
+            "$TTL 1\n@ SOA a b 1 1 1 1 1\n@ NS a\n",
+            &origin,
+            std::path::Path::new("t"),
+        )
+        .unwrap();
+        let (zone, _) = Zone::compile(&origin, recs).unwrap();
+        assert_eq!(w.rrset(AN, Owner::At(12), &zone, &set, 60), Err(Full));
         assert_eq!(w.pos, 12);
         assert_eq!(w.counts, [0, 0, 0]);
     }

@@ -42,6 +42,18 @@ pub struct RrSet {
     /// Nodes of this zone whose A/AAAA belong in the additional section when this RRset is
     /// answered (targets of NS, MX, SRV).
     pub additional: Box<[u32]>,
+    /// For types whose RDATA names are compressed (RFC 1035's), where each of those names meets
+    /// the zone's tree, in record order: writing one is then a walk up node ids, not a search
+    /// through the packet.
+    pub names: Box<[NameRef]>,
+}
+
+/// An RDATA name seen from the zone tree: its first `prefix` octets are labels no node has,
+/// the rest is node `node` (`NONE`: the name is outside the zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameRef {
+    pub node: u32,
+    pub prefix: u8,
 }
 
 impl RrSet {
@@ -72,6 +84,8 @@ pub mod flags {
 pub struct Node {
     /// Full owner name, lowercase wire form.
     pub name: Box<[u8]>,
+    /// The node one label up; `NONE` at the apex.
+    pub parent: u32,
     /// Empty for empty non-terminals.
     pub rrsets: Box<[RrSet]>,
     /// `*.<this name>`, if it exists.
@@ -359,12 +373,14 @@ impl Builder {
                         ttl: s.ttl,
                         data: data.into_boxed_slice(),
                         additional: Box::new([]),
+                        names: Box::new([]),
                     }
                 })
                 .collect::<Vec<_>>()
                 .into_boxed_slice();
             nodes.push(Node {
                 name: name.clone().into_boxed_slice(),
+                parent: NONE,
                 rrsets,
                 wildcard: NONE,
                 shadow: NONE,
@@ -392,6 +408,7 @@ impl Builder {
                 NONE
             };
             nodes[id as usize].shadow = shadow;
+            nodes[id as usize].parent = parent;
             if name::is_wildcard(nm) {
                 nodes[parent as usize].wildcard = id;
             }
@@ -441,6 +458,50 @@ impl Builder {
             }
             for (set, ids) in nodes[id].rrsets.iter_mut().zip(extra) {
                 set.additional = ids.into_boxed_slice();
+            }
+        }
+
+        // Where compressible RDATA names meet the tree.
+        let name_ref = |rdata_name: &[u8]| -> NameRef {
+            let lower = name::to_lowercase(rdata_name);
+            if !name::is_subdomain(&lower, &origin) {
+                return NameRef {
+                    node: NONE,
+                    prefix: 0,
+                };
+            }
+            let mut off = 0usize;
+            loop {
+                if let Some(id) = self.find(&lower[off..]) {
+                    return NameRef {
+                        node: id,
+                        prefix: off as u8,
+                    };
+                }
+                off += 1 + lower[off] as usize;
+            }
+        };
+        for node in nodes.iter_mut() {
+            for set in node.rrsets.iter_mut() {
+                if !types::rdata_names_compressible(set.rtype) {
+                    continue;
+                }
+                let mut refs = Vec::new();
+                for rd in set.rdatas() {
+                    let mut off = if set.rtype == types::MX { 2 } else { 0 };
+                    let count = if matches!(set.rtype, types::SOA | types::MINFO) {
+                        2
+                    } else {
+                        1
+                    };
+                    for _ in 0..count {
+                        let len =
+                            rdata::wire_name_len(&rd[off..]).expect("names validated at parse");
+                        refs.push(name_ref(&rd[off..off + len]));
+                        off += len;
+                    }
+                }
+                set.names = refs.into_boxed_slice();
             }
         }
 
