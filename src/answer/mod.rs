@@ -6,6 +6,7 @@
 //! NXDOMAIN. The record set a name answers with is chosen in `select`, the stage the routing
 //! policies hook into.
 
+mod small;
 mod writer;
 
 use crate::server::packet::{self, hflags, rcode, ClientSubnet, Parsed, Query};
@@ -277,32 +278,31 @@ fn select(node: &Node, qtype: u16) -> Option<&RrSet> {
 
 /// Nodes whose A/AAAA go into the additional section, without duplicates.
 struct Additional<'z> {
-    items: [Option<(&'z Zone, u32)>; MAX_ADDITIONAL],
-    n: usize,
+    items: small::Small<(&'z Zone, u32), MAX_ADDITIONAL>,
 }
 
 impl<'z> Additional<'z> {
     fn new() -> Self {
         Additional {
-            items: [None; MAX_ADDITIONAL],
-            n: 0,
+            items: small::Small::new(),
         }
     }
     fn add(&mut self, zone: &'z Zone, ids: &[u32]) {
         for &id in ids {
-            let dup = self.items[..self.n]
+            let dup = self
+                .items
+                .as_slice()
                 .iter()
-                .any(|it| matches!(it, Some((z, i)) if std::ptr::eq(*z, zone) && *i == id));
-            if !dup && self.n < MAX_ADDITIONAL {
-                self.items[self.n] = Some((zone, id));
-                self.n += 1;
+                .any(|&(z, i)| std::ptr::eq(z, zone) && i == id);
+            if !dup {
+                self.items.push((zone, id));
             }
         }
     }
     /// Writes what fits; returns false if something was left out. `answered` is the RRset
     /// already in the answer section, not repeated here.
     fn write(&self, w: &mut Writer<'_>, answered: Option<(&Zone, u32, u16)>) -> bool {
-        for (zone, id) in self.items[..self.n].iter().flatten() {
+        for (zone, id) in self.items.as_slice() {
             let node = zone.node(*id);
             for t in [types::A, types::AAAA] {
                 if answered
@@ -411,6 +411,7 @@ fn sections(
     let Some(mut zone) = first else {
         return Ok(rcode::REFUSED);
     };
+    let first_zone = zone;
     set_flag(w.buf(), hflags::AA);
     // The zone's apex is the tail of the question: every name of the zone compresses to it.
     let apex_at = packet::HEADER_LEN + qname.len() - zone.origin.len();
@@ -452,14 +453,14 @@ fn sections(
                         node.rrsets.len()
                     };
                     for set in node.rrsets.iter().take(take) {
-                        w.rrset(AN, Owner::At(owner_at), zone, set, set.ttl)?;
+                        answer_set(w, zone, set, owner_at, apex_at, first_zone)?;
                         extra.add(zone, &set.additional);
                         apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
                     }
                     break End::Answered(zone);
                 }
                 if let Some(set) = select(node, q.qtype) {
-                    w.rrset(AN, Owner::At(owner_at), zone, set, set.ttl)?;
+                    answer_set(w, zone, set, owner_at, apex_at, first_zone)?;
                     answered = Some((zone, id, q.qtype));
                     extra.add(zone, &set.additional);
                     apex_ns_in_answer |= q.qtype == types::NS && id == APEX;
@@ -468,7 +469,7 @@ fn sections(
                 let Some(cname) = node.rrset(types::CNAME) else {
                     break End::NoData(zone);
                 };
-                let target = w.rrset(AN, Owner::At(owner_at), zone, cname, cname.ttl)?;
+                let target = answer_set(w, zone, cname, owner_at, apex_at, first_zone)?;
                 let rdata = cname.rdatas().next().expect("a CNAME set has one record");
                 cur_len = rdata.len();
                 cur[..cur_len].copy_from_slice(rdata);
@@ -531,7 +532,18 @@ fn sections(
             // answers are large enough, and the NS adds nothing to them.
             let wants_ns = !matches!(q.qtype, types::DS | types::DNSKEY | types::ANY);
             if !snap.options.minimal_responses && !apex_ns_in_answer && wants_ns {
-                if let Some(ns) = z.apex().rrset(types::NS) {
+                let tail = &z.ns_tail;
+                // The common case, one copy: nothing else for the additional section, and the
+                // answer is not one of the servers' own addresses (which would repeat there).
+                let fast = std::ptr::eq(z, first_zone)
+                    && extra.items.is_empty()
+                    && !answered.is_some_and(|(az, aid, _)| {
+                        std::ptr::eq(az, z) && tail.glue.contains(&aid)
+                    });
+                if fast && w.template(NS, &tail.wire, 0, apex_at as u16).is_ok() {
+                    w.counts[NS] += tail.ns_count;
+                    w.counts[AR] += tail.glue_count;
+                } else if let Some(ns) = z.apex().rrset(types::NS) {
                     // Optional: if it does not fit, the answer goes without it.
                     if w.rrset(NS, Owner::Node(z, APEX), z, ns, ns.ttl).is_ok() {
                         extra.add(z, &ns.additional);
@@ -544,7 +556,11 @@ fn sections(
         End::NoData(z) | End::NxDomain(z) => {
             // RFC 2308 §3: SOA in authority, TTL bounded by the SOA MINIMUM.
             let soa = &z.negative_soa;
-            w.rrset(NS, Owner::Node(z, APEX), z, soa, soa.ttl)?;
+            if std::ptr::eq(z, first_zone) {
+                w.template(NS, &z.negative_wire, 1, apex_at as u16)?;
+            } else {
+                w.rrset(NS, Owner::Node(z, APEX), z, soa, soa.ttl)?;
+            }
             if matches!(end, End::NxDomain(_)) {
                 rcode::NXDOMAIN
             } else {
@@ -576,6 +592,24 @@ fn sections(
         End::YxDomain => rcode::YXDOMAIN,
     };
     Ok(rc)
+}
+
+/// Writes an answer RRset: pre-rendered when its owner is the question, record by record
+/// otherwise. Returns where the first RDATA name starts (for a CNAME, the next owner).
+fn answer_set(
+    w: &mut Writer<'_>,
+    zone: &Zone,
+    set: &RrSet,
+    owner_at: u16,
+    apex_at: usize,
+    first_zone: &Zone,
+) -> Result<Option<u16>, Full> {
+    if owner_at as usize == packet::HEADER_LEN && std::ptr::eq(zone, first_zone) {
+        let base = w.template(AN, &set.wire, set.count, apex_at as u16)?;
+        // Owner pointer, type, class, TTL and RDLENGTH take 12 octets.
+        return Ok(Some((base + 12) as u16));
+    }
+    w.rrset(AN, Owner::At(owner_at), zone, set, set.ttl)
 }
 
 /// CH-class TXT queries for the server's version and identity (BIND's and NSD's names).

@@ -2,6 +2,8 @@
 //! every name already in the packet, and all-or-nothing RRsets so truncation never leaves half
 //! an RRset behind (RFC 2181 §9).
 
+use super::small::Small;
+use crate::zone::wire::Template;
 use crate::zone::{types, NameRef, RrSet, Zone, NONE};
 
 /// The response would not fit in the size the client can take.
@@ -38,13 +40,9 @@ pub struct Writer<'a> {
     pub pos: usize,
     limit: usize,
     pub counts: [u16; 3],
-    known: [Known; KNOWN_MAX],
-    nknown: usize,
-    // Zone nodes already in the packet: which zone (by address), which node, where.
-    node_zone: [usize; NODES_MAX],
-    node_id: [u32; NODES_MAX],
-    node_off: [u16; NODES_MAX],
-    nnodes: usize,
+    known: Small<Known, KNOWN_MAX>,
+    /// Zone nodes already in the packet: which zone (by address), which node, where.
+    nodes: Small<(usize, u32, u16), NODES_MAX>,
 }
 
 #[derive(Clone, Copy)]
@@ -64,12 +62,8 @@ impl<'a> Writer<'a> {
             pos,
             limit,
             counts: [0; 3],
-            known: [Known::default(); KNOWN_MAX],
-            nknown: 0,
-            node_zone: [0; NODES_MAX],
-            node_id: [0; NODES_MAX],
-            node_off: [0; NODES_MAX],
-            nnodes: 0,
+            known: Small::new(),
+            nodes: Small::new(),
         }
     }
 
@@ -85,33 +79,33 @@ impl<'a> Writer<'a> {
         Mark {
             pos: self.pos,
             counts: self.counts,
-            nknown: self.nknown,
-            nnodes: self.nnodes,
+            nknown: self.known.len(),
+            nnodes: self.nodes.len(),
         }
     }
 
     pub fn reset(&mut self, m: Mark) {
         self.pos = m.pos;
         self.counts = m.counts;
-        self.nknown = m.nknown;
-        self.nnodes = m.nnodes;
+        self.known.truncate(m.nknown);
+        self.nodes.truncate(m.nnodes);
     }
 
     /// Records that zone node `id` is written at `off` (e.g. the zone apex inside the question).
     pub fn remember_node(&mut self, zone: &Zone, id: u32, off: usize) {
-        if self.nnodes < NODES_MAX && off < 0x3FFF {
-            self.node_zone[self.nnodes] = zone as *const Zone as usize;
-            self.node_id[self.nnodes] = id;
-            self.node_off[self.nnodes] = off as u16;
-            self.nnodes += 1;
+        if off < 0x3FFF {
+            self.nodes
+                .push((zone as *const Zone as usize, id, off as u16));
         }
     }
 
     #[inline]
     fn node_at(&self, zone: usize, id: u32) -> Option<u16> {
-        (0..self.nnodes)
-            .find(|&i| self.node_id[i] == id && self.node_zone[i] == zone)
-            .map(|i| self.node_off[i])
+        self.nodes
+            .as_slice()
+            .iter()
+            .find(|&&(z, i, _)| i == id && z == zone)
+            .map(|&(_, _, off)| off)
     }
 
     /// Writes the name of a zone node: its labels up to the first ancestor already in the
@@ -192,12 +186,11 @@ impl<'a> Writer<'a> {
     }
 
     fn remember(&mut self, off: usize, len: usize) {
-        if self.nknown < KNOWN_MAX && off < 0x3FFF {
-            self.known[self.nknown] = Known {
+        if off < 0x3FFF {
+            self.known.push(Known {
                 off: off as u16,
                 len: len as u8,
-            };
-            self.nknown += 1;
+            });
         }
     }
 
@@ -239,7 +232,8 @@ impl<'a> Writer<'a> {
     }
 
     fn find(&self, suffix: &[u8]) -> Option<u16> {
-        self.known[..self.nknown]
+        self.known
+            .as_slice()
             .iter()
             .find(|k| k.len as usize == suffix.len() && self.same_name_at(k.off as usize, suffix))
             .map(|k| k.off)
@@ -330,6 +324,37 @@ impl<'a> Writer<'a> {
         Ok(Some(first))
     }
 
+    /// Copies a pre-rendered template into `section` as `count` records, pointing its apex
+    /// pointers at `apex_at`. All or nothing.
+    #[inline]
+    pub fn template(
+        &mut self,
+        section: usize,
+        t: &Template,
+        count: u16,
+        apex_at: u16,
+    ) -> Result<usize, Full> {
+        let base = self.pos;
+        if !t.self_ptrs.is_empty() && base + t.bytes.len() >= 0x3FFF {
+            // Its inner pointers could not reach (a large TCP response): the caller writes it
+            // the long way.
+            return Err(Full);
+        }
+        self.bytes(&t.bytes)?;
+        let apex = (0xC000 | apex_at).to_be_bytes();
+        for &p in t.apex_ptrs.iter() {
+            let p = base + p as usize;
+            self.buf[p..p + 2].copy_from_slice(&apex);
+        }
+        for &(p, target) in t.self_ptrs.iter() {
+            let p = base + p as usize;
+            let v = (0xC000 | (base + target as usize) as u16).to_be_bytes();
+            self.buf[p..p + 2].copy_from_slice(&v);
+        }
+        self.counts[section] += count;
+        Ok(base)
+    }
+
     /// Writes a whole RRset of `zone` into `section`, or nothing at all. Returns the RDATA name
     /// offset of the last record (meaningful for a one-record CNAME set).
     pub fn rrset(
@@ -406,8 +431,7 @@ mod tests {
             count: 2,
             ttl: 60,
             data: vec![0, 4, 1, 2, 3, 4, 0, 4, 5, 6, 7, 8].into_boxed_slice(),
-            additional: Box::new([]),
-            names: Box::new([]),
+            ..RrSet::default()
         };
         let origin = crate::zone::name::from_text("t.", None).unwrap();
         let recs = crate::zone::parse::parse_str(

@@ -6,6 +6,7 @@ pub mod name;
 pub mod parse;
 pub mod rdata;
 pub mod types;
+pub mod wire;
 
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,9 @@ impl From<ParseError> for LoadError {
     }
 }
 
-/// An RRset in wire form: `count` records stored back to back as `[rdlength: u16][rdata]`.
-#[derive(Debug, Clone)]
+/// An RRset in wire form: `count` records stored back to back as `[rdlength: u16][rdata]`,
+/// and the same records pre-rendered as they follow a question for their owner.
+#[derive(Debug, Clone, Default)]
 pub struct RrSet {
     pub rtype: u16,
     pub count: u16,
@@ -46,6 +48,19 @@ pub struct RrSet {
     /// the zone's tree, in record order: writing one is then a walk up node ids, not a search
     /// through the packet.
     pub names: Box<[NameRef]>,
+    /// The records as answers to a question for this owner (`wire.rs`).
+    pub wire: wire::Template,
+}
+
+/// The zone's NS RRset with its servers' addresses, pre-rendered for the authority and
+/// additional sections of positive answers.
+#[derive(Debug, Clone, Default)]
+pub struct NsTail {
+    pub wire: wire::Template,
+    pub ns_count: u16,
+    pub glue_count: u16,
+    /// Nodes whose addresses are in `wire`.
+    pub glue: Box<[u32]>,
 }
 
 /// An RDATA name seen from the zone tree: its first `prefix` octets are labels no node has,
@@ -114,6 +129,9 @@ pub struct Zone {
     pub serial: u32,
     /// The apex SOA with the negative-caching TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 §5).
     pub negative_soa: RrSet,
+    /// `negative_soa` pre-rendered with the apex as owner.
+    pub negative_wire: wire::Template,
+    pub ns_tail: NsTail,
     pub source: Option<PathBuf>,
     pub record_count: usize,
 }
@@ -374,6 +392,7 @@ impl Builder {
                         data: data.into_boxed_slice(),
                         additional: Box::new([]),
                         names: Box::new([]),
+                        wire: wire::Template::default(),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -504,6 +523,15 @@ impl Builder {
                 set.names = refs.into_boxed_slice();
             }
         }
+        for node in nodes.iter_mut() {
+            for set in node.rrsets.iter_mut() {
+                let mut b = wire::Builder::new(&origin);
+                for rd in set.rdatas() {
+                    b.record(wire::TOwner::Query, set.rtype, set.ttl, rd);
+                }
+                set.wire = b.finish();
+            }
+        }
 
         let soa = nodes[APEX as usize]
             .rrset(types::SOA)
@@ -521,6 +549,13 @@ impl Builder {
             ..soa
         };
 
+        let mut b = wire::Builder::new(&origin);
+        for rd in negative_soa.rdatas() {
+            b.record(wire::TOwner::Apex, types::SOA, negative_soa.ttl, rd);
+        }
+        let negative_wire = b.finish();
+        let ns_tail = ns_tail(&origin, &nodes);
+
         let mut table = HashTable::with_capacity(n);
         for (id, node) in nodes.iter().enumerate() {
             table.insert_unique(hash(&node.name), id as u32, |&i| {
@@ -533,9 +568,45 @@ impl Builder {
             table,
             serial,
             negative_soa,
+            negative_wire,
+            ns_tail,
             source: None,
             record_count,
         }
+    }
+}
+
+/// Pre-renders the apex NS RRset followed by the addresses of those servers that we hold.
+fn ns_tail(origin: &[u8], nodes: &[Node]) -> NsTail {
+    let Some(ns) = nodes[APEX as usize].rrset(types::NS) else {
+        return NsTail::default();
+    };
+    let mut b = wire::Builder::new(origin);
+    let mut targets = Vec::new();
+    for rd in ns.rdatas() {
+        let at = b.record(wire::TOwner::Apex, types::NS, ns.ttl, rd)[0];
+        targets.push((name::to_lowercase(rd), at));
+    }
+    let mut glue_count = 0;
+    for &id in ns.additional.iter() {
+        let node = &nodes[id as usize];
+        let Some(&(_, at)) = targets.iter().find(|(n, _)| **n == *node.name) else {
+            continue;
+        };
+        for t in [types::A, types::AAAA] {
+            if let Some(set) = node.rrset(t) {
+                for rd in set.rdatas() {
+                    b.record(wire::TOwner::At(at), t, set.ttl, rd);
+                }
+                glue_count += set.count;
+            }
+        }
+    }
+    NsTail {
+        wire: b.finish(),
+        ns_count: ns.count,
+        glue_count,
+        glue: ns.additional.clone(),
     }
 }
 
@@ -544,17 +615,26 @@ impl Builder {
 pub struct Catalog {
     zones: Vec<Arc<Zone>>,
     table: HashTable<u32>,
+    /// Bit n set when some origin is n octets long: most suffixes of a query name are skipped
+    /// without hashing.
+    origin_lens: [u64; 4],
 }
 
 impl Catalog {
     pub fn new(zones: Vec<Arc<Zone>>) -> Self {
         let mut table = HashTable::with_capacity(zones.len());
+        let mut origin_lens = [0u64; 4];
         for (i, z) in zones.iter().enumerate() {
             table.insert_unique(hash(&z.origin), i as u32, |&j| {
                 hash(&zones[j as usize].origin)
             });
+            origin_lens[z.origin.len() / 64] |= 1 << (z.origin.len() % 64);
         }
-        Catalog { zones, table }
+        Catalog {
+            zones,
+            table,
+            origin_lens,
+        }
     }
 
     pub fn zones(&self) -> &[Arc<Zone>] {
@@ -574,8 +654,11 @@ impl Catalog {
     pub fn find_zone(&self, lower: &[u8]) -> Option<&Zone> {
         let mut cur = lower;
         loop {
-            if let Some(z) = self.zone_by_origin(cur) {
-                return Some(z);
+            let n = cur.len();
+            if n < 256 && self.origin_lens[n / 64] & (1 << (n % 64)) != 0 {
+                if let Some(z) = self.zone_by_origin(cur) {
+                    return Some(z);
+                }
             }
             cur = name::parent(cur)?;
         }
