@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite and benchmarks need:
 #   nsd (reference server of tests/differential_nsd.rs), knot, bind9,
+#   named-compilezone (tests/zonefile_interop.rs), kzonecheck (informational),
 #   dnsutils (dig), knot-dnsutils (kdig), dnsperf.
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
@@ -13,6 +14,8 @@ deps=(
     nsd-checkzone:nsd
     knotd:knot
     named:bind9
+    named-compilezone:bind9-utils
+    kzonecheck:knot-dnssecutils
     dig:dnsutils
     kdig:knot-dnsutils
     dnsperf:dnsperf

@@ -169,7 +169,17 @@ impl Zone {
     pub fn load(origin: &[u8], path: &Path) -> Result<(Zone, Vec<String>), LoadError> {
         let origin = name::to_lowercase(origin);
         let records = parse::parse_file(path, &origin)?;
-        let (mut zone, warnings) = Self::compile(&origin, records)?;
+        let (mut zone, warnings) = Self::compile(&origin, records).map_err(|mut e| {
+            // Zone-wide problems (no SOA, ...) have no line: name the file at least.
+            for p in e
+                .problems
+                .iter_mut()
+                .filter(|p| p.file.as_os_str().is_empty())
+            {
+                p.file = path.to_path_buf();
+            }
+            e
+        })?;
         zone.source = Some(path.to_path_buf());
         Ok((zone, warnings))
     }
@@ -211,11 +221,25 @@ impl Zone {
                 ));
                 continue;
             }
+            if rec.rtype == types::DS && owner == origin {
+                // Knot and NSD load it too; BIND refuses. It is the parent's data: say so.
+                warnings.push(format!(
+                    "{}:{}: DS at the apex of {} belongs in the parent zone",
+                    rec.file.display(),
+                    rec.line,
+                    name::to_text(&origin)
+                ));
+            }
             let id = builder.node(&owner);
             let sets = &mut builder.sets[id as usize];
             match sets.iter_mut().find(|s| s.rtype == rec.rtype) {
                 Some(set) => {
-                    if set.rdatas.iter().any(|d| *d == rec.rdata) {
+                    let canon = rdata::canonical(rec.rtype, &rec.rdata);
+                    if set
+                        .rdatas
+                        .iter()
+                        .any(|d| rdata::canonical(rec.rtype, d) == canon)
+                    {
                         continue; // RFC 2181 §5: an RRset holds no duplicates.
                     }
                     if set.ttl != rec.ttl {

@@ -16,7 +16,7 @@ use super::types;
 
 /// A zone-file problem, printed as `file:line: message`.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
+#[error("{}{}: {message}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct ParseError {
     pub file: PathBuf,
     pub line: usize,
@@ -92,7 +92,7 @@ fn read_into(
     depth: usize,
     from: Option<(&Path, usize)>,
 ) -> Result<(), ParseError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let (file, line) = match from {
             Some((f, l)) => (f.to_path_buf(), l),
             None => (path.to_path_buf(), 0),
@@ -103,7 +103,37 @@ fn read_into(
             message: format!("cannot read {}: {e}", path.display()),
         }
     })?;
-    parse_text(state, &text, Arc::from(path), origin, depth)
+    parse_text(
+        state,
+        &escape_non_ascii(&bytes),
+        Arc::from(path),
+        origin,
+        depth,
+    )
+}
+
+/// Master files are octets, not UTF-8 (RFC 1035 §5.1): octets above 0x7F become `\DDD` escapes,
+/// which names and character-strings decode back to the same octet. Lines are unchanged.
+fn escape_non_ascii(bytes: &[u8]) -> String {
+    if bytes.is_ascii() {
+        return String::from_utf8(bytes.to_vec()).expect("ASCII");
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    let mut escaped = false;
+    for &b in bytes {
+        if b < 0x80 {
+            out.push(b as char);
+            escaped = b == b'\\' && !escaped;
+            continue;
+        }
+        // After a lone backslash the escape has begun already: add only the digits.
+        if !escaped {
+            out.push('\\');
+        }
+        out.push_str(&format!("{b:03}"));
+        escaped = false;
+    }
+    out
 }
 
 fn parse_text(
@@ -259,6 +289,11 @@ fn soa_minimum(rdata: &[u8]) -> Option<u32> {
 }
 
 /// TTLs and SOA timers: plain seconds or BIND units (`1h30m`, `2d`, `1w`).
+/// SOA timers and other 32-bit periods: units allowed, the full unsigned range (RFC 1035 §3.3.13).
+pub fn parse_period(text: &str) -> Result<u32, String> {
+    hickory_proto::serialize::txt::parse_ttl(text).map_err(|_| format!("bad time value {text:?}"))
+}
+
 pub fn parse_ttl(text: &str) -> Result<u32, String> {
     let ttl =
         hickory_proto::serialize::txt::parse_ttl(text).map_err(|_| format!("bad TTL {text:?}"))?;

@@ -10,7 +10,7 @@ use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::name;
-use super::parse::{parse_ttl, Token};
+use super::parse::{parse_period, Token};
 use super::types::*;
 
 pub fn parse(rtype: u16, toks: &[Token], origin: &[u8]) -> Result<Vec<u8>, String> {
@@ -59,7 +59,7 @@ pub fn parse(rtype: u16, toks: &[Token], origin: &[u8]) -> Result<Vec<u8>, Strin
                 .map_err(|_| "bad SOA serial".to_string())?;
             out.extend_from_slice(&serial.to_be_bytes());
             for _ in 0..4 {
-                let v = parse_ttl(r.word()?)?;
+                let v = parse_period(r.word()?)?;
                 out.extend_from_slice(&v.to_be_bytes());
             }
         }
@@ -102,9 +102,18 @@ pub fn parse(rtype: u16, toks: &[Token], origin: &[u8]) -> Result<Vec<u8>, Strin
         }
         DS | CDS => {
             r.u16(&mut out)?;
-            r.u8(&mut out)?;
+            r.algorithm(&mut out)?;
             r.u8(&mut out)?;
             r.hex_rest(&mut out)?;
+        }
+        DNSKEY | CDNSKEY => {
+            r.u16(&mut out)?;
+            r.u8(&mut out)?;
+            r.algorithm(&mut out)?;
+            r.base64_rest(&mut out)?;
+        }
+        RRSIG | NSEC | NSEC3 | NSEC3PARAM => {
+            return Err("signed zones are not served yet: remove the DNSSEC records, or give them in RFC 3597 \\# form to carry them opaque".into())
         }
         SSHFP => {
             r.u8(&mut out)?;
@@ -156,6 +165,43 @@ fn validate(rtype: u16, data: &[u8]) -> Result<(), String> {
         return Err(bad());
     }
     Ok(())
+}
+
+/// The RDATA with the domain names in it lowercased: two records are the same record when
+/// these are equal (RFC 4343 §3, RFC 4034 §6.2).
+pub fn canonical(rtype: u16, data: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let mut lower = |from: usize| -> Option<usize> {
+        let len = wire_name_len(out.get(from..)?)?;
+        out[from..from + len].make_ascii_lowercase();
+        Some(from + len)
+    };
+    match rtype {
+        NS | CNAME | PTR | DNAME | MB | MG | MR => {
+            lower(0);
+        }
+        MX | AFSDB | KX => {
+            lower(2);
+        }
+        RP | MINFO | SOA => {
+            if let Some(next) = lower(0) {
+                lower(next);
+            }
+        }
+        SRV => {
+            lower(6);
+        }
+        NAPTR => {
+            // Order, preference, then flags, services and regexp as character-strings.
+            let mut at = 4;
+            for _ in 0..3 {
+                at += 1 + *data.get(at).unwrap_or(&0) as usize;
+            }
+            lower(at);
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Length of an uncompressed wire name at the start of `data`.
@@ -291,6 +337,50 @@ impl<'a> Reader<'a> {
         out.extend_from_slice(&s);
         Ok(())
     }
+    /// A DNSSEC algorithm number or mnemonic (RFC 4034 §A.1, RFC 8624).
+    fn algorithm(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
+        let w = self.word()?;
+        if let Ok(n) = w.parse::<u8>() {
+            out.push(n);
+            return Ok(());
+        }
+        const NAMES: [(&str, u8); 15] = [
+            ("RSAMD5", 1),
+            ("DH", 2),
+            ("DSA", 3),
+            ("RSASHA1", 5),
+            ("DSA-NSEC3-SHA1", 6),
+            ("RSASHA1-NSEC3-SHA1", 7),
+            ("RSASHA256", 8),
+            ("RSASHA512", 10),
+            ("ECC-GOST", 12),
+            ("ECDSAP256SHA256", 13),
+            ("ECDSAP384SHA384", 14),
+            ("ED25519", 15),
+            ("ED448", 16),
+            ("PRIVATEDNS", 253),
+            ("PRIVATEOID", 254),
+        ];
+        let n = NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(w))
+            .map(|&(_, n)| n)
+            .ok_or_else(|| format!("unknown DNSSEC algorithm {w:?}"))?;
+        out.push(n);
+        Ok(())
+    }
+    fn base64_rest(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
+        let b64: String = self.toks[self.pos..]
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect();
+        self.pos = self.toks.len();
+        let data = data_encoding::BASE64
+            .decode(b64.as_bytes())
+            .map_err(|e| format!("bad base64: {e}"))?;
+        out.extend_from_slice(&data);
+        Ok(())
+    }
     fn hex_rest(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         let hex: String = self.toks[self.pos..]
             .iter()
@@ -370,6 +460,25 @@ mod tests {
     fn dname_is_a_single_name() {
         let d = parse(DNAME, &toks("other.test."), &origin()).unwrap();
         assert_eq!(d, name::from_text("other.test.", None).unwrap());
+    }
+
+    #[test]
+    fn records_differing_only_in_name_case_are_the_same() {
+        let a = parse(MX, &toks("10 MAIL.example.test."), &origin()).unwrap();
+        let b = parse(MX, &toks("10 mail"), &origin()).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(canonical(MX, &a), canonical(MX, &b));
+    }
+
+    #[test]
+    fn dnssec_algorithms_may_be_named() {
+        let d = parse(DS, &toks("12345 ECDSAP256SHA256 2 00FF"), &origin()).unwrap();
+        assert_eq!(d, vec![0x30, 0x39, 13, 2, 0, 0xFF]);
+    }
+
+    #[test]
+    fn soa_timers_use_the_full_unsigned_range() {
+        assert!(parse(SOA, &toks("ns hm 1 4294967295 1 1 1"), &origin()).is_ok());
     }
 
     #[test]
