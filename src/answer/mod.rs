@@ -349,7 +349,7 @@ fn answer(
     write_header(out, q.id, q.flags, rcode::NOERROR);
     let section_limit = limit - opt_len(snap, q);
     let mut w = Writer::new(out, packet::HEADER_LEN, section_limit);
-    let qname_wire = &packet[packet::HEADER_LEN..packet::HEADER_LEN + q.qname_len as usize];
+    let qname_wire = q.qname(packet);
     w.bytes(&packet[packet::HEADER_LEN..q.question_end])
         .expect("checked above");
     w.remember_name_at(packet::HEADER_LEN, qname_wire);
@@ -358,7 +358,7 @@ fn answer(
     let rc = if q.edns.is_some_and(|e| e.version > 0) {
         rcode::BADVERS // RFC 6891 §6.1.3
     } else {
-        match sections(snap, q, transport, &mut w) {
+        match sections(snap, packet, q, transport, &mut w) {
             Ok(rc) => rc,
             Err(Full) => {
                 // An answer or authority RRset did not fit: question only, TC set (RFC 2181 §9).
@@ -380,12 +380,19 @@ fn answer(
 /// must be whole does not fit.
 fn sections(
     snap: &Snapshot,
+    packet: &[u8],
     q: &Query,
     transport: Transport,
     w: &mut Writer<'_>,
 ) -> Result<u16, Full> {
+    // The one copy of the name this query makes: lowercased for lookups, then reused as the
+    // current name while a CNAME/DNAME chain is followed.
+    let mut cur = [0u8; 255];
+    let mut cur_len = q.qname_len as usize;
+    cur[..cur_len].copy_from_slice(q.qname(packet));
+    cur[..cur_len].make_ascii_lowercase();
     if q.qclass == types::CLASS_CH {
-        return chaos(snap, q, w);
+        return chaos(snap, q, &cur[..cur_len], w);
     }
     if q.qclass != types::CLASS_IN {
         return Ok(rcode::REFUSED);
@@ -397,7 +404,7 @@ fn sections(
         types::AXFR | types::IXFR => return Ok(rcode::REFUSED),
         _ => {}
     }
-    let qname = q.qname();
+    let qname = &cur[..cur_len];
     let cat = &snap.catalog;
     let first = if q.qtype == types::DS {
         // DS at a zone apex belongs to the parent zone, if we serve it too.
@@ -418,9 +425,6 @@ fn sections(
     w.remember_node(zone, APEX, apex_at);
 
     let mut extra = Additional::new();
-    let mut cur = [0u8; 255];
-    let mut cur_len = qname.len();
-    cur[..cur_len].copy_from_slice(qname);
     let mut owner_at: u16 = packet::HEADER_LEN as u16;
     // Names already visited, hashed: a CNAME/DNAME loop ends the chain (RFC 1034 §3.6.2).
     let fx = |n: &[u8]| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, n);
@@ -613,11 +617,11 @@ fn answer_set(
 }
 
 /// CH-class TXT queries for the server's version and identity (BIND's and NSD's names).
-fn chaos(snap: &Snapshot, q: &Query, w: &mut Writer<'_>) -> Result<u16, Full> {
+fn chaos(snap: &Snapshot, q: &Query, qname: &[u8], w: &mut Writer<'_>) -> Result<u16, Full> {
     if q.qtype != types::TXT && q.qtype != types::ANY {
         return Ok(rcode::REFUSED);
     }
-    let text = match q.qname() {
+    let text = match qname {
         b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" => {
             snap.options.version.as_deref()
         }

@@ -67,8 +67,7 @@ pub struct Query {
     pub id: u16,
     pub flags: u16,
     pub opcode: u8,
-    /// Lowercased QNAME in wire form.
-    pub qname: [u8; 255],
+    /// Length of the QNAME, which starts right after the header.
     pub qname_len: u8,
     pub qtype: u16,
     pub qclass: u16,
@@ -77,8 +76,9 @@ pub struct Query {
 }
 
 impl Query {
-    pub fn qname(&self) -> &[u8] {
-        &self.qname[..self.qname_len as usize]
+    /// The QNAME as sent (the client's case), in wire form.
+    pub fn qname<'p>(&self, packet: &'p [u8]) -> &'p [u8] {
+        &packet[HEADER_LEN..HEADER_LEN + self.qname_len as usize]
     }
 }
 
@@ -175,7 +175,6 @@ pub fn parse(packet: &[u8]) -> Parsed {
         id,
         flags,
         opcode,
-        qname: [0; 255],
         qname_len: 0,
         qtype: 0,
         qclass: 0,
@@ -198,16 +197,12 @@ pub fn parse(packet: &[u8]) -> Parsed {
         if n + 1 + len as usize > 255 {
             return formerr(None);
         }
-        q.qname[n] = len;
         n += 1;
         if len == 0 {
             break;
         }
-        let Some(label) = c.take(len as usize) else {
+        if c.take(len as usize).is_none() {
             return formerr(None);
-        };
-        for (dst, src) in q.qname[n..n + len as usize].iter_mut().zip(label) {
-            *dst = src.to_ascii_lowercase();
         }
         n += len as usize;
     }
@@ -356,11 +351,11 @@ mod tests {
     }
 
     #[test]
-    fn question_is_lowercased_and_bounded() {
+    fn question_is_read_and_bounded() {
         let Parsed::Query(q) = parse(&query(WWW, 1, &[], 0)) else {
             panic!()
         };
-        assert_eq!(q.qname(), b"\x03www\x07example\x04test\x00");
+        assert_eq!(q.qname(&query(WWW, 1, &[], 0)), WWW);
         assert_eq!(q.question_end, 12 + WWW.len() + 4);
         assert!(q.edns.is_none());
     }
