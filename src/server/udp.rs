@@ -45,6 +45,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<Socket> {
         s.set_only_v6(true)?;
     }
     s.set_reuse_port(true)?;
+    omit_path_mtu_discovery(&s, addr.is_ipv6());
     // Room for bursts while the worker is busy with a batch.
     let _ = s.set_recv_buffer_size(4 << 20);
     let _ = s.set_send_buffer_size(4 << 20);
@@ -52,6 +53,29 @@ pub fn bind(addr: SocketAddr) -> io::Result<Socket> {
     s.set_read_timeout(Some(Duration::from_millis(200)))?;
     s.bind(&addr.into())?;
     Ok(s)
+}
+
+/// Sends without the DF bit and ignores path-MTU hints, as NSD, Knot and gdnsd do: forged ICMP
+/// "fragmentation needed" cannot shrink our responses, and the kernel skips PMTU bookkeeping
+/// per datagram. Best effort: older kernels lack the OMIT mode.
+fn omit_path_mtu_discovery(s: &Socket, v6: bool) {
+    const IP_PMTUDISC_OMIT: libc::c_int = 5;
+    const IPV6_PMTUDISC_OMIT: libc::c_int = 5;
+    let (level, opt, val) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, IP_PMTUDISC_OMIT)
+    };
+    // SAFETY: setsockopt with a valid fd and a pointer to a c_int of the given size.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            level,
+            opt,
+            (&val as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
 
 /// Starts a worker thread on an already bound socket.
