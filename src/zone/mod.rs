@@ -187,8 +187,7 @@ impl Zone {
     /// returned beside the zone; anything that would make answers wrong is an error.
     pub fn load(origin: &[u8], path: &Path) -> Result<(Zone, Vec<String>), LoadError> {
         let origin = name::to_lowercase(origin);
-        let records = parse::parse_file(path, &origin)?;
-        let (mut zone, warnings) = Self::compile(&origin, records).map_err(|mut e| {
+        let (mut zone, warnings) = Self::compile_from(&origin, |sink| parse::parse_file_with(path, &origin, sink)).map_err(|mut e| {
             // Zone-wide problems (no SOA, ...) have no line: name the file at least.
             for p in e
                 .problems
@@ -204,9 +203,18 @@ impl Zone {
     }
 
     /// Compiles parsed records into a zone.
-    pub fn compile(
+    pub fn compile(origin: &[u8], records: Vec<parse::Record>) -> Result<(Zone, Vec<String>), LoadError> {
+        Self::compile_from(origin, |sink| {
+            records.into_iter().for_each(sink);
+            Ok(())
+        })
+    }
+
+    /// Compiles the records `feed` hands over one by one (straight from the parser when
+    /// loading a file, so the zone is never held as a list of records).
+    fn compile_from(
         origin: &[u8],
-        records: Vec<parse::Record>,
+        feed: impl FnOnce(&mut dyn FnMut(parse::Record)) -> Result<(), ParseError>,
     ) -> Result<(Zone, Vec<String>), LoadError> {
         let origin = name::to_lowercase(origin);
         let mut warnings = Vec::new();
@@ -219,8 +227,9 @@ impl Zone {
 
         // Group records by owner, then type, keeping the first-seen order of types.
         let mut builder = Builder::new(&origin);
-        let record_count = records.len();
-        for rec in records {
+        let mut record_count = 0;
+        let mut add = |rec: parse::Record| {
+            record_count += 1;
             let owner = name::to_lowercase(&rec.owner);
             if !name::is_subdomain(&owner, &origin) {
                 // NSD's choice: out-of-zone data is ignored with a warning, not fatal.
@@ -231,14 +240,14 @@ impl Zone {
                     name::to_text(&rec.owner),
                     name::to_text(&origin)
                 ));
-                continue;
+                return;
             }
             if rec.rtype == types::SOA && owner != origin {
                 problems.push(problem(
                     &rec,
                     "SOA record is allowed only at the zone apex".into(),
                 ));
-                continue;
+                return;
             }
             if rec.rtype == types::DS && owner == origin {
                 // Knot and NSD load it too; BIND refuses. It is the parent's data: say so.
@@ -259,7 +268,7 @@ impl Zone {
                         .iter()
                         .any(|d| rdata::canonical(rec.rtype, d) == canon)
                     {
-                        continue; // RFC 2181 §5: an RRset holds no duplicates.
+                        return; // RFC 2181 §5: an RRset holds no duplicates.
                     }
                     if set.ttl != rec.ttl {
                         warnings.push(format!(
@@ -270,21 +279,21 @@ impl Zone {
                     }
                     if rec.rtype == types::SOA {
                         problems.push(problem(&rec, "a zone has exactly one SOA record".into()));
-                        continue;
+                        return;
                     }
                     if rec.rtype == types::CNAME {
                         problems.push(problem(
                             &rec,
                             "a name can have only one CNAME record".into(),
                         ));
-                        continue;
+                        return;
                     }
                     if rec.rtype == types::DNAME {
                         problems.push(problem(
                             &rec,
                             "a name can have only one DNAME record".into(),
                         ));
-                        continue;
+                        return;
                     }
                     set.rdatas.push(rec.rdata);
                 }
@@ -295,7 +304,8 @@ impl Zone {
                     first: (rec.file.clone(), rec.line),
                 }),
             }
-        }
+        };
+        feed(&mut add)?;
 
         let at = |b: &Builder, id: u32, t: u16| {
             b.sets[id as usize]

@@ -38,51 +38,54 @@ pub struct Record {
 
 /// A token of the master-file grammar; `quoted` keeps `"1 2"` one token and stops it from being
 /// taken for `(`, `;` or a TTL.
-#[derive(Debug, Clone)]
-pub struct Token {
-    pub text: String,
+#[derive(Debug, Clone, Copy)]
+pub struct Token<'a> {
+    /// As written (escapes still in place), without the quotes of a quoted string.
+    pub text: &'a str,
     pub quoted: bool,
-}
-
-/// One logical entry: the tokens of a line, parentheses joined.
-struct Entry {
-    line: usize,
-    /// The line started with white space: the owner is the previous record's.
-    blank_owner: bool,
-    tokens: Vec<Token>,
 }
 
 const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// Reads a master file (and what it `$INCLUDE`s) into records; `origin` is the zone's apex.
 pub fn parse_file(path: &Path, origin: &[u8]) -> Result<Vec<Record>, ParseError> {
-    let mut state = State {
-        records: Vec::new(),
-        default_ttl: None,
-        last_ttl: None,
-        soa_minimum: None,
-    };
-    read_into(&mut state, path, origin, 0, None)?;
-    Ok(state.records)
+    let mut records = Vec::new();
+    parse_file_with(path, origin, &mut |r| records.push(r))?;
+    Ok(records)
+}
+
+/// Like [`parse_file`], handing each record to `sink` as it is read, so a large zone is never
+/// held twice.
+pub fn parse_file_with(path: &Path, origin: &[u8], sink: &mut dyn FnMut(Record)) -> Result<(), ParseError> {
+    let mut state = State::new(sink);
+    read_into(&mut state, path, origin, 0, None)
 }
 
 /// Parses master-file text (tests, fuzzing): `$INCLUDE` is resolved against the current directory.
 pub fn parse_str(text: &str, origin: &[u8], file: &Path) -> Result<Vec<Record>, ParseError> {
-    let mut state = State {
-        records: Vec::new(),
-        default_ttl: None,
-        last_ttl: None,
-        soa_minimum: None,
-    };
-    parse_text(&mut state, text, Arc::from(file), origin, 0)?;
-    Ok(state.records)
+    let mut records = Vec::new();
+    let mut sink = |r| records.push(r);
+    let mut state = State::new(&mut sink);
+    parse_text(&mut state, &escape_non_ascii(text.as_bytes()), Arc::from(file), origin, 0)?;
+    Ok(records)
 }
 
-struct State {
-    records: Vec<Record>,
+struct State<'s> {
+    sink: &'s mut dyn FnMut(Record),
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     soa_minimum: Option<u32>,
+}
+
+impl<'s> State<'s> {
+    fn new(sink: &'s mut dyn FnMut(Record)) -> Self {
+        State {
+            sink,
+            default_ttl: None,
+            last_ttl: None,
+            soa_minimum: None,
+        }
+    }
 }
 
 fn read_into(
@@ -114,9 +117,9 @@ fn read_into(
 
 /// Master files are octets, not UTF-8 (RFC 1035 §5.1): octets above 0x7F become `\DDD` escapes,
 /// which names and character-strings decode back to the same octet. Lines are unchanged.
-fn escape_non_ascii(bytes: &[u8]) -> String {
+fn escape_non_ascii(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     if bytes.is_ascii() {
-        return String::from_utf8(bytes.to_vec()).expect("ASCII");
+        return std::borrow::Cow::Borrowed(std::str::from_utf8(bytes).expect("ASCII"));
     }
     let mut out = String::with_capacity(bytes.len() + 16);
     let mut escaped = false;
@@ -133,7 +136,7 @@ fn escape_non_ascii(bytes: &[u8]) -> String {
         out.push_str(&format!("{b:03}"));
         escaped = false;
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn parse_text(
@@ -148,15 +151,15 @@ fn parse_text(
         line,
         message,
     };
-    let entries = lex(text).map_err(|(line, m)| err(line, m))?;
+    let mut lexer = Lexer::new(text);
+    let mut toks: Vec<Token<'_>> = Vec::with_capacity(16);
     let mut origin = zone_origin.to_vec();
     let mut last_owner: Option<Vec<u8>> = None;
 
-    for entry in entries {
-        let line = entry.line;
-        let toks = &entry.tokens;
+    while let Some((line, blank_owner)) = lexer.next_entry(&mut toks).map_err(|(line, m)| err(line, m))? {
+        let toks = &toks[..];
         let first = &toks[0];
-        if !entry.blank_owner && !first.quoted && first.text.starts_with('$') {
+        if !blank_owner && !first.quoted && first.text.starts_with('$') {
             match first.text.to_ascii_uppercase().as_str() {
                 "$ORIGIN" => {
                     let arg = toks
@@ -200,7 +203,7 @@ fn parse_text(
         }
 
         let mut i = 0;
-        let owner = if entry.blank_owner {
+        let owner = if blank_owner {
             last_owner.clone().ok_or_else(|| {
                 err(
                     line,
@@ -224,7 +227,7 @@ fn parse_text(
                 .get(i)
                 .ok_or_else(|| err(line, "record has no type".into()))?;
             i += 1;
-            let t = tok.text.as_str();
+            let t = tok.text;
             if ttl.is_none() && !tok.quoted && t.as_bytes().first().is_some_and(u8::is_ascii_digit)
             {
                 ttl = Some(parse_ttl(t).map_err(|m| err(line, m))?);
@@ -271,7 +274,7 @@ fn parse_text(
         if rtype == types::SOA {
             state.soa_minimum = soa_minimum(&rdata);
         }
-        state.records.push(Record {
+        (state.sink)(Record {
             owner,
             ttl,
             rtype,
@@ -305,136 +308,125 @@ pub fn parse_ttl(text: &str) -> Result<u32, String> {
     Ok(ttl)
 }
 
-/// Splits master-file text into entries. Errors carry the line they were found on.
-fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
-    let mut entries = Vec::new();
-    let bytes = text.as_bytes();
-    let mut line = 1usize;
-    let mut i = 0usize;
-    let mut depth = 0u32;
-    let mut paren_line = 0usize;
-    let mut cur: Option<Entry> = None;
-    let mut at_line_start = true;
+/// Splits ASCII master-file text into entries (a line, parentheses joined), one at a time, as
+/// slices of the text. Errors carry the line they were found on.
+struct Lexer<'a> {
+    text: &'a str,
+    i: usize,
+    line: usize,
+}
 
-    while i < bytes.len() {
-        let c = bytes[i];
-        match c {
-            b'\n' => {
-                line += 1;
-                i += 1;
-                at_line_start = true;
-                if depth == 0 {
-                    if let Some(e) = cur.take() {
-                        entries.push(e);
+impl<'a> Lexer<'a> {
+    fn new(text: &'a str) -> Self {
+        Lexer { text, i: 0, line: 1 }
+    }
+
+    /// Fills `toks` with the next entry's tokens; returns its line and whether it began with
+    /// white space (the owner is the previous record's), or `None` at the end.
+    fn next_entry(&mut self, toks: &mut Vec<Token<'a>>) -> Result<Option<(usize, bool)>, (usize, String)> {
+        let bytes = self.text.as_bytes();
+        loop {
+            toks.clear();
+            if self.i >= bytes.len() {
+                return Ok(None);
+            }
+            let start_line = self.line;
+            let blank_owner = matches!(bytes[self.i], b' ' | b'\t');
+            let mut first_line = None;
+            let mut depth = 0u32;
+            let mut paren_line = 0usize;
+            while self.i < bytes.len() {
+                let c = bytes[self.i];
+                match c {
+                    b'\n' => {
+                        self.line += 1;
+                        self.i += 1;
+                        if depth == 0 {
+                            break;
+                        }
+                        continue;
                     }
-                }
-                continue;
-            }
-            b' ' | b'\t' | b'\r' => {
-                i += 1;
-                if at_line_start && depth == 0 && cur.is_none() {
-                    // Leading blank: mark that the next token continues the previous owner.
-                    cur = Some(Entry {
-                        line,
-                        blank_owner: true,
-                        tokens: Vec::new(),
-                    });
-                }
-                at_line_start = false;
-                continue;
-            }
-            b';' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'(' => {
-                if depth == 0 {
-                    paren_line = line;
-                }
-                depth += 1;
-                i += 1;
-                at_line_start = false;
-                continue;
-            }
-            b')' => {
-                if depth == 0 {
-                    return Err((line, "')' without matching '('".into()));
-                }
-                depth -= 1;
-                i += 1;
-                at_line_start = false;
-                continue;
-            }
-            _ => {}
-        }
-        at_line_start = false;
-        let entry = cur.get_or_insert_with(|| Entry {
-            line,
-            blank_owner: false,
-            tokens: Vec::new(),
-        });
-        if c == b'"' {
-            let start_line = line;
-            i += 1;
-            let mut s = Vec::new();
-            loop {
-                match bytes.get(i) {
-                    None => return Err((start_line, "unterminated quoted string".into())),
-                    Some(b'"') => {
-                        i += 1;
-                        break;
+                    b' ' | b'\t' | b'\r' => {
+                        self.i += 1;
+                        continue;
                     }
-                    Some(b'\\') => {
-                        s.push(b'\\');
-                        if let Some(&n) = bytes.get(i + 1) {
-                            s.push(n);
-                            if n == b'\n' {
-                                line += 1;
+                    b';' => {
+                        while self.i < bytes.len() && bytes[self.i] != b'\n' {
+                            self.i += 1;
+                        }
+                        continue;
+                    }
+                    b'(' => {
+                        if depth == 0 {
+                            paren_line = self.line;
+                        }
+                        depth += 1;
+                        self.i += 1;
+                        continue;
+                    }
+                    b')' => {
+                        if depth == 0 {
+                            return Err((self.line, "')' without matching '('".into()));
+                        }
+                        depth -= 1;
+                        self.i += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+                first_line.get_or_insert(self.line);
+                if c == b'"' {
+                    let quote_line = self.line;
+                    let start = self.i + 1;
+                    let mut j = start;
+                    loop {
+                        match bytes.get(j) {
+                            None => return Err((quote_line, "unterminated quoted string".into())),
+                            Some(b'"') => break,
+                            Some(b'\\') => {
+                                if bytes.get(j + 1) == Some(&b'\n') {
+                                    self.line += 1;
+                                }
+                                j += 2;
                             }
+                            Some(b'\n') => {
+                                self.line += 1;
+                                j += 1;
+                            }
+                            Some(_) => j += 1,
                         }
-                        i += 2;
                     }
-                    Some(&b) => {
-                        if b == b'\n' {
-                            line += 1;
+                    toks.push(Token {
+                        text: &self.text[start..j],
+                        quoted: true,
+                    });
+                    self.i = j + 1;
+                } else {
+                    let start = self.i;
+                    let mut j = start;
+                    while j < bytes.len() {
+                        match bytes[j] {
+                            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
+                            b'\\' => j += 2,
+                            _ => j += 1,
                         }
-                        s.push(b);
-                        i += 1;
                     }
+                    let end = j.min(bytes.len());
+                    toks.push(Token {
+                        text: &self.text[start..end],
+                        quoted: false,
+                    });
+                    self.i = end;
                 }
             }
-            entry.tokens.push(Token {
-                text: String::from_utf8(s)
-                    .map_err(|_| (start_line, "invalid UTF-8 in quoted string".into()))?,
-                quoted: true,
-            });
-        } else {
-            let start = i;
-            while i < bytes.len() {
-                match bytes[i] {
-                    b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
-                    b'\\' => i += 2,
-                    _ => i += 1,
-                }
+            if depth != 0 {
+                return Err((paren_line, "'(' not closed before end of file".into()));
             }
-            let i_end = i.min(bytes.len());
-            entry.tokens.push(Token {
-                text: text[start..i_end].to_string(),
-                quoted: false,
-            });
-            i = i_end;
+            if !toks.is_empty() {
+                return Ok(Some((first_line.unwrap_or(start_line), blank_owner)));
+            }
         }
     }
-    if depth != 0 {
-        return Err((paren_line, "'(' not closed before end of file".into()));
-    }
-    if let Some(e) = cur.take() {
-        entries.push(e);
-    }
-    entries.retain(|e| !e.tokens.is_empty());
-    Ok(entries)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::name;
 use super::parse::{parse_period, Token};
 use super::types::*;
 
-pub fn parse(rtype: u16, toks: &[Token], origin: &[u8]) -> Result<Vec<u8>, String> {
+pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, String> {
     if is_meta(rtype) {
         return Err("query-only type cannot appear in a zone".into());
     }
@@ -169,7 +169,10 @@ fn validate(rtype: u16, data: &[u8]) -> Result<(), String> {
 
 /// The RDATA with the domain names in it lowercased: two records are the same record when
 /// these are equal (RFC 4343 §3, RFC 4034 §6.2).
-pub fn canonical(rtype: u16, data: &[u8]) -> Vec<u8> {
+pub fn canonical(rtype: u16, data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !matches!(rtype, NS | CNAME | PTR | DNAME | MB | MG | MR | MX | AFSDB | KX | RP | MINFO | SOA | SRV | NAPTR) {
+        return std::borrow::Cow::Borrowed(data);
+    }
     let mut out = data.to_vec();
     let mut lower = |from: usize| -> Option<usize> {
         let len = wire_name_len(out.get(from..)?)?;
@@ -201,7 +204,7 @@ pub fn canonical(rtype: u16, data: &[u8]) -> Vec<u8> {
         }
         _ => {}
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Length of an uncompressed wire name at the start of `data`.
@@ -222,14 +225,14 @@ pub fn wire_name_len(data: &[u8]) -> Option<usize> {
     }
 }
 
-fn generic(toks: &[Token]) -> Result<Vec<u8>, String> {
+fn generic(toks: &[Token<'_>]) -> Result<Vec<u8>, String> {
     let len: usize = toks
         .first()
         .ok_or("\\# needs a length")?
         .text
         .parse()
         .map_err(|_| "bad \\# length".to_string())?;
-    let hex: String = toks[1..].iter().map(|t| t.text.as_str()).collect();
+    let hex: String = toks[1..].iter().map(|t| t.text).collect();
     let data = decode_hex(&hex)?;
     if data.len() != len {
         return Err(format!(
@@ -271,14 +274,14 @@ fn unescape(text: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn via_hickory(rtype: u16, toks: &[Token]) -> Result<Vec<u8>, String> {
+fn via_hickory(rtype: u16, toks: &[Token<'_>]) -> Result<Vec<u8>, String> {
     let text: Vec<String> = toks
         .iter()
         .map(|t| {
             if t.quoted {
                 format!("\"{}\"", t.text)
             } else {
-                t.text.clone()
+                t.text.to_string()
             }
         })
         .collect();
@@ -291,7 +294,7 @@ fn via_hickory(rtype: u16, toks: &[Token]) -> Result<Vec<u8>, String> {
 }
 
 struct Reader<'a> {
-    toks: &'a [Token],
+    toks: &'a [Token<'a>],
     pos: usize,
 }
 
@@ -299,13 +302,13 @@ impl<'a> Reader<'a> {
     fn done(&self) -> bool {
         self.pos >= self.toks.len()
     }
-    fn next(&mut self) -> Result<&'a Token, String> {
+    fn next(&mut self) -> Result<&'a Token<'a>, String> {
         let t = self.toks.get(self.pos).ok_or("missing field")?;
         self.pos += 1;
         Ok(t)
     }
     fn word(&mut self) -> Result<&'a str, String> {
-        Ok(self.next()?.text.as_str())
+        Ok(self.next()?.text)
     }
     fn u8(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         let w = self.word()?;
@@ -372,7 +375,7 @@ impl<'a> Reader<'a> {
     fn base64_rest(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         let b64: String = self.toks[self.pos..]
             .iter()
-            .map(|t| t.text.as_str())
+            .map(|t| t.text)
             .collect();
         self.pos = self.toks.len();
         let data = data_encoding::BASE64
@@ -384,7 +387,7 @@ impl<'a> Reader<'a> {
     fn hex_rest(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         let hex: String = self.toks[self.pos..]
             .iter()
-            .map(|t| t.text.as_str())
+            .map(|t| t.text)
             .collect();
         self.pos = self.toks.len();
         if hex.is_empty() {
@@ -399,7 +402,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn toks(s: &str) -> Vec<Token> {
+    fn toks(s: &str) -> Vec<Token<'_>> {
         s.split_whitespace()
             .map(
                 |t| match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
