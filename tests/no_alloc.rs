@@ -33,7 +33,20 @@ unsafe impl GlobalAlloc for Counting {
 static A: Counting = Counting;
 
 fn query(name: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
-    let mut p = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns.is_some() as u8];
+    let mut p = vec![
+        0xab,
+        0xcd,
+        0x01,
+        0x00,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        edns.is_some() as u8,
+    ];
     for label in name.trim_end_matches('.').split('.') {
         p.push(label.len() as u8);
         p.extend_from_slice(label.as_bytes());
@@ -99,5 +112,10 @@ fn answering_allocates_nothing() {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
     assert_eq!(ALLOCS.with(|c| c.get()), after + 1);
     assert!(answered > 60, "the corpus is answered ({answered})");
-    assert_eq!(after - before, 0, "allocations while answering {} queries", corpus.len() * 2);
+    assert_eq!(
+        after - before,
+        0,
+        "allocations while answering {} queries",
+        corpus.len() * 2
+    );
 }

@@ -348,10 +348,10 @@ fn hex(b: &[u8]) -> String {
 fn policydns_records(zone: &Zone) -> BTreeMap<Key, usize> {
     let mut out = BTreeMap::new();
     for node in &zone.nodes {
-        for set in node.rrsets.iter() {
-            for rd in set.rdatas() {
+        for set in zone.rrsets(node) {
+            for rd in zone.rdatas(set) {
                 let key = (
-                    name::to_lowercase(&node.name),
+                    name::to_lowercase(zone.name(node)),
                     set.rtype,
                     set.ttl,
                     rd.to_vec(),

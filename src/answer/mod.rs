@@ -272,8 +272,8 @@ fn lookup(zone: &Zone, lower: &[u8], qtype: u16) -> Found {
 /// The policy stage: which record set answers `qtype` at `node` for this query. Static zone
 /// data answers with what the zone holds.
 #[inline]
-fn select(node: &Node, qtype: u16) -> Option<&RrSet> {
-    node.rrset(qtype)
+fn select<'z>(zone: &'z Zone, node: &Node, qtype: u16) -> Option<&'z RrSet> {
+    zone.rrset(node, qtype)
 }
 
 /// Nodes whose A/AAAA go into the additional section, without duplicates.
@@ -310,7 +310,7 @@ impl<'z> Additional<'z> {
                 {
                     continue;
                 }
-                if let Some(set) = node.rrset(t) {
+                if let Some(set) = zone.rrset(node, t) {
                     if w.rrset(AR, Owner::Node(zone, *id), zone, set, set.ttl)
                         .is_err()
                     {
@@ -442,49 +442,52 @@ fn sections(
             Found::Referral(cut) => break End::Referral(zone, cut),
             Found::Node(id) => {
                 let node = zone.node(id);
-                if hops == 0 && *node.name == *lower {
+                if hops == 0 && zone.name(node) == lower {
                     // The question names this node: later mentions point at it.
                     w.remember_node(zone, id, packet::HEADER_LEN);
                 }
                 if q.qtype == types::ANY {
-                    if node.rrsets.is_empty() {
+                    if node.is_empty() {
                         break End::NoData(zone);
                     }
                     // RFC 8482 §4.2: over UDP, one RRset stands for the rest; TCP gets them all.
                     let take = if transport == Transport::Udp {
                         1
                     } else {
-                        node.rrsets.len()
+                        zone.rrsets(node).len()
                     };
-                    for set in node.rrsets.iter().take(take) {
+                    for set in zone.rrsets(node).iter().take(take) {
                         answer_set(w, zone, set, owner_at, apex_at, first_zone)?;
-                        extra.add(zone, &set.additional);
+                        extra.add(zone, zone.additional(set));
                         apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
                     }
                     break End::Answered(zone);
                 }
-                if let Some(set) = select(node, q.qtype) {
+                if let Some(set) = select(zone, node, q.qtype) {
                     answer_set(w, zone, set, owner_at, apex_at, first_zone)?;
                     answered = Some((zone, id, q.qtype));
-                    extra.add(zone, &set.additional);
+                    extra.add(zone, zone.additional(set));
                     apex_ns_in_answer |= q.qtype == types::NS && id == APEX;
                     break End::Answered(zone);
                 }
-                let Some(cname) = node.rrset(types::CNAME) else {
+                let Some(cname) = zone.rrset(node, types::CNAME) else {
                     break End::NoData(zone);
                 };
                 let target = answer_set(w, zone, cname, owner_at, apex_at, first_zone)?;
-                let rdata = cname.rdatas().next().expect("a CNAME set has one record");
+                let rdata = zone
+                    .rdatas(cname)
+                    .next()
+                    .expect("a CNAME set has one record");
                 cur_len = rdata.len();
                 cur[..cur_len].copy_from_slice(rdata);
                 owner_at = target.expect("CNAME target is written compressed");
             }
             Found::Dname(id) => {
                 let node = zone.node(id);
-                let dname = node.rrset(types::DNAME).expect("flagged DNAME");
+                let dname = zone.rrset(node, types::DNAME).expect("flagged DNAME");
                 w.rrset(AN, Owner::Node(zone, id), zone, dname, dname.ttl)?;
-                let target = dname.rdatas().next().expect("one DNAME");
-                let prefix = cur_len - node.name.len();
+                let target = zone.rdatas(dname).next().expect("one DNAME");
+                let prefix = cur_len - zone.name(node).len();
                 if prefix + target.len() > name::MAX_NAME_LEN {
                     break End::YxDomain;
                 }
@@ -547,10 +550,10 @@ fn sections(
                 if fast && w.template(NS, &tail.wire, 0, apex_at as u16).is_ok() {
                     w.counts[NS] += tail.ns_count;
                     w.counts[AR] += tail.glue_count;
-                } else if let Some(ns) = z.apex().rrset(types::NS) {
+                } else if let Some(ns) = z.rrset(z.apex(), types::NS) {
                     // Optional: if it does not fit, the answer goes without it.
                     if w.rrset(NS, Owner::Node(z, APEX), z, ns, ns.ttl).is_ok() {
-                        extra.add(z, &ns.additional);
+                        extra.add(z, z.additional(ns));
                     }
                 }
             }
@@ -561,7 +564,8 @@ fn sections(
             // RFC 2308 §3: SOA in authority, TTL bounded by the SOA MINIMUM.
             let soa = &z.negative_soa;
             if std::ptr::eq(z, first_zone) {
-                w.template(NS, &z.negative_wire, 1, apex_at as u16)?;
+                let (bytes, ptrs) = z.wire(soa);
+                w.rendered(NS, bytes, ptrs, &[], 1, apex_at as u16)?;
             } else {
                 w.rrset(NS, Owner::Node(z, APEX), z, soa, soa.ttl)?;
             }
@@ -578,10 +582,10 @@ fn sections(
                 w.buf()[2..4].copy_from_slice(&f.to_be_bytes());
             }
             let node = z.node(cut);
-            let ns = node.rrset(types::NS).expect("a cut has NS");
+            let ns = z.rrset(node, types::NS).expect("a cut has NS");
             w.rrset(NS, Owner::Node(z, cut), z, ns, ns.ttl)?;
             let mut glue = Additional::new();
-            glue.add(z, &ns.additional);
+            glue.add(z, z.additional(ns));
             extra.write(w, answered);
             if !glue.write(w, None) {
                 // RFC 9471: glue the referral needs did not fit.
@@ -609,7 +613,8 @@ fn answer_set(
     first_zone: &Zone,
 ) -> Result<Option<u16>, Full> {
     if owner_at as usize == packet::HEADER_LEN && std::ptr::eq(zone, first_zone) {
-        let base = w.template(AN, &set.wire, set.count, apex_at as u16)?;
+        let (bytes, ptrs) = zone.wire(set);
+        let base = w.rendered(AN, bytes, ptrs, &[], set.count, apex_at as u16)?;
         // Owner pointer, type, class, TTL and RDLENGTH take 12 octets.
         return Ok(Some((base + 12) as u16));
     }

@@ -120,19 +120,20 @@ impl<'a> Writer<'a> {
                 return Ok(if first { off } else { start as u16 });
             }
             let node = zone.node(id);
-            let len = node.name[0] as usize;
+            let nm = zone.name(node);
+            let len = nm[0] as usize;
             if len == 0 {
                 self.bytes(&[0])?; // the root zone's apex
                 return Ok(start as u16);
             }
             let here = self.pos;
-            self.bytes(&node.name[..1 + len])?;
+            self.bytes(&nm[..1 + len])?;
             self.remember_node(zone, id, here);
-            self.remember(here, node.name.len());
+            self.remember(here, nm.len());
             first = false;
             if node.parent == NONE {
                 // Past the apex: the origin's parent is no node of ours.
-                self.name(&node.name[1 + len..], true)?;
+                self.name(&nm[1 + len..], true)?;
                 return Ok(start as u16);
             }
             id = node.parent;
@@ -334,19 +335,40 @@ impl<'a> Writer<'a> {
         count: u16,
         apex_at: u16,
     ) -> Result<usize, Full> {
+        self.rendered(
+            section,
+            &t.bytes,
+            &t.apex_ptrs,
+            &t.self_ptrs,
+            count,
+            apex_at,
+        )
+    }
+
+    /// Copies pre-rendered records (see `zone::wire`) and fills in their pointers.
+    #[inline]
+    pub fn rendered(
+        &mut self,
+        section: usize,
+        bytes: &[u8],
+        apex_ptrs: &[u16],
+        self_ptrs: &[(u16, u16)],
+        count: u16,
+        apex_at: u16,
+    ) -> Result<usize, Full> {
         let base = self.pos;
-        if !t.self_ptrs.is_empty() && base + t.bytes.len() >= 0x3FFF {
+        if !self_ptrs.is_empty() && base + bytes.len() >= 0x3FFF {
             // Its inner pointers could not reach (a large TCP response): the caller writes it
             // the long way.
             return Err(Full);
         }
-        self.bytes(&t.bytes)?;
+        self.bytes(bytes)?;
         let apex = (0xC000 | apex_at).to_be_bytes();
-        for &p in t.apex_ptrs.iter() {
+        for &p in apex_ptrs {
             let p = base + p as usize;
             self.buf[p..p + 2].copy_from_slice(&apex);
         }
-        for &(p, target) in t.self_ptrs.iter() {
+        for &(p, target) in self_ptrs {
             let p = base + p as usize;
             let v = (0xC000 | (base + target as usize) as u16).to_be_bytes();
             self.buf[p..p + 2].copy_from_slice(&v);
@@ -372,8 +394,9 @@ impl<'a> Writer<'a> {
         } else {
             1
         };
-        for (i, rdata) in set.rdatas().enumerate() {
-            let refs = set.names.get(i * per..).unwrap_or(&[]);
+        let names = zone.name_refs(set);
+        for (i, rdata) in zone.rdatas(set).enumerate() {
+            let refs = names.get(i * per..).unwrap_or(&[]);
             match self.record(
                 owner,
                 set.rtype,
@@ -426,22 +449,17 @@ mod tests {
     fn rrset_that_does_not_fit_leaves_nothing() {
         let mut buf = [0u8; 64];
         let mut w = Writer::new(&mut buf, 12, 40);
-        let set = RrSet {
-            rtype: 1,
-            count: 2,
-            ttl: 60,
-            data: vec![0, 4, 1, 2, 3, 4, 0, 4, 5, 6, 7, 8].into_boxed_slice(),
-            ..RrSet::default()
-        };
         let origin = crate::zone::name::from_text("t.", None).unwrap();
         let recs = crate::zone::parse::parse_str(
-            "$TTL 1\n@ SOA a b 1 1 1 1 1\n@ NS a\n",
+            "$TTL 1\n@ SOA a b 1 1 1 1 1\n@ NS a\n@ A 192.0.2.1\n@ A 192.0.2.2\n",
             &origin,
             std::path::Path::new("t"),
         )
         .unwrap();
         let (zone, _) = Zone::compile(&origin, recs).unwrap();
-        assert_eq!(w.rrset(AN, Owner::At(12), &zone, &set, 60), Err(Full));
+        let set = zone.rrset(zone.apex(), crate::zone::types::A).unwrap();
+        // Two A records take 32 octets; 28 are left.
+        assert_eq!(w.rrset(AN, Owner::At(12), &zone, set, 60), Err(Full));
         assert_eq!(w.pos, 12);
         assert_eq!(w.counts, [0, 0, 0]);
     }

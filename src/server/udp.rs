@@ -62,7 +62,11 @@ fn omit_path_mtu_discovery(s: &Socket, v6: bool) {
     const IP_PMTUDISC_OMIT: libc::c_int = 5;
     const IPV6_PMTUDISC_OMIT: libc::c_int = 5;
     let (level, opt, val) = if v6 {
-        (libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT)
+        (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            IPV6_PMTUDISC_OMIT,
+        )
     } else {
         (libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, IP_PMTUDISC_OMIT)
     };

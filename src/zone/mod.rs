@@ -33,23 +33,46 @@ impl From<ParseError> for LoadError {
     }
 }
 
-/// An RRset in wire form: `count` records stored back to back as `[rdlength: u16][rdata]`,
-/// and the same records pre-rendered as they follow a question for their owner.
-#[derive(Debug, Clone, Default)]
+/// A stretch of one of a zone's arenas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub off: u32,
+    pub len: u32,
+}
+
+impl Span {
+    fn of<T>(arena: &[T], off: usize) -> Span {
+        Span {
+            off: off as u32,
+            len: (arena.len() - off) as u32,
+        }
+    }
+    #[inline]
+    fn get<T>(self, arena: &[T]) -> &[T] {
+        &arena[self.off as usize..(self.off + self.len) as usize]
+    }
+}
+
+/// An RRset: `count` records of one type at one name, kept in the zone's arenas (no allocation
+/// of its own), both as RDATA and pre-rendered as they follow a question for their owner.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RrSet {
     pub rtype: u16,
     pub count: u16,
     pub ttl: u32,
-    pub data: Box<[u8]>,
-    /// Nodes of this zone whose A/AAAA belong in the additional section when this RRset is
-    /// answered (targets of NS, MX, SRV).
-    pub additional: Box<[u32]>,
-    /// For types whose RDATA names are compressed (RFC 1035's), where each of those names meets
-    /// the zone's tree, in record order: writing one is then a walk up node ids, not a search
-    /// through the packet.
-    pub names: Box<[NameRef]>,
-    /// The records as answers to a question for this owner (`wire.rs`).
-    pub wire: wire::Template,
+    /// `[rdlength][rdata]` per record, in `Zone::bytes`, for types whose RDATA names are
+    /// compressed; other types read their RDATA out of `wire`.
+    raw: Span,
+    /// The records pre-rendered (`wire.rs`), in `Zone::bytes`.
+    wire: Span,
+    /// Offsets of apex pointers inside `wire`, in `Zone::ptrs`.
+    apex_ptrs: Span,
+    /// Nodes whose A/AAAA belong in the additional section with this RRset (targets of NS, MX,
+    /// SRV), in `Zone::ids`.
+    additional: Span,
+    /// Where each compressible RDATA name meets the zone tree, in `Zone::refs`: writing one is
+    /// then a walk up node ids, not a search through the packet.
+    names: Span,
 }
 
 /// The zone's NS RRset with its servers' addresses, pre-rendered for the authority and
@@ -71,20 +94,6 @@ pub struct NameRef {
     pub prefix: u8,
 }
 
-impl RrSet {
-    /// Iterates over each record's RDATA.
-    pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
-        let data = &self.data[..];
-        let mut pos = 0;
-        std::iter::from_fn(move || {
-            let len = u16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?) as usize;
-            let r = &data[pos + 2..pos + 2 + len];
-            pos += 2 + len;
-            Some(r)
-        })
-    }
-}
-
 /// Facts about a node fixed at load time.
 pub mod flags {
     /// Non-apex node with NS: a zone cut.
@@ -95,14 +104,14 @@ pub mod flags {
     pub const ADDRESS: u8 = 4;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Node {
-    /// Full owner name, lowercase wire form.
-    pub name: Box<[u8]>,
+    /// Full owner name, lowercase wire form, in `Zone::names`.
+    name: Span,
     /// The node one label up; `NONE` at the apex.
     pub parent: u32,
-    /// Empty for empty non-terminals.
-    pub rrsets: Box<[RrSet]>,
+    /// Its RRsets in `Zone::sets`; none for empty non-terminals.
+    sets: Span,
     /// `*.<this name>`, if it exists.
     pub wildcard: u32,
     /// The highest zone cut or DNAME strictly above this node: data here is not authoritative
@@ -112,25 +121,32 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn rrset(&self, rtype: u16) -> Option<&RrSet> {
-        self.rrsets.iter().find(|s| s.rtype == rtype)
-    }
     pub fn is_cut(&self) -> bool {
         self.flags & flags::CUT != 0
     }
+    pub fn is_empty(&self) -> bool {
+        self.sets.len == 0
+    }
 }
 
+/// A compiled zone. Its data sits in a few large arenas, so a zone of a million records is a
+/// handful of allocations: compact, and freed in one go when a reload replaces it.
 #[derive(Debug)]
 pub struct Zone {
     /// Lowercase wire form.
     pub origin: Box<[u8]>,
     pub nodes: Vec<Node>,
+    sets: Vec<RrSet>,
+    names: Vec<u8>,
+    bytes: Vec<u8>,
+    ptrs: Vec<u16>,
+    ids: Vec<u32>,
+    refs: Vec<NameRef>,
     table: HashTable<u32>,
     pub serial: u32,
-    /// The apex SOA with the negative-caching TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 §5).
+    /// The apex SOA with the negative-caching TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 §5),
+    /// pre-rendered with the apex as owner.
     pub negative_soa: RrSet,
-    /// `negative_soa` pre-rendered with the apex as owner.
-    pub negative_wire: wire::Template,
     pub ns_tail: NsTail,
     pub source: Option<PathBuf>,
     pub record_count: usize,
@@ -165,14 +181,64 @@ impl Zone {
     /// Finds the node with exactly this lowercase wire name.
     #[inline]
     pub fn find(&self, lower: &[u8]) -> Option<u32> {
-        let nodes = &self.nodes;
+        let (nodes, names) = (&self.nodes, &self.names);
         self.table
-            .find(hash(lower), |&id| same(&nodes[id as usize].name, lower))
+            .find(hash(lower), |&id| {
+                same(nodes[id as usize].name.get(names), lower)
+            })
             .copied()
     }
 
     pub fn node(&self, id: u32) -> &Node {
         &self.nodes[id as usize]
+    }
+
+    /// A node's name, lowercase wire form.
+    #[inline]
+    pub fn name(&self, node: &Node) -> &[u8] {
+        node.name.get(&self.names)
+    }
+
+    #[inline]
+    pub fn rrsets(&self, node: &Node) -> &[RrSet] {
+        node.sets.get(&self.sets)
+    }
+
+    #[inline]
+    pub fn rrset(&self, node: &Node, rtype: u16) -> Option<&RrSet> {
+        self.rrsets(node).iter().find(|s| s.rtype == rtype)
+    }
+
+    /// The pre-rendered records and the offsets of their apex pointers.
+    #[inline]
+    pub fn wire(&self, set: &RrSet) -> (&[u8], &[u16]) {
+        (set.wire.get(&self.bytes), set.apex_ptrs.get(&self.ptrs))
+    }
+
+    pub fn additional(&self, set: &RrSet) -> &[u32] {
+        set.additional.get(&self.ids)
+    }
+
+    pub fn name_refs(&self, set: &RrSet) -> &[NameRef] {
+        set.names.get(&self.refs)
+    }
+
+    /// Each record's RDATA.
+    pub fn rdatas<'z>(&'z self, set: &RrSet) -> impl Iterator<Item = &'z [u8]> + 'z {
+        // Raw form `[rdlength][rdata]`, or the rendered one with a 10-octet head before it.
+        let (data, head) = if set.raw.len > 0 || types::rdata_names_compressible(set.rtype) {
+            (set.raw.get(&self.bytes), 0)
+        } else {
+            (set.wire.get(&self.bytes), 10)
+        };
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let at = pos + head;
+            let len = u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?) as usize;
+            let r = &data[at + 2..at + 2 + len];
+            pos = at + 2 + len;
+            Some(r)
+        })
     }
 
     pub fn apex(&self) -> &Node {
@@ -187,23 +253,28 @@ impl Zone {
     /// returned beside the zone; anything that would make answers wrong is an error.
     pub fn load(origin: &[u8], path: &Path) -> Result<(Zone, Vec<String>), LoadError> {
         let origin = name::to_lowercase(origin);
-        let (mut zone, warnings) = Self::compile_from(&origin, |sink| parse::parse_file_with(path, &origin, sink)).map_err(|mut e| {
-            // Zone-wide problems (no SOA, ...) have no line: name the file at least.
-            for p in e
-                .problems
-                .iter_mut()
-                .filter(|p| p.file.as_os_str().is_empty())
-            {
-                p.file = path.to_path_buf();
-            }
-            e
-        })?;
+        let (mut zone, warnings) =
+            Self::compile_from(&origin, |sink| parse::parse_file_with(path, &origin, sink))
+                .map_err(|mut e| {
+                    // Zone-wide problems (no SOA, ...) have no line: name the file at least.
+                    for p in e
+                        .problems
+                        .iter_mut()
+                        .filter(|p| p.file.as_os_str().is_empty())
+                    {
+                        p.file = path.to_path_buf();
+                    }
+                    e
+                })?;
         zone.source = Some(path.to_path_buf());
         Ok((zone, warnings))
     }
 
     /// Compiles parsed records into a zone.
-    pub fn compile(origin: &[u8], records: Vec<parse::Record>) -> Result<(Zone, Vec<String>), LoadError> {
+    pub fn compile(
+        origin: &[u8],
+        records: Vec<parse::Record>,
+    ) -> Result<(Zone, Vec<String>), LoadError> {
         Self::compile_from(origin, |sink| {
             records.into_iter().for_each(sink);
             Ok(())
@@ -264,8 +335,7 @@ impl Zone {
                 Some(set) => {
                     let canon = rdata::canonical(rec.rtype, &rec.rdata);
                     if set
-                        .rdatas
-                        .iter()
+                        .rdatas()
                         .any(|d| rdata::canonical(rec.rtype, d) == canon)
                     {
                         return; // RFC 2181 §5: an RRset holds no duplicates.
@@ -295,14 +365,19 @@ impl Zone {
                         ));
                         return;
                     }
-                    set.rdatas.push(rec.rdata);
+                    set.push(&rec.rdata);
                 }
-                None => sets.push(SetBuilder {
-                    rtype: rec.rtype,
-                    ttl: rec.ttl,
-                    rdatas: vec![rec.rdata],
-                    first: (rec.file.clone(), rec.line),
-                }),
+                None => {
+                    let mut set = SetBuilder {
+                        rtype: rec.rtype,
+                        ttl: rec.ttl,
+                        count: 0,
+                        data: Vec::new(),
+                        first: (rec.file.clone(), rec.line),
+                    };
+                    set.push(&rec.rdata);
+                    sets.push(set);
+                }
             }
         };
         feed(&mut add)?;
@@ -358,8 +433,30 @@ impl Zone {
 struct SetBuilder {
     rtype: u16,
     ttl: u32,
-    rdatas: Vec<Vec<u8>>,
+    count: u16,
+    /// `[rdlength][rdata]` per record: one allocation per RRset while loading.
+    data: Vec<u8>,
     first: (Arc<Path>, usize),
+}
+
+impl SetBuilder {
+    fn push(&mut self, rdata: &[u8]) {
+        self.data
+            .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        self.data.extend_from_slice(rdata);
+        self.count += 1;
+    }
+
+    fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
+        let data = &self.data[..];
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let len = u16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?) as usize;
+            let r = &data[pos + 2..pos + 2 + len];
+            pos += 2 + len;
+            Some(r)
+        })
+    }
 }
 
 /// Collects nodes (with every empty non-terminal between an owner and the apex) before the
@@ -417,119 +514,56 @@ impl Builder {
     fn finish(self, warnings: &mut Vec<String>, record_count: usize) -> Zone {
         let origin = self.names[APEX as usize].clone();
         let n = self.names.len();
-        let mut nodes: Vec<Node> = Vec::with_capacity(n);
-        for (name, sets) in self.names.iter().zip(self.sets.iter()) {
-            let mut fl = 0u8;
-            let has = |t: u16| sets.iter().any(|s| s.rtype == t);
-            if has(types::NS) && name.len() != origin.len() {
-                fl |= flags::CUT;
-            }
-            if has(types::DNAME) {
-                fl |= flags::DNAME;
-            }
-            if has(types::A) || has(types::AAAA) {
-                fl |= flags::ADDRESS;
-            }
-            let rrsets = sets
-                .iter()
-                .map(|s| {
-                    let mut data = Vec::with_capacity(s.rdatas.iter().map(|d| d.len() + 2).sum());
-                    for d in &s.rdatas {
-                        data.extend_from_slice(&(d.len() as u16).to_be_bytes());
-                        data.extend_from_slice(d);
-                    }
-                    RrSet {
-                        rtype: s.rtype,
-                        count: s.rdatas.len() as u16,
-                        ttl: s.ttl,
-                        data: data.into_boxed_slice(),
-                        additional: Box::new([]),
-                        names: Box::new([]),
-                        wire: wire::Template::default(),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .into_boxed_slice();
-            nodes.push(Node {
-                name: name.clone().into_boxed_slice(),
-                parent: NONE,
-                rrsets,
-                wildcard: NONE,
-                shadow: NONE,
-                flags: fl,
-            });
-        }
+        let has = |id: usize, t: u16| self.sets[id].iter().any(|s| s.rtype == t);
 
-        // Parents before children: order by label count, then inherit the shadow downwards.
+        // Tree facts first: flags, then parents before children so the shadow flows down.
+        let mut node_flags = vec![0u8; n];
+        for (id, f) in node_flags.iter_mut().enumerate() {
+            if has(id, types::NS) && id != APEX as usize {
+                *f |= flags::CUT;
+            }
+            if has(id, types::DNAME) {
+                *f |= flags::DNAME;
+            }
+            if has(id, types::A) || has(id, types::AAAA) {
+                *f |= flags::ADDRESS;
+            }
+        }
+        let mut parent = vec![NONE; n];
+        let mut shadow = vec![NONE; n];
+        let mut wildcard = vec![NONE; n];
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by_key(|&id| name::label_count(&self.names[id as usize]));
         for &id in &order {
-            let nm = &self.names[id as usize];
             if id == APEX {
                 continue;
             }
-            let parent = name::parent(nm)
+            let nm = &self.names[id as usize];
+            let p = name::parent(nm)
                 .and_then(|p| self.find(p))
-                .expect("ancestors exist");
-            let pnode = &nodes[parent as usize];
-            let shadow = if pnode.shadow != NONE {
-                pnode.shadow
-            } else if pnode.flags & (flags::CUT | flags::DNAME) != 0 {
-                parent
+                .expect("ancestors exist") as usize;
+            parent[id as usize] = p as u32;
+            shadow[id as usize] = if shadow[p] != NONE {
+                shadow[p]
+            } else if node_flags[p] & (flags::CUT | flags::DNAME) != 0 {
+                p as u32
             } else {
                 NONE
             };
-            nodes[id as usize].shadow = shadow;
-            nodes[id as usize].parent = parent;
             if name::is_wildcard(nm) {
-                nodes[parent as usize].wildcard = id;
+                wildcard[p] = id;
             }
         }
-        for node in &nodes {
-            if node.shadow != NONE && !node.rrsets.is_empty() {
-                let above = &nodes[node.shadow as usize];
-                if above.flags & flags::DNAME != 0 {
-                    warnings.push(format!(
-                        "{} is below the DNAME at {} and will not be served (RFC 6672 §2.4)",
-                        name::to_text(&node.name),
-                        name::to_text(&above.name)
-                    ));
-                }
-            }
-        }
-
-        // Additional-section targets, resolved to node ids once.
         for id in 0..n {
-            let mut extra: Vec<Vec<u32>> = Vec::new();
-            for set in nodes[id].rrsets.iter() {
-                let target_off = match set.rtype {
-                    types::NS => Some(0),
-                    types::MX => Some(2),
-                    types::SRV => Some(6),
-                    _ => None,
-                };
-                let mut ids = Vec::new();
-                if let Some(off) = target_off {
-                    for rd in set.rdatas() {
-                        let target = name::to_lowercase(&rd[off..]);
-                        let Some(t) = self.find(&target) else {
-                            continue;
-                        };
-                        let tnode = &nodes[t as usize];
-                        // Glue (data under a cut) is only worth sending for NS; MX and SRV get
-                        // authoritative addresses only.
-                        let usable = tnode.flags & flags::ADDRESS != 0
-                            && (set.rtype == types::NS
-                                || (tnode.shadow == NONE && !tnode.is_cut()));
-                        if usable && !ids.contains(&t) {
-                            ids.push(t);
-                        }
-                    }
-                }
-                extra.push(ids);
-            }
-            for (set, ids) in nodes[id].rrsets.iter_mut().zip(extra) {
-                set.additional = ids.into_boxed_slice();
+            if shadow[id] != NONE
+                && !self.sets[id].is_empty()
+                && node_flags[shadow[id] as usize] & flags::DNAME != 0
+            {
+                warnings.push(format!(
+                    "{} is below the DNAME at {} and will not be served (RFC 6672 §2.4)",
+                    name::to_text(&self.names[id]),
+                    name::to_text(&self.names[shadow[id] as usize])
+                ));
             }
         }
 
@@ -553,102 +587,204 @@ impl Builder {
                 off += 1 + lower[off] as usize;
             }
         };
-        for node in nodes.iter_mut() {
-            for set in node.rrsets.iter_mut() {
-                if !types::rdata_names_compressible(set.rtype) {
-                    continue;
-                }
-                let mut refs = Vec::new();
-                for rd in set.rdatas() {
-                    let mut off = if set.rtype == types::MX { 2 } else { 0 };
-                    let count = if matches!(set.rtype, types::SOA | types::MINFO) {
-                        2
-                    } else {
-                        1
-                    };
-                    for _ in 0..count {
-                        let len =
-                            rdata::wire_name_len(&rd[off..]).expect("names validated at parse");
-                        refs.push(name_ref(&rd[off..off + len]));
-                        off += len;
-                    }
-                }
-                set.names = refs.into_boxed_slice();
+
+        let mut zone = Zone {
+            origin: origin.clone().into_boxed_slice(),
+            nodes: Vec::with_capacity(n),
+            sets: Vec::with_capacity(self.sets.iter().map(Vec::len).sum()),
+            names: Vec::with_capacity(self.names.iter().map(Vec::len).sum()),
+            bytes: Vec::new(),
+            ptrs: Vec::new(),
+            ids: Vec::new(),
+            refs: Vec::new(),
+            table: HashTable::with_capacity(n),
+            serial: 0,
+            negative_soa: RrSet::default(),
+            ns_tail: NsTail::default(),
+            source: None,
+            record_count,
+        };
+        for id in 0..n {
+            let name_off = zone.names.len();
+            zone.names.extend_from_slice(&self.names[id]);
+            let sets_off = zone.sets.len();
+            for set in &self.sets[id] {
+                let rendered = zone.add_set(
+                    set,
+                    set.ttl,
+                    wire::TOwner::Query,
+                    &origin,
+                    |rd: &[u8], compressible| {
+                        // Additional-section targets: glue only for NS; MX and SRV get
+                        // authoritative addresses only.
+                        let off = match set.rtype {
+                            types::NS => 0,
+                            types::MX => 2,
+                            types::SRV => 6,
+                            _ => return (None, compressible.then(|| name_ref(rd))),
+                        };
+                        let target = self.find(&name::to_lowercase(&rd[off..])).filter(|&t| {
+                            let t = t as usize;
+                            node_flags[t] & flags::ADDRESS != 0
+                                && (set.rtype == types::NS
+                                    || (shadow[t] == NONE && node_flags[t] & flags::CUT == 0))
+                        });
+                        (target, compressible.then(|| name_ref(&rd[off..])))
+                    },
+                );
+                zone.sets.push(rendered);
             }
-        }
-        for node in nodes.iter_mut() {
-            for set in node.rrsets.iter_mut() {
-                let mut b = wire::Builder::new(&origin);
-                for rd in set.rdatas() {
-                    b.record(wire::TOwner::Query, set.rtype, set.ttl, rd);
-                }
-                set.wire = b.finish();
-            }
+            zone.nodes.push(Node {
+                name: Span::of(&zone.names, name_off),
+                parent: parent[id],
+                sets: Span::of(&zone.sets, sets_off),
+                wildcard: wildcard[id],
+                shadow: shadow[id],
+                flags: node_flags[id],
+            });
         }
 
-        let soa = nodes[APEX as usize]
-            .rrset(types::SOA)
-            .expect("checked")
-            .clone();
-        let soa_rdata = soa.rdatas().next().expect("one SOA").to_vec();
+        let soa = self.sets[APEX as usize]
+            .iter()
+            .find(|s| s.rtype == types::SOA)
+            .expect("checked");
+        let soa_rdata = soa.rdatas().next().expect("one SOA");
         let minimum = u32::from_be_bytes(soa_rdata[soa_rdata.len() - 4..].try_into().unwrap());
-        let serial = u32::from_be_bytes(
+        zone.serial = u32::from_be_bytes(
             soa_rdata[soa_rdata.len() - 20..soa_rdata.len() - 16]
                 .try_into()
                 .unwrap(),
         );
-        let negative_soa = RrSet {
-            ttl: soa.ttl.min(minimum),
-            ..soa
-        };
+        zone.negative_soa = zone.add_set(
+            soa,
+            soa.ttl.min(minimum),
+            wire::TOwner::Apex,
+            &origin,
+            |rd, _| (None, Some(name_ref(rd))),
+        );
+        zone.ns_tail = ns_tail(&zone, &origin);
 
-        let mut b = wire::Builder::new(&origin);
-        for rd in negative_soa.rdatas() {
-            b.record(wire::TOwner::Apex, types::SOA, negative_soa.ttl, rd);
-        }
-        let negative_wire = b.finish();
-        let ns_tail = ns_tail(&origin, &nodes);
-
-        let mut table = HashTable::with_capacity(n);
+        let Zone {
+            nodes,
+            names,
+            table,
+            ..
+        } = &mut zone;
         for (id, node) in nodes.iter().enumerate() {
-            table.insert_unique(hash(&node.name), id as u32, |&i| {
-                hash(&nodes[i as usize].name)
+            table.insert_unique(hash(node.name.get(names)), id as u32, |&i| {
+                hash(nodes[i as usize].name.get(names))
             });
         }
-        Zone {
-            origin: origin.into_boxed_slice(),
-            nodes,
-            table,
-            serial,
-            negative_soa,
-            negative_wire,
-            ns_tail,
-            source: None,
-            record_count,
+        zone
+    }
+}
+
+impl Zone {
+    /// Stores one RRset in the arenas, rendered with `owner`. `per_record` gives, for each
+    /// RDATA, the additional-section target node and the tree position of its (first)
+    /// compressible name.
+    fn add_set(
+        &mut self,
+        set: &SetBuilder,
+        ttl: u32,
+        owner: wire::TOwner,
+        origin: &[u8],
+        mut per_record: impl FnMut(&[u8], bool) -> (Option<u32>, Option<NameRef>),
+    ) -> RrSet {
+        let compressible = types::rdata_names_compressible(set.rtype);
+        let raw_off = self.bytes.len();
+        if compressible {
+            self.bytes.extend_from_slice(&set.data);
+        }
+        let raw = Span::of(&self.bytes, raw_off);
+        let mut b = wire::Builder::new(origin);
+        let (ids_off, refs_off) = (self.ids.len(), self.refs.len());
+        for rd in set.rdatas() {
+            b.record(owner, set.rtype, ttl, rd);
+            let (target, nref) = per_record(rd, compressible);
+            if let Some(t) = target {
+                if !self.ids[ids_off..].contains(&t) {
+                    self.ids.push(t);
+                }
+            }
+            if let Some(r) = nref {
+                self.refs.push(r);
+                if matches!(set.rtype, types::SOA | types::MINFO) {
+                    // The second name of the record.
+                    let first = rdata::wire_name_len(rd).unwrap_or(rd.len());
+                    let second = rdata::wire_name_len(&rd[first..]).unwrap_or(0);
+                    let lower = name::to_lowercase(&rd[first..first + second]);
+                    self.refs.push(self.name_ref_in_arenas(&lower, origin));
+                }
+            }
+        }
+        let t = b.finish();
+        let wire_off = self.bytes.len();
+        self.bytes.extend_from_slice(&t.bytes);
+        let ptrs_off = self.ptrs.len();
+        self.ptrs.extend_from_slice(&t.apex_ptrs);
+        RrSet {
+            rtype: set.rtype,
+            count: set.count,
+            ttl,
+            raw,
+            wire: Span::of(&self.bytes, wire_off),
+            apex_ptrs: Span::of(&self.ptrs, ptrs_off),
+            additional: Span::of(&self.ids, ids_off),
+            names: Span::of(&self.refs, refs_off),
+        }
+    }
+
+    /// `NameRef` for a lowercase name, from the nodes stored so far (the second SOA/MINFO name;
+    /// a node not stored yet is treated as absent: the name is then written whole).
+    fn name_ref_in_arenas(&self, lower: &[u8], origin: &[u8]) -> NameRef {
+        if !name::is_subdomain(lower, origin) {
+            return NameRef {
+                node: NONE,
+                prefix: 0,
+            };
+        }
+        let mut off = 0usize;
+        while off < lower.len() {
+            let found = self
+                .nodes
+                .iter()
+                .position(|n| n.name.get(&self.names) == &lower[off..]);
+            if let Some(id) = found {
+                return NameRef {
+                    node: id as u32,
+                    prefix: off as u8,
+                };
+            }
+            off += 1 + lower[off] as usize;
+        }
+        NameRef {
+            node: NONE,
+            prefix: 0,
         }
     }
 }
 
 /// Pre-renders the apex NS RRset followed by the addresses of those servers that we hold.
-fn ns_tail(origin: &[u8], nodes: &[Node]) -> NsTail {
-    let Some(ns) = nodes[APEX as usize].rrset(types::NS) else {
+fn ns_tail(zone: &Zone, origin: &[u8]) -> NsTail {
+    let Some(ns) = zone.rrset(zone.apex(), types::NS) else {
         return NsTail::default();
     };
     let mut b = wire::Builder::new(origin);
     let mut targets = Vec::new();
-    for rd in ns.rdatas() {
+    for rd in zone.rdatas(ns) {
         let at = b.record(wire::TOwner::Apex, types::NS, ns.ttl, rd)[0];
         targets.push((name::to_lowercase(rd), at));
     }
     let mut glue_count = 0;
-    for &id in ns.additional.iter() {
-        let node = &nodes[id as usize];
-        let Some(&(_, at)) = targets.iter().find(|(n, _)| **n == *node.name) else {
+    for &id in zone.additional(ns) {
+        let node = zone.node(id);
+        let Some(&(_, at)) = targets.iter().find(|(n, _)| **n == *zone.name(node)) else {
             continue;
         };
         for t in [types::A, types::AAAA] {
-            if let Some(set) = node.rrset(t) {
-                for rd in set.rdatas() {
+            if let Some(set) = zone.rrset(node, t) {
+                for rd in zone.rdatas(set) {
                     b.record(wire::TOwner::At(at), t, set.ttl, rd);
                 }
                 glue_count += set.count;
@@ -659,7 +795,7 @@ fn ns_tail(origin: &[u8], nodes: &[Node]) -> NsTail {
         wire: b.finish(),
         ns_count: ns.count,
         glue_count,
-        glue: ns.additional.clone(),
+        glue: zone.additional(ns).into(),
     }
 }
 
@@ -745,7 +881,7 @@ mod tests {
     fn empty_non_terminals_become_nodes_without_data() {
         let (z, _) = zone(&format!("{HEAD}a.b.c A 192.0.2.1\n")).unwrap();
         let ent = z.find(&lower("b.c.example.test.")).unwrap();
-        assert!(z.node(ent).rrsets.is_empty());
+        assert!(z.node(ent).is_empty());
         assert!(z.find(&lower("c.example.test.")).is_some());
     }
 
@@ -757,7 +893,10 @@ mod tests {
         let glue = z.find(&lower("ns.sub.example.test.")).unwrap();
         assert_eq!(z.node(glue).shadow, cut);
         // The referral's NS RRset knows its glue.
-        assert_eq!(&*z.node(cut).rrset(types::NS).unwrap().additional, &[glue]);
+        assert_eq!(
+            z.additional(z.rrset(z.node(cut), types::NS).unwrap()),
+            &[glue]
+        );
     }
 
     #[test]
@@ -807,7 +946,7 @@ mod tests {
     fn duplicate_records_collapse() {
         let (z, _) = zone(&format!("{HEAD}www A 192.0.2.1\nwww A 192.0.2.1\n")).unwrap();
         let id = z.find(&lower("www.example.test.")).unwrap();
-        assert_eq!(z.node(id).rrset(types::A).unwrap().count, 1);
+        assert_eq!(z.rrset(z.node(id), types::A).unwrap().count, 1);
     }
 
     #[test]

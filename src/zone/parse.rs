@@ -56,7 +56,11 @@ pub fn parse_file(path: &Path, origin: &[u8]) -> Result<Vec<Record>, ParseError>
 
 /// Like [`parse_file`], handing each record to `sink` as it is read, so a large zone is never
 /// held twice.
-pub fn parse_file_with(path: &Path, origin: &[u8], sink: &mut dyn FnMut(Record)) -> Result<(), ParseError> {
+pub fn parse_file_with(
+    path: &Path,
+    origin: &[u8],
+    sink: &mut dyn FnMut(Record),
+) -> Result<(), ParseError> {
     let mut state = State::new(sink);
     read_into(&mut state, path, origin, 0, None)
 }
@@ -66,7 +70,13 @@ pub fn parse_str(text: &str, origin: &[u8], file: &Path) -> Result<Vec<Record>, 
     let mut records = Vec::new();
     let mut sink = |r| records.push(r);
     let mut state = State::new(&mut sink);
-    parse_text(&mut state, &escape_non_ascii(text.as_bytes()), Arc::from(file), origin, 0)?;
+    parse_text(
+        &mut state,
+        &escape_non_ascii(text.as_bytes()),
+        Arc::from(file),
+        origin,
+        0,
+    )?;
     Ok(records)
 }
 
@@ -156,7 +166,10 @@ fn parse_text(
     let mut origin = zone_origin.to_vec();
     let mut last_owner: Option<Vec<u8>> = None;
 
-    while let Some((line, blank_owner)) = lexer.next_entry(&mut toks).map_err(|(line, m)| err(line, m))? {
+    while let Some((line, blank_owner)) = lexer
+        .next_entry(&mut toks)
+        .map_err(|(line, m)| err(line, m))?
+    {
         let toks = &toks[..];
         let first = &toks[0];
         if !blank_owner && !first.quoted && first.text.starts_with('$') {
@@ -318,12 +331,19 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(text: &'a str) -> Self {
-        Lexer { text, i: 0, line: 1 }
+        Lexer {
+            text,
+            i: 0,
+            line: 1,
+        }
     }
 
     /// Fills `toks` with the next entry's tokens; returns its line and whether it began with
     /// white space (the owner is the previous record's), or `None` at the end.
-    fn next_entry(&mut self, toks: &mut Vec<Token<'a>>) -> Result<Option<(usize, bool)>, (usize, String)> {
+    fn next_entry(
+        &mut self,
+        toks: &mut Vec<Token<'a>>,
+    ) -> Result<Option<(usize, bool)>, (usize, String)> {
         let bytes = self.text.as_bytes();
         loop {
             toks.clear();

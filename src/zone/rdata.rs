@@ -170,7 +170,10 @@ fn validate(rtype: u16, data: &[u8]) -> Result<(), String> {
 /// The RDATA with the domain names in it lowercased: two records are the same record when
 /// these are equal (RFC 4343 §3, RFC 4034 §6.2).
 pub fn canonical(rtype: u16, data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if !matches!(rtype, NS | CNAME | PTR | DNAME | MB | MG | MR | MX | AFSDB | KX | RP | MINFO | SOA | SRV | NAPTR) {
+    if !matches!(
+        rtype,
+        NS | CNAME | PTR | DNAME | MB | MG | MR | MX | AFSDB | KX | RP | MINFO | SOA | SRV | NAPTR
+    ) {
         return std::borrow::Cow::Borrowed(data);
     }
     let mut out = data.to_vec();
@@ -373,10 +376,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
     fn base64_rest(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        let b64: String = self.toks[self.pos..]
-            .iter()
-            .map(|t| t.text)
-            .collect();
+        let b64: String = self.toks[self.pos..].iter().map(|t| t.text).collect();
         self.pos = self.toks.len();
         let data = data_encoding::BASE64
             .decode(b64.as_bytes())
@@ -385,10 +385,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
     fn hex_rest(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        let hex: String = self.toks[self.pos..]
-            .iter()
-            .map(|t| t.text)
-            .collect();
+        let hex: String = self.toks[self.pos..].iter().map(|t| t.text).collect();
         self.pos = self.toks.len();
         if hex.is_empty() {
             return Err("missing hex data".into());
