@@ -1,8 +1,8 @@
-//! In-process cost of the answer path, without sockets: policydns's hand-written parse + lookup
-//! + write (`answer::respond`) against a baseline built on hickory-proto's wire format for the
-//! same work (decode the query with `Message::from_vec`, look up with our zone, build the same
-//! response as a `Message`, encode with `to_vec`). This is the benchmark behind writing the hot
-//! path's wire code by hand.
+//! In-process cost of the answer path, without sockets: policydns's hand-written parse, lookup
+//! and write (`answer::respond`) against a baseline built on hickory-proto's wire format for
+//! the same work: decode the query with `Message::from_vec`, look up with our zone, build the
+//! same response as a `Message`, encode with `to_vec`. This is the benchmark behind writing the
+//! hot path's wire code by hand.
 //!
 //! cargo run --release --example answer_bench -- ZONE_FILE ORIGIN QUERY_FILE [ROUNDS]
 //! (QUERY_FILE in dnsperf format, `name type` per line; bench/gen_zone.py writes both.)

@@ -28,7 +28,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let origin = policydns::zone::name::from_text(&args[2], None).expect("origin");
     let t = std::time::Instant::now();
-    let (zone, _) = policydns::zone::Zone::load(&origin, std::path::Path::new(&args[1])).expect("loads");
+    let (zone, _) =
+        policydns::zone::Zone::load(&origin, std::path::Path::new(&args[1])).expect("loads");
     let secs = t.elapsed().as_secs_f64();
     let live = LIVE.load(Ordering::Relaxed);
     let records = zone.record_count;

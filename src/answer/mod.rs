@@ -648,7 +648,6 @@ fn chaos(snap: &Snapshot, q: &Query, qname: &[u8], w: &mut Writer<'_>) -> Result
         0,
         &rdata[..1 + n],
         None,
-        &[],
     )?;
     w.counts[AN] += 1;
     Ok(rcode::NOERROR)

@@ -286,8 +286,7 @@ impl<'a> Writer<'a> {
         class: u16,
         ttl: u32,
         rdata: &[u8],
-        zone: Option<&Zone>,
-        refs: &[NameRef],
+        names: Option<(&Zone, &[NameRef])>,
     ) -> Result<Option<u16>, Full> {
         self.owner(owner)?;
         self.u16(rtype)?;
@@ -300,9 +299,11 @@ impl<'a> Writer<'a> {
         }
         let len_at = self.pos;
         self.u16(0)?;
-        let write = |w: &mut Self, name: &[u8], i: usize| match (zone, refs.get(i)) {
-            (Some(z), Some(&r)) => w.ref_name(z, name, r),
-            _ => w.name(name, true),
+        let write = |w: &mut Self, name: &[u8], i: usize| match names
+            .and_then(|(z, refs)| Some((z, *refs.get(i)?)))
+        {
+            Some((z, r)) => w.ref_name(z, name, r),
+            None => w.name(name, true),
         };
         let first = match rtype {
             types::MX => {
@@ -403,8 +404,7 @@ impl<'a> Writer<'a> {
                 types::CLASS_IN,
                 ttl,
                 rdata,
-                Some(zone),
-                refs,
+                Some((zone, refs)),
             ) {
                 Ok(r) => last = r,
                 Err(e) => {

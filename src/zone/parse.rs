@@ -178,14 +178,14 @@ fn parse_text(
                     let arg = toks
                         .get(1)
                         .ok_or_else(|| err(line, "$ORIGIN needs a name".into()))?;
-                    origin = name::from_text(&arg.text, Some(&origin))
+                    origin = name::from_text(arg.text, Some(&origin))
                         .map_err(|e| err(line, format!("$ORIGIN {}: {e}", arg.text)))?;
                 }
                 "$TTL" => {
                     let arg = toks
                         .get(1)
                         .ok_or_else(|| err(line, "$TTL needs a value".into()))?;
-                    let ttl = parse_ttl(&arg.text).map_err(|m| err(line, m))?;
+                    let ttl = parse_ttl(arg.text).map_err(|m| err(line, m))?;
                     state.default_ttl = Some(ttl);
                 }
                 "$INCLUDE" => {
@@ -204,7 +204,7 @@ fn parse_text(
                         }
                     }
                     let inc_origin = match toks.get(2) {
-                        Some(o) => name::from_text(&o.text, Some(&origin))
+                        Some(o) => name::from_text(o.text, Some(&origin))
                             .map_err(|e| err(line, format!("$INCLUDE origin {}: {e}", o.text)))?,
                         None => origin.clone(),
                     };
@@ -228,7 +228,7 @@ fn parse_text(
             if first.quoted {
                 return Err(err(line, "an owner name cannot be a quoted string".into()));
             }
-            name::from_text(&first.text, Some(&origin))
+            name::from_text(first.text, Some(&origin))
                 .map_err(|e| err(line, format!("owner {}: {e}", first.text)))?
         };
         last_owner = Some(owner.clone());

@@ -98,7 +98,7 @@ pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, S
             out.push(tag.len() as u8);
             out.extend_from_slice(tag.as_bytes());
             let value = r.next()?;
-            out.extend_from_slice(&unescape(&value.text)?);
+            out.extend_from_slice(&unescape(value.text)?);
         }
         DS | CDS => {
             r.u16(&mut out)?;
@@ -247,7 +247,7 @@ fn generic(toks: &[Token<'_>]) -> Result<Vec<u8>, String> {
 }
 
 fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     (0..hex.len())
@@ -332,7 +332,7 @@ impl<'a> Reader<'a> {
     }
     fn char_string(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         let t = self.next()?;
-        let s = unescape(&t.text)?;
+        let s = unescape(t.text)?;
         if s.len() > 255 {
             return Err(format!(
                 "character-string longer than 255 octets ({})",
@@ -404,11 +404,11 @@ mod tests {
             .map(
                 |t| match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
                     Some(q) => Token {
-                        text: q.into(),
+                        text: q,
                         quoted: true,
                     },
                     None => Token {
-                        text: t.into(),
+                        text: t,
                         quoted: false,
                     },
                 },
