@@ -10,9 +10,15 @@ cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 
 status=0
-cargo test --all-targets --no-fail-fast || status=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --all-targets --no-fail-fast 2>&1 | tee "$log" || status=1
 # --all-targets leaves out doc tests; run them too when there is a library.
 if [ -f src/lib.rs ]; then
-    cargo test --doc --no-fail-fast || status=1
+    cargo test --doc --no-fail-fast 2>&1 | tee -a "$log" || status=1
 fi
+# One closing line for the whole run: cargo's own last line is that of its last target, which
+# may rightly have no tests (the examples).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"
