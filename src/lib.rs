@@ -13,6 +13,8 @@
 //! - [`zone`] owns zone data: master-file parsing (`parse`, `rdata`), wire names (`name`), and
 //!   the compiled, immutable [`zone::Zone`] with precomputed lookup facts.
 //! - [`answer`] turns a query into a response over one [`answer::Snapshot`]; it never allocates.
+//! - [`policy`] holds Route 53's routing policies as pure functions (members, client, health,
+//!   random → selection and ECS scope); the answer path's `select` stage is where they plug in.
 //! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
 //! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
 
@@ -21,5 +23,6 @@ pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod load;
+pub mod policy;
 pub mod server;
 pub mod zone;
