@@ -12,6 +12,8 @@
 //! member), so this module never recurses through aliases.
 
 pub mod geo_math;
+pub mod regions;
+pub mod spec;
 
 /// The most members one answer can carry (multivalue answers hold up to eight, §3.8).
 pub const MAX_ANSWER: usize = 8;

@@ -1,0 +1,325 @@
+//! Record sets with routing policies as an operator writes them (the TOML config today, Route
+//! 53's JSON next), and the rules Route 53 enforces on a group of them (§1). Names of regions,
+//! CIDR locations and health checks are still names here; compiling a zone turns them into
+//! indices.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{regions, FailoverRole, GeoKey};
+use crate::zone::types;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProximityAt {
+    Region(String),
+    Coordinates(f64, f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleSpec {
+    Simple,
+    Weighted(u8),
+    Failover(FailoverRole),
+    Geolocation(GeoKey),
+    Latency(String),
+    Geoproximity {
+        at: ProximityAt,
+        bias: i8,
+    },
+    /// `location: None` is the `*` default.
+    IpBased {
+        collection: String,
+        location: Option<String>,
+    },
+    Multivalue,
+}
+
+impl RuleSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuleSpec::Simple => "simple",
+            RuleSpec::Weighted(_) => "weighted",
+            RuleSpec::Failover(_) => "failover",
+            RuleSpec::Geolocation(_) => "geolocation",
+            RuleSpec::Latency(_) => "latency",
+            RuleSpec::Geoproximity { .. } => "geoproximity",
+            RuleSpec::IpBased { .. } => "IP-based",
+            RuleSpec::Multivalue => "multivalue",
+        }
+    }
+}
+
+/// One record set of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordSetSpec {
+    /// Absolute name in presentation form.
+    pub name: String,
+    pub rtype: u16,
+    pub set_identifier: Option<String>,
+    pub ttl: u32,
+    /// RDATA in presentation form, one record each.
+    pub values: Vec<String>,
+    pub health_check: Option<String>,
+    pub rule: RuleSpec,
+    /// Where it was defined, for messages ("policydns.toml record_set 3").
+    pub defined_at: String,
+}
+
+impl fmt::Display for RecordSetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, types::mnemonic(self.rtype))?;
+        if let Some(id) = &self.set_identifier {
+            write!(f, " ({id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Most record sets one name and type may have (Route 53: 100, §1.3).
+pub const MAX_GROUP: usize = 100;
+
+/// Checks one group (all record sets of one name and type) against Route 53's rules; returns
+/// each violation as a message naming the record sets involved.
+pub fn validate_group(group: &[&RecordSetSpec]) -> Vec<String> {
+    let mut errors = Vec::new();
+    let Some(first) = group.first() else {
+        return errors;
+    };
+    let what = format!("{} {}", first.name, types::mnemonic(first.rtype));
+    let at = |s: &RecordSetSpec| format!("{s} at {}", s.defined_at);
+
+    let kinds: Vec<&str> = group.iter().map(|s| s.rule.kind()).collect();
+    if kinds.iter().any(|k| *k != kinds[0]) {
+        let list: Vec<String> = group
+            .iter()
+            .map(|s| format!("{} is {}", at(s), s.rule.kind()))
+            .collect();
+        errors.push(format!(
+            "{what}: one name and type takes one routing policy; here: {}",
+            list.join("; ")
+        ));
+        return errors;
+    }
+    if group.len() > MAX_GROUP {
+        errors.push(format!(
+            "{what}: {} record sets, Route 53 allows {MAX_GROUP}",
+            group.len()
+        ));
+    }
+    for s in group {
+        if s.values.is_empty() {
+            errors.push(format!("{}: no values", at(s)));
+        }
+        if s.rtype == types::CNAME && s.values.len() > 1 {
+            errors.push(format!("{}: a CNAME record set has one value", at(s)));
+        }
+        if !matches!(s.rule, RuleSpec::Simple)
+            && matches!(s.rtype, types::NS | types::SOA | types::DS)
+        {
+            errors.push(format!(
+                "{}: {} records take only the simple routing policy",
+                at(s),
+                types::mnemonic(s.rtype)
+            ));
+        }
+        if matches!(s.rule, RuleSpec::Multivalue) && s.rtype == types::CNAME {
+            errors.push(format!(
+                "{}: multivalue answer records cannot be CNAME",
+                at(s)
+            ));
+        }
+        if let RuleSpec::Latency(region) = &s.rule {
+            if regions::index(region).is_none() {
+                errors.push(format!(
+                    "{}: unknown region {region:?} (known: {})",
+                    at(s),
+                    regions::all_codes().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if let RuleSpec::Geoproximity {
+            at: ProximityAt::Region(region),
+            ..
+        } = &s.rule
+        {
+            if regions::index(region).is_none() {
+                errors.push(format!("{}: unknown region {region:?}", at(s)));
+            }
+        }
+        if let RuleSpec::Geoproximity {
+            at: ProximityAt::Coordinates(lat, lon),
+            bias,
+        } = &s.rule
+        {
+            if !(-90.0..=90.0).contains(lat) || !(-180.0..=180.0).contains(lon) {
+                errors.push(format!(
+                    "{}: coordinates ({lat}, {lon}) out of range",
+                    at(s)
+                ));
+            }
+            if !(-99..=99).contains(bias) {
+                errors.push(format!("{}: bias {bias} outside -99..99", at(s)));
+            }
+        }
+    }
+    if matches!(first.rule, RuleSpec::Simple) {
+        if group.len() > 1 {
+            errors.push(format!(
+                "{what}: a simple record set stands alone; {} are defined ({})",
+                group.len(),
+                group
+                    .iter()
+                    .map(|s| s.defined_at.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        return errors;
+    }
+
+    let mut ids: BTreeMap<&str, &RecordSetSpec> = BTreeMap::new();
+    for s in group {
+        match &s.set_identifier {
+            None => errors.push(format!(
+                "{}: a {} record set needs a set_identifier",
+                at(s),
+                s.rule.kind()
+            )),
+            Some(id) => {
+                if let Some(prev) = ids.insert(id, s) {
+                    errors.push(format!(
+                        "{what}: set_identifier {id:?} is used twice ({} and {})",
+                        prev.defined_at, s.defined_at
+                    ));
+                }
+            }
+        }
+    }
+    // Keys that must be unique within the group: the failover role, the location, the region.
+    let mut keys: BTreeMap<String, &RecordSetSpec> = BTreeMap::new();
+    for s in group {
+        let key = match &s.rule {
+            RuleSpec::Failover(role) => Some(format!("{role:?}").to_uppercase()),
+            RuleSpec::Geolocation(k) => Some(format!("location {k:?}")),
+            RuleSpec::Latency(r) => Some(format!("region {}", r.to_ascii_lowercase())),
+            RuleSpec::IpBased { location, .. } => Some(format!(
+                "CIDR location {}",
+                location.as_deref().unwrap_or("*")
+            )),
+            _ => None,
+        };
+        if let Some(key) = key {
+            if let Some(prev) = keys.insert(key.clone(), s) {
+                errors.push(format!(
+                    "{what}: two record sets for {key} ({} and {})",
+                    at(prev),
+                    at(s)
+                ));
+            }
+        }
+    }
+    if matches!(first.rule, RuleSpec::Failover(_)) {
+        for role in ["PRIMARY", "SECONDARY"] {
+            if !keys.contains_key(role) {
+                errors.push(format!(
+                    "{what}: a failover group needs one {role} record set"
+                ));
+            }
+        }
+    }
+    if let RuleSpec::IpBased { collection, .. } = &first.rule {
+        if group
+            .iter()
+            .any(|s| !matches!(&s.rule, RuleSpec::IpBased { collection: c, .. } if c == collection))
+        {
+            errors.push(format!(
+                "{what}: all IP-based record sets of a name and type use one CIDR collection"
+            ));
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rs(id: &str, rule: RuleSpec) -> RecordSetSpec {
+        RecordSetSpec {
+            name: "api.example.test.".into(),
+            rtype: types::A,
+            set_identifier: Some(id.into()),
+            ttl: 60,
+            values: vec!["192.0.2.1".into()],
+            health_check: None,
+            rule,
+            defined_at: format!("test {id}"),
+        }
+    }
+
+    fn check(sets: &[RecordSetSpec]) -> Vec<String> {
+        validate_group(&sets.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_valid_weighted_group_passes() {
+        assert!(check(&[
+            rs("a", RuleSpec::Weighted(1)),
+            rs("b", RuleSpec::Weighted(0))
+        ])
+        .is_empty());
+    }
+
+    #[test]
+    fn mixed_policies_are_refused() {
+        let e = check(&[
+            rs("a", RuleSpec::Weighted(1)),
+            rs("b", RuleSpec::Failover(FailoverRole::Primary)),
+        ]);
+        assert!(e[0].contains("one routing policy"), "{e:?}");
+    }
+
+    #[test]
+    fn duplicate_set_identifiers_are_refused() {
+        let e = check(&[
+            rs("a", RuleSpec::Weighted(1)),
+            rs("a", RuleSpec::Weighted(2)),
+        ]);
+        assert!(e.iter().any(|m| m.contains("used twice")), "{e:?}");
+    }
+
+    #[test]
+    fn two_primaries_and_no_secondary_are_refused() {
+        let e = check(&[
+            rs("a", RuleSpec::Failover(FailoverRole::Primary)),
+            rs("b", RuleSpec::Failover(FailoverRole::Primary)),
+        ]);
+        assert!(
+            e.iter().any(|m| m.contains("two record sets for PRIMARY")),
+            "{e:?}"
+        );
+        assert!(e.iter().any(|m| m.contains("needs one SECONDARY")), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_regions_are_refused() {
+        let e = check(&[rs("a", RuleSpec::Latency("mars-1".into()))]);
+        assert!(e[0].contains("unknown region"), "{e:?}");
+    }
+
+    #[test]
+    fn simple_record_sets_stand_alone() {
+        let mut a = rs("a", RuleSpec::Simple);
+        a.set_identifier = None;
+        let b = a.clone();
+        assert!(check(&[a.clone()]).is_empty());
+        assert!(check(&[a, b])[0].contains("stands alone"));
+    }
+
+    #[test]
+    fn ns_records_take_only_simple_routing() {
+        let mut a = rs("a", RuleSpec::Weighted(1));
+        a.rtype = types::NS;
+        assert!(check(&[a])[0].contains("only the simple"));
+    }
+}
