@@ -27,6 +27,7 @@ fn main() {
     let snap = Snapshot {
         catalog: Catalog::new(vec![Arc::new(zone)]),
         options: Options::default(),
+        ..Snapshot::default()
     };
     let rounds: usize = args.get(4).map(|r| r.parse().unwrap()).unwrap_or(20);
     let queries: Vec<Vec<u8>> = std::fs::read_to_string(&args[3])

@@ -24,8 +24,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use std::collections::BTreeMap;
+
+use ipnetwork::IpNetwork;
+
 use crate::answer::Options;
-use crate::zone::name;
+use crate::policy::spec::{ProximityAt, RecordSetSpec, RuleSpec};
+use crate::policy::{FailoverRole, GeoKey};
+use crate::zone::{name, types};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,6 +53,74 @@ struct File {
     server: ServerSection,
     #[serde(default)]
     zone: Vec<ZoneSection>,
+    #[serde(default)]
+    record_set: Vec<RecordSetSection>,
+    #[serde(default)]
+    health_check: Vec<HealthCheckSection>,
+    #[serde(default)]
+    cidr_collection: Vec<CidrCollectionSection>,
+}
+
+/// `[[record_set]]`: field names follow Route 53's `ResourceRecordSet`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordSetSection {
+    name: String,
+    #[serde(rename = "type")]
+    rtype: String,
+    set_identifier: Option<String>,
+    ttl: Option<u32>,
+    #[serde(default)]
+    values: Vec<String>,
+    health_check: Option<String>,
+    weight: Option<i64>,
+    failover: Option<String>,
+    geolocation: Option<GeolocationSection>,
+    region: Option<String>,
+    geoproximity: Option<GeoproximitySection>,
+    cidr: Option<CidrSection>,
+    multivalue: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeolocationSection {
+    continent: Option<String>,
+    country: Option<String>,
+    subdivision: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeoproximitySection {
+    region: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    #[serde(default)]
+    bias: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CidrSection {
+    collection: String,
+    location: String,
+}
+
+/// `[[health_check]]`: until probes run (the health-check issue), a check's state is set here
+/// and changed with SIGHUP.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthCheckSection {
+    id: String,
+    healthy: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CidrCollectionSection {
+    id: String,
+    locations: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +135,8 @@ struct ServerSection {
     nsid: Option<String>,
     tcp_idle_timeout_secs: Option<u64>,
     tcp_max_connections: Option<usize>,
+    /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
+    geoip: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +165,14 @@ pub struct Config {
     pub tcp_max_connections: usize,
     pub options: Options,
     pub zones: Vec<ZoneSpec>,
+    /// Record sets with routing policies, all zones together.
+    pub record_sets: Vec<RecordSetSpec>,
+    /// Health-check states by id.
+    pub health: BTreeMap<String, bool>,
+    /// CIDR collections by id: location name → blocks.
+    pub cidr_collections: BTreeMap<String, BTreeMap<String, Vec<IpNetwork>>>,
+    /// GeoIP database for location-based routing.
+    pub geoip: Option<PathBuf>,
     /// The file this came from, re-read on SIGHUP.
     pub source: Option<PathBuf>,
 }
@@ -103,6 +187,8 @@ pub struct Overrides {
     /// `ORIGIN=FILE`, added to the file's zones.
     pub zones: Vec<String>,
     pub udp_workers: Option<usize>,
+    /// `--geoip FILE`, replacing the file's `geoip`.
+    pub geoip: Option<String>,
 }
 
 impl Config {
@@ -207,6 +293,95 @@ impl Config {
             identity: nonempty(s.identity),
             nsid: nonempty(s.nsid),
         };
+        let where_ = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "command line".into());
+        let mut health = BTreeMap::new();
+        for h in file.health_check {
+            if health.insert(h.id.clone(), h.healthy).is_some() {
+                errors.push(format!(
+                    "{where_}: health_check {:?} is defined twice",
+                    h.id
+                ));
+            }
+        }
+        let mut cidr_collections = BTreeMap::new();
+        for c in file.cidr_collection {
+            let mut locations = BTreeMap::new();
+            for (loc, blocks) in c.locations {
+                let mut nets = Vec::new();
+                for b in blocks {
+                    match b.parse::<IpNetwork>() {
+                        Ok(n) if n.network() == n.ip() => nets.push(n),
+                        Ok(_) => errors.push(format!("{where_}: cidr_collection {:?} location {loc:?}: {b} has host bits set", c.id)),
+                        Err(e) => errors.push(format!("{where_}: cidr_collection {:?} location {loc:?}: {b:?}: {e}", c.id)),
+                    }
+                }
+                locations.insert(loc, nets);
+            }
+            if cidr_collections.insert(c.id.clone(), locations).is_some() {
+                errors.push(format!(
+                    "{where_}: cidr_collection {:?} is defined twice",
+                    c.id
+                ));
+            }
+        }
+        let mut record_sets = Vec::new();
+        for (i, r) in file.record_set.into_iter().enumerate() {
+            let defined_at = format!("{where_} record_set {}", i + 1);
+            match record_set(r, &defined_at) {
+                Ok(spec) => {
+                    if let Some(hc) = &spec.health_check {
+                        if !health.contains_key(hc) {
+                            errors.push(format!("{defined_at}: health_check {hc:?} is not defined in a [[health_check]] table"));
+                        }
+                    }
+                    if let RuleSpec::IpBased {
+                        collection,
+                        location,
+                    } = &spec.rule
+                    {
+                        match cidr_collections.get(collection) {
+                            None => errors.push(format!(
+                                "{defined_at}: cidr_collection {collection:?} is not defined"
+                            )),
+                            Some(locs) => {
+                                if let Some(l) = location {
+                                    if !locs.contains_key(l) {
+                                        errors.push(format!("{defined_at}: cidr_collection {collection:?} has no location {l:?}"));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    record_sets.push(spec);
+                }
+                Err(e) => errors.push(format!("{defined_at}: {e}")),
+            }
+        }
+        let mut groups: BTreeMap<(String, u16), Vec<&RecordSetSpec>> = BTreeMap::new();
+        for r in &record_sets {
+            let inside = name::from_text(&r.name, None)
+                .map(|n| {
+                    zones
+                        .iter()
+                        .any(|z| name::is_subdomain(&name::to_lowercase(&n), &z.origin))
+                })
+                .unwrap_or(false);
+            if !inside {
+                errors.push(format!(
+                    "{}: {r} is in none of the configured zones",
+                    r.defined_at
+                ));
+            }
+            groups
+                .entry((r.name.to_ascii_lowercase(), r.rtype))
+                .or_default()
+                .push(r);
+        }
+        for g in groups.values() {
+            errors.extend(crate::policy::spec::validate_group(g));
+        }
         if !errors.is_empty() {
             return Err(ConfigError::Invalid(errors.join("\n")));
         }
@@ -225,8 +400,115 @@ impl Config {
             tcp_max_connections,
             options,
             zones,
+            record_sets,
+            health,
+            cidr_collections,
+            geoip: cli.geoip.as_ref().map(PathBuf::from).or_else(|| {
+                s.geoip
+                    .map(|g| if g.is_relative() { base.join(g) } else { g })
+            }),
             source: path.map(Path::to_path_buf),
         })
+    }
+}
+
+/// One `[[record_set]]` table → its spec; exactly one policy key (none: simple).
+fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, String> {
+    let name = if r.name.ends_with('.') {
+        r.name.clone()
+    } else {
+        format!("{}.", r.name)
+    };
+    name::from_text(&name, None).map_err(|e| format!("name {:?}: {e}", r.name))?;
+    let rtype =
+        types::from_mnemonic(&r.rtype).ok_or_else(|| format!("unknown type {:?}", r.rtype))?;
+    let mut rules = Vec::new();
+    if let Some(w) = r.weight {
+        let w = u8::try_from(w).map_err(|_| format!("weight {w} is outside 0..255"))?;
+        rules.push(RuleSpec::Weighted(w));
+    }
+    if let Some(f) = &r.failover {
+        rules.push(RuleSpec::Failover(match f.to_ascii_uppercase().as_str() {
+            "PRIMARY" => FailoverRole::Primary,
+            "SECONDARY" => FailoverRole::Secondary,
+            _ => return Err(format!("failover {f:?} must be PRIMARY or SECONDARY")),
+        }));
+    }
+    if let Some(g) = &r.geolocation {
+        rules.push(RuleSpec::Geolocation(geo_key(g)?));
+    }
+    if let Some(region) = &r.region {
+        rules.push(RuleSpec::Latency(region.clone()));
+    }
+    if let Some(p) = &r.geoproximity {
+        let at = match (&p.region, p.latitude, p.longitude) {
+            (Some(region), None, None) => ProximityAt::Region(region.clone()),
+            (None, Some(lat), Some(lon)) => ProximityAt::Coordinates(lat, lon),
+            _ => return Err("geoproximity takes either region or latitude and longitude".into()),
+        };
+        let bias = i8::try_from(p.bias)
+            .ok()
+            .filter(|b| (-99..=99).contains(b))
+            .ok_or_else(|| format!("bias {} is outside -99..99", p.bias))?;
+        rules.push(RuleSpec::Geoproximity { at, bias });
+    }
+    if let Some(c) = &r.cidr {
+        rules.push(RuleSpec::IpBased {
+            collection: c.collection.clone(),
+            location: (c.location != "*").then(|| c.location.clone()),
+        });
+    }
+    if r.multivalue == Some(true) {
+        rules.push(RuleSpec::Multivalue);
+    }
+    if rules.len() > 1 {
+        return Err(format!(
+            "a record set has one routing policy; this one has {}",
+            rules
+                .iter()
+                .map(RuleSpec::kind)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    }
+    Ok(RecordSetSpec {
+        name,
+        rtype,
+        set_identifier: r.set_identifier,
+        ttl: r.ttl.unwrap_or(300),
+        values: r.values,
+        health_check: r.health_check,
+        rule: rules.pop().unwrap_or(RuleSpec::Simple),
+        defined_at: _defined_at.to_string(),
+    })
+}
+
+fn geo_key(g: &GeolocationSection) -> Result<GeoKey, String> {
+    let two = |s: &str, what: &str| -> Result<[u8; 2], String> {
+        let b = s.to_ascii_uppercase().into_bytes();
+        b.try_into()
+            .map_err(|_| format!("{what} {s:?} is not a two-letter code"))
+    };
+    match (&g.continent, &g.country, &g.subdivision) {
+        (Some(c), None, None) => {
+            let code = two(c, "continent")?;
+            if !matches!(&code, b"AF" | b"AN" | b"AS" | b"EU" | b"OC" | b"NA" | b"SA") {
+                return Err(format!("continent {c:?} is not one of AF AN AS EU OC NA SA"));
+            }
+            Ok(GeoKey::Continent(code))
+        }
+        (None, Some(c), None) if c == "*" => Ok(GeoKey::Default),
+        (None, Some(c), None) => Ok(GeoKey::Country(two(c, "country")?)),
+        (None, Some(c), Some(s)) => {
+            let sub = s.to_ascii_uppercase().into_bytes();
+            if sub.is_empty() || sub.len() > 3 {
+                return Err(format!("subdivision {s:?} must be 1 to 3 characters"));
+            }
+            let mut code = [0u8; 3];
+            code[..sub.len()].copy_from_slice(&sub);
+            Ok(GeoKey::Subdivision(two(c, "country")?, code))
+        }
+        _ => Err("geolocation takes a continent, a country (\"*\" for the default), or a country and a subdivision".into()),
     }
 }
 
@@ -284,6 +566,7 @@ mod tests {
             listen: vec!["127.0.0.1:2".into()],
             zones: vec!["b.test.=b".into()],
             udp_workers: None,
+            geoip: None,
         };
         let c = Config::load(Some(&p), &cli).unwrap();
         assert_eq!(c.listen, vec!["127.0.0.1:2".parse().unwrap()]);
@@ -305,6 +588,7 @@ mod tests {
             listen: vec!["localhost".into()],
             zones: vec!["nofile".into()],
             udp_workers: None,
+            geoip: None,
         };
         let e = Config::load(None, &cli).unwrap_err().to_string();
         assert!(e.contains("IP:PORT") && e.contains("ORIGIN=FILE"), "{e}");

@@ -27,6 +27,7 @@ pub fn demo_snapshot() -> Snapshot {
             identity: Some(b"fuzz".to_vec().into()),
             ..Options::default()
         },
+        ..Snapshot::default()
     }
 }
 

@@ -17,11 +17,14 @@
 //!   random → selection and ECS scope); the answer path's `select` stage is where they plug in.
 //! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
 //! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
+//! - [`geo`] maps a client address to continent, country, US state and coordinates from a
+//!   MaxMind-format database, for the routing policies.
 
 pub mod answer;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod geo;
 pub mod load;
 pub mod policy;
 pub mod server;

@@ -1,11 +1,17 @@
 //! Configuration + zone files → a new [`Snapshot`]. On reload a zone that fails keeps its
 //! previous version; the failure is reported with file:line.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::answer::Snapshot;
+use ipnetwork::IpNetwork;
+
+use crate::answer::{CidrTable, Snapshot};
 use crate::config::Config;
-use crate::zone::{name, Catalog, LoadError, Zone};
+use crate::policy::spec::{ProximityAt, RecordSetSpec, RuleSpec};
+use crate::policy::{regions, Rule};
+use crate::zone::{name, parse, Catalog, GroupInput, LoadError, MemberInput, ParseError, Zone};
 
 /// The result of building a snapshot: what to serve, and what went wrong on the way.
 pub struct Built {
@@ -20,8 +26,49 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
     let mut zones = Vec::with_capacity(config.zones.len());
     let mut failures = Vec::new();
     let mut warnings = Vec::new();
+    // The GeoIP database: a new one on every build (a reload picks up a replaced file); if it
+    // cannot be read, the previous one stays.
+    let geo = match &config.geoip {
+        None => None,
+        Some(path) => match crate::geo::GeoDb::open(path) {
+            Ok(db) => Some(Arc::new(db)),
+            Err(e) => {
+                failures.push((
+                    "geoip".to_string(),
+                    LoadError::from(ParseError {
+                        file: path.clone(),
+                        line: 0,
+                        message: e.to_string(),
+                    }),
+                ));
+                previous.and_then(|p| p.geo.clone())
+            }
+        },
+    };
+    let health_index: BTreeMap<&str, u32> = config
+        .health
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i as u32))
+        .collect();
+    let collection_index: BTreeMap<&str, u32> = config
+        .cidr_collections
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i as u32))
+        .collect();
     for spec in &config.zones {
-        match Zone::load(&spec.origin, &spec.file) {
+        let groups = match groups_for(config, &spec.origin, &health_index, &collection_index) {
+            Ok(g) => g,
+            Err(problems) => {
+                failures.push((name::to_text(&spec.origin), LoadError { problems }));
+                if let Some(old) = previous.and_then(|p| p.catalog.zone_by_origin(&spec.origin)) {
+                    zones.push(old.clone());
+                }
+                continue;
+            }
+        };
+        match Zone::load_with_groups(&spec.origin, &spec.file, groups) {
             Ok((zone, w)) => {
                 warnings.extend(w);
                 zones.push(Arc::new(zone));
@@ -39,6 +86,9 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
         snapshot: Snapshot {
             catalog: Catalog::new(zones),
             options: config.options.clone(),
+            health: config.health.values().copied().collect(),
+            cidr: config.cidr_collections.values().map(cidr_table).collect(),
+            geo,
         },
         failures,
         warnings,
@@ -55,4 +105,128 @@ fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The routing-policy groups whose names fall in the zone at `origin` (the most specific of the
+/// configured zones), with names turned into indices and values into wire RDATA.
+fn groups_for(
+    config: &Config,
+    origin: &[u8],
+    health_index: &BTreeMap<&str, u32>,
+    collection_index: &BTreeMap<&str, u32>,
+) -> Result<Vec<GroupInput>, Vec<ParseError>> {
+    let mut problems = Vec::new();
+    let mut groups: BTreeMap<(Vec<u8>, u16), Vec<&RecordSetSpec>> = BTreeMap::new();
+    for r in &config.record_sets {
+        let Ok(owner) = name::from_text(&r.name, None) else {
+            continue;
+        };
+        let owner = name::to_lowercase(&owner);
+        let most_specific = config
+            .zones
+            .iter()
+            .filter(|z| name::is_subdomain(&owner, &z.origin))
+            .max_by_key(|z| z.origin.len());
+        if most_specific.is_some_and(|z| z.origin == origin) {
+            groups.entry((owner, r.rtype)).or_default().push(r);
+        }
+    }
+    let mut out = Vec::new();
+    for ((owner, rtype), sets) in groups {
+        let mut members = Vec::new();
+        let mut collection = None;
+        for r in &sets {
+            let problem = |message: String| ParseError {
+                file: Path::new(&r.defined_at).to_path_buf(),
+                line: 0,
+                message,
+            };
+            let rule =
+                match &r.rule {
+                    RuleSpec::Simple => Rule::Simple,
+                    RuleSpec::Weighted(w) => Rule::Weighted(*w),
+                    RuleSpec::Failover(role) => Rule::Failover(*role),
+                    RuleSpec::Geolocation(k) => Rule::Geolocation(*k),
+                    RuleSpec::Latency(region) => {
+                        Rule::Latency(regions::index(region).expect("validated"))
+                    }
+                    RuleSpec::Geoproximity { at, bias } => {
+                        let (lat, lon) = match at {
+                            ProximityAt::Region(region) => {
+                                regions::coordinates(regions::index(region).expect("validated"))
+                            }
+                            ProximityAt::Coordinates(lat, lon) => (*lat, *lon),
+                        };
+                        Rule::Geoproximity {
+                            lat,
+                            lon,
+                            bias: *bias,
+                        }
+                    }
+                    RuleSpec::IpBased {
+                        collection: c,
+                        location,
+                    } => {
+                        collection = collection_index.get(c.as_str()).copied();
+                        let locations = &config.cidr_collections[c];
+                        Rule::IpBased(location.as_ref().map(|l| {
+                            locations.keys().position(|k| k == l).expect("validated") as u16
+                        }))
+                    }
+                    RuleSpec::Multivalue => Rule::Multivalue,
+                };
+            let mut rdatas = Vec::new();
+            for value in &r.values {
+                let line = format!(
+                    "@ {} IN {} {value}\n",
+                    r.ttl,
+                    crate::zone::types::mnemonic(rtype)
+                );
+                match parse::parse_str(&line, &owner, Path::new(&r.defined_at)) {
+                    Ok(recs) if recs.len() == 1 => {
+                        rdatas.push(recs.into_iter().next().expect("one").rdata)
+                    }
+                    Ok(_) => {
+                        problems.push(problem(format!("{r}: value {value:?} is not one record")))
+                    }
+                    Err(e) => {
+                        problems.push(problem(format!("{r}: value {value:?}: {}", e.message)))
+                    }
+                }
+            }
+            members.push(MemberInput {
+                rule,
+                health: r
+                    .health_check
+                    .as_deref()
+                    .and_then(|h| health_index.get(h).copied()),
+                ttl: r.ttl,
+                rdatas,
+                id: r.set_identifier.clone().unwrap_or_default(),
+            });
+        }
+        out.push(GroupInput {
+            owner,
+            rtype,
+            members,
+            cidr_collection: collection,
+            defined_at: sets[0].defined_at.clone(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A CIDR collection as a longest-prefix-first list of (block, location index).
+fn cidr_table(locations: &BTreeMap<String, Vec<IpNetwork>>) -> CidrTable {
+    let mut blocks: Vec<(IpNetwork, u16)> = locations
+        .values()
+        .enumerate()
+        .flat_map(|(i, nets)| nets.iter().map(move |n| (*n, i as u16)))
+        .collect();
+    blocks.sort_by_key(|b| std::cmp::Reverse(b.0.prefix()));
+    CidrTable { blocks }
 }

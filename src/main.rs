@@ -42,6 +42,9 @@ struct Source {
     /// UDP worker threads per listen address (default: one per core).
     #[arg(long)]
     udp_workers: Option<usize>,
+    /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
+    #[arg(long, value_name = "FILE")]
+    geoip: Option<String>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -53,6 +56,7 @@ impl Source {
             listen: self.listen.clone(),
             zones: self.zone.clone(),
             udp_workers: self.udp_workers,
+            geoip: self.geoip.clone(),
         };
         let path = match (&self.config, self.zone.is_empty()) {
             (Some(p), _) => Some(p.clone()),

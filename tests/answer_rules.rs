@@ -68,6 +68,7 @@ fn snapshot() -> Snapshot {
             nsid: Some(b"nsid-1".to_vec().into()),
             ..Options::default()
         },
+        ..Snapshot::default()
     }
 }
 
@@ -498,6 +499,7 @@ fn unknown_types_are_served_opaque() {
     let snap = Snapshot {
         catalog: Catalog::new(vec![z]),
         options: Options::default(),
+        ..Snapshot::default()
     };
     let r = ask_with(
         &snap,

@@ -9,8 +9,12 @@
 mod small;
 mod writer;
 
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::policy::{self, geo_math, regions, Member, Random};
 use crate::server::packet::{self, hflags, rcode, ClientSubnet, Parsed, Query};
-use crate::zone::{self, name, types, Catalog, Node, RrSet, Zone, APEX, NONE};
+use crate::zone::{self, name, types, Catalog, Group, Node, RrSet, Zone, APEX, NONE};
 pub use writer::Full;
 use writer::{Owner, Writer, AN, AR, NS};
 
@@ -51,6 +55,30 @@ impl Default for Options {
 pub struct Snapshot {
     pub catalog: Catalog,
     pub options: Options,
+    /// Health-check states, indexed as the zones' routing-policy groups refer to them.
+    pub health: Vec<bool>,
+    /// CIDR collections for IP-based routing, by index.
+    pub cidr: Vec<CidrTable>,
+    /// GeoIP database for geolocation, latency and geoproximity routing.
+    pub geo: Option<std::sync::Arc<crate::geo::GeoDb>>,
+}
+
+/// One CIDR collection, longest blocks first, each with its location's index.
+#[derive(Debug, Clone, Default)]
+pub struct CidrTable {
+    pub blocks: Vec<(ipnetwork::IpNetwork, u16)>,
+}
+
+impl CidrTable {
+    /// The location whose block holds the client (longest prefix wins), with the block's
+    /// length. A block longer than what the client revealed (its ECS source prefix) cannot
+    /// match (route53-semantics §3.7).
+    pub fn lookup(&self, addr: IpAddr, source_prefix: u8) -> Option<(u16, u8)> {
+        self.blocks
+            .iter()
+            .find(|(net, _)| net.prefix() <= source_prefix && net.contains(addr))
+            .map(|(net, loc)| (*loc, net.prefix()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +99,18 @@ const MAX_ADDITIONAL: usize = 32;
 /// Answers `packet` into `out`; returns the response length, 0 for "send nothing".
 /// `out` should hold `MAX_MESSAGE` octets for TCP; for UDP the negotiated size is enough.
 pub fn respond(snap: &Snapshot, packet: &[u8], transport: Transport, out: &mut [u8]) -> usize {
+    respond_from(snap, packet, transport, None, out)
+}
+
+/// As [`respond`], for a query from `client` (the resolver's address), which routing policies
+/// use when the query carries no EDNS Client Subnet.
+pub fn respond_from(
+    snap: &Snapshot,
+    packet: &[u8],
+    transport: Transport,
+    client: Option<IpAddr>,
+    out: &mut [u8],
+) -> usize {
     match packet::parse(packet) {
         Parsed::Drop => 0,
         Parsed::Error {
@@ -88,7 +128,7 @@ pub fn respond(snap: &Snapshot, packet: &[u8], transport: Transport, out: &mut [
             transport,
             out,
         ),
-        Parsed::Query(q) => answer(snap, packet, &q, transport, out),
+        Parsed::Query(q) => answer(snap, packet, &q, transport, client, out),
     }
 }
 
@@ -144,7 +184,13 @@ fn set_rcode(out: &mut [u8], rc: u16) {
 
 /// Appends our OPT (RFC 6891 §6.1.2), with NSID and an ECS echo when asked (RFC 7871 §7.2.1:
 /// scope 0 — these answers do not depend on the client's location).
-fn write_opt(w: &mut Writer<'_>, snap: &Snapshot, q: &Query, rc: u16) -> Result<(), Full> {
+fn write_opt(
+    w: &mut Writer<'_>,
+    snap: &Snapshot,
+    q: &Query,
+    rc: u16,
+    scope: u8,
+) -> Result<(), Full> {
     let Some(e) = q.edns else { return Ok(()) };
     let mut rdlen = 0usize;
     let nsid = if e.nsid {
@@ -171,7 +217,7 @@ fn write_opt(w: &mut Writer<'_>, snap: &Snapshot, q: &Query, rc: u16) -> Result<
         w.bytes(n)?;
     }
     if let Some(ecs) = e.ecs {
-        write_ecs(w, &ecs, 0)?;
+        write_ecs(w, &ecs, scope.min(ecs.source_prefix))?;
     }
     w.counts[AR] += 1;
     Ok(())
@@ -207,7 +253,7 @@ fn error_response(
     if let Some(q) = q {
         if w.bytes(&packet[packet::HEADER_LEN..q.question_end]).is_ok() {
             qd = 1;
-            let _ = write_opt(&mut w, snap, q, rc);
+            let _ = write_opt(&mut w, snap, q, rc, 0);
         }
     }
     let (pos, counts) = (w.pos, w.counts);
@@ -340,8 +386,16 @@ fn answer(
     packet: &[u8],
     q: &Query,
     transport: Transport,
+    client: Option<IpAddr>,
     out: &mut [u8],
 ) -> usize {
+    let mut ctx = PolicyCtx {
+        snap,
+        client,
+        ecs: q.edns.and_then(|e| e.ecs),
+        scope: 0,
+        facts: None,
+    };
     let limit = size_limit(snap, Some(q), transport).min(out.len());
     if limit < q.question_end + opt_len(snap, q) {
         return 0;
@@ -358,7 +412,7 @@ fn answer(
     let rc = if q.edns.is_some_and(|e| e.version > 0) {
         rcode::BADVERS // RFC 6891 §6.1.3
     } else {
-        match sections(snap, packet, q, transport, &mut w) {
+        match sections(snap, packet, q, transport, &mut w, &mut ctx) {
             Ok(rc) => rc,
             Err(Full) => {
                 // An answer or authority RRset did not fit: question only, TC set (RFC 2181 §9).
@@ -370,7 +424,7 @@ fn answer(
     };
     w.set_limit(limit);
     set_rcode(w.buf(), rc);
-    write_opt(&mut w, snap, q, rc).expect("space reserved");
+    write_opt(&mut w, snap, q, rc, ctx.scope).expect("space reserved");
     let (pos, counts) = (w.pos, w.counts);
     set_counts(out, 1, counts);
     pos
@@ -384,6 +438,7 @@ fn sections(
     q: &Query,
     transport: Transport,
     w: &mut Writer<'_>,
+    ctx: &mut PolicyCtx<'_>,
 ) -> Result<u16, Full> {
     // The one copy of the name this query makes: lowercased for lookups, then reused as the
     // current name while a CNAME/DNAME chain is followed.
@@ -457,14 +512,17 @@ fn sections(
                         zone.rrsets(node).len()
                     };
                     for set in zone.rrsets(node).iter().take(take) {
-                        answer_set(w, zone, set, owner_at, apex_at, first_zone)?;
+                        write_answer(w, zone, set, owner_at, apex_at, first_zone, ctx)?;
                         extra.add(zone, zone.additional(set));
                         apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
                     }
                     break End::Answered(zone);
                 }
                 if let Some(set) = select(zone, node, q.qtype) {
-                    answer_set(w, zone, set, owner_at, apex_at, first_zone)?;
+                    if write_answer(w, zone, set, owner_at, apex_at, first_zone, ctx)?.0 == 0 {
+                        // A routing policy with nothing for this client (§3.5): NODATA.
+                        break End::NoData(zone);
+                    }
                     answered = Some((zone, id, q.qtype));
                     extra.add(zone, zone.additional(set));
                     apex_ns_in_answer |= q.qtype == types::NS && id == APEX;
@@ -473,7 +531,7 @@ fn sections(
                 let Some(cname) = zone.rrset(node, types::CNAME) else {
                     break End::NoData(zone);
                 };
-                let target = answer_set(w, zone, cname, owner_at, apex_at, first_zone)?;
+                let target = write_answer(w, zone, cname, owner_at, apex_at, first_zone, ctx)?.1;
                 let rdata = zone
                     .rdatas(cname)
                     .next()
@@ -600,6 +658,167 @@ fn sections(
         End::YxDomain => rcode::YXDOMAIN,
     };
     Ok(rc)
+}
+
+/// What a routing policy needs to know about this query, worked out once and only if a
+/// policy asks.
+struct PolicyCtx<'a> {
+    snap: &'a Snapshot,
+    client: Option<IpAddr>,
+    ecs: Option<ClientSubnet>,
+    /// The widest ECS scope of any decision in this answer.
+    scope: u8,
+    facts: Option<(IpAddr, policy::Client)>,
+}
+
+thread_local! {
+    // One random source per worker thread, seeded from the thread's identity and the time.
+    static RANDOM: RefCell<Random> = RefCell::new(Random::new({
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        t ^ (&t as *const u64 as u64)
+    }));
+}
+
+/// Without a latency map, latency is estimated by the great-circle distance from the client
+/// to the region (route53-semantics §3.3: the data is AWS's own).
+struct DistanceLatency;
+
+impl policy::LatencyTable for DistanceLatency {
+    fn cost(&self, client: &policy::Client, region: u16) -> Option<f64> {
+        let from = client.geo?.coordinates?;
+        Some(geo_math::great_circle_km(
+            from,
+            regions::coordinates(region),
+        ))
+    }
+}
+
+impl PolicyCtx<'_> {
+    /// The client's address and what is known of it: EDNS Client Subnet first (its source
+    /// prefix clamped to /24 and /56), else the resolver's address.
+    fn facts(&mut self, needs_geo: bool) -> (IpAddr, policy::Client) {
+        if let Some(f) = self.facts {
+            if !needs_geo || f.1.geo.is_some() || self.snap.geo.is_none() {
+                return f;
+            }
+        }
+        let (addr, source_prefix) = match self.ecs {
+            Some(e) if e.family == 1 => {
+                let a = &e.addr;
+                (
+                    IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3])),
+                    e.source_prefix.min(24),
+                )
+            }
+            Some(e) => (IpAddr::V6(Ipv6Addr::from(e.addr)), e.source_prefix.min(56)),
+            None => match self.client {
+                Some(ip @ IpAddr::V4(_)) => (ip, 32),
+                Some(ip) => (ip, 128),
+                None => (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            },
+        };
+        let geo = if needs_geo {
+            self.snap
+                .geo
+                .as_ref()
+                .and_then(|db| db.lookup(addr))
+                .map(|g| policy::Location {
+                    continent: g.continent,
+                    country: g.country,
+                    subdivision: g.subdivision.as_deref().and_then(|s| {
+                        let b = s.as_bytes();
+                        (1..=3).contains(&b.len()).then(|| {
+                            let mut code = [0u8; 3];
+                            code[..b.len()].copy_from_slice(b);
+                            code
+                        })
+                    }),
+                    coordinates: g.location,
+                    prefix_len: g.prefix_len,
+                })
+        } else {
+            None
+        };
+        let f = (
+            addr,
+            policy::Client {
+                source_prefix,
+                geo,
+                cidr: None,
+            },
+        );
+        self.facts = Some(f);
+        f
+    }
+
+    /// Runs the group's policy for this client with the current health states.
+    fn choose(&mut self, group: &Group) -> policy::Selection {
+        let needs_geo = matches!(
+            group.rules.first(),
+            Some(
+                policy::Rule::Geolocation(_)
+                    | policy::Rule::Latency(_)
+                    | policy::Rule::Geoproximity { .. }
+            )
+        );
+        let (addr, mut client) = self.facts(needs_geo);
+        if let Some(c) = group.cidr_collection {
+            client.cidr = self
+                .snap
+                .cidr
+                .get(c as usize)
+                .and_then(|t| t.lookup(addr, client.source_prefix));
+        }
+        let mut members = small::Small::<Member, { policy::MAX_MEMBERS }>::new();
+        for (rule, health) in group.rules.iter().zip(group.health.iter()) {
+            members.push(Member {
+                rule: *rule,
+                healthy: health
+                    .is_none_or(|h| self.snap.health.get(h as usize).copied().unwrap_or(true)),
+            });
+        }
+        let sel = RANDOM.with(|r| {
+            policy::select(
+                members.as_slice(),
+                &client,
+                &DistanceLatency,
+                &mut r.borrow_mut(),
+            )
+        });
+        self.scope = self.scope.max(sel.scope);
+        sel
+    }
+}
+
+/// Writes the records `set` answers with: its own, or those its routing policy picks for this
+/// query. Returns how many RRsets went in, and where the last one's first RDATA name starts.
+#[allow(clippy::too_many_arguments)]
+fn write_answer(
+    w: &mut Writer<'_>,
+    zone: &Zone,
+    set: &RrSet,
+    owner_at: u16,
+    apex_at: usize,
+    first_zone: &Zone,
+    ctx: &mut PolicyCtx<'_>,
+) -> Result<(usize, Option<u16>), Full> {
+    let Some(g) = set.group() else {
+        return Ok((1, answer_set(w, zone, set, owner_at, apex_at, first_zone)?));
+    };
+    let group = &zone.groups[g];
+    let sel = ctx.choose(group);
+    let mut last = None;
+    for &i in sel.members() {
+        last = answer_set(
+            w,
+            zone,
+            &group.sets[i as usize],
+            owner_at,
+            apex_at,
+            first_zone,
+        )?;
+    }
+    Ok((sel.members().len(), last))
 }
 
 /// Writes an answer RRset: pre-rendered when its owner is the question, record by record

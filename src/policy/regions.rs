@@ -17,7 +17,7 @@ const REGIONS: &[(&str, f64, f64)] = &[
     ("ap-southeast-2", -33.87, 151.21),
     ("ap-southeast-3", -6.21, 106.85),
     ("ap-southeast-4", -37.81, 144.96),
-    ("ap-southeast-5", 3.14, 101.69),
+    ("ap-southeast-5", 3.139, 101.687),
     ("ap-southeast-7", 13.76, 100.50),
     ("ca-central-1", 45.50, -73.57),
     ("ca-west-1", 51.05, -114.07),

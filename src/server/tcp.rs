@@ -76,7 +76,7 @@ pub async fn serve(
         let snapshot = snapshot.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, &snapshot, limits, stop).await {
+            if let Err(e) = connection(stream, peer.ip(), &snapshot, limits, stop).await {
                 tracing::debug!(%peer, "tcp connection ended: {e}");
             }
             drop(permit);
@@ -86,6 +86,7 @@ pub async fn serve(
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::IpAddr,
     snapshot: &ArcSwap<Snapshot>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
@@ -115,7 +116,13 @@ async fn connection(
         };
         let resp = {
             let snap = snapshot.load();
-            answer::respond(&snap, &query[..n], Transport::Tcp, &mut out[2..])
+            answer::respond_from(
+                &snap,
+                &query[..n],
+                Transport::Tcp,
+                Some(peer),
+                &mut out[2..],
+            )
         };
         if resp == 0 {
             // Not answerable (a response, or junk): RFC 7766 lets us close.

@@ -55,6 +55,23 @@ pub fn bind(addr: SocketAddr) -> io::Result<Socket> {
     Ok(s)
 }
 
+/// The source address of a received datagram, for routing policies.
+fn source_ip(sa: &libc::sockaddr_storage) -> Option<std::net::IpAddr> {
+    match sa.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the kernel wrote a sockaddr_in for AF_INET.
+            let a = unsafe { &*(sa as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)).into())
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the kernel wrote a sockaddr_in6 for AF_INET6.
+            let a = unsafe { &*(sa as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Some(std::net::Ipv6Addr::from(a.sin6_addr.s6_addr).into())
+        }
+        _ => None,
+    }
+}
+
 /// Sends without the DF bit and ignores path-MTU hints, as NSD, Knot and gdnsd do: forged ICMP
 /// "fragmentation needed" cannot shrink our responses, and the kernel skips PMTU bookkeeping
 /// per datagram. Best effort: older kernels lack the OMIT mode.
@@ -165,7 +182,9 @@ fn worker(socket: Socket, snapshot: &ArcSwap<Snapshot>, stop: &AtomicBool, count
                 continue;
             }
             let len = msg.msg_len as usize;
-            let resp_len = answer::respond(&snap, &rx[i][..len], Transport::Udp, &mut tx[out]);
+            let client = source_ip(&addrs[i]);
+            let resp_len =
+                answer::respond_from(&snap, &rx[i][..len], Transport::Udp, client, &mut tx[out]);
             if resp_len == 0 {
                 continue;
             }

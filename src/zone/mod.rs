@@ -73,6 +73,54 @@ pub struct RrSet {
     /// Where each compressible RDATA name meets the zone tree, in `Zone::refs`: writing one is
     /// then a walk up node ids, not a search through the packet.
     names: Span,
+    /// 0 for zone-file data; otherwise 1 + the index of the routing-policy group in
+    /// `Zone::groups` that decides this name and type per query (its own spans are empty).
+    group: u32,
+}
+
+impl RrSet {
+    /// The routing-policy group deciding this RRset, if any.
+    #[inline]
+    pub fn group(&self) -> Option<usize> {
+        self.group.checked_sub(1).map(|g| g as usize)
+    }
+}
+
+/// A name and type whose records are chosen per query by a routing policy.
+#[derive(Debug)]
+pub struct Group {
+    /// Each member's rule, in member order.
+    pub rules: Box<[crate::policy::Rule]>,
+    /// Each member's health check, an index into the snapshot's health table.
+    pub health: Box<[Option<u32>]>,
+    /// Each member's records, rendered like any RRset of the zone.
+    pub sets: Box<[RrSet]>,
+    /// Set identifiers, for explanations.
+    pub ids: Box<[String]>,
+    /// The CIDR collection IP-based members refer to (index in the snapshot).
+    pub cidr_collection: Option<u32>,
+}
+
+/// A routing-policy group as the configuration hands it to zone compilation.
+#[derive(Debug, Clone)]
+pub struct GroupInput {
+    /// Owner in wire form.
+    pub owner: Vec<u8>,
+    pub rtype: u16,
+    pub members: Vec<MemberInput>,
+    pub cidr_collection: Option<u32>,
+    /// Where the group was defined, for messages.
+    pub defined_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberInput {
+    pub rule: crate::policy::Rule,
+    pub health: Option<u32>,
+    pub ttl: u32,
+    /// Uncompressed wire RDATA, one per record.
+    pub rdatas: Vec<Vec<u8>>,
+    pub id: String,
 }
 
 /// The zone's NS RRset with its servers' addresses, pre-rendered for the authority and
@@ -142,6 +190,7 @@ pub struct Zone {
     ptrs: Vec<u16>,
     ids: Vec<u32>,
     refs: Vec<NameRef>,
+    pub groups: Vec<Group>,
     table: HashTable<u32>,
     pub serial: u32,
     /// The apex SOA with the negative-caching TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 §5),
@@ -252,20 +301,30 @@ impl Zone {
     /// Reads and compiles a zone file. Warnings (ignored out-of-zone data, TTL mismatches) are
     /// returned beside the zone; anything that would make answers wrong is an error.
     pub fn load(origin: &[u8], path: &Path) -> Result<(Zone, Vec<String>), LoadError> {
+        Self::load_with_groups(origin, path, Vec::new())
+    }
+
+    /// Loads a zone file and adds routing-policy groups (from the configuration) to it.
+    pub fn load_with_groups(
+        origin: &[u8],
+        path: &Path,
+        groups: Vec<GroupInput>,
+    ) -> Result<(Zone, Vec<String>), LoadError> {
         let origin = name::to_lowercase(origin);
-        let (mut zone, warnings) =
-            Self::compile_from(&origin, |sink| parse::parse_file_with(path, &origin, sink))
-                .map_err(|mut e| {
-                    // Zone-wide problems (no SOA, ...) have no line: name the file at least.
-                    for p in e
-                        .problems
-                        .iter_mut()
-                        .filter(|p| p.file.as_os_str().is_empty())
-                    {
-                        p.file = path.to_path_buf();
-                    }
-                    e
-                })?;
+        let (mut zone, warnings) = Self::compile_from(&origin, groups, |sink| {
+            parse::parse_file_with(path, &origin, sink)
+        })
+        .map_err(|mut e| {
+            // Zone-wide problems (no SOA, ...) have no line: name the file at least.
+            for p in e
+                .problems
+                .iter_mut()
+                .filter(|p| p.file.as_os_str().is_empty())
+            {
+                p.file = path.to_path_buf();
+            }
+            e
+        })?;
         zone.source = Some(path.to_path_buf());
         Ok((zone, warnings))
     }
@@ -275,7 +334,7 @@ impl Zone {
         origin: &[u8],
         records: Vec<parse::Record>,
     ) -> Result<(Zone, Vec<String>), LoadError> {
-        Self::compile_from(origin, |sink| {
+        Self::compile_from(origin, Vec::new(), |sink| {
             records.into_iter().for_each(sink);
             Ok(())
         })
@@ -285,6 +344,7 @@ impl Zone {
     /// loading a file, so the zone is never held as a list of records).
     fn compile_from(
         origin: &[u8],
+        groups: Vec<GroupInput>,
         feed: impl FnOnce(&mut dyn FnMut(parse::Record)) -> Result<(), ParseError>,
     ) -> Result<(Zone, Vec<String>), LoadError> {
         let origin = name::to_lowercase(origin);
@@ -374,6 +434,7 @@ impl Zone {
                         count: 0,
                         data: Vec::new(),
                         first: (rec.file.clone(), rec.line),
+                        group: 0,
                     };
                     set.push(&rec.rdata);
                     sets.push(set);
@@ -381,6 +442,44 @@ impl Zone {
             }
         };
         feed(&mut add)?;
+
+        // Routing-policy groups take their place in the tree beside the zone-file data.
+        for (gi, g) in groups.iter().enumerate() {
+            let owner = name::to_lowercase(&g.owner);
+            let problem = |message: String| ParseError {
+                file: PathBuf::from(&g.defined_at),
+                line: 0,
+                message,
+            };
+            if !name::is_subdomain(&owner, &origin) {
+                problems.push(problem(format!(
+                    "{} is outside zone {}",
+                    name::to_text(&owner),
+                    name::to_text(&origin)
+                )));
+                continue;
+            }
+            let id = builder.node(&owner);
+            let sets = &mut builder.sets[id as usize];
+            if let Some(s) = sets.iter().find(|s| s.rtype == g.rtype) {
+                problems.push(problem(format!(
+                    "{} {} has records in the zone file ({}:{}) and routing-policy record sets: keep one",
+                    name::to_text(&owner),
+                    types::mnemonic(g.rtype),
+                    s.first.0.display(),
+                    s.first.1
+                )));
+                continue;
+            }
+            sets.push(SetBuilder {
+                rtype: g.rtype,
+                ttl: g.members.first().map_or(0, |m| m.ttl),
+                count: 0,
+                data: Vec::new(),
+                first: (Arc::from(Path::new(&g.defined_at)), 0),
+                group: gi as u32 + 1,
+            });
+        }
 
         let at = |b: &Builder, id: u32, t: u16| {
             b.sets[id as usize]
@@ -425,7 +524,7 @@ impl Zone {
             problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
             return Err(LoadError { problems });
         }
-        let zone = builder.finish(&mut warnings, record_count);
+        let zone = builder.finish(&mut warnings, record_count, groups);
         Ok((zone, warnings))
     }
 }
@@ -437,6 +536,8 @@ struct SetBuilder {
     /// `[rdlength][rdata]` per record: one allocation per RRset while loading.
     data: Vec<u8>,
     first: (Arc<Path>, usize),
+    /// As `RrSet::group`.
+    group: u32,
 }
 
 impl SetBuilder {
@@ -511,7 +612,12 @@ impl Builder {
         id
     }
 
-    fn finish(self, warnings: &mut Vec<String>, record_count: usize) -> Zone {
+    fn finish(
+        self,
+        warnings: &mut Vec<String>,
+        record_count: usize,
+        groups: Vec<GroupInput>,
+    ) -> Zone {
         let origin = self.names[APEX as usize].clone();
         let n = self.names.len();
         let has = |id: usize, t: u16| self.sets[id].iter().any(|s| s.rtype == t);
@@ -597,6 +703,7 @@ impl Builder {
             ptrs: Vec::new(),
             ids: Vec::new(),
             refs: Vec::new(),
+            groups: Vec::new(),
             table: HashTable::with_capacity(n),
             serial: 0,
             negative_soa: RrSet::default(),
@@ -609,6 +716,15 @@ impl Builder {
             zone.names.extend_from_slice(&self.names[id]);
             let sets_off = zone.sets.len();
             for set in &self.sets[id] {
+                if set.group > 0 {
+                    zone.sets.push(RrSet {
+                        rtype: set.rtype,
+                        ttl: set.ttl,
+                        group: set.group,
+                        ..RrSet::default()
+                    });
+                    continue;
+                }
                 let rendered = zone.add_set(
                     set,
                     set.ttl,
@@ -663,6 +779,38 @@ impl Builder {
             |rd, _| (None, Some(name_ref(rd))),
         );
         zone.ns_tail = ns_tail(&zone, &origin);
+
+        for g in groups {
+            let mut sets = Vec::with_capacity(g.members.len());
+            for m in &g.members {
+                let mut set = SetBuilder {
+                    rtype: g.rtype,
+                    ttl: m.ttl,
+                    count: 0,
+                    data: Vec::new(),
+                    first: (Arc::from(Path::new(&g.defined_at)), 0),
+                    group: 0,
+                };
+                for rd in &m.rdatas {
+                    set.push(rd);
+                }
+                let off = if g.rtype == types::MX { 2 } else { 0 };
+                sets.push(zone.add_set(
+                    &set,
+                    m.ttl,
+                    wire::TOwner::Query,
+                    &origin,
+                    |rd, compressible| (None, compressible.then(|| name_ref(&rd[off..]))),
+                ));
+            }
+            zone.groups.push(Group {
+                rules: g.members.iter().map(|m| m.rule).collect(),
+                health: g.members.iter().map(|m| m.health).collect(),
+                sets: sets.into_boxed_slice(),
+                ids: g.members.iter().map(|m| m.id.clone()).collect(),
+                cidr_collection: g.cidr_collection,
+            });
+        }
 
         let Zone {
             nodes,
@@ -732,6 +880,7 @@ impl Zone {
             apex_ptrs: Span::of(&self.ptrs, ptrs_off),
             additional: Span::of(&self.ids, ids_off),
             names: Span::of(&self.refs, refs_off),
+            group: 0,
         }
     }
 

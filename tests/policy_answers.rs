@@ -1,0 +1,537 @@
+//! Routing-policy record sets from the TOML config, answered over the wire format: the answer
+//! path's `select` stage, the client's address and EDNS Client Subnet, health states, scopes.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RData;
+use policydns::answer::{respond_from, Snapshot, Transport, MAX_MESSAGE};
+use policydns::config::{Config, Overrides};
+use policydns::load;
+
+const ZONE: &str = "$TTL 300
+@    SOA ns1 hostmaster 1 7200 900 1209600 60
+     NS  ns1
+ns1  A   192.0.2.53
+www  A   192.0.2.1
+";
+
+const CONFIG: &str = r#"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+
+[[health_check]]
+id = "primary-hc"
+healthy = true
+
+[[health_check]]
+id = "secondary-hc"
+healthy = true
+
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "primary"
+failover = "PRIMARY"
+health_check = "primary-hc"
+ttl = 60
+values = ["192.0.2.10"]
+
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "secondary"
+failover = "SECONDARY"
+health_check = "secondary-hc"
+ttl = 60
+values = ["192.0.2.20"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "heavy"
+weight = 3
+ttl = 60
+values = ["192.0.2.30"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "light"
+weight = 1
+ttl = 60
+values = ["192.0.2.31"]
+
+[[cidr_collection]]
+id = "offices"
+locations = { seattle = ["198.51.100.0/24"], berlin = ["203.0.113.0/25", "2001:db8:b::/48"] }
+
+[[record_set]]
+name = "ip.example.test."
+type = "A"
+set_identifier = "seattle"
+cidr = { collection = "offices", location = "seattle" }
+values = ["192.0.2.40"]
+
+[[record_set]]
+name = "ip.example.test."
+type = "A"
+set_identifier = "berlin"
+cidr = { collection = "offices", location = "berlin" }
+values = ["192.0.2.41"]
+
+[[record_set]]
+name = "ip.example.test."
+type = "A"
+set_identifier = "default"
+cidr = { collection = "offices", location = "*" }
+values = ["192.0.2.49"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+values = ["192.0.2.51"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+health_check = "secondary-hc"
+values = ["192.0.2.52"]
+"#;
+
+struct Setup {
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new(tag: &str, config: &str) -> Setup {
+        let dir =
+            std::env::temp_dir().join(format!("policydns-policy-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
+        std::fs::write(dir.join("c.toml"), config).unwrap();
+        Setup { dir }
+    }
+    fn config(&self) -> Result<Config, String> {
+        Config::load(Some(&self.dir.join("c.toml")), &Overrides::default())
+            .map_err(|e| e.to_string())
+    }
+    fn snapshot(&self) -> Snapshot {
+        let built = load::build(&self.config().unwrap(), None);
+        assert!(
+            built.failures.is_empty(),
+            "{:?}",
+            built
+                .failures
+                .iter()
+                .map(|f| f.1.to_string())
+                .collect::<Vec<_>>()
+        );
+        built.snapshot
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A query for `name` A, with an EDNS Client Subnet option when `ecs` is given.
+fn query(name: &str, ecs: Option<(IpAddr, u8)>) -> Vec<u8> {
+    let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, ecs.is_some() as u8];
+    for label in name.trim_end_matches('.').split('.') {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if let Some((addr, prefix)) = ecs {
+        let (family, bytes): (u16, Vec<u8>) = match addr {
+            IpAddr::V4(a) => (1, a.octets().to_vec()),
+            IpAddr::V6(a) => (2, a.octets().to_vec()),
+        };
+        let n = (prefix as usize).div_ceil(8);
+        let mut opt = vec![0, 8];
+        opt.extend_from_slice(&((4 + n) as u16).to_be_bytes());
+        opt.extend_from_slice(&family.to_be_bytes());
+        opt.extend_from_slice(&[prefix, 0]);
+        opt.extend_from_slice(&bytes[..n]);
+        p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
+        p.extend_from_slice(&(opt.len() as u16).to_be_bytes());
+        p.extend_from_slice(&opt);
+    }
+    p
+}
+
+fn ask(
+    snap: &Snapshot,
+    name: &str,
+    from: &str,
+    ecs: Option<(&str, u8)>,
+) -> (Vec<String>, Option<u8>, ResponseCode) {
+    let mut out = vec![0u8; MAX_MESSAGE];
+    let ecs = ecs.map(|(a, p)| (a.parse().unwrap(), p));
+    let n = respond_from(
+        snap,
+        &query(name, ecs),
+        Transport::Udp,
+        Some(from.parse().unwrap()),
+        &mut out,
+    );
+    let m = Message::from_vec(&out[..n]).unwrap();
+    let addrs = m
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect();
+    // The scope octet of our ECS option, if any: the last option in our OPT.
+    let scope = ecs.map(|(_, p)| {
+        let n_addr = (p as usize).div_ceil(8);
+        out[n - n_addr - 1]
+    });
+    (addrs, scope, m.metadata.response_code)
+}
+
+#[test]
+fn failover_answers_the_primary_while_healthy() {
+    let s = Setup::new("fo", CONFIG);
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(&snap, "fo.example.test.", "192.0.2.200", None).0,
+        vec!["192.0.2.10"]
+    );
+}
+
+#[test]
+fn failover_switches_when_the_config_marks_the_primary_unhealthy() {
+    let s = Setup::new(
+        "fo2",
+        &CONFIG.replacen("healthy = true", "healthy = false", 1),
+    );
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(&snap, "fo.example.test.", "192.0.2.200", None).0,
+        vec!["192.0.2.20"]
+    );
+}
+
+#[test]
+fn weighted_answers_follow_the_weights() {
+    let s = Setup::new("w", CONFIG);
+    let snap = s.snapshot();
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    for _ in 0..4000 {
+        let (a, _, _) = ask(&snap, "w.example.test.", "192.0.2.200", None);
+        assert_eq!(a.len(), 1, "one record set per answer");
+        *seen.entry(a[0].clone()).or_default() += 1;
+    }
+    // 3:1, so the heavy one takes about 75 %; chi-square with 1 df, p = 0.001: 10.83.
+    let heavy = seen["192.0.2.30"] as f64;
+    let light = seen["192.0.2.31"] as f64;
+    let chi = (heavy - 3000.0).powi(2) / 3000.0 + (light - 1000.0).powi(2) / 1000.0;
+    assert!(chi < 10.83, "{seen:?}");
+}
+
+#[test]
+fn ip_based_uses_client_subnet_and_reports_the_block_as_scope() {
+    let s = Setup::new("ip", CONFIG);
+    let snap = s.snapshot();
+    let (a, scope, _) = ask(
+        &snap,
+        "ip.example.test.",
+        "192.0.2.200",
+        Some(("198.51.100.0", 24)),
+    );
+    assert_eq!((a, scope), (vec!["192.0.2.40".to_string()], Some(24)));
+    let (a, scope, _) = ask(
+        &snap,
+        "ip.example.test.",
+        "192.0.2.200",
+        Some(("2001:db8:b::", 56)),
+    );
+    assert_eq!(
+        (a, scope),
+        (vec!["192.0.2.41".to_string()], Some(48)),
+        "the /48 block decided"
+    );
+    // Berlin's IPv4 block is a /25: a client that reveals only /24 cannot match it (§3.7).
+    let (a, _, _) = ask(
+        &snap,
+        "ip.example.test.",
+        "192.0.2.200",
+        Some(("203.0.113.0", 24)),
+    );
+    assert_eq!(a, vec!["192.0.2.49"]);
+}
+
+#[test]
+fn ip_based_uses_the_resolver_address_without_client_subnet() {
+    let s = Setup::new("ip2", CONFIG);
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(&snap, "ip.example.test.", "198.51.100.7", None).0,
+        vec!["192.0.2.40"]
+    );
+    assert_eq!(
+        ask(&snap, "ip.example.test.", "192.0.2.7", None).0,
+        vec!["192.0.2.49"],
+        "default"
+    );
+}
+
+#[test]
+fn a_client_prefix_shorter_than_the_block_gets_the_default() {
+    let s = Setup::new("ip3", CONFIG);
+    let snap = s.snapshot();
+    let (a, _, _) = ask(
+        &snap,
+        "ip.example.test.",
+        "192.0.2.200",
+        Some(("198.51.0.0", 16)),
+    );
+    assert_eq!(a, vec!["192.0.2.49"]);
+}
+
+#[test]
+fn location_independent_answers_carry_scope_zero() {
+    let s = Setup::new("scope0", CONFIG);
+    let snap = s.snapshot();
+    let (_, scope, _) = ask(
+        &snap,
+        "w.example.test.",
+        "192.0.2.200",
+        Some(("198.51.100.0", 24)),
+    );
+    assert_eq!(scope, Some(0));
+}
+
+#[test]
+fn multivalue_answers_all_healthy_members_together() {
+    let s = Setup::new("mv", CONFIG);
+    let snap = s.snapshot();
+    let mut a = ask(&snap, "mv.example.test.", "192.0.2.200", None).0;
+    a.sort();
+    assert_eq!(a, vec!["192.0.2.51", "192.0.2.52"]);
+    let s = Setup::new(
+        "mv2",
+        &CONFIG.replace(
+            "id = \"secondary-hc\"\nhealthy = true",
+            "id = \"secondary-hc\"\nhealthy = false",
+        ),
+    );
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(&snap, "mv.example.test.", "192.0.2.200", None).0,
+        vec!["192.0.2.51"]
+    );
+}
+
+#[test]
+fn static_names_are_untouched() {
+    let s = Setup::new("static", CONFIG);
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(&snap, "www.example.test.", "192.0.2.200", None).0,
+        vec!["192.0.2.1"]
+    );
+}
+
+#[test]
+fn a_policy_set_beside_zone_file_records_of_its_type_is_refused() {
+    let conflict = format!(
+        "{CONFIG}\n[[record_set]]\nname = \"www.example.test.\"\ntype = \"A\"\nvalues = [\"192.0.2.99\"]\n"
+    );
+    let s = Setup::new("conflict", &conflict);
+    let built = load::build(&s.config().unwrap(), None);
+    let msg = built
+        .failures
+        .iter()
+        .map(|f| f.1.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        msg.contains("has records in the zone file") && msg.contains("example.test.zone:5"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn group_rule_violations_are_refused_with_the_record_sets_named() {
+    let bad = CONFIG.replace("failover = \"SECONDARY\"", "failover = \"PRIMARY\"");
+    let e = Setup::new("bad", &bad).config().unwrap_err();
+    assert!(
+        e.contains("two record sets for PRIMARY") && e.contains("needs one SECONDARY"),
+        "{e}"
+    );
+    let e = Setup::new("bad2", &CONFIG.replace("weight = 3", "weight = 300"))
+        .config()
+        .unwrap_err();
+    assert!(e.contains("weight 300 is outside 0..255"), "{e}");
+    let e = Setup::new(
+        "bad3",
+        &CONFIG.replace("health_check = \"primary-hc\"", "health_check = \"nope\""),
+    )
+    .config()
+    .unwrap_err();
+    assert!(e.contains("\"nope\" is not defined"), "{e}");
+}
+
+const GEO: &str = r#"
+[server]
+geoip = "GEOIP"
+
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+
+[[health_check]]
+id = "wa-hc"
+healthy = true
+
+[[record_set]]
+name = "geo.example.test."
+type = "A"
+set_identifier = "washington"
+geolocation = { country = "US", subdivision = "WA" }
+health_check = "wa-hc"
+values = ["192.0.2.61"]
+
+[[record_set]]
+name = "geo.example.test."
+type = "A"
+set_identifier = "us"
+geolocation = { country = "US" }
+values = ["192.0.2.62"]
+
+[[record_set]]
+name = "geo.example.test."
+type = "A"
+set_identifier = "europe"
+geolocation = { continent = "EU" }
+values = ["192.0.2.63"]
+
+[[record_set]]
+name = "geo.example.test."
+type = "A"
+set_identifier = "default"
+geolocation = { country = "*" }
+values = ["192.0.2.64"]
+
+[[record_set]]
+name = "near.example.test."
+type = "A"
+set_identifier = "frankfurt"
+region = "eu-central-1"
+values = ["192.0.2.71"]
+
+[[record_set]]
+name = "near.example.test."
+type = "A"
+set_identifier = "oregon"
+region = "us-west-2"
+values = ["192.0.2.72"]
+"#;
+
+fn geo_setup(tag: &str, health: bool) -> Setup {
+    let db = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geoip/policydns-test.mmdb");
+    let config = GEO
+        .replace("GEOIP", db.to_str().unwrap())
+        .replace("healthy = true", &format!("healthy = {health}"));
+    Setup::new(tag, &config)
+}
+
+#[test]
+fn geolocation_answers_by_the_clients_subnet_from_the_geoip_database() {
+    let s = geo_setup("geo", true);
+    let snap = s.snapshot();
+    // 192.0.2.0/26 is Seattle (US/WA), 192.0.2.128/25 the US without a state, 198.51.100.0/25
+    // Frankfurt (EU), 203.0.113.0/25 São Paulo (no record: the default).
+    // The subnet's address is looked up, as Knot and gdnsd do; the scope is the database's /26
+    // cut to the /24 the client sent (RFC 7871 §7.2.1).
+    let (a, scope, _) = ask(
+        &snap,
+        "geo.example.test.",
+        "127.0.0.1",
+        Some(("192.0.2.0", 24)),
+    );
+    assert_eq!((a, scope), (vec!["192.0.2.61".to_string()], Some(24)));
+    let (a, scope, _) = ask(
+        &snap,
+        "geo.example.test.",
+        "127.0.0.1",
+        Some(("192.0.2.128", 25)),
+    );
+    assert_eq!(
+        (a, scope),
+        (vec!["192.0.2.62".to_string()], Some(24)),
+        "US without a state: the /25 network cut to the /24 clamp"
+    );
+    assert_eq!(
+        ask(&snap, "geo.example.test.", "192.0.2.10", None).0,
+        vec!["192.0.2.61"],
+        "resolver in WA, no ECS"
+    );
+    assert_eq!(
+        ask(
+            &snap,
+            "geo.example.test.",
+            "127.0.0.1",
+            Some(("198.51.100.0", 24))
+        )
+        .0,
+        vec!["192.0.2.63"]
+    );
+    assert_eq!(
+        ask(
+            &snap,
+            "geo.example.test.",
+            "127.0.0.1",
+            Some(("203.0.113.0", 24))
+        )
+        .0,
+        vec!["192.0.2.64"]
+    );
+}
+
+#[test]
+fn geolocation_walks_up_to_the_country_when_the_state_is_unhealthy() {
+    let s = geo_setup("geo2", false);
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(&snap, "geo.example.test.", "192.0.2.10", None).0,
+        vec!["192.0.2.62"]
+    );
+}
+
+#[test]
+fn latency_without_a_map_picks_the_nearest_region() {
+    let s = geo_setup("lat", true);
+    let snap = s.snapshot();
+    assert_eq!(
+        ask(
+            &snap,
+            "near.example.test.",
+            "127.0.0.1",
+            Some(("198.51.100.0", 24))
+        )
+        .0,
+        vec!["192.0.2.71"],
+        "Frankfurt"
+    );
+    assert_eq!(
+        ask(&snap, "near.example.test.", "192.0.2.70", None).0,
+        vec!["192.0.2.72"],
+        "Portland → Oregon"
+    );
+}
