@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use ipnetwork::IpNetwork;
 
 use crate::answer::Options;
-use crate::policy::spec::{ProximityAt, RecordSetSpec, RuleSpec};
+use crate::policy::spec::{AliasSpec, ProximityAt, RecordSetSpec, RuleSpec};
 use crate::policy::{FailoverRole, GeoKey};
 use crate::zone::{name, types};
 
@@ -80,6 +80,15 @@ struct RecordSetSection {
     geoproximity: Option<GeoproximitySection>,
     cidr: Option<CidrSection>,
     multivalue: Option<bool>,
+    alias: Option<AliasSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasSection {
+    name: String,
+    #[serde(default)]
+    evaluate_target_health: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -477,6 +486,14 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
         set_identifier: r.set_identifier,
         ttl: r.ttl.unwrap_or(300),
         values: r.values,
+        alias: r.alias.map(|a| AliasSpec {
+            dns_name: if a.name.ends_with('.') {
+                a.name
+            } else {
+                format!("{}.", a.name)
+            },
+            evaluate_target_health: a.evaluate_target_health,
+        }),
         health_check: r.health_check,
         rule: rules.pop().unwrap_or(RuleSpec::Simple),
         defined_at: _defined_at.to_string(),

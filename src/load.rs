@@ -194,7 +194,24 @@ fn groups_for(
                     }
                 }
             }
+            let alias = match &r.alias {
+                None => None,
+                Some(a) => match name::from_text(&a.dns_name, None) {
+                    Ok(target) if name::is_subdomain(&name::to_lowercase(&target), origin) => {
+                        Some((target, a.evaluate_target_health))
+                    }
+                    _ => {
+                        problems.push(problem(format!(
+                            "{r}: alias target {} is not in zone {} (an alias points into its own zone; load balancers are not supported yet)",
+                            a.dns_name,
+                            name::to_text(origin)
+                        )));
+                        None
+                    }
+                },
+            };
             members.push(MemberInput {
+                alias,
                 rule,
                 health: r
                     .health_check

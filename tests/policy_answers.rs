@@ -535,3 +535,148 @@ fn latency_without_a_map_picks_the_nearest_region() {
         "Portland → Oregon"
     );
 }
+
+const ALIAS: &str = r#"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+
+[[health_check]]
+id = "p"
+healthy = PRIMARY
+
+[[health_check]]
+id = "s"
+healthy = SECONDARY
+
+[[record_set]]                     # the apex answers with www's address
+name = "example.test."
+type = "A"
+alias = { name = "www.example.test." }
+
+[[record_set]]                     # failover group F
+name = "f.example.test."
+type = "A"
+set_identifier = "P"
+failover = "PRIMARY"
+health_check = "p"
+values = ["192.0.2.81"]
+
+[[record_set]]
+name = "f.example.test."
+type = "A"
+set_identifier = "S"
+failover = "SECONDARY"
+health_check = "s"
+values = ["192.0.2.82"]
+
+[[record_set]]                     # W1 (weight 3) → F, W2 (weight 1) → www
+name = "tree.example.test."
+type = "A"
+set_identifier = "W1"
+weight = 3
+alias = { name = "f.example.test.", evaluate_target_health = true }
+
+[[record_set]]
+name = "tree.example.test."
+type = "A"
+set_identifier = "W2"
+weight = 1
+alias = { name = "www.example.test.", evaluate_target_health = true }
+
+[[record_set]]
+name = "loop1.example.test."
+type = "A"
+alias = { name = "loop2.example.test." }
+
+[[record_set]]
+name = "loop2.example.test."
+type = "A"
+alias = { name = "loop1.example.test." }
+"#;
+
+fn alias_setup(tag: &str, primary: bool, secondary: bool) -> Setup {
+    Setup::new(
+        tag,
+        &ALIAS
+            .replace("PRIMARY\n", &format!("{primary}\n"))
+            .replace("healthy = SECONDARY", &format!("healthy = {secondary}")),
+    )
+}
+
+fn answers(snap: &Snapshot, name: &str, n: usize) -> std::collections::BTreeSet<String> {
+    (0..n)
+        .flat_map(|_| ask(snap, name, "192.0.2.200", None).0)
+        .collect()
+}
+
+#[test]
+fn an_alias_answers_with_its_targets_records_under_the_queried_name() {
+    let s = alias_setup("alias1", true, true);
+    let snap = s.snapshot();
+    let mut out = vec![0u8; MAX_MESSAGE];
+    let n = respond_from(
+        &snap,
+        &query("example.test.", None),
+        Transport::Udp,
+        None,
+        &mut out,
+    );
+    let m = Message::from_vec(&out[..n]).unwrap();
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(
+        m.answers[0].name.to_string(),
+        "example.test.",
+        "no CNAME: the apex name"
+    );
+    assert_eq!(m.answers[0].ttl, 300, "the target's TTL");
+}
+
+#[test]
+fn alias_tree_follows_route53_worked_example() {
+    // P healthy: W1 → P or W2.
+    let snap = alias_setup("tree1", true, true).snapshot();
+    assert_eq!(
+        answers(&snap, "tree.example.test.", 300),
+        ["192.0.2.1", "192.0.2.81"].map(String::from).into()
+    );
+    // P down, S up: W1 is still healthy (something in F is) → S, or W2.
+    let snap = alias_setup("tree2", false, true).snapshot();
+    assert_eq!(
+        answers(&snap, "tree.example.test.", 300),
+        ["192.0.2.1", "192.0.2.82"].map(String::from).into()
+    );
+    // Both down: W1's branch is cut → always W2.
+    let snap = alias_setup("tree3", false, false).snapshot();
+    assert_eq!(
+        answers(&snap, "tree.example.test.", 300),
+        ["192.0.2.1"].map(String::from).into()
+    );
+}
+
+#[test]
+fn an_alias_loop_answers_nodata_instead_of_spinning() {
+    let snap = alias_setup("loop", true, true).snapshot();
+    let (a, _, rc) = ask(&snap, "loop1.example.test.", "192.0.2.200", None);
+    assert!(a.is_empty());
+    assert_eq!(rc, ResponseCode::NoError);
+}
+
+#[test]
+fn an_alias_to_a_missing_record_set_is_refused() {
+    let bad = format!("{ALIAS}\n[[record_set]]\nname = \"x.example.test.\"\ntype = \"A\"\nalias = {{ name = \"nothere.example.test.\" }}\n")
+        .replace("PRIMARY\n", "true\n")
+        .replace("healthy = SECONDARY", "healthy = true");
+    let s = Setup::new("alias-missing", &bad);
+    let built = load::build(&s.config().unwrap(), None);
+    let msg = built
+        .failures
+        .iter()
+        .map(|f| f.1.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        msg.contains("alias target nothere.example.test. has no A record set"),
+        "{msg}"
+    );
+}

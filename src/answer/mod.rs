@@ -751,8 +751,33 @@ impl PolicyCtx<'_> {
         f
     }
 
+    /// Whether the record set `rtype` at `node` has something healthy: a zone-file RRset
+    /// always does; a group does when one of its members is (§4.2). Depth-limited, so alias
+    /// loops end (as unhealthy).
+    fn target_healthy(&self, zone: &Zone, node: u32, rtype: u16, depth: u8) -> bool {
+        if depth >= MAX_ALIAS_DEPTH {
+            return false;
+        }
+        let Some(set) = zone.rrset(zone.node(node), rtype) else {
+            return false;
+        };
+        let Some(g) = set.group() else { return true };
+        let group = &zone.groups[g];
+        (0..group.rules.len()).any(|i| self.member_healthy(zone, group, i, rtype, depth + 1))
+    }
+
+    /// A member's own health check, and for an alias with Evaluate Target Health, its target's.
+    fn member_healthy(&self, zone: &Zone, group: &Group, i: usize, rtype: u16, depth: u8) -> bool {
+        let own = group.health[i]
+            .is_none_or(|h| self.snap.health.get(h as usize).copied().unwrap_or(true));
+        own && match group.alias[i] {
+            Some((target, true)) => self.target_healthy(zone, target, rtype, depth),
+            _ => true,
+        }
+    }
+
     /// Runs the group's policy for this client with the current health states.
-    fn choose(&mut self, group: &Group) -> policy::Selection {
+    fn choose(&mut self, zone: &Zone, group: &Group, rtype: u16, depth: u8) -> policy::Selection {
         let needs_geo = matches!(
             group.rules.first(),
             Some(
@@ -770,11 +795,10 @@ impl PolicyCtx<'_> {
                 .and_then(|t| t.lookup(addr, client.source_prefix));
         }
         let mut members = small::Small::<Member, { policy::MAX_MEMBERS }>::new();
-        for (rule, health) in group.rules.iter().zip(group.health.iter()) {
+        for (i, rule) in group.rules.iter().enumerate() {
             members.push(Member {
                 rule: *rule,
-                healthy: health
-                    .is_none_or(|h| self.snap.health.get(h as usize).copied().unwrap_or(true)),
+                healthy: self.member_healthy(zone, group, i, rtype, depth),
             });
         }
         let sel = RANDOM.with(|r| {
@@ -802,23 +826,53 @@ fn write_answer(
     first_zone: &Zone,
     ctx: &mut PolicyCtx<'_>,
 ) -> Result<(usize, Option<u16>), Full> {
+    write_set(w, zone, set, owner_at, apex_at, first_zone, ctx, 0)
+}
+
+/// Aliases followed per answer at most; deeper (or looping) chains answer nothing.
+const MAX_ALIAS_DEPTH: u8 = 8;
+
+#[allow(clippy::too_many_arguments)]
+fn write_set(
+    w: &mut Writer<'_>,
+    zone: &Zone,
+    set: &RrSet,
+    owner_at: u16,
+    apex_at: usize,
+    first_zone: &Zone,
+    ctx: &mut PolicyCtx<'_>,
+    depth: u8,
+) -> Result<(usize, Option<u16>), Full> {
     let Some(g) = set.group() else {
         return Ok((1, answer_set(w, zone, set, owner_at, apex_at, first_zone)?));
     };
-    let group = &zone.groups[g];
-    let sel = ctx.choose(group);
-    let mut last = None;
-    for &i in sel.members() {
-        last = answer_set(
-            w,
-            zone,
-            &group.sets[i as usize],
-            owner_at,
-            apex_at,
-            first_zone,
-        )?;
+    if depth >= MAX_ALIAS_DEPTH {
+        return Ok((0, None));
     }
-    Ok((sel.members().len(), last))
+    let group = &zone.groups[g];
+    let sel = ctx.choose(zone, group, set.rtype, depth);
+    let (mut written, mut last) = (0, None);
+    for &i in sel.members() {
+        let i = i as usize;
+        match group.alias[i] {
+            // An alias answers with its target's records, under the queried name, with the
+            // target's TTL (§4.1); the target's own policy decides if it has one.
+            Some((target, _)) => {
+                let Some(tset) = zone.rrset(zone.node(target), set.rtype) else {
+                    continue;
+                };
+                let (n, l) =
+                    write_set(w, zone, tset, owner_at, apex_at, first_zone, ctx, depth + 1)?;
+                written += n;
+                last = l.or(last);
+            }
+            None => {
+                last = answer_set(w, zone, &group.sets[i], owner_at, apex_at, first_zone)?;
+                written += 1;
+            }
+        }
+    }
+    Ok((written, last))
 }
 
 /// Writes an answer RRset: pre-rendered when its owner is the question, record by record

@@ -49,6 +49,15 @@ impl RuleSpec {
     }
 }
 
+/// An alias target (§4): a name in the same zone (its record set of the same type answers),
+/// or a load balancer's DNS name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasSpec {
+    /// Absolute name in presentation form.
+    pub dns_name: String,
+    pub evaluate_target_health: bool,
+}
+
 /// One record set of a group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordSetSpec {
@@ -57,8 +66,10 @@ pub struct RecordSetSpec {
     pub rtype: u16,
     pub set_identifier: Option<String>,
     pub ttl: u32,
-    /// RDATA in presentation form, one record each.
+    /// RDATA in presentation form, one record each (empty for an alias).
     pub values: Vec<String>,
+    /// Route 53 alias: answer with another record set's data under this name.
+    pub alias: Option<AliasSpec>,
     pub health_check: Option<String>,
     pub rule: RuleSpec,
     /// Where it was defined, for messages ("policydns.toml record_set 3").
@@ -107,8 +118,26 @@ pub fn validate_group(group: &[&RecordSetSpec]) -> Vec<String> {
         ));
     }
     for s in group {
-        if s.values.is_empty() {
-            errors.push(format!("{}: no values", at(s)));
+        match (&s.alias, s.values.is_empty()) {
+            (None, true) => errors.push(format!("{}: no values", at(s))),
+            (Some(_), false) => errors.push(format!(
+                "{}: an alias record set has no values of its own",
+                at(s)
+            )),
+            _ => {}
+        }
+        if s.alias.is_some() && matches!(s.rule, RuleSpec::Multivalue) {
+            errors.push(format!(
+                "{}: multivalue answer record sets cannot be aliases",
+                at(s)
+            ));
+        }
+        if s.alias.is_some() && matches!(s.rtype, types::NS | types::SOA) {
+            errors.push(format!(
+                "{}: an alias cannot be of type {}",
+                at(s),
+                types::mnemonic(s.rtype)
+            ));
         }
         if s.rtype == types::CNAME && s.values.len() > 1 {
             errors.push(format!("{}: a CNAME record set has one value", at(s)));
@@ -251,6 +280,7 @@ mod tests {
             set_identifier: Some(id.into()),
             ttl: 60,
             values: vec!["192.0.2.1".into()],
+            alias: None,
             health_check: None,
             rule,
             defined_at: format!("test {id}"),

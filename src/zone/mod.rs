@@ -95,6 +95,9 @@ pub struct Group {
     pub health: Box<[Option<u32>]>,
     /// Each member's records, rendered like any RRset of the zone.
     pub sets: Box<[RrSet]>,
+    /// Each member's alias target, if it is an alias: the target node in this zone (whose
+    /// record set of the group's type answers), and Evaluate Target Health.
+    pub alias: Box<[Option<(u32, bool)>]>,
     /// Set identifiers, for explanations.
     pub ids: Box<[String]>,
     /// The CIDR collection IP-based members refer to (index in the snapshot).
@@ -120,6 +123,8 @@ pub struct MemberInput {
     pub ttl: u32,
     /// Uncompressed wire RDATA, one per record.
     pub rdatas: Vec<Vec<u8>>,
+    /// Alias target (wire name in this zone) and Evaluate Target Health.
+    pub alias: Option<(Vec<u8>, bool)>,
     pub id: String,
 }
 
@@ -481,6 +486,34 @@ impl Zone {
             });
         }
 
+        // Alias targets must be record sets of the same type in this zone (§4.1).
+        for g in &groups {
+            for m in &g.members {
+                let Some((target, _)) = &m.alias else {
+                    continue;
+                };
+                let lower = name::to_lowercase(target);
+                let has_type = builder
+                    .find(&lower)
+                    .is_some_and(|id| builder.sets[id as usize].iter().any(|s| s.rtype == g.rtype));
+                if !has_type {
+                    problems.push(ParseError {
+                        file: PathBuf::from(&g.defined_at),
+                        line: 0,
+                        message: format!(
+                            "{} {} ({}): alias target {} has no {} record set in zone {}",
+                            name::to_text(&g.owner),
+                            types::mnemonic(g.rtype),
+                            m.id,
+                            name::to_text(target),
+                            types::mnemonic(g.rtype),
+                            name::to_text(&origin)
+                        ),
+                    });
+                }
+            }
+        }
+
         let at = |b: &Builder, id: u32, t: u16| {
             b.sets[id as usize]
                 .iter()
@@ -803,9 +836,19 @@ impl Builder {
                     |rd, compressible| (None, compressible.then(|| name_ref(&rd[off..]))),
                 ));
             }
+            let alias = g
+                .members
+                .iter()
+                .map(|m| {
+                    m.alias.as_ref().and_then(|(target, eth)| {
+                        self.find(&name::to_lowercase(target)).map(|id| (id, *eth))
+                    })
+                })
+                .collect();
             zone.groups.push(Group {
                 rules: g.members.iter().map(|m| m.rule).collect(),
                 health: g.members.iter().map(|m| m.health).collect(),
+                alias,
                 sets: sets.into_boxed_slice(),
                 ids: g.members.iter().map(|m| m.id.clone()).collect(),
                 cidr_collection: g.cidr_collection,
