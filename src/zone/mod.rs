@@ -339,7 +339,17 @@ impl Zone {
         origin: &[u8],
         records: Vec<parse::Record>,
     ) -> Result<(Zone, Vec<String>), LoadError> {
-        Self::compile_from(origin, Vec::new(), |sink| {
+        Self::compile_with_groups(origin, records, Vec::new())
+    }
+
+    /// Compiles records and routing-policy groups that did not come from a zone file (a Route
+    /// 53 export, tests).
+    pub fn compile_with_groups(
+        origin: &[u8],
+        records: Vec<parse::Record>,
+        groups: Vec<GroupInput>,
+    ) -> Result<(Zone, Vec<String>), LoadError> {
+        Self::compile_from(origin, groups, |sink| {
             records.into_iter().for_each(sink);
             Ok(())
         })
