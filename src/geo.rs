@@ -66,7 +66,7 @@ pub struct GeoFacts {
     /// ISO 3166-1 alpha-2, uppercase.
     pub country: Option<[u8; 2]>,
     /// ISO 3166-2 suffix, uppercase ("WA"); US states only (see the module documentation).
-    pub subdivision: Option<String>,
+    pub subdivision: Option<Subdivision>,
     /// Latitude, longitude in degrees.
     pub location: Option<(f64, f64)>,
     /// Prefix length of the database network that matched: an IPv4 prefix for IPv4 clients
@@ -354,15 +354,59 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// The code of a US state given as a code ("WA", from GeoIP2 or some flat files) or a name
 /// ("Washington", DB-IP).
-fn us_state_code(text: &str) -> Option<String> {
+fn us_state_code(text: &str) -> Option<Subdivision> {
     let text = text.trim();
     if (1..=3).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Some(text.to_ascii_uppercase());
+        return Subdivision::new(text);
     }
     US_STATES
         .binary_search_by(|(name, _)| cmp_ignore_ascii_case(name, text))
         .ok()
-        .map(|i| US_STATES[i].1.to_owned())
+        .and_then(|i| Subdivision::new(US_STATES[i].1))
+}
+
+/// A subdivision code of up to three characters, uppercase, kept inline: a lookup that
+/// reports one allocates nothing (it runs per query).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Subdivision {
+    code: [u8; 3],
+    len: u8,
+}
+
+impl Subdivision {
+    /// `None` unless `text` is 1–3 ASCII letters or digits.
+    pub fn new(text: &str) -> Option<Subdivision> {
+        let b = text.as_bytes();
+        if !(1..=3).contains(&b.len()) || !b.iter().all(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let mut code = [0u8; 3];
+        for (d, s) in code.iter_mut().zip(b) {
+            *d = s.to_ascii_uppercase();
+        }
+        Some(Subdivision {
+            code,
+            len: b.len() as u8,
+        })
+    }
+
+    /// The code's bytes, zero-padded to three (the form routing rules compare).
+    pub fn padded(&self) -> [u8; 3] {
+        self.code
+    }
+}
+
+impl std::ops::Deref for Subdivision {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.code[..self.len as usize]).expect("ASCII")
+    }
+}
+
+impl std::fmt::Debug for Subdivision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", &**self)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
