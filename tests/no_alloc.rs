@@ -119,3 +119,104 @@ fn answering_allocates_nothing() {
         corpus.len() * 2
     );
 }
+
+#[test]
+fn routing_policy_answers_allocate_nothing() {
+    // Weighted, failover, geolocation (GeoIP + ECS) and an alias chain, from a config file.
+    let dir = std::env::temp_dir().join(format!("policydns-noalloc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let geoip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geoip/policydns-test.mmdb");
+    std::fs::write(
+        dir.join("z.zone"),
+        "$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n",
+    )
+    .unwrap();
+    let config = format!(
+        r#"
+[server]
+geoip = "{}"
+[[zone]]
+origin = "example.test."
+file = "z.zone"
+[[health_check]]
+id = "p"
+healthy = false
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "a"
+weight = 1
+values = ["192.0.2.10"]
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "b"
+weight = 2
+values = ["192.0.2.11"]
+[[record_set]]
+name = "f.example.test."
+type = "A"
+set_identifier = "p"
+failover = "PRIMARY"
+health_check = "p"
+values = ["192.0.2.20"]
+[[record_set]]
+name = "f.example.test."
+type = "A"
+set_identifier = "s"
+failover = "SECONDARY"
+values = ["192.0.2.21"]
+[[record_set]]
+name = "g.example.test."
+type = "A"
+set_identifier = "wa"
+geolocation = {{ country = "US", subdivision = "WA" }}
+values = ["192.0.2.30"]
+[[record_set]]
+name = "g.example.test."
+type = "A"
+set_identifier = "d"
+geolocation = {{ country = "*" }}
+values = ["192.0.2.31"]
+[[record_set]]
+name = "t.example.test."
+type = "A"
+alias = {{ name = "f.example.test.", evaluate_target_health = true }}
+"#,
+        geoip.display()
+    );
+    std::fs::write(dir.join("c.toml"), config).unwrap();
+    let cfg = policydns::config::Config::load(
+        Some(&dir.join("c.toml")),
+        &policydns::config::Overrides::default(),
+    )
+    .unwrap();
+    let built = policydns::load::build(&cfg, None);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(built.failures.is_empty());
+    let snap = built.snapshot;
+    let from: std::net::IpAddr = "192.0.2.5".parse().unwrap();
+    let corpus: Vec<Vec<u8>> = [
+        "w.example.test",
+        "f.example.test",
+        "g.example.test",
+        "t.example.test",
+    ]
+    .iter()
+    .flat_map(|n| [query(n, 1, None), query(n, 1, Some(1232))])
+    .collect();
+    let mut out = vec![0u8; MAX_MESSAGE];
+    for q in &corpus {
+        policydns::answer::respond_from(&snap, q, Transport::Udp, Some(from), &mut out);
+    }
+    let before = ALLOCS.with(|c| c.get());
+    let mut answered = 0;
+    for _ in 0..50 {
+        for q in &corpus {
+            let n = policydns::answer::respond_from(&snap, q, Transport::Udp, Some(from), &mut out);
+            answered += (n > 0 && out[7] > 0) as usize;
+        }
+    }
+    assert_eq!(answered, 50 * corpus.len(), "every query has an answer");
+    assert_eq!(ALLOCS.with(|c| c.get()) - before, 0);
+}
