@@ -680,3 +680,45 @@ fn an_alias_to_a_missing_record_set_is_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn explain_shows_candidates_health_location_and_the_deciding_rule() {
+    let snap = geo_setup("explain", false).snapshot();
+    let text = policydns::answer::explain::explain(
+        &snap,
+        "geo.example.test",
+        1,
+        "127.0.0.1".parse().unwrap(),
+        Some(("192.0.2.0".parse().unwrap(), 24)),
+    );
+    for want in [
+        "location   continent NA country US subdivision WA",
+        "[0] washington       subdivision US-WA",
+        "UNHEALTHY",
+        "decision   GeoMatch(Country(",
+        "192.0.2.62",
+        "scope      /24",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn explain_follows_alias_branches() {
+    let snap = alias_setup("explain-tree", false, false).snapshot();
+    let text = policydns::answer::explain::explain(
+        &snap,
+        "tree.example.test.",
+        1,
+        "192.0.2.9".parse().unwrap(),
+        None,
+    );
+    assert!(
+        text.contains("[0] W1") && text.contains("UNHEALTHY"),
+        "{text}"
+    );
+    assert!(
+        text.contains("follow     [1] → www.example.test."),
+        "{text}"
+    );
+}

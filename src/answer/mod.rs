@@ -6,6 +6,7 @@
 //! NXDOMAIN. The record set a name answers with is chosen in `select`, the stage the routing
 //! policies hook into.
 
+pub mod explain;
 mod small;
 mod writer;
 

@@ -1,0 +1,294 @@
+//! Why a name answers what it answers: Route 53's TestDNSAnswer, with the reasons. The same
+//! lookup and policy code as the answer path runs once, and every step is written down: the
+//! zone and node, the group and each candidate with its rule and health, where the client was
+//! placed, which rule picked, and the records that come out.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::serialize::binary::{BinDecoder, Restrict};
+
+use super::{lookup, Found, PolicyCtx, Snapshot};
+use crate::policy::{self, regions, GeoKey, Rule};
+use crate::server::packet::ClientSubnet;
+use crate::zone::{name, types, Group, RrSet, Zone};
+
+/// Explains the answer to `qname` `qtype` for a client at `client`, optionally with an EDNS
+/// Client Subnet of `ecs` (address, source prefix).
+pub fn explain(
+    snap: &Snapshot,
+    qname: &str,
+    qtype: u16,
+    client: IpAddr,
+    ecs: Option<(IpAddr, u8)>,
+) -> String {
+    let mut out = String::new();
+    let Ok(wire) = name::from_text(
+        if qname.ends_with('.') {
+            qname.to_string()
+        } else {
+            format!("{qname}.")
+        }
+        .as_str(),
+        None,
+    ) else {
+        return format!("{qname}: not a domain name\n");
+    };
+    let lower = name::to_lowercase(&wire);
+    let _ = writeln!(
+        out,
+        "query      {} {} from {client}",
+        name::to_text(&wire),
+        types::mnemonic(qtype)
+    );
+    let ecs_opt = ecs.map(|(addr, prefix)| {
+        let (family, bytes) = match addr {
+            IpAddr::V4(a) => (1u16, a.octets().to_vec()),
+            IpAddr::V6(a) => (2, a.octets().to_vec()),
+        };
+        let mut a = [0u8; 16];
+        a[..bytes.len()].copy_from_slice(&bytes);
+        ClientSubnet {
+            family,
+            source_prefix: prefix,
+            scope_prefix: 0,
+            addr: a,
+        }
+    });
+    if let Some((addr, prefix)) = ecs {
+        let _ = writeln!(out, "ECS        {addr}/{prefix}");
+    }
+    let Some(zone) = snap.catalog.find_zone(&lower) else {
+        let _ = writeln!(out, "zone       none of ours: REFUSED");
+        return out;
+    };
+    let _ = writeln!(out, "zone       {}", zone.origin_text());
+    let mut ctx = PolicyCtx {
+        snap,
+        client: Some(client),
+        ecs: ecs_opt,
+        scope: 0,
+        facts: None,
+    };
+    match lookup(zone, &lower, qtype) {
+        Found::NxDomain => {
+            let _ = writeln!(out, "lookup     no such name: NXDOMAIN");
+        }
+        Found::Referral(cut) => {
+            let _ = writeln!(
+                out,
+                "lookup     below the delegation at {}: referral",
+                name::to_text(zone.name(zone.node(cut)))
+            );
+        }
+        Found::Dname(d) => {
+            let _ = writeln!(
+                out,
+                "lookup     renamed by the DNAME at {}",
+                name::to_text(zone.name(zone.node(d)))
+            );
+        }
+        Found::Node(id) => {
+            let node = zone.node(id);
+            let owner = zone.name(node);
+            if owner != lower.as_slice() {
+                let _ = writeln!(
+                    out,
+                    "lookup     matched the wildcard {}",
+                    name::to_text(owner)
+                );
+            }
+            match zone
+                .rrset(node, qtype)
+                .or_else(|| zone.rrset(node, types::CNAME))
+            {
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "lookup     the name has no {} records: NODATA",
+                        types::mnemonic(qtype)
+                    );
+                }
+                Some(set) => explain_set(&mut out, zone, set, &mut ctx, 0),
+            }
+        }
+    }
+    if ecs.is_some() {
+        let _ = writeln!(
+            out,
+            "scope      /{} (ECS scope prefix in the response)",
+            ctx.scope
+        );
+    }
+    out
+}
+
+fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'_>, depth: u8) {
+    let pad = "  ".repeat(depth as usize);
+    let Some(g) = set.group() else {
+        let _ = writeln!(out, "{pad}answer     zone-file records (no routing policy)");
+        records(out, zone, set, &pad);
+        return;
+    };
+    let group = &zone.groups[g];
+    if depth == 0 {
+        let (addr, facts) = ctx.facts(true);
+        let _ = writeln!(
+            out,
+            "client     {addr} (source prefix /{})",
+            facts.source_prefix
+        );
+        match facts.geo {
+            Some(geo) => {
+                let code = |c: Option<[u8; 2]>| {
+                    c.map_or("-".to_string(), |c| {
+                        String::from_utf8_lossy(&c).into_owned()
+                    })
+                };
+                let _ = writeln!(
+                    out,
+                    "location   continent {} country {} subdivision {} coordinates {} (GeoIP network /{})",
+                    code(geo.continent),
+                    code(geo.country),
+                    geo.subdivision.map_or("-".to_string(), |s| String::from_utf8_lossy(&s).trim_end_matches('\0').to_string()),
+                    geo.coordinates.map_or("-".to_string(), |(a, b)| format!("{a:.2},{b:.2}")),
+                    geo.prefix_len
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "location   unknown{}",
+                    if ctx.snap.geo.is_none() {
+                        " (no GeoIP database)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{pad}group      {} record sets, {}",
+        group.rules.len(),
+        kind(group)
+    );
+    for i in 0..group.rules.len() {
+        let healthy = ctx.member_healthy(zone, group, i, set.rtype, depth);
+        let check = match group.health[i] {
+            Some(h) => format!("health check #{h}"),
+            None => "no health check".to_string(),
+        };
+        let target = match group.alias[i] {
+            Some((t, eth)) => format!(
+                ", alias to {}{}",
+                name::to_text(zone.name(zone.node(t))),
+                if eth { " (evaluate target health)" } else { "" }
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{pad}  [{i}] {:<16} {:<28} {} ({check}){target}",
+            group.ids[i],
+            rule_text(&group.rules[i]),
+            if healthy { "healthy" } else { "UNHEALTHY" }
+        );
+    }
+    let sel = ctx.choose(zone, group, set.rtype, depth);
+    let _ = writeln!(
+        out,
+        "{pad}decision   {:?} → {:?}",
+        sel.reason,
+        sel.members()
+    );
+    if sel.members().is_empty() {
+        let _ = writeln!(out, "{pad}answer     nothing for this client: NODATA");
+    }
+    for &i in sel.members() {
+        let i = i as usize;
+        match group.alias[i] {
+            Some((t, _)) => {
+                let _ = writeln!(
+                    out,
+                    "{pad}follow     [{i}] → {}",
+                    name::to_text(zone.name(zone.node(t)))
+                );
+                if let Some(tset) = zone.rrset(zone.node(t), set.rtype) {
+                    explain_set(out, zone, tset, ctx, depth + 1);
+                }
+            }
+            None => {
+                let _ = writeln!(out, "{pad}answer     [{i}] {}", group.ids[i]);
+                records(out, zone, &group.sets[i], &pad);
+            }
+        }
+    }
+}
+
+fn kind(group: &Group) -> &'static str {
+    match group.rules.first() {
+        Some(Rule::Simple) => "simple",
+        Some(Rule::Weighted(_)) => "weighted",
+        Some(Rule::Failover(_)) => "failover",
+        Some(Rule::Geolocation(_)) => "geolocation",
+        Some(Rule::Latency(_)) => "latency",
+        Some(Rule::Geoproximity { .. }) => "geoproximity",
+        Some(Rule::IpBased(_)) => "IP-based",
+        Some(Rule::Multivalue) => "multivalue",
+        None => "empty",
+    }
+}
+
+fn rule_text(rule: &Rule) -> String {
+    let code = |c: &[u8]| {
+        String::from_utf8_lossy(c)
+            .trim_end_matches('\0')
+            .to_string()
+    };
+    match rule {
+        Rule::Simple => "simple".into(),
+        Rule::Weighted(w) => format!("weight {w}"),
+        Rule::Failover(policy::FailoverRole::Primary) => "PRIMARY".into(),
+        Rule::Failover(policy::FailoverRole::Secondary) => "SECONDARY".into(),
+        Rule::Geolocation(GeoKey::Continent(c)) => format!("continent {}", code(c)),
+        Rule::Geolocation(GeoKey::Country(c)) => format!("country {}", code(c)),
+        Rule::Geolocation(GeoKey::Subdivision(c, s)) => {
+            format!("subdivision {}-{}", code(c), code(s))
+        }
+        Rule::Geolocation(GeoKey::Default) => "default location *".into(),
+        Rule::Latency(r) => format!("region {}", regions::code(*r)),
+        Rule::Geoproximity { lat, lon, bias } => format!("at {lat:.2},{lon:.2} bias {bias}"),
+        Rule::IpBased(Some(l)) => format!("CIDR location #{l}"),
+        Rule::IpBased(None) => "CIDR default *".into(),
+        Rule::Multivalue => "multivalue".into(),
+    }
+}
+
+/// The records of a set in presentation form.
+fn records(out: &mut String, zone: &Zone, set: &RrSet, pad: &str) {
+    for rd in zone.rdatas(set) {
+        let mut d = BinDecoder::new(rd);
+        let text = match RData::read(
+            &mut d,
+            RecordType::from(set.rtype),
+            Restrict::new(rd.len() as u16),
+        ) {
+            Ok(r) => r.to_string(),
+            Err(_) => format!(
+                "\\# {} {}",
+                rd.len(),
+                rd.iter().map(|b| format!("{b:02X}")).collect::<String>()
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "{pad}           {} {} {}",
+            set.ttl,
+            types::mnemonic(set.rtype),
+            text
+        );
+    }
+}
