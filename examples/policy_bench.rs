@@ -113,15 +113,30 @@ fn query(name: &str, ecs: Option<[u8; 3]>) -> Vec<u8> {
 }
 
 fn main() {
-    let rounds: usize = std::env::args().nth(1).map(|r| r.parse().unwrap()).unwrap_or(200_000);
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .map(|r| r.parse().unwrap())
+        .unwrap_or(200_000);
     let dir = std::env::temp_dir().join(format!("policydns-policy-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let geoip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geoip/policydns-test.mmdb");
     std::fs::write(dir.join("bench.test.zone"), ZONE).unwrap();
-    std::fs::write(dir.join("c.toml"), CONFIG.replace("GEOIP", geoip.to_str().unwrap())).unwrap();
+    std::fs::write(
+        dir.join("c.toml"),
+        CONFIG.replace("GEOIP", geoip.to_str().unwrap()),
+    )
+    .unwrap();
     let config = Config::load(Some(&dir.join("c.toml")), &Overrides::default()).expect("config");
     let built = load::build(&config, None);
-    assert!(built.failures.is_empty(), "{:?}", built.failures.iter().map(|f| f.1.to_string()).collect::<Vec<_>>());
+    assert!(
+        built.failures.is_empty(),
+        "{:?}",
+        built
+            .failures
+            .iter()
+            .map(|f| f.1.to_string())
+            .collect::<Vec<_>>()
+    );
     let snap = built.snapshot;
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -131,7 +146,10 @@ fn main() {
         ("weighted", query("weighted.bench.test.", None)),
         ("failover", query("failover.bench.test.", None)),
         ("geo + ECS", query("geo.bench.test.", Some([198, 51, 100]))),
-        ("static + ECS", query("static.bench.test.", Some([198, 51, 100]))),
+        (
+            "static + ECS",
+            query("static.bench.test.", Some([198, 51, 100])),
+        ),
         ("alias tree", query("tree.bench.test.", None)),
     ];
     let mut out = vec![0u8; MAX_MESSAGE];
@@ -147,6 +165,10 @@ fn main() {
         if base == 0.0 {
             base = ns;
         }
-        println!("{name:<14} {ns:7.0} ns/query  {:5.2}x static  ({} bytes)", ns / base, bytes / rounds);
+        println!(
+            "{name:<14} {ns:7.0} ns/query  {:5.2}x static  ({} bytes)",
+            ns / base,
+            bytes / rounds
+        );
     }
 }

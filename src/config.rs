@@ -16,6 +16,7 @@
 //! [[zone]]
 //! origin = "example.test."
 //! file = "example.test.zone"   # relative to this config file
+//! route53 = "records.json"     # and/or Route 53 JSON (a list, applied in order)
 //! ```
 
 use std::net::SocketAddr;
@@ -129,7 +130,9 @@ struct HealthCheckSection {
 #[serde(deny_unknown_fields)]
 struct CidrCollectionSection {
     id: String,
-    locations: std::collections::BTreeMap<String, Vec<String>>,
+    locations: Option<BTreeMap<String, Vec<String>>>,
+    /// `aws route53 list-cidr-blocks` output, relative to the config file.
+    route53: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,15 +155,26 @@ struct ServerSection {
 #[serde(deny_unknown_fields)]
 struct ZoneSection {
     origin: String,
-    file: PathBuf,
+    file: Option<PathBuf>,
+    route53: Option<OneOrMany>,
 }
 
-/// A zone to serve: its apex and the master file it comes from.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+/// A zone to serve: its apex and where its data comes from — a master file, Route 53 JSON
+/// (record-set exports and change batches, applied in order), or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneSpec {
     /// Lowercase wire form.
     pub origin: Vec<u8>,
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
+    /// Route 53 JSON files (`crate::route53`), read on every load like the zone file.
+    pub route53: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +212,10 @@ pub struct Overrides {
     pub udp_workers: Option<usize>,
     /// `--geoip FILE`, replacing the file's `geoip`.
     pub geoip: Option<String>,
+    /// `ORIGIN=FILE`: Route 53 JSON for a zone (added to a zone of that origin, or a new one).
+    pub route53: Vec<String>,
+    /// `COLLECTION_ID=FILE`: `aws route53 list-cidr-blocks` output, a CIDR collection.
+    pub cidr_collections: Vec<String>,
 }
 
 impl Config {
@@ -239,41 +257,43 @@ impl Config {
         }
 
         let mut zones: Vec<ZoneSpec> = Vec::new();
-        let mut add_zone = |origin: &str, file: PathBuf, errors: &mut Vec<String>| {
-            let text = if origin.ends_with('.') {
-                origin.to_string()
-            } else {
-                format!("{origin}.")
-            };
-            match name::from_text(&text, None) {
-                Ok(o) => {
-                    let o = name::to_lowercase(&o);
-                    if zones.iter().any(|z| z.origin == o) {
-                        errors.push(format!("zone {text} is configured twice"));
-                    } else {
-                        zones.push(ZoneSpec { origin: o, file });
-                    }
-                }
-                Err(e) => errors.push(format!("zone origin {origin:?}: {e}")),
-            }
-        };
+        let relative = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
         for z in file.zone {
-            let f = if z.file.is_relative() {
-                base.join(&z.file)
-            } else {
-                z.file.clone()
+            let route53: Vec<PathBuf> = match z.route53 {
+                None => Vec::new(),
+                Some(OneOrMany::One(p)) => vec![relative(p)],
+                Some(OneOrMany::Many(ps)) => ps.into_iter().map(relative).collect(),
             };
-            add_zone(&z.origin, f, &mut errors);
+            if z.file.is_none() && route53.is_empty() {
+                errors.push(format!(
+                    "zone {}: give its data as file = \"ZONEFILE\" and/or route53 = \"RECORDS.json\"",
+                    z.origin
+                ));
+                continue;
+            }
+            add_zone(
+                &mut zones,
+                &z.origin,
+                z.file.map(relative),
+                route53,
+                &mut errors,
+            );
         }
         for spec in &cli.zones {
             match spec.split_once('=') {
-                Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(o, PathBuf::from(f), &mut errors),
+                Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(&mut zones, o, Some(PathBuf::from(f)), Vec::new(), &mut errors),
                 _ => errors.push(format!("--zone {spec:?}: expected ORIGIN=FILE, e.g. example.test.=zones/example.test.zone")),
+            }
+        }
+        for spec in &cli.route53 {
+            match spec.split_once('=') {
+                Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(&mut zones, o, None, vec![PathBuf::from(f)], &mut errors),
+                _ => errors.push(format!("--route53 {spec:?}: expected ORIGIN=FILE, e.g. route53.test.=zones/route53/example.json")),
             }
         }
         if zones.is_empty() {
             errors.push(
-                "no zones to serve: add [[zone]] tables to the config or --zone ORIGIN=FILE".into(),
+                "no zones to serve: add [[zone]] tables to the config, --zone ORIGIN=FILE or --route53 ORIGIN=FILE".into(),
             );
         }
 
@@ -315,24 +335,44 @@ impl Config {
             }
         }
         let mut cidr_collections = BTreeMap::new();
+        let mut raw_collections: Vec<(String, String, BTreeMap<String, Vec<String>>)> = Vec::new();
         for c in file.cidr_collection {
+            let what = format!("{where_}: cidr_collection {:?}", c.id);
+            match (c.locations, c.route53) {
+                (Some(l), None) => raw_collections.push((c.id, what, l)),
+                (None, Some(p)) => match crate::route53::read_cidr_blocks(&relative(p)) {
+                    Ok(l) => raw_collections.push((c.id, what, l)),
+                    Err(e) => errors.push(format!("{what}: {e}")),
+                },
+                _ => errors.push(format!("{what}: give either locations = {{ ... }} or route53 = \"BLOCKS.json\" (aws route53 list-cidr-blocks output)")),
+            }
+        }
+        for spec in &cli.cidr_collections {
+            match spec.split_once('=') {
+                Some((id, f)) if !id.is_empty() && !f.is_empty() => {
+                    let what = format!("--cidr-collection {id}");
+                    match crate::route53::read_cidr_blocks(Path::new(f)) {
+                        Ok(l) => raw_collections.push((id.to_string(), what, l)),
+                        Err(e) => errors.push(format!("{what}: {e}")),
+                    }
+                }
+                _ => errors.push(format!("--cidr-collection {spec:?}: expected COLLECTION_ID=FILE with the output of aws route53 list-cidr-blocks --collection-id COLLECTION_ID")),
+            }
+        }
+        for (id, what, raw) in raw_collections {
             let mut locations = BTreeMap::new();
-            for (loc, blocks) in c.locations {
+            for (loc, blocks) in raw {
                 let mut nets = Vec::new();
                 for b in blocks {
-                    match b.parse::<IpNetwork>() {
-                        Ok(n) if n.network() == n.ip() => nets.push(n),
-                        Ok(_) => errors.push(format!("{where_}: cidr_collection {:?} location {loc:?}: {b} has host bits set", c.id)),
-                        Err(e) => errors.push(format!("{where_}: cidr_collection {:?} location {loc:?}: {b:?}: {e}", c.id)),
+                    match parse_block(&b) {
+                        Ok(n) => nets.push(n),
+                        Err(e) => errors.push(format!("{what} location {loc:?}: {e}")),
                     }
                 }
                 locations.insert(loc, nets);
             }
-            if cidr_collections.insert(c.id.clone(), locations).is_some() {
-                errors.push(format!(
-                    "{where_}: cidr_collection {:?} is defined twice",
-                    c.id
-                ));
+            if cidr_collections.insert(id.clone(), locations).is_some() {
+                errors.push(format!("{what}: cidr_collection {id:?} is defined twice"));
             }
         }
         let mut record_sets = Vec::new();
@@ -421,6 +461,41 @@ impl Config {
     }
 }
 
+/// Adds a zone, or data to a zone of the same origin: one zone file per zone, any number of
+/// Route 53 JSON files.
+fn add_zone(
+    zones: &mut Vec<ZoneSpec>,
+    origin: &str,
+    file: Option<PathBuf>,
+    route53: Vec<PathBuf>,
+    errors: &mut Vec<String>,
+) {
+    let text = if origin.ends_with('.') {
+        origin.to_string()
+    } else {
+        format!("{origin}.")
+    };
+    let o = match name::from_text(&text, None) {
+        Ok(o) => name::to_lowercase(&o),
+        Err(e) => return errors.push(format!("zone origin {origin:?}: {e}")),
+    };
+    match zones.iter_mut().find(|z| z.origin == o) {
+        None => zones.push(ZoneSpec {
+            origin: o,
+            file,
+            route53,
+        }),
+        Some(z) => {
+            if file.is_some() && z.file.is_some() {
+                errors.push(format!("zone {text} is configured twice"));
+                return;
+            }
+            z.file = z.file.take().or(file);
+            z.route53.extend(route53);
+        }
+    }
+}
+
 /// One `[[record_set]]` table → its spec; exactly one policy key (none: simple).
 fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, String> {
     let name = if r.name.ends_with('.') {
@@ -444,7 +519,11 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
         }));
     }
     if let Some(g) = &r.geolocation {
-        rules.push(RuleSpec::Geolocation(geo_key(g)?));
+        rules.push(RuleSpec::Geolocation(geo_key(
+            g.continent.as_deref(),
+            g.country.as_deref(),
+            g.subdivision.as_deref(),
+        )?));
     }
     if let Some(region) = &r.region {
         rules.push(RuleSpec::Latency(region.clone()));
@@ -500,13 +579,27 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
     })
 }
 
-fn geo_key(g: &GeolocationSection) -> Result<GeoKey, String> {
+/// A CIDR block as written (`192.0.2.0/24`), refused when host bits are set.
+pub fn parse_block(text: &str) -> Result<IpNetwork, String> {
+    match text.parse::<IpNetwork>() {
+        Ok(n) if n.network() == n.ip() => Ok(n),
+        Ok(_) => Err(format!("{text} has host bits set")),
+        Err(e) => Err(format!("{text:?}: {e}")),
+    }
+}
+
+/// A geolocation: a continent, a country (`*`: the default), or a country and a subdivision.
+pub(crate) fn geo_key(
+    continent: Option<&str>,
+    country: Option<&str>,
+    subdivision: Option<&str>,
+) -> Result<GeoKey, String> {
     let two = |s: &str, what: &str| -> Result<[u8; 2], String> {
         let b = s.to_ascii_uppercase().into_bytes();
         b.try_into()
             .map_err(|_| format!("{what} {s:?} is not a two-letter code"))
     };
-    match (&g.continent, &g.country, &g.subdivision) {
+    match (continent, country, subdivision) {
         (Some(c), None, None) => {
             let code = two(c, "continent")?;
             if !matches!(&code, b"AF" | b"AN" | b"AS" | b"EU" | b"OC" | b"NA" | b"SA") {
@@ -514,7 +607,7 @@ fn geo_key(g: &GeolocationSection) -> Result<GeoKey, String> {
             }
             Ok(GeoKey::Continent(code))
         }
-        (None, Some(c), None) if c == "*" => Ok(GeoKey::Default),
+        (None, Some("*"), None) => Ok(GeoKey::Default),
         (None, Some(c), None) => Ok(GeoKey::Country(two(c, "country")?)),
         (None, Some(c), Some(s)) => {
             let sub = s.to_ascii_uppercase().into_bytes();
@@ -566,7 +659,7 @@ mod tests {
     fn zone_paths_are_relative_to_the_config_file() {
         let (d, p) = write("[[zone]]\norigin = \"example.test\"\nfile = \"e.zone\"\n");
         let c = Config::load(Some(&p), &Overrides::default()).unwrap();
-        assert_eq!(c.zones[0].file, d.0.join("e.zone"));
+        assert_eq!(c.zones[0].file, Some(d.0.join("e.zone")));
         assert_eq!(
             c.zones[0].origin,
             name::from_text("example.test.", None).unwrap()
@@ -582,12 +675,41 @@ mod tests {
         let cli = Overrides {
             listen: vec!["127.0.0.1:2".into()],
             zones: vec!["b.test.=b".into()],
-            udp_workers: None,
-            geoip: None,
+            ..Overrides::default()
         };
         let c = Config::load(Some(&p), &cli).unwrap();
         assert_eq!(c.listen, vec!["127.0.0.1:2".parse().unwrap()]);
         assert_eq!(c.zones.len(), 2);
+    }
+
+    #[test]
+    fn a_zone_file_and_route53_json_for_one_origin_make_one_zone() {
+        let (d, p) = write(
+            "[[zone]]\norigin = \"a.test.\"\nroute53 = [\"a.json\", \"b.json\"]\n[[zone]]\norigin = \"b.test.\"\nroute53 = \"c.json\"\n",
+        );
+        let cli = Overrides {
+            zones: vec!["a.test.=a.zone".into()],
+            route53: vec!["b.test=d.json".into()],
+            ..Overrides::default()
+        };
+        let c = Config::load(Some(&p), &cli).unwrap();
+        assert_eq!(c.zones.len(), 2);
+        assert_eq!(c.zones[0].file, Some(PathBuf::from("a.zone")));
+        assert_eq!(
+            c.zones[0].route53,
+            vec![d.0.join("a.json"), d.0.join("b.json")]
+        );
+        assert_eq!(c.zones[1].file, None);
+        assert_eq!(
+            c.zones[1].route53,
+            vec![d.0.join("c.json"), PathBuf::from("d.json")]
+        );
+        let twice = Overrides {
+            zones: vec!["a.test.=a.zone".into(), "a.test.=b.zone".into()],
+            ..Overrides::default()
+        };
+        let e = Config::load(None, &twice).unwrap_err().to_string();
+        assert!(e.contains("zone a.test. is configured twice"), "{e}");
     }
 
     #[test]
@@ -604,8 +726,7 @@ mod tests {
         let cli = Overrides {
             listen: vec!["localhost".into()],
             zones: vec!["nofile".into()],
-            udp_workers: None,
-            geoip: None,
+            ..Overrides::default()
         };
         let e = Config::load(None, &cli).unwrap_err().to_string();
         assert!(e.contains("IP:PORT") && e.contains("ORIGIN=FILE"), "{e}");

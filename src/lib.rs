@@ -17,6 +17,8 @@
 //!   random → selection and ECS scope); the answer path's `select` stage is where they plug in.
 //! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
 //! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
+//! - [`route53`] reads Route 53's JSON (record-set exports, change batches, CIDR blocks) into
+//!   zone-file records and routing-policy record sets, for `--route53` and `import route53`.
 //! - [`geo`] maps a client address to continent, country, US state and coordinates from a
 //!   MaxMind-format database, for the routing policies.
 
@@ -27,5 +29,6 @@ pub mod fuzzing;
 pub mod geo;
 pub mod load;
 pub mod policy;
+pub mod route53;
 pub mod server;
 pub mod zone;

@@ -1,14 +1,14 @@
-//! Configuration + zone files → a new [`Snapshot`]. On reload a zone that fails keeps its
-//! previous version; the failure is reported with file:line.
+//! Configuration + zone files (and Route 53 JSON) → a new [`Snapshot`]. On reload a zone that
+//! fails keeps its previous version; the failure is reported with file:line.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
 use crate::answer::{CidrTable, Snapshot};
-use crate::config::Config;
+use crate::config::{Config, ZoneSpec};
 use crate::policy::spec::{ProximityAt, RecordSetSpec, RuleSpec};
 use crate::policy::{regions, Rule};
 use crate::zone::{name, parse, Catalog, GroupInput, LoadError, MemberInput, ParseError, Zone};
@@ -58,17 +58,21 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
         .map(|(i, k)| (k.as_str(), i as u32))
         .collect();
     for spec in &config.zones {
-        let groups = match groups_for(config, &spec.origin, &health_index, &collection_index) {
-            Ok(g) => g,
-            Err(problems) => {
-                failures.push((name::to_text(&spec.origin), LoadError { problems }));
-                if let Some(old) = previous.and_then(|p| p.catalog.zone_by_origin(&spec.origin)) {
-                    zones.push(old.clone());
-                }
-                continue;
-            }
+        let loaded = if spec.route53.is_empty() {
+            let file = spec.file.as_deref().unwrap_or(Path::new(""));
+            groups_for(config, &spec.origin, &[], &health_index, &collection_index)
+                .map_err(|problems| LoadError { problems })
+                .and_then(|groups| Zone::load_with_groups(&spec.origin, file, groups))
+        } else {
+            load_route53(
+                config,
+                spec,
+                &health_index,
+                &collection_index,
+                &mut warnings,
+            )
         };
-        match Zone::load_with_groups(&spec.origin, &spec.file, groups) {
+        match loaded {
             Ok((zone, w)) => {
                 warnings.extend(w);
                 zones.push(Arc::new(zone));
@@ -107,29 +111,145 @@ fn release_freed_memory() {
     }
 }
 
+/// A zone with Route 53 JSON: its files read and converted (`crate::route53`), the simple
+/// record sets compiled beside the zone file's records (if it has one), the others beside the
+/// config's routing-policy record sets of the zone.
+fn load_route53(
+    config: &Config,
+    spec: &ZoneSpec,
+    health_index: &BTreeMap<&str, u32>,
+    collection_index: &BTreeMap<&str, u32>,
+    warnings: &mut Vec<String>,
+) -> Result<(Zone, Vec<String>), LoadError> {
+    use crate::route53;
+    let sets = route53::read_files(&spec.route53).map_err(|problems| LoadError { problems })?;
+    let others: Vec<&RecordSetSpec> = config
+        .record_sets
+        .iter()
+        .filter(|r| in_zone(config, r, &spec.origin))
+        .collect();
+    let options = route53::ConvertOptions {
+        apex_from_zone_file: spec.file.is_some(),
+    };
+    let imported = route53::convert(&sets, &spec.origin, &others, options)
+        .map_err(|problems| LoadError { problems })?;
+
+    // IP-based record sets name a CIDR collection given beside them (--cidr-collection).
+    let mut problems = Vec::new();
+    for r in &imported.record_sets {
+        if let RuleSpec::IpBased {
+            collection,
+            location,
+        } = &r.rule
+        {
+            let problem = |message: String| ParseError {
+                file: PathBuf::from(&r.defined_at),
+                line: 0,
+                message: format!("{r}: {message}"),
+            };
+            match config.cidr_collections.get(collection) {
+                None => problems.push(problem(format!(
+                    "CidrRoutingConfig CollectionId {collection:?} is not a configured CIDR collection: give --cidr-collection {collection}=BLOCKS.json (the output of aws route53 list-cidr-blocks --collection-id {collection}) or a [[cidr_collection]] table"
+                ))),
+                Some(locations) => {
+                    if let Some(l) = location.as_ref().filter(|l| !locations.contains_key(*l)) {
+                        problems.push(problem(format!(
+                            "CIDR collection {collection:?} has no location {l:?}"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LoadError { problems });
+    }
+    // Health checks are a later issue: an id the config does not define is healthy, as Route
+    // 53 starts new checks (route53-semantics §5.2). TOML record sets keep the strict check.
+    let undefined: Vec<&str> = imported
+        .health_check_ids()
+        .into_iter()
+        .filter(|id| !config.health.contains_key(*id))
+        .collect();
+    if !undefined.is_empty() {
+        warnings.push(format!(
+            "zone {}: HealthCheckId {} not defined by a [[health_check]] table; treated as healthy (Route 53 starts new health checks healthy)",
+            name::to_text(&spec.origin),
+            undefined.join(", ")
+        ));
+    }
+
+    let groups = groups_for(
+        config,
+        &spec.origin,
+        &imported.record_sets,
+        health_index,
+        collection_index,
+    )
+    .map_err(|problems| LoadError { problems })?;
+    let mut records = match &spec.file {
+        Some(f) => parse::parse_file(f, &spec.origin)?,
+        None => Vec::new(),
+    };
+    records.extend(imported.records);
+    let source = spec.file.clone().unwrap_or_else(|| spec.route53[0].clone());
+    let (mut zone, w) =
+        Zone::compile_with_groups(&spec.origin, records, groups).map_err(|mut e| {
+            // Zone-wide problems (no SOA, ...) have no file: name the zone's source.
+            for p in e
+                .problems
+                .iter_mut()
+                .filter(|p| p.file.as_os_str().is_empty())
+            {
+                p.file.clone_from(&source);
+            }
+            e
+        })?;
+    zone.source = Some(source);
+    Ok((zone, w))
+}
+
+/// Whether record set `r` belongs to the zone at `origin`: the most specific configured zone
+/// that holds its name.
+fn in_zone(config: &Config, r: &RecordSetSpec, origin: &[u8]) -> bool {
+    let Ok(owner) = name::from_text(&r.name, None) else {
+        return false;
+    };
+    let owner = name::to_lowercase(&owner);
+    config
+        .zones
+        .iter()
+        .filter(|z| name::is_subdomain(&owner, &z.origin))
+        .max_by_key(|z| z.origin.len())
+        .is_some_and(|z| z.origin == origin)
+}
+
 /// The routing-policy groups whose names fall in the zone at `origin` (the most specific of the
-/// configured zones), with names turned into indices and values into wire RDATA.
+/// configured zones) plus `extra` (record sets read for this zone, e.g. from Route 53 JSON),
+/// with names turned into indices and values into wire RDATA.
 fn groups_for(
     config: &Config,
     origin: &[u8],
+    extra: &[RecordSetSpec],
     health_index: &BTreeMap<&str, u32>,
     collection_index: &BTreeMap<&str, u32>,
 ) -> Result<Vec<GroupInput>, Vec<ParseError>> {
     let mut problems = Vec::new();
     let mut groups: BTreeMap<(Vec<u8>, u16), Vec<&RecordSetSpec>> = BTreeMap::new();
     for r in &config.record_sets {
+        if in_zone(config, r, origin) {
+            let owner = name::to_lowercase(&name::from_text(&r.name, None).expect("checked"));
+            groups.entry((owner, r.rtype)).or_default().push(r);
+        }
+    }
+    for r in extra {
         let Ok(owner) = name::from_text(&r.name, None) else {
             continue;
         };
-        let owner = name::to_lowercase(&owner);
-        let most_specific = config
-            .zones
-            .iter()
-            .filter(|z| name::is_subdomain(&owner, &z.origin))
-            .max_by_key(|z| z.origin.len());
-        if most_specific.is_some_and(|z| z.origin == origin) {
-            groups.entry((owner, r.rtype)).or_default().push(r);
-        }
+        groups
+            .entry((name::to_lowercase(&owner), r.rtype))
+            .or_default()
+            .push(r);
     }
     let mut out = Vec::new();
     for ((owner, rtype), sets) in groups {

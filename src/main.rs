@@ -1,4 +1,4 @@
-//! The `policydns` command: `serve` and `check`.
+//! The `policydns` command: `serve`, `check` and `import route53`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +26,37 @@ enum Command {
     Serve(Source),
     /// Validate the configuration and zone files; print each problem as file:line: message.
     Check(Source),
+    /// Convert records from another server into a policydns configuration and zone file.
+    #[command(subcommand)]
+    Import(Import),
+}
+
+#[derive(Subcommand)]
+enum Import {
+    /// Route 53 JSON (aws route53 list-resource-record-sets output, or change batches applied in
+    /// order) → policydns.toml ([[record_set]] tables) + ORIGIN.zone (simple record sets).
+    /// Without --out both are printed, each under a header line naming its file.
+    Route53(ImportRoute53),
+}
+
+#[derive(Args)]
+struct ImportRoute53 {
+    /// JSON files, applied in order.
+    #[arg(required = true, value_name = "FILE.json")]
+    files: Vec<PathBuf>,
+    /// The hosted zone's name, e.g. example.com.
+    #[arg(long)]
+    origin: String,
+    /// A CIDR collection the IP-based record sets use, as COLLECTION_ID=FILE with the output of
+    /// aws route53 list-cidr-blocks (repeatable).
+    #[arg(long = "cidr-collection", value_name = "ID=FILE")]
+    cidr_collection: Vec<String>,
+    /// Write DIR/policydns.toml and DIR/ORIGIN.zone instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// With --out: replace files that exist.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -45,6 +76,15 @@ struct Source {
     /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
     #[arg(long, value_name = "FILE")]
     geoip: Option<String>,
+    /// Route 53 JSON for a zone, as ORIGIN=FILE: list-resource-record-sets output or a change
+    /// batch (repeatable; files of one zone apply in order; beside a --zone of the same origin,
+    /// the zone file gives the apex SOA and NS).
+    #[arg(long = "route53", value_name = "ORIGIN=FILE")]
+    route53: Vec<String>,
+    /// A CIDR collection for IP-based record sets, as COLLECTION_ID=FILE with the output of
+    /// aws route53 list-cidr-blocks (repeatable).
+    #[arg(long = "cidr-collection", value_name = "ID=FILE")]
+    cidr_collection: Vec<String>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -57,14 +97,17 @@ impl Source {
             zones: self.zone.clone(),
             udp_workers: self.udp_workers,
             geoip: self.geoip.clone(),
+            route53: self.route53.clone(),
+            cidr_collections: self.cidr_collection.clone(),
         };
-        let path = match (&self.config, self.zone.is_empty()) {
+        let no_zones = self.zone.is_empty() && self.route53.is_empty();
+        let path = match (&self.config, no_zones) {
             (Some(p), _) => Some(p.clone()),
             (None, true) => {
                 let demo = PathBuf::from(DEMO_CONFIG);
                 anyhow::ensure!(
                     demo.exists(),
-                    "no --config or --zone given and {DEMO_CONFIG} does not exist here; run from the repository root or pass --zone ORIGIN=FILE"
+                    "no --config, --zone or --route53 given and {DEMO_CONFIG} does not exist here; run from the repository root or pass --zone ORIGIN=FILE"
                 );
                 Some(demo)
             }
@@ -87,6 +130,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(src) => check(&src),
         Command::Serve(src) => serve(&src),
+        Command::Import(Import::Route53(args)) => import_route53(&args),
     };
     match result {
         Ok(code) => code,
@@ -212,4 +256,94 @@ async fn run(
     tracing::info!("shutting down");
     server.shutdown().await;
     Ok(())
+}
+
+/// `import route53`: the same conversion `--route53` does at load time, written out as a
+/// config and a zone file that load back to the same answers.
+fn import_route53(args: &ImportRoute53) -> anyhow::Result<ExitCode> {
+    use policydns::route53;
+    use std::collections::BTreeMap;
+    let origin_text = if args.origin.ends_with('.') {
+        args.origin.clone()
+    } else {
+        format!("{}.", args.origin)
+    };
+    let origin = zone::name::to_lowercase(
+        &zone::name::from_text(&origin_text, None)
+            .map_err(|e| anyhow::anyhow!("--origin {:?}: {e}", args.origin))?,
+    );
+    let origin_text = zone::name::to_text(&origin);
+    let fail = |problems: Vec<zone::ParseError>| {
+        for p in &problems {
+            eprintln!("{}", display_problem(p));
+        }
+        Ok(ExitCode::from(1))
+    };
+    let sets = match route53::read_files(&args.files) {
+        Ok(s) => s,
+        Err(problems) => return fail(problems),
+    };
+    let imported = match route53::convert(&sets, &origin, &[], route53::ConvertOptions::default()) {
+        Ok(i) => i,
+        Err(problems) => return fail(problems),
+    };
+    let mut cidr = BTreeMap::new();
+    for spec in &args.cidr_collection {
+        let (id, file) = spec
+            .split_once('=')
+            .filter(|(i, f)| !i.is_empty() && !f.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!("--cidr-collection {spec:?}: expected COLLECTION_ID=FILE")
+            })?;
+        let raw = route53::read_cidr_blocks(Path::new(file)).map_err(anyhow::Error::msg)?;
+        let mut locations = BTreeMap::new();
+        for (loc, blocks) in raw {
+            let nets = blocks
+                .iter()
+                .map(|b| policydns::config::parse_block(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("{file}: location {loc:?}: {e}"))?;
+            locations.insert(loc, nets);
+        }
+        cidr.insert(id.to_string(), locations);
+    }
+    let missing: Vec<&str> = imported
+        .cidr_collection_ids()
+        .into_iter()
+        .filter(|id| !cidr.contains_key(*id))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "IP-based record sets use CIDR collection {}: give --cidr-collection ID=BLOCKS.json with the output of aws route53 list-cidr-blocks --collection-id ID",
+            missing.join(", ")
+        );
+    }
+    let zone_name = format!("{}.zone", origin_text.trim_end_matches('.'));
+    let toml = route53::config_toml(&imported, &origin, &zone_name, &cidr, &args.files);
+    let zone_text = route53::zone_file_text(&imported, &origin, &args.files);
+    match &args.out {
+        None => {
+            println!("# ---- policydns.toml ----");
+            println!("{toml}");
+            println!("; ---- {zone_name} ----");
+            print!("{zone_text}");
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let files = [
+                (dir.join("policydns.toml"), toml),
+                (dir.join(&zone_name), zone_text),
+            ];
+            if !args.force {
+                if let Some((p, _)) = files.iter().find(|(p, _)| p.exists()) {
+                    anyhow::bail!("{} exists; --force replaces it", p.display());
+                }
+            }
+            for (p, text) in &files {
+                std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+                println!("wrote {}", p.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
