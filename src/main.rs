@@ -29,6 +29,26 @@ enum Command {
     /// Convert records from another server into a policydns configuration and zone file.
     #[command(subcommand)]
     Import(Import),
+    /// Show how a name is answered for a client: the candidates, their health, where the
+    /// client is, and the rule that decides (Route 53's TestDNSAnswer, with reasons).
+    Explain(Explain),
+}
+
+#[derive(Args)]
+struct Explain {
+    /// The name asked for.
+    name: String,
+    /// Record type, e.g. A.
+    #[arg(value_name = "TYPE")]
+    rtype: String,
+    /// The resolver's address.
+    #[arg(long, default_value = "127.0.0.1")]
+    client: std::net::IpAddr,
+    /// EDNS Client Subnet, ADDRESS/PREFIX.
+    #[arg(long, value_name = "PREFIX")]
+    ecs: Option<String>,
+    #[command(flatten)]
+    source: Source,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +151,7 @@ fn main() -> ExitCode {
         Command::Check(src) => check(&src),
         Command::Serve(src) => serve(&src),
         Command::Import(Import::Route53(args)) => import_route53(&args),
+        Command::Explain(args) => explain(&args),
     };
     match result {
         Ok(code) => code,
@@ -139,6 +160,36 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
+    let config = args.source.config()?;
+    let built = load::build(&config, None);
+    if let Some((origin, e)) = built.failures.first() {
+        anyhow::bail!("{origin} does not load:\n{e}");
+    }
+    let qtype = policydns::zone::types::from_mnemonic(&args.rtype)
+        .with_context(|| format!("unknown record type {:?}", args.rtype))?;
+    let ecs = match &args.ecs {
+        None => None,
+        Some(text) => {
+            let (addr, prefix) = text
+                .split_once('/')
+                .with_context(|| format!("--ecs {text:?}: expected ADDRESS/PREFIX"))?;
+            Some((
+                addr.parse()
+                    .with_context(|| format!("--ecs address {addr:?}"))?,
+                prefix
+                    .parse()
+                    .with_context(|| format!("--ecs prefix {prefix:?}"))?,
+            ))
+        }
+    };
+    print!(
+        "{}",
+        policydns::answer::explain::explain(&built.snapshot, &args.name, qtype, args.client, ecs)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(src: &Source) -> anyhow::Result<ExitCode> {

@@ -695,7 +695,7 @@ fn explain_shows_candidates_health_location_and_the_deciding_rule() {
         "location   continent NA country US subdivision WA",
         "[0] washington       subdivision US-WA",
         "UNHEALTHY",
-        "decision   GeoMatch(Country(",
+        "decision   GeoMatch(country US)",
         "192.0.2.62",
         "scope      /24",
     ] {

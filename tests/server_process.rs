@@ -412,3 +412,28 @@ fn serve_refuses_to_start_on_a_broken_zone() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no NS records at the apex"));
 }
+
+#[test]
+fn explain_prints_the_decision_for_a_client() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(BIN)
+        .current_dir(root)
+        .args([
+            "explain",
+            "--route53",
+            "route53.test.=zones/route53/example.json",
+            "--cidr-collection",
+            "4c2f7c7a-9b1e-4d2b-a6a8-0d5e3c1f2b10=zones/route53/cidr-blocks.json",
+            "--geoip",
+            "geoip/policydns-test.mmdb",
+            "--ecs",
+            "198.51.100.0/24",
+            "geo.route53.test",
+            "A",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("country DE") && text.contains("decision   GeoMatch(continent EU)"), "{text}");
+}

@@ -198,12 +198,14 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
         );
     }
     let sel = ctx.choose(zone, group, set.rtype, depth);
-    let _ = writeln!(
-        out,
-        "{pad}decision   {:?} → {:?}",
-        sel.reason,
-        sel.members()
-    );
+    let reason = match sel.reason {
+        policy::Reason::GeoMatch(k) => format!("GeoMatch({})", rule_text(&Rule::Geolocation(k))),
+        policy::Reason::GeoAllUnhealthy(k) => {
+            format!("GeoAllUnhealthy({})", rule_text(&Rule::Geolocation(k)))
+        }
+        r => format!("{r:?}"),
+    };
+    let _ = writeln!(out, "{pad}decision   {reason} → {:?}", sel.members());
     if sel.members().is_empty() {
         let _ = writeln!(out, "{pad}answer     nothing for this client: NODATA");
     }
