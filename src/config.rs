@@ -60,6 +60,8 @@ struct File {
     health_check: Vec<HealthCheckSection>,
     #[serde(default)]
     cidr_collection: Vec<CidrCollectionSection>,
+    #[serde(default)]
+    load_balancer: Vec<LoadBalancerSection>,
 }
 
 /// `[[record_set]]`: field names follow Route 53's `ResourceRecordSet`.
@@ -119,6 +121,55 @@ struct CidrSection {
 
 /// `[[health_check]]`: until probes run (the health-check issue), a check's state is set here
 /// and changed with SIGHUP.
+/// `[[load_balancer]]`: an Elastic Load Balancing-style load balancer that aliases can target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadBalancerSection {
+    name: String,
+    #[serde(default)]
+    cross_zone: bool,
+    zones: Vec<AzSection>,
+    #[serde(default)]
+    target_groups: Vec<TargetGroupSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AzSection {
+    name: String,
+    #[serde(default)]
+    ipv4: Vec<std::net::Ipv4Addr>,
+    #[serde(default)]
+    ipv6: Vec<std::net::Ipv6Addr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetGroupSection {
+    name: String,
+    #[serde(default)]
+    targets: Vec<TargetSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetSection {
+    zone: String,
+    health_check: Option<String>,
+}
+
+/// A load balancer with its targets' health checks still named.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadBalancerConfig {
+    /// Lowercase wire form.
+    pub name: Vec<u8>,
+    pub cross_zone: bool,
+    pub zones: Vec<crate::policy::elb::AvailabilityZone>,
+    pub target_groups: Vec<String>,
+    /// (target group, zone, health check id) per target.
+    pub targets: Vec<(usize, usize, Option<String>)>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HealthCheckSection {
@@ -194,6 +245,8 @@ pub struct Config {
     pub health: BTreeMap<String, bool>,
     /// CIDR collections by id: location name → blocks.
     pub cidr_collections: BTreeMap<String, BTreeMap<String, Vec<IpNetwork>>>,
+    /// Load balancers aliases may target.
+    pub load_balancers: Vec<LoadBalancerConfig>,
     /// GeoIP database for location-based routing.
     pub geoip: Option<PathBuf>,
     /// The file this came from, re-read on SIGHUP.
@@ -375,6 +428,57 @@ impl Config {
                 errors.push(format!("{what}: cidr_collection {id:?} is defined twice"));
             }
         }
+        let mut load_balancers: Vec<LoadBalancerConfig> = Vec::new();
+        for lb in file.load_balancer {
+            let what = format!("{where_}: load_balancer {:?}", lb.name);
+            let text = if lb.name.ends_with('.') {
+                lb.name.clone()
+            } else {
+                format!("{}.", lb.name)
+            };
+            let name = match name::from_text(&text, None) {
+                Ok(n) => name::to_lowercase(&n),
+                Err(e) => {
+                    errors.push(format!("{what}: {e}"));
+                    continue;
+                }
+            };
+            if load_balancers.iter().any(|l| l.name == name) {
+                errors.push(format!("{what} is defined twice"));
+            }
+            if lb.zones.is_empty() {
+                errors.push(format!("{what} has no zones"));
+            }
+            let mut targets = Vec::new();
+            for (g, tg) in lb.target_groups.iter().enumerate() {
+                for t in &tg.targets {
+                    match lb.zones.iter().position(|z| z.name == t.zone) {
+                        Some(z) => targets.push((g, z, t.health_check.clone())),
+                        None => errors.push(format!("{what}: target group {:?} has a target in zone {:?}, which the load balancer does not list", tg.name, t.zone)),
+                    }
+                    if let Some(hc) = &t.health_check {
+                        if !health.contains_key(hc) {
+                            errors.push(format!("{what}: health_check {hc:?} is not defined in a [[health_check]] table"));
+                        }
+                    }
+                }
+            }
+            load_balancers.push(LoadBalancerConfig {
+                name,
+                cross_zone: lb.cross_zone,
+                zones: lb
+                    .zones
+                    .into_iter()
+                    .map(|z| crate::policy::elb::AvailabilityZone {
+                        name: z.name,
+                        ipv4: z.ipv4,
+                        ipv6: z.ipv6,
+                    })
+                    .collect(),
+                target_groups: lb.target_groups.into_iter().map(|t| t.name).collect(),
+                targets,
+            });
+        }
         let mut record_sets = Vec::new();
         for (i, r) in file.record_set.into_iter().enumerate() {
             let defined_at = format!("{where_} record_set {}", i + 1);
@@ -452,6 +556,7 @@ impl Config {
             record_sets,
             health,
             cidr_collections,
+            load_balancers,
             geoip: cli.geoip.as_ref().map(PathBuf::from).or_else(|| {
                 s.geoip
                     .map(|g| if g.is_relative() { base.join(g) } else { g })

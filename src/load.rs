@@ -92,6 +92,25 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
             options: config.options.clone(),
             health: config.health.values().copied().collect(),
             cidr: config.cidr_collections.values().map(cidr_table).collect(),
+            load_balancers: config
+                .load_balancers
+                .iter()
+                .map(|l| crate::policy::elb::LoadBalancer {
+                    name: l.name.clone(),
+                    cross_zone: l.cross_zone,
+                    zones: l.zones.clone(),
+                    target_groups: l.target_groups.clone(),
+                    targets: l
+                        .targets
+                        .iter()
+                        .map(|(g, z, hc)| crate::policy::elb::Target {
+                            group: *g,
+                            zone: *z,
+                            health: hc.as_deref().and_then(|h| health_index.get(h).copied()),
+                        })
+                        .collect(),
+                })
+                .collect(),
             geo,
         },
         failures,
@@ -314,24 +333,37 @@ fn groups_for(
                     }
                 }
             }
-            let alias = match &r.alias {
-                None => None,
-                Some(a) => match name::from_text(&a.dns_name, None) {
-                    Ok(target) if name::is_subdomain(&name::to_lowercase(&target), origin) => {
-                        Some((target, a.evaluate_target_health))
+            let (mut alias, mut load_balancer) = (None, None);
+            if let Some(a) = &r.alias {
+                match name::from_text(&a.dns_name, None).map(|t| name::to_lowercase(&t)) {
+                    Ok(target) if name::is_subdomain(&target, origin) => {
+                        alias = Some((target, a.evaluate_target_health))
                     }
-                    _ => {
-                        problems.push(problem(format!(
-                            "{r}: alias target {} is not in zone {} (an alias points into its own zone; load balancers are not supported yet)",
-                            a.dns_name,
-                            name::to_text(origin)
-                        )));
-                        None
+                    Ok(target) => {
+                        // `dualstack.NAME` reaches load balancer NAME and answers AAAA too.
+                        let (dualstack, lb_name) =
+                            match target.strip_prefix(b"\x09dualstack".as_slice()) {
+                                Some(rest) => (true, rest),
+                                None => (false, target.as_slice()),
+                            };
+                        match config.load_balancers.iter().position(|l| l.name == lb_name) {
+                            Some(i) => load_balancer = Some((i as u32, dualstack, a.evaluate_target_health)),
+                            None => problems.push(problem(format!(
+                                "{r}: alias target {} is not in zone {} and no [[load_balancer]] is named {}: describe the load balancer (its zones, node addresses and target groups) in a [[load_balancer]] table",
+                                a.dns_name,
+                                name::to_text(origin),
+                                name::to_text(lb_name)
+                            ))),
+                        }
                     }
-                },
-            };
+                    Err(e) => {
+                        problems.push(problem(format!("{r}: alias target {}: {e}", a.dns_name)))
+                    }
+                }
+            }
             members.push(MemberInput {
                 alias,
+                load_balancer,
                 rule,
                 health: r
                     .health_check

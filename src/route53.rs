@@ -829,16 +829,14 @@ fn record_set_spec(
             let target = wire_name(&a.dns_name).map_err(|e| format!("AliasTarget {e}"))?;
             if !name::is_subdomain(&name::to_lowercase(&target), origin) {
                 let shown = a.dns_name.trim();
-                return Err(match aws_resource(shown) {
-                    Some(kind) => format!(
-                        "alias target {shown} is {kind}, not a record set in zone {}: load-balancer targets need a configured load balancer, which policydns does not support yet. Aliases to record sets of the same zone work; until then, give the resource's addresses as ResourceRecords",
-                        name::to_text(origin)
-                    ),
-                    None => format!(
+                // An AWS resource outside the zone: served if a [[load_balancer]] of that name
+                // is configured (load.rs decides and says what to add otherwise).
+                if aws_resource(shown).is_none() {
+                    return Err(format!(
                         "alias target {shown} is not in zone {}: an alias points to a record set of its own zone (Route 53 allows no other zone) or to an AWS resource",
                         name::to_text(origin)
-                    ),
-                });
+                    ));
+                }
             }
             // An alias has no TTL of its own; 300 is what a TOML record set without `ttl` gets.
             (

@@ -722,3 +722,160 @@ fn explain_follows_alias_branches() {
         "{text}"
     );
 }
+
+const ELB: &str = r#"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+
+[[health_check]]
+id = "a1"
+healthy = A1
+[[health_check]]
+id = "b1"
+healthy = B1
+[[health_check]]
+id = "api"
+healthy = API
+
+[[load_balancer]]
+name = "my-lb-123.us-east-1.elb.example."
+cross_zone = CROSS
+zones = [
+  { name = "us-east-1a", ipv4 = ["192.0.2.101"], ipv6 = ["2001:db8::101"] },
+  { name = "us-east-1b", ipv4 = ["192.0.2.102"], ipv6 = ["2001:db8::102"] },
+]
+target_groups = [
+  { name = "web", targets = [ { zone = "us-east-1a", health_check = "a1" }, { zone = "us-east-1b", health_check = "b1" } ] },
+  { name = "api", targets = [ { zone = "us-east-1b", health_check = "api" } ] },
+]
+
+[[record_set]]
+name = "lb.example.test."
+type = "A"
+alias = { name = "my-lb-123.us-east-1.elb.example." }
+
+[[record_set]]
+name = "lb.example.test."
+type = "AAAA"
+alias = { name = "dualstack.my-lb-123.us-east-1.elb.example." }
+
+[[record_set]]                 # ETH on the load balancer, a static fallback beside it
+name = "app.example.test."
+type = "A"
+set_identifier = "lb"
+weight = 1
+alias = { name = "my-lb-123.us-east-1.elb.example.", evaluate_target_health = true }
+
+[[record_set]]
+name = "app.example.test."
+type = "A"
+set_identifier = "static"
+weight = 1
+values = ["192.0.2.199"]
+"#;
+
+fn elb_setup(tag: &str, a1: bool, b1: bool, api: bool, cross: bool) -> Setup {
+    Setup::new(
+        tag,
+        &ELB.replace("= A1", &format!("= {a1}"))
+            .replace("= B1", &format!("= {b1}"))
+            .replace("= API", &format!("= {api}"))
+            .replace("= CROSS", &format!("= {cross}")),
+    )
+}
+
+fn ask_aaaa(snap: &Snapshot, name: &str) -> Vec<String> {
+    let mut q = query(name, None);
+    let at = q.len() - 4;
+    q[at..at + 2].copy_from_slice(&28u16.to_be_bytes());
+    let mut out = vec![0u8; MAX_MESSAGE];
+    let n = respond_from(snap, &q, Transport::Udp, None, &mut out);
+    Message::from_vec(&out[..n])
+        .unwrap()
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::AAAA(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_load_balancer_alias_answers_the_nodes_of_zones_that_can_serve_with_ttl_60() {
+    let snap = elb_setup("elb1", true, true, true, false).snapshot();
+    let mut out = vec![0u8; MAX_MESSAGE];
+    let n = respond_from(
+        &snap,
+        &query("lb.example.test.", None),
+        Transport::Udp,
+        None,
+        &mut out,
+    );
+    let m = Message::from_vec(&out[..n]).unwrap();
+    assert_eq!(m.answers.len(), 2);
+    assert!(m
+        .answers
+        .iter()
+        .all(|r| r.ttl == 60 && r.name.to_string() == "lb.example.test."));
+}
+
+#[test]
+fn a_zone_without_healthy_targets_drops_out_unless_cross_zone() {
+    let snap = elb_setup("elb2", false, true, true, false).snapshot();
+    assert_eq!(
+        ask(&snap, "lb.example.test.", "192.0.2.9", None).0,
+        vec!["192.0.2.102"]
+    );
+    let snap = elb_setup("elb3", false, true, true, true).snapshot();
+    assert_eq!(ask(&snap, "lb.example.test.", "192.0.2.9", None).0.len(), 2);
+}
+
+#[test]
+fn dualstack_name_answers_aaaa() {
+    let snap = elb_setup("elb4", true, true, true, false).snapshot();
+    let mut a = ask_aaaa(&snap, "lb.example.test.");
+    a.sort();
+    assert_eq!(a, vec!["2001:db8::101", "2001:db8::102"]);
+}
+
+#[test]
+fn evaluate_target_health_cuts_a_load_balancer_whose_target_group_has_nothing_healthy() {
+    // The "api" target group's only target is down: the load balancer is unhealthy, so the
+    // weighted alias to it is out and the static member answers every time.
+    let snap = elb_setup("elb5", true, true, false, false).snapshot();
+    assert_eq!(
+        answers(&snap, "app.example.test.", 200),
+        ["192.0.2.199"].map(String::from).into()
+    );
+    let snap = elb_setup("elb6", true, true, true, false).snapshot();
+    assert_eq!(
+        answers(&snap, "app.example.test.", 200).len(),
+        3,
+        "both LB nodes or the static one"
+    );
+}
+
+#[test]
+fn an_alias_to_an_unconfigured_load_balancer_says_what_to_add() {
+    let s = Setup::new(
+        "elb7",
+        &ELB.replace("name = \"my-lb-123", "name = \"other-lb")
+            .replace("= A1", "= true")
+            .replace("= B1", "= true")
+            .replace("= API", "= true")
+            .replace("= CROSS", "= false"),
+    );
+    let built = load::build(&s.config().unwrap(), None);
+    let msg = built
+        .failures
+        .iter()
+        .map(|f| f.1.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        msg.contains("no [[load_balancer]] is named my-lb-123.us-east-1.elb.example."),
+        "{msg}"
+    );
+}

@@ -433,7 +433,7 @@ fn a_cname_beside_other_data_is_refused() {
 }
 
 #[test]
-fn an_alias_to_a_load_balancer_is_refused_not_dropped() {
+fn an_alias_to_an_unconfigured_load_balancer_is_refused_not_dropped() {
     let e = refused(
         "elb",
         &export(
@@ -441,8 +441,8 @@ fn an_alias_to_a_load_balancer_is_refused_not_dropped() {
         ),
     );
     assert!(
-        e.contains("record set 3: lb.route53.test. A: alias target dualstack.example-com-123456789.us-east-2.elb.amazonaws.com. is an Elastic Load Balancing load balancer")
-            && e.contains("load-balancer targets need a configured load balancer, which policydns does not support yet"),
+        e.contains("alias target dualstack.example-com-123456789.us-east-2.elb.amazonaws.com. is not in zone route53.test.")
+            && e.contains("no [[load_balancer]] is named example-com-123456789.us-east-2.elb.amazonaws.com."),
         "{e}"
     );
 }

@@ -434,6 +434,13 @@ fn explain_prints_the_decision_for_a_client() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("country DE") && text.contains("decision   GeoMatch(continent EU)"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("country DE") && text.contains("decision   GeoMatch(continent EU)"),
+        "{text}"
+    );
 }

@@ -181,13 +181,41 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
             Some(h) => format!("health check #{h}"),
             None => "no health check".to_string(),
         };
-        let target = match group.alias[i] {
-            Some((t, eth)) => format!(
+        let target = match (group.alias[i], group.load_balancer[i]) {
+            (Some((t, eth)), _) => format!(
                 ", alias to {}{}",
                 name::to_text(zone.name(zone.node(t))),
                 if eth { " (evaluate target health)" } else { "" }
             ),
-            None => String::new(),
+            (_, Some((lb, dualstack, eth))) => match ctx.load_balancer(lb) {
+                Some((l, st)) => format!(
+                    ", alias to load balancer {}{}{}: zones {}; {}",
+                    if dualstack { "dualstack." } else { "" },
+                    name::to_text(&l.name),
+                    if eth { " (evaluate target health)" } else { "" },
+                    l.zones
+                        .iter()
+                        .enumerate()
+                        .map(|(z, az)| format!(
+                            "{} {}",
+                            az.name,
+                            if st.serving & (1 << (z % 64)) != 0 {
+                                "serving"
+                            } else {
+                                "out"
+                            }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if st.healthy {
+                        "healthy"
+                    } else {
+                        "no healthy target in some target group"
+                    }
+                ),
+                None => String::new(),
+            },
+            _ => String::new(),
         };
         let _ = writeln!(
             out,

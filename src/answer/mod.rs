@@ -62,6 +62,8 @@ pub struct Snapshot {
     pub cidr: Vec<CidrTable>,
     /// GeoIP database for geolocation, latency and geoproximity routing.
     pub geo: Option<std::sync::Arc<crate::geo::GeoDb>>,
+    /// Load balancers that aliases target, by index.
+    pub load_balancers: Vec<policy::elb::LoadBalancer>,
 }
 
 /// One CIDR collection, longest blocks first, each with its location's index.
@@ -771,10 +773,23 @@ impl PolicyCtx<'_> {
     fn member_healthy(&self, zone: &Zone, group: &Group, i: usize, rtype: u16, depth: u8) -> bool {
         let own = group.health[i]
             .is_none_or(|h| self.snap.health.get(h as usize).copied().unwrap_or(true));
-        own && match group.alias[i] {
-            Some((target, true)) => self.target_healthy(zone, target, rtype, depth),
+        own && match (group.alias[i], group.load_balancer[i]) {
+            (Some((target, true)), _) => self.target_healthy(zone, target, rtype, depth),
+            (_, Some((lb, _, true))) => self.load_balancer(lb).is_some_and(|(_, s)| s.healthy),
             _ => true,
         }
+    }
+
+    /// A load balancer and its state under the current health view.
+    fn load_balancer(&self, lb: u32) -> Option<(&policy::elb::LoadBalancer, policy::elb::State)> {
+        let l = self.snap.load_balancers.get(lb as usize)?;
+        let health = &self.snap.health;
+        Some((
+            l,
+            policy::elb::state(l, |h| {
+                h.is_none_or(|h| health.get(h as usize).copied().unwrap_or(true))
+            }),
+        ))
     }
 
     /// Runs the group's policy for this client with the current health states.
@@ -868,12 +883,72 @@ fn write_set(
                 last = l.or(last);
             }
             None => {
+                if let Some((lb, dualstack, _)) = group.load_balancer[i] {
+                    written += write_load_balancer(w, ctx, lb, dualstack, set.rtype, owner_at)?;
+                    continue;
+                }
                 last = answer_set(w, zone, &group.sets[i], owner_at, apex_at, first_zone)?;
                 written += 1;
             }
         }
     }
     Ok((written, last))
+}
+
+/// A load balancer's node addresses for the zones that can serve, TTL 60, under the queried
+/// name. A answers with IPv4 nodes; AAAA only through a `dualstack.` name (§4.1). Returns 1 if
+/// anything was written.
+fn write_load_balancer(
+    w: &mut Writer<'_>,
+    ctx: &PolicyCtx<'_>,
+    lb: u32,
+    dualstack: bool,
+    rtype: u16,
+    owner_at: u16,
+) -> Result<usize, Full> {
+    let Some((l, state)) = ctx.load_balancer(lb) else {
+        return Ok(0);
+    };
+    let m = w.mark();
+    let mut n = 0u16;
+    for (z, az) in l.zones.iter().enumerate() {
+        if state.serving & (1 << (z % 64)) == 0 {
+            continue;
+        }
+        let written = match rtype {
+            types::A => az.ipv4.iter().try_for_each(|a| {
+                n += 1;
+                w.record(
+                    Owner::At(owner_at),
+                    types::A,
+                    types::CLASS_IN,
+                    policy::elb::TTL,
+                    &a.octets(),
+                    None,
+                )
+                .map(|_| ())
+            }),
+            types::AAAA if dualstack => az.ipv6.iter().try_for_each(|a| {
+                n += 1;
+                w.record(
+                    Owner::At(owner_at),
+                    types::AAAA,
+                    types::CLASS_IN,
+                    policy::elb::TTL,
+                    &a.octets(),
+                    None,
+                )
+                .map(|_| ())
+            }),
+            _ => Ok(()),
+        };
+        if let Err(e) = written {
+            w.reset(m);
+            return Err(e);
+        }
+    }
+    w.counts[AN] += n;
+    Ok((n > 0) as usize)
 }
 
 /// Writes an answer RRset: pre-rendered when its owner is the question, record by record

@@ -11,6 +11,7 @@
 //! and for an alias with Evaluate Target Health, whether its target group has a healthy
 //! member), so this module never recurses through aliases.
 
+pub mod elb;
 pub mod geo_math;
 pub mod regions;
 pub mod spec;

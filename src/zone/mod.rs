@@ -98,6 +98,10 @@ pub struct Group {
     /// Each member's alias target, if it is an alias: the target node in this zone (whose
     /// record set of the group's type answers), and Evaluate Target Health.
     pub alias: Box<[Option<(u32, bool)>]>,
+    /// Each member's load-balancer target, if it aliases one: the load balancer (index in the
+    /// snapshot), whether it was named `dualstack.` (then AAAA answers too), and Evaluate
+    /// Target Health.
+    pub load_balancer: Box<[Option<(u32, bool, bool)>]>,
     /// Set identifiers, for explanations.
     pub ids: Box<[String]>,
     /// The CIDR collection IP-based members refer to (index in the snapshot).
@@ -125,6 +129,8 @@ pub struct MemberInput {
     pub rdatas: Vec<Vec<u8>>,
     /// Alias target (wire name in this zone) and Evaluate Target Health.
     pub alias: Option<(Vec<u8>, bool)>,
+    /// Alias to a load balancer: (index, dualstack, Evaluate Target Health).
+    pub load_balancer: Option<(u32, bool, bool)>,
     pub id: String,
 }
 
@@ -859,6 +865,7 @@ impl Builder {
                 rules: g.members.iter().map(|m| m.rule).collect(),
                 health: g.members.iter().map(|m| m.health).collect(),
                 alias,
+                load_balancer: g.members.iter().map(|m| m.load_balancer).collect(),
                 sets: sets.into_boxed_slice(),
                 ids: g.members.iter().map(|m| m.id.clone()).collect(),
                 cidr_collection: g.cidr_collection,
