@@ -84,6 +84,8 @@ struct RecordSetSection {
     cidr: Option<CidrSection>,
     multivalue: Option<bool>,
     alias: Option<AliasSection>,
+    #[serde(default)]
+    consistent: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -679,6 +681,7 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
             evaluate_target_health: a.evaluate_target_health,
         }),
         health_check: r.health_check,
+        consistent: r.consistent,
         rule: rules.pop().unwrap_or(RuleSpec::Simple),
         defined_at: _defined_at.to_string(),
     })

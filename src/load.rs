@@ -379,6 +379,7 @@ fn groups_for(
             rtype,
             members,
             cidr_collection: collection,
+            consistent: sets.iter().any(|s| s.consistent),
             defined_at: sets[0].defined_at.clone(),
         });
     }

@@ -872,6 +872,7 @@ fn record_set_spec(
         values,
         alias,
         health_check: r.health_check_id.clone(),
+        consistent: false,
         rule,
         defined_at: at.to_string(),
     }))

@@ -879,3 +879,44 @@ fn an_alias_to_an_unconfigured_load_balancer_says_what_to_add() {
         "{msg}"
     );
 }
+
+#[test]
+fn consistent_weighted_sets_give_a_subnet_the_same_answer_every_time() {
+    let config = CONFIG.replace(
+        "set_identifier = \"heavy\"\nweight = 3",
+        "set_identifier = \"heavy\"\nweight = 3\nconsistent = true",
+    );
+    let snap = Setup::new("consistent", &config).snapshot();
+    let mut distinct = BTreeMap::new();
+    for third in 0..64u8 {
+        let subnet = format!("198.51.{third}.0");
+        let first = ask(&snap, "w.example.test.", "192.0.2.200", Some((&subnet, 24)));
+        for _ in 0..20 {
+            assert_eq!(
+                ask(&snap, "w.example.test.", "192.0.2.200", Some((&subnet, 24))).0,
+                first.0,
+                "{subnet}"
+            );
+        }
+        assert_eq!(first.1, Some(24), "the answer depends on the /24");
+        *distinct.entry(first.0[0].clone()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        distinct.len(),
+        2,
+        "different subnets still spread over both: {distinct:?}"
+    );
+}
+
+#[test]
+fn consistent_is_refused_on_policies_without_a_draw() {
+    let bad = CONFIG.replace(
+        "failover = \"PRIMARY\"",
+        "failover = \"PRIMARY\"\nconsistent = true",
+    );
+    let e = Setup::new("consistent-bad", &bad).config().unwrap_err();
+    assert!(
+        e.contains("consistent applies to weighted and multivalue"),
+        "{e}"
+    );
+}

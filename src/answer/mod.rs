@@ -817,6 +817,35 @@ impl PolicyCtx<'_> {
                 healthy: self.member_healthy(zone, group, i, rtype, depth),
             });
         }
+        if group.consistent {
+            // The client's subnet (ECS, or the resolver's /24 or /56) picks the draw, so a
+            // subnet keeps its answer while health stays the same.
+            let bits = client
+                .source_prefix
+                .min(if addr.is_ipv4() { 24 } else { 56 });
+            let masked: u128 = match addr {
+                IpAddr::V4(a) => {
+                    (u32::from(a) as u128) >> (32 - bits as u32).min(31)
+                        << (32 - bits as u32).min(31)
+                }
+                IpAddr::V6(a) => {
+                    let shift = (128 - bits as u32).min(127);
+                    (u128::from(a) >> shift) << shift
+                }
+            };
+            let seed = std::hash::BuildHasher::hash_one(
+                &rustc_hash::FxBuildHasher,
+                (masked, bits, group.salt),
+            );
+            let sel = policy::select(
+                members.as_slice(),
+                &client,
+                &DistanceLatency,
+                &mut Random::new(seed),
+            );
+            self.scope = self.scope.max(bits);
+            return sel;
+        }
         let sel = RANDOM.with(|r| {
             policy::select(
                 members.as_slice(),

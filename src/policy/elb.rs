@@ -66,7 +66,11 @@ pub fn state(lb: &LoadBalancer, healthy: impl Fn(Option<u32>) -> bool) -> State 
     }
     let lb_healthy = groups_with_targets != 0 && groups_ok == groups_with_targets;
     // Nothing healthy, or cross-zone balancing with something healthy: every zone serves.
-    let serving = if zones_ok == 0 || lb.cross_zone { all } else { zones_ok };
+    let serving = if zones_ok == 0 || lb.cross_zone {
+        all
+    } else {
+        zones_ok
+    };
     State {
         healthy: lb_healthy,
         serving,

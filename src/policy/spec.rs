@@ -71,6 +71,9 @@ pub struct RecordSetSpec {
     /// Route 53 alias: answer with another record set's data under this name.
     pub alias: Option<AliasSpec>,
     pub health_check: Option<String>,
+    /// policydns extension for weighted and multivalue sets: the same client subnet always
+    /// gets the same choice (a hash of the subnet instead of a random draw).
+    pub consistent: bool,
     pub rule: RuleSpec,
     /// Where it was defined, for messages ("policydns.toml record_set 3").
     pub defined_at: String,
@@ -154,6 +157,12 @@ pub fn validate_group(group: &[&RecordSetSpec]) -> Vec<String> {
         if matches!(s.rule, RuleSpec::Multivalue) && s.rtype == types::CNAME {
             errors.push(format!(
                 "{}: multivalue answer records cannot be CNAME",
+                at(s)
+            ));
+        }
+        if s.consistent && !matches!(s.rule, RuleSpec::Weighted(_) | RuleSpec::Multivalue) {
+            errors.push(format!(
+                "{}: consistent applies to weighted and multivalue record sets only",
                 at(s)
             ));
         }
@@ -281,6 +290,7 @@ mod tests {
             ttl: 60,
             values: vec!["192.0.2.1".into()],
             alias: None,
+            consistent: false,
             health_check: None,
             rule,
             defined_at: format!("test {id}"),

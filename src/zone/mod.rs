@@ -106,6 +106,10 @@ pub struct Group {
     pub ids: Box<[String]>,
     /// The CIDR collection IP-based members refer to (index in the snapshot).
     pub cidr_collection: Option<u32>,
+    /// Draw from a hash of the client's subnet instead of at random.
+    pub consistent: bool,
+    /// Stable across reloads (the owner and type), so a subnet keeps its answer.
+    pub salt: u64,
 }
 
 /// A routing-policy group as the configuration hands it to zone compilation.
@@ -116,6 +120,7 @@ pub struct GroupInput {
     pub rtype: u16,
     pub members: Vec<MemberInput>,
     pub cidr_collection: Option<u32>,
+    pub consistent: bool,
     /// Where the group was defined, for messages.
     pub defined_at: String,
 }
@@ -869,6 +874,8 @@ impl Builder {
                 sets: sets.into_boxed_slice(),
                 ids: g.members.iter().map(|m| m.id.clone()).collect(),
                 cidr_collection: g.cidr_collection,
+                consistent: g.consistent,
+                salt: hash(&[&name::to_lowercase(&g.owner)[..], &g.rtype.to_be_bytes()].concat()),
             });
         }
 
