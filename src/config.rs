@@ -202,6 +202,8 @@ struct ServerSection {
     tcp_max_connections: Option<usize>,
     /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
     geoip: Option<PathBuf>,
+    /// Measured round-trip times from client networks to regions, for latency routing.
+    latency_map: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +253,8 @@ pub struct Config {
     pub load_balancers: Vec<LoadBalancerConfig>,
     /// GeoIP database for location-based routing.
     pub geoip: Option<PathBuf>,
+    /// Latency map file (see `policy::latency`).
+    pub latency_map: Option<PathBuf>,
     /// The file this came from, re-read on SIGHUP.
     pub source: Option<PathBuf>,
 }
@@ -267,6 +271,8 @@ pub struct Overrides {
     pub udp_workers: Option<usize>,
     /// `--geoip FILE`, replacing the file's `geoip`.
     pub geoip: Option<String>,
+    /// `--latency-map FILE`, replacing the file's `latency_map`.
+    pub latency_map: Option<String>,
     /// `ORIGIN=FILE`: Route 53 JSON for a zone (added to a zone of that origin, or a new one).
     pub route53: Vec<String>,
     /// `COLLECTION_ID=FILE`: `aws route53 list-cidr-blocks` output, a CIDR collection.
@@ -561,6 +567,10 @@ impl Config {
             load_balancers,
             geoip: cli.geoip.as_ref().map(PathBuf::from).or_else(|| {
                 s.geoip
+                    .map(|g| if g.is_relative() { base.join(g) } else { g })
+            }),
+            latency_map: cli.latency_map.as_ref().map(PathBuf::from).or_else(|| {
+                s.latency_map
                     .map(|g| if g.is_relative() { base.join(g) } else { g })
             }),
             source: path.map(Path::to_path_buf),

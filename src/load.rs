@@ -45,6 +45,24 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
             }
         },
     };
+    let latency = match &config.latency_map {
+        None => None,
+        Some(path) => match crate::policy::latency::LatencyMap::load(path) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(message) => {
+                failures.push((
+                    "latency map".to_string(),
+                    LoadError::from(ParseError {
+                        // The message names the file and line already.
+                        file: std::path::PathBuf::new(),
+                        line: 0,
+                        message,
+                    }),
+                ));
+                previous.and_then(|p| p.latency.clone())
+            }
+        },
+    };
     let health_index: BTreeMap<&str, u32> = config
         .health
         .keys()
@@ -112,6 +130,7 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
                 })
                 .collect(),
             geo,
+            latency,
         },
         failures,
         warnings,

@@ -96,6 +96,9 @@ struct Source {
     /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
     #[arg(long, value_name = "FILE")]
     geoip: Option<String>,
+    /// Latency map (lines of `CIDR REGION RTT_MS`) for latency routing.
+    #[arg(long, value_name = "FILE")]
+    latency_map: Option<String>,
     /// Route 53 JSON for a zone, as ORIGIN=FILE: list-resource-record-sets output or a change
     /// batch (repeatable; files of one zone apply in order; beside a --zone of the same origin,
     /// the zone file gives the apex SOA and NS).
@@ -117,6 +120,7 @@ impl Source {
             zones: self.zone.clone(),
             udp_workers: self.udp_workers,
             geoip: self.geoip.clone(),
+            latency_map: self.latency_map.clone(),
             route53: self.route53.clone(),
             cidr_collections: self.cidr_collection.clone(),
         };

@@ -920,3 +920,60 @@ fn consistent_is_refused_on_policies_without_a_draw() {
         "{e}"
     );
 }
+
+#[test]
+fn a_latency_map_overrides_distance() {
+    let s = geo_setup("latmap", true);
+    std::fs::write(
+        s.dir.join("latency.txt"),
+        "# measured\n198.51.100.0/24 us-west-2 10\n198.51.100.0/24 eu-central-1 90\n",
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(s.dir.join("c.toml"))
+        .unwrap()
+        .replacen("[server]\n", "[server]\nlatency_map = \"latency.txt\"\n", 1);
+    std::fs::write(s.dir.join("c.toml"), toml).unwrap();
+    let snap = s.snapshot();
+    // Frankfurt is nearer to this client, but the measurements say Oregon is faster.
+    assert_eq!(
+        ask(
+            &snap,
+            "near.example.test.",
+            "127.0.0.1",
+            Some(("198.51.100.0", 24))
+        )
+        .0,
+        vec!["192.0.2.72"]
+    );
+    // A client outside the map still goes by distance.
+    assert_eq!(
+        ask(&snap, "near.example.test.", "192.0.2.70", None).0,
+        vec!["192.0.2.72"],
+        "Portland → Oregon"
+    );
+}
+
+#[test]
+fn a_broken_latency_map_is_reported_with_its_line() {
+    let s = geo_setup("latmap-bad", true);
+    std::fs::write(
+        s.dir.join("latency.txt"),
+        "198.51.100.0/24 us-west-2 10\n198.51.100.0/24 mars-1 5\n",
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(s.dir.join("c.toml"))
+        .unwrap()
+        .replacen("[server]\n", "[server]\nlatency_map = \"latency.txt\"\n", 1);
+    std::fs::write(s.dir.join("c.toml"), toml).unwrap();
+    let built = load::build(&s.config().unwrap(), None);
+    let msg = built
+        .failures
+        .iter()
+        .map(|f| f.1.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        msg.contains("latency.txt:2: unknown region \"mars-1\""),
+        "{msg}"
+    );
+}

@@ -64,6 +64,8 @@ pub struct Snapshot {
     pub geo: Option<std::sync::Arc<crate::geo::GeoDb>>,
     /// Load balancers that aliases target, by index.
     pub load_balancers: Vec<policy::elb::LoadBalancer>,
+    /// Measured latencies for latency routing; without it, distance stands in.
+    pub latency: Option<std::sync::Arc<policy::latency::LatencyMap>>,
 }
 
 /// One CIDR collection, longest blocks first, each with its location's index.
@@ -682,12 +684,18 @@ thread_local! {
     }));
 }
 
-/// Without a latency map, latency is estimated by the great-circle distance from the client
-/// to the region (route53-semantics §3.3: the data is AWS's own).
-struct DistanceLatency;
+/// Latency for latency routing: the operator's measurements for the client's network when the
+/// map has them; otherwise the great-circle distance from the client to the region
+/// (route53-semantics §3.3: Route 53's data is AWS's own).
+struct Latency<'a> {
+    measured: Option<&'a [(u16, f64)]>,
+}
 
-impl policy::LatencyTable for DistanceLatency {
+impl policy::LatencyTable for Latency<'_> {
     fn cost(&self, client: &policy::Client, region: u16) -> Option<f64> {
+        if let Some(m) = self.measured {
+            return m.iter().find(|(r, _)| *r == region).map(|(_, rtt)| *rtt);
+        }
         let from = client.geo?.coordinates?;
         Some(geo_math::great_circle_km(
             from,
@@ -810,6 +818,15 @@ impl PolicyCtx<'_> {
                 .get(c as usize)
                 .and_then(|t| t.lookup(addr, client.source_prefix));
         }
+        let measured = match group.rules.first() {
+            Some(policy::Rule::Latency(_)) => self
+                .snap
+                .latency
+                .as_deref()
+                .and_then(|m| m.lookup(addr, client.source_prefix)),
+            _ => None,
+        };
+        let latency = Latency { measured };
         let mut members = small::Small::<Member, { policy::MAX_MEMBERS }>::new();
         for (i, rule) in group.rules.iter().enumerate() {
             members.push(Member {
@@ -840,20 +857,14 @@ impl PolicyCtx<'_> {
             let sel = policy::select(
                 members.as_slice(),
                 &client,
-                &DistanceLatency,
+                &latency,
                 &mut Random::new(seed),
             );
             self.scope = self.scope.max(bits);
             return sel;
         }
-        let sel = RANDOM.with(|r| {
-            policy::select(
-                members.as_slice(),
-                &client,
-                &DistanceLatency,
-                &mut r.borrow_mut(),
-            )
-        });
+        let sel = RANDOM
+            .with(|r| policy::select(members.as_slice(), &client, &latency, &mut r.borrow_mut()));
         self.scope = self.scope.max(sel.scope);
         sel
     }

@@ -13,6 +13,7 @@
 
 pub mod elb;
 pub mod geo_math;
+pub mod latency;
 pub mod regions;
 pub mod spec;
 
