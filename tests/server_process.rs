@@ -444,3 +444,38 @@ fn explain_prints_the_decision_for_a_client() {
         "{text}"
     );
 }
+
+/// `dig`, the client operators use, sending EDNS Client Subnet to the demo config.
+#[test]
+fn dig_with_client_subnet_gets_the_geolocated_answer_and_its_scope() {
+    let dig = ["/usr/bin/dig", "/bin/dig"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let dig = dig.expect("dig is missing: run scripts/install-test-deps.sh");
+    let dir = Dir::new("dig-ecs");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/policydns.toml");
+    let s = start(&dir, &["--config", config.to_str().unwrap()]);
+    let ask = |subnet: &str| {
+        let out = Command::new(dig)
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &s.addr.port().to_string(),
+                "geo.example.test",
+                "A",
+            ])
+            .arg(format!("+subnet={subnet}"))
+            .args(["+tries=1", "+time=2"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let europe = ask("198.51.100.0/24");
+    assert!(europe.contains("IN\tA\t192.0.2.132"), "{europe}");
+    assert!(
+        europe.contains("CLIENT-SUBNET: 198.51.100.0/24/24"),
+        "scope /24 echoed: {europe}"
+    );
+    let washington = ask("192.0.2.0/24");
+    assert!(washington.contains("IN\tA\t192.0.2.131"), "{washington}");
+}
