@@ -34,6 +34,10 @@ use serde::Deserialize;
 /// crash the server (SIGBUS) on the next lookup, and the largest free databases are tens of MB.
 pub struct GeoDb {
     reader: Reader<Vec<u8>>,
+    /// Every record decoded once when the database is opened, by its offset in the data
+    /// section: a lookup then walks the tree and copies, instead of decoding a map of strings
+    /// per query (which cost ~0.4–1 µs).
+    decoded: rustc_hash::FxHashMap<usize, GeoFacts>,
 }
 
 /// Why a database could not be opened.
@@ -88,12 +92,30 @@ impl GeoDb {
             path: path.to_owned(),
             source,
         })?;
-        Ok(GeoDb { reader })
+        Ok(GeoDb::with_records_decoded(reader))
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Result<GeoDb, GeoError> {
         let reader = Reader::from_source(bytes).map_err(|source| GeoError::Bytes { source })?;
-        Ok(GeoDb { reader })
+        Ok(GeoDb::with_records_decoded(reader))
+    }
+
+    fn with_records_decoded(reader: Reader<Vec<u8>>) -> GeoDb {
+        let mut decoded = rustc_hash::FxHashMap::default();
+        if let Ok(networks) = reader.networks(Default::default()) {
+            for found in networks.flatten() {
+                let Some(offset) = found.offset() else {
+                    continue;
+                };
+                if decoded.contains_key(&offset) {
+                    continue;
+                }
+                if let Ok(Some(record)) = found.decode::<Record<'_>>() {
+                    decoded.insert(offset, record.facts(0));
+                }
+            }
+        }
+        GeoDb { reader, decoded }
     }
 
     /// Facts for the network containing `ip`, with the database's prefix length for that
@@ -108,7 +130,6 @@ impl GeoDb {
             v4 => v4,
         };
         let found = self.reader.lookup(ip).ok()?;
-        let record: Record<'_> = found.decode().ok()??;
         let network = found.network().ok()?;
         // An IPv6 database without an IPv4 subtree can match an IPv4 address above it, at a
         // depth that covers all of IPv4: as an IPv4 prefix that is /0.
@@ -117,7 +138,16 @@ impl GeoDb {
         } else {
             network.prefix()
         };
-        Some(record.facts(prefix_len))
+        match found.offset().and_then(|o| self.decoded.get(&o)) {
+            Some(facts) => Some(GeoFacts {
+                prefix_len,
+                ..facts.clone()
+            }),
+            None => {
+                let record: Record<'_> = found.decode().ok()??;
+                Some(record.facts(prefix_len))
+            }
+        }
     }
 
     /// The `database_type` in the file's metadata (e.g. "GeoLite2-City"), for logs.
