@@ -479,3 +479,34 @@ fn dig_with_client_subnet_gets_the_geolocated_answer_and_its_scope() {
     let washington = ask("192.0.2.0/24");
     assert!(washington.contains("IN\tA\t192.0.2.131"), "{washington}");
 }
+
+#[test]
+fn sighup_applies_a_changed_health_state_to_failover_answers() {
+    let dir = Dir::new("health-flip");
+    let zone = dir.write("z", ZONE);
+    let conf = |healthy: bool| {
+        format!(
+            "[[zone]]\norigin = \"example.test.\"\nfile = \"{}\"\n[[health_check]]\nid = \"p\"\nhealthy = {healthy}\n\
+             [[record_set]]\nname = \"fo.example.test.\"\ntype = \"A\"\nset_identifier = \"p\"\nfailover = \"PRIMARY\"\nhealth_check = \"p\"\nvalues = [\"192.0.2.71\"]\n\
+             [[record_set]]\nname = \"fo.example.test.\"\ntype = \"A\"\nset_identifier = \"s\"\nfailover = \"SECONDARY\"\nvalues = [\"192.0.2.72\"]\n",
+            zone.display()
+        )
+    };
+    let config = dir.write("c.toml", &conf(true));
+    let s = start(&dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        a_records(&udp(s.addr, "fo.example.test.", RecordType::A)),
+        vec!["192.0.2.71"]
+    );
+    std::fs::write(&config, conf(false)).unwrap();
+    signal(&s, libc::SIGHUP);
+    eventually(
+        "the secondary after the primary is marked unhealthy",
+        || a_records(&udp(s.addr, "fo.example.test.", RecordType::A)) == vec!["192.0.2.72"],
+    );
+    std::fs::write(&config, conf(true)).unwrap();
+    signal(&s, libc::SIGHUP);
+    eventually("the primary again", || {
+        a_records(&udp(s.addr, "fo.example.test.", RecordType::A)) == vec!["192.0.2.71"]
+    });
+}
