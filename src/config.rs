@@ -651,9 +651,7 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
             (None, Some(lat), Some(lon)) => ProximityAt::Coordinates(lat, lon),
             _ => return Err("geoproximity takes either region or latitude and longitude".into()),
         };
-        let bias = i8::try_from(p.bias)
-            .ok()
-            .filter(|b| (-99..=99).contains(b))
+        let bias = crate::policy::spec::bias(p.bias)
             .ok_or_else(|| format!("bias {} is outside -99..99", p.bias))?;
         rules.push(RuleSpec::Geoproximity { at, bias });
     }
@@ -665,16 +663,6 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
     }
     if r.multivalue == Some(true) {
         rules.push(RuleSpec::Multivalue);
-    }
-    if rules.len() > 1 {
-        return Err(format!(
-            "a record set has one routing policy; this one has {}",
-            rules
-                .iter()
-                .map(RuleSpec::kind)
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ));
     }
     Ok(RecordSetSpec {
         name,
@@ -692,7 +680,7 @@ fn record_set(r: RecordSetSection, _defined_at: &str) -> Result<RecordSetSpec, S
         }),
         health_check: r.health_check,
         consistent: r.consistent,
-        rule: rules.pop().unwrap_or(RuleSpec::Simple),
+        rule: crate::policy::spec::single_rule(rules)?,
         defined_at: _defined_at.to_string(),
     })
 }

@@ -784,9 +784,7 @@ fn record_set_spec(
             }
         };
         let bias = p.bias.unwrap_or(0);
-        let bias = i8::try_from(bias)
-            .ok()
-            .filter(|b| (-99..=99).contains(b))
+        let bias = crate::policy::spec::bias(bias)
             .ok_or_else(|| format!("GeoProximityLocation Bias {bias} is outside -99..99"))?;
         rules.push(RuleSpec::Geoproximity { at, bias });
     }
@@ -799,17 +797,7 @@ fn record_set_spec(
     if r.multi_value_answer == Some(true) {
         rules.push(RuleSpec::Multivalue);
     }
-    if rules.len() > 1 {
-        return Err(format!(
-            "a record set has one routing policy; this one has {}",
-            rules
-                .iter()
-                .map(RuleSpec::kind)
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ));
-    }
-    let rule = rules.pop().unwrap_or(RuleSpec::Simple);
+    let rule = crate::policy::spec::single_rule(rules)?;
     if matches!(rule, RuleSpec::Simple) && r.set_identifier.is_some() {
         return Err("SetIdentifier is given but no routing policy (Weight, Region, GeoLocation, Failover, MultiValueAnswer, CidrRoutingConfig, GeoProximityLocation)".into());
     }

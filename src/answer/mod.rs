@@ -955,31 +955,24 @@ fn write_load_balancer(
         if state.serving & (1 << (z % 64)) == 0 {
             continue;
         }
+        let mut put = |t: u16, rdata: &[u8]| {
+            n += 1;
+            w.record(
+                Owner::At(owner_at),
+                t,
+                types::CLASS_IN,
+                policy::elb::TTL,
+                rdata,
+                None,
+            )
+            .map(|_| ())
+        };
         let written = match rtype {
-            types::A => az.ipv4.iter().try_for_each(|a| {
-                n += 1;
-                w.record(
-                    Owner::At(owner_at),
-                    types::A,
-                    types::CLASS_IN,
-                    policy::elb::TTL,
-                    &a.octets(),
-                    None,
-                )
-                .map(|_| ())
-            }),
-            types::AAAA if dualstack => az.ipv6.iter().try_for_each(|a| {
-                n += 1;
-                w.record(
-                    Owner::At(owner_at),
-                    types::AAAA,
-                    types::CLASS_IN,
-                    policy::elb::TTL,
-                    &a.octets(),
-                    None,
-                )
-                .map(|_| ())
-            }),
+            types::A => az.ipv4.iter().try_for_each(|a| put(types::A, &a.octets())),
+            types::AAAA if dualstack => az
+                .ipv6
+                .iter()
+                .try_for_each(|a| put(types::AAAA, &a.octets())),
             _ => Ok(()),
         };
         if let Err(e) = written {

@@ -89,6 +89,23 @@ impl fmt::Display for RecordSetSpec {
     }
 }
 
+/// The one routing policy a record set's fields name (none: simple); more than one is an error.
+pub fn single_rule(mut rules: Vec<RuleSpec>) -> Result<RuleSpec, String> {
+    if rules.len() > 1 {
+        let kinds: Vec<&str> = rules.iter().map(RuleSpec::kind).collect();
+        return Err(format!(
+            "a record set has one routing policy; this one has {}",
+            kinds.join(" and ")
+        ));
+    }
+    Ok(rules.pop().unwrap_or(RuleSpec::Simple))
+}
+
+/// A geoproximity bias, if within Route 53's −99..=99.
+pub fn bias(value: i64) -> Option<i8> {
+    i8::try_from(value).ok().filter(|b| (-99..=99).contains(b))
+}
+
 /// Most record sets one name and type may have (Route 53: 100, §1.3).
 pub const MAX_GROUP: usize = 100;
 
