@@ -1,6 +1,7 @@
 //! Routing-policy record sets from the TOML config, answered over the wire format: the answer
 //! path's `select` stage, the client's address and EDNS Client Subnet, health states, scopes.
 
+mod common;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -147,28 +148,7 @@ impl Drop for Setup {
 
 /// A query for `name` A, with an EDNS Client Subnet option when `ecs` is given.
 fn query(name: &str, ecs: Option<(IpAddr, u8)>) -> Vec<u8> {
-    let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, ecs.is_some() as u8];
-    for label in name.trim_end_matches('.').split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.extend_from_slice(&[0, 0, 1, 0, 1]);
-    if let Some((addr, prefix)) = ecs {
-        let (family, bytes): (u16, Vec<u8>) = match addr {
-            IpAddr::V4(a) => (1, a.octets().to_vec()),
-            IpAddr::V6(a) => (2, a.octets().to_vec()),
-        };
-        let n = (prefix as usize).div_ceil(8);
-        let mut opt = vec![0, 8];
-        opt.extend_from_slice(&((4 + n) as u16).to_be_bytes());
-        opt.extend_from_slice(&family.to_be_bytes());
-        opt.extend_from_slice(&[prefix, 0]);
-        opt.extend_from_slice(&bytes[..n]);
-        p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
-        p.extend_from_slice(&(opt.len() as u16).to_be_bytes());
-        p.extend_from_slice(&opt);
-    }
-    p
+    common::query(name, 1, ecs)
 }
 
 fn ask(

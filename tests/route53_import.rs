@@ -4,8 +4,10 @@
 //! (`serve --route53`) through the binary, SIGHUP re-reading the JSON, and `import route53`
 //! round-tripping through `check --config`.
 
+mod common;
+use common::{query, Dir};
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
@@ -32,29 +34,6 @@ fn example() -> PathBuf {
 
 fn blocks() -> PathBuf {
     repo("zones/route53/cidr-blocks.json")
-}
-
-/// A temporary directory removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("policydns-r53-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Quick mode in-process: `--route53 ORIGIN=FILE... --cidr-collection ID=BLOCKS [--config C]`.
@@ -90,32 +69,6 @@ fn example_snapshot() -> Snapshot {
 }
 
 /// A query for `name`/`qtype`, with an EDNS Client Subnet option when `ecs` is given.
-fn query(name: &str, qtype: u16, ecs: Option<(IpAddr, u8)>) -> Vec<u8> {
-    let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, ecs.is_some() as u8];
-    for label in name.trim_end_matches('.').split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.push(0);
-    p.extend_from_slice(&qtype.to_be_bytes());
-    p.extend_from_slice(&[0, 1]);
-    if let Some((addr, prefix)) = ecs {
-        let (family, bytes): (u16, Vec<u8>) = match addr {
-            IpAddr::V4(a) => (1, a.octets().to_vec()),
-            IpAddr::V6(a) => (2, a.octets().to_vec()),
-        };
-        let n = (prefix as usize).div_ceil(8);
-        let mut opt = vec![0, 8];
-        opt.extend_from_slice(&((4 + n) as u16).to_be_bytes());
-        opt.extend_from_slice(&family.to_be_bytes());
-        opt.extend_from_slice(&[prefix, 0]);
-        opt.extend_from_slice(&bytes[..n]);
-        p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
-        p.extend_from_slice(&(opt.len() as u16).to_be_bytes());
-        p.extend_from_slice(&opt);
-    }
-    p
-}
 
 /// The answer section as `owner TYPE data` lines, sorted.
 fn ask_full(snap: &Snapshot, name: &str, qtype: u16, ecs: Option<(&str, u8)>) -> Vec<String> {

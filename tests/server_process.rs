@@ -2,6 +2,8 @@
 //! RFC 7766, SIGHUP reloads that keep the old zone when the new one is broken, SIGTERM.
 //! Everything talks to 127.0.0.1 and every wait is bounded.
 
+mod common;
+use common::Dir;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -20,29 +22,6 @@ const ZONE: &str = "$TTL 60
 ns1 A   192.0.2.53
 www A   192.0.2.1
 ";
-
-/// A temporary directory removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("policydns-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A server process, killed on drop.
 struct Server {
