@@ -68,8 +68,6 @@ fn example_snapshot() -> Snapshot {
     quick(None, &[&example()]).unwrap().0
 }
 
-/// A query for `name`/`qtype`, with an EDNS Client Subnet option when `ecs` is given.
-
 /// The answer section as `owner TYPE data` lines, sorted.
 fn ask_full(snap: &Snapshot, name: &str, qtype: u16, ecs: Option<(&str, u8)>) -> Vec<String> {
     let mut out = vec![0u8; MAX_MESSAGE];
