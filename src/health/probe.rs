@@ -1,0 +1,369 @@
+//! One probe of an endpoint, classified the way Route 53's checkers do (route53-semantics
+//! §5.1): HTTP(S) healthy on 2xx/3xx within the deadlines, optional search string in the first
+//! 5,120 bytes of the body, certificates not validated; TCP healthy when the connection opens.
+
+use std::error::Error as _;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use reqwest::header::HOST;
+
+/// Route 53: the TCP connection must be up within 4 s...
+pub const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+/// ...and the status line must arrive within 2 s after connecting; for string matching the
+/// body gets another 2 s.
+pub const HTTP_RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const HTTP_BODY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Route 53: a TCP check passes when the connection is established within 10 s.
+pub const TCP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The search string must lie entirely within this many leading bytes of the body.
+pub const SEARCH_WINDOW: usize = 5120;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResult {
+    pub passed: bool,
+    pub reason: Reason,
+    /// From the start of the probe to its outcome (response headers, body scan, or failure).
+    pub latency: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Passed: the HTTP status, or `None` for a TCP connect.
+    Ok(Option<u16>),
+    /// The response status did not match.
+    Status(u16),
+    Timeout,
+    Refused,
+    StringMissing,
+    Tls(String),
+    Other(String),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Ok(Some(s)) => write!(f, "ok (HTTP {s})"),
+            Reason::Ok(None) => f.write_str("ok (connected)"),
+            Reason::Status(s) => write!(f, "HTTP status {s}"),
+            Reason::Timeout => f.write_str("timed out"),
+            Reason::Refused => f.write_str("connection refused"),
+            Reason::StringMissing => f.write_str("search string not in the first 5,120 bytes"),
+            Reason::Tls(e) => write!(f, "TLS: {e}"),
+            Reason::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// Which statuses count as healthy: inclusive ranges, as ELB target-group matchers write them
+/// ("200", "200,302", "200-299", "200-299,302").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMatcher(Vec<(u16, u16)>);
+
+impl Default for StatusMatcher {
+    /// Route 53's rule: "200 or greater and less than 400".
+    fn default() -> Self {
+        StatusMatcher(vec![(200, 399)])
+    }
+}
+
+impl StatusMatcher {
+    pub fn matches(&self, status: u16) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
+    }
+}
+
+impl std::str::FromStr for StatusMatcher {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let code = |t: &str| -> Result<u16, String> {
+            match t.trim().parse::<u16>() {
+                Ok(c) if (100..=599).contains(&c) => Ok(c),
+                _ => Err(format!("bad HTTP status {t:?} in matcher {s:?}")),
+            }
+        };
+        let ranges = s
+            .split(',')
+            .map(|part| match part.split_once('-') {
+                Some((lo, hi)) => {
+                    let (lo, hi) = (code(lo)?, code(hi)?);
+                    if lo > hi {
+                        return Err(format!("empty range {part:?} in matcher {s:?}"));
+                    }
+                    Ok((lo, hi))
+                }
+                None => code(part).map(|c| (c, c)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(StatusMatcher(ranges))
+    }
+}
+
+/// One HTTP(S) check's request.
+#[derive(Debug, Clone)]
+pub struct HttpSpec {
+    pub scheme: Scheme,
+    /// An IP address (IPv6 without brackets) or a host name.
+    pub host: String,
+    pub port: u16,
+    /// Resource path, with query string if any; a leading `/` is added when missing.
+    pub path: String,
+    /// Sent as `Host` when set; see [`route53_host_header`] for Route 53's choice.
+    pub host_header: Option<String>,
+    pub search: Option<String>,
+    pub status: StatusMatcher,
+    /// Bounds connecting. The client's own connect timeout (see [`client`]) applies too, so
+    /// this can only shorten it.
+    pub connect_timeout: Duration,
+    /// Bounds the wait for the response headers once connected.
+    pub response_timeout: Duration,
+    /// Bounds reading the body for the search string.
+    pub body_timeout: Duration,
+}
+
+impl HttpSpec {
+    /// A check with Route 53's defaults: path `/`, statuses 2xx/3xx, 4 s + 2 s (+ 2 s body).
+    pub fn new(scheme: Scheme, host: impl Into<String>, port: u16) -> Self {
+        HttpSpec {
+            scheme,
+            host: host.into(),
+            port,
+            path: "/".into(),
+            host_header: None,
+            search: None,
+            status: StatusMatcher::default(),
+            connect_timeout: HTTP_CONNECT_TIMEOUT,
+            response_timeout: HTTP_RESPONSE_TIMEOUT,
+            body_timeout: HTTP_BODY_TIMEOUT,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        let scheme = match self.scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        let host = match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+            _ => self.host.clone(),
+        };
+        let slash = if self.path.starts_with('/') { "" } else { "/" };
+        format!("{scheme}://{host}:{}{slash}{}", self.port, self.path)
+    }
+}
+
+/// Route 53's `Host` header: the FQDN on the scheme's default port, `FQDN:port` otherwise,
+/// and the IP address when there is no FQDN.
+pub fn route53_host_header(scheme: Scheme, fqdn: Option<&str>, ip: IpAddr, port: u16) -> String {
+    let default_port = match scheme {
+        Scheme::Http => 80,
+        Scheme::Https => 443,
+    };
+    match fqdn {
+        Some(f) if port == default_port => f.to_owned(),
+        Some(f) => format!("{f}:{port}"),
+        None => ip.to_string(),
+    }
+}
+
+/// The client all HTTP probes share (one connection pool, one TLS config).
+///
+/// Route 53 does not validate certificates, so its checks pass `validate_certs = false`;
+/// `extra_ca_pem` adds trusted roots (one or more PEM certificates) for checks that do validate.
+/// Redirects are not followed: a 3xx is itself the answer to classify. Idle connections are
+/// not kept, so each probe measures a fresh connect as a remote checker would.
+pub fn client(
+    validate_certs: bool,
+    extra_ca_pem: Option<&[u8]>,
+) -> reqwest::Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(HTTP_CONNECT_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .user_agent(concat!(
+            "policydns-health-check/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .danger_accept_invalid_certs(!validate_certs);
+    if let Some(pem) = extra_ca_pem {
+        for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    b.build()
+}
+
+/// Runs one HTTP(S) probe. Never fails: every error is a classified, unhealthy result.
+pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
+    let start = Instant::now();
+    let done = |passed, reason| ProbeResult {
+        passed,
+        reason,
+        latency: start.elapsed(),
+    };
+    let mut req = client.get(spec.url());
+    if let Some(h) = &spec.host_header {
+        req = req.header(HOST, h);
+    }
+    // reqwest cannot time connect and first byte separately per request, so the headers get
+    // one deadline covering both phases; the client's connect timeout bounds the first.
+    let headers_deadline = spec.connect_timeout + spec.response_timeout;
+    let resp = match tokio::time::timeout(headers_deadline, req.send()).await {
+        Err(_) => return done(false, Reason::Timeout),
+        Ok(Err(e)) => return done(false, classify(&e, spec.scheme)),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status().as_u16();
+    if !spec.status.matches(status) {
+        return done(false, Reason::Status(status));
+    }
+    let Some(needle) = spec.search.as_deref().filter(|s| !s.is_empty()) else {
+        return done(true, Reason::Ok(Some(status)));
+    };
+    match tokio::time::timeout(spec.body_timeout, head_of_body(resp)).await {
+        Err(_) => done(false, Reason::Timeout),
+        Ok(Err(e)) => done(false, classify(&e, spec.scheme)),
+        Ok(Ok(body)) if contains(&body, needle.as_bytes()) => done(true, Reason::Ok(Some(status))),
+        Ok(Ok(_)) => done(false, Reason::StringMissing),
+    }
+}
+
+/// Reads at most [`SEARCH_WINDOW`] bytes; the rest of the body is never downloaded.
+async fn head_of_body(mut resp: reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(SEARCH_WINDOW);
+    while buf.len() < SEARCH_WINDOW {
+        match resp.chunk().await? {
+            Some(c) => buf.extend_from_slice(&c[..c.len().min(SEARCH_WINDOW - buf.len())]),
+            None => break,
+        }
+    }
+    Ok(buf)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn classify(e: &reqwest::Error, scheme: Scheme) -> Reason {
+    if e.is_timeout() {
+        return Reason::Timeout;
+    }
+    let mut src: Option<&dyn std::error::Error> = e.source();
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => return Reason::Refused,
+                io::ErrorKind::TimedOut => return Reason::Timeout,
+                _ => {}
+            }
+        }
+        src = s.source();
+    }
+    let text = chain(e);
+    // A connect error that is neither refused nor a timeout on HTTPS is the handshake: rustls
+    // reports through hyper-util as an opaque io::Error, so the type is not reachable here.
+    if e.is_connect() && scheme == Scheme::Https {
+        Reason::Tls(text)
+    } else {
+        Reason::Other(text)
+    }
+}
+
+/// The whole cause chain, since reqwest's top-level message ("error sending request") hides
+/// the useful part.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// Runs one TCP probe: passed when the connection opens within `timeout`.
+pub async fn tcp(addr: SocketAddr, timeout: Duration) -> ProbeResult {
+    let start = Instant::now();
+    let (passed, reason) =
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+            Err(_) => (false, Reason::Timeout),
+            Ok(Ok(_)) => (true, Reason::Ok(None)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => (false, Reason::Refused),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => (false, Reason::Timeout),
+            Ok(Err(e)) => (false, Reason::Other(e.to_string())),
+        };
+    ProbeResult {
+        passed,
+        reason,
+        latency: start.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matcher() {
+        let cases: &[(&str, &[u16], &[u16])] = &[
+            ("200", &[200], &[201, 302]),
+            ("200,302", &[200, 302], &[201, 301, 500]),
+            ("200-299", &[200, 250, 299], &[199, 300]),
+            ("200-299, 302", &[204, 302], &[301, 404]),
+        ];
+        for (s, yes, no) in cases {
+            let m: StatusMatcher = s.parse().unwrap();
+            assert!(yes.iter().all(|&c| m.matches(c)), "{s}");
+            assert!(no.iter().all(|&c| !m.matches(c)), "{s}");
+        }
+        for bad in ["", "abc", "299-200", "99", "600", "200-", "200,,302"] {
+            assert!(bad.parse::<StatusMatcher>().is_err(), "{bad:?}");
+        }
+        let d = StatusMatcher::default();
+        assert!(d.matches(200) && d.matches(399) && !d.matches(199) && !d.matches(400));
+    }
+
+    #[test]
+    fn urls_and_host_header() {
+        let mut s = HttpSpec::new(Scheme::Http, "::1", 8080);
+        s.path = "health?x=1".into();
+        assert_eq!(s.url(), "http://[::1]:8080/health?x=1");
+        let s = HttpSpec::new(Scheme::Https, "example.com", 443);
+        assert_eq!(s.url(), "https://example.com:443/");
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            route53_host_header(Scheme::Http, Some("a.example"), ip, 80),
+            "a.example"
+        );
+        assert_eq!(
+            route53_host_header(Scheme::Https, Some("a.example"), ip, 443),
+            "a.example"
+        );
+        assert_eq!(
+            route53_host_header(Scheme::Http, Some("a.example"), ip, 443),
+            "a.example:443"
+        );
+        assert_eq!(
+            route53_host_header(Scheme::Http, None, ip, 8080),
+            "192.0.2.1"
+        );
+    }
+
+    #[test]
+    fn search_window() {
+        assert!(contains(b"abcdef", b"cde"));
+        assert!(!contains(b"abcdef", b"cdf"));
+        assert!(!contains(b"ab", b"abc"));
+    }
+}

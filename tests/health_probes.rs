@@ -1,0 +1,383 @@
+//! Health-check probes against real servers on 127.0.0.1: each test starts a tiny HTTP/1.1
+//! server (plain or TLS) that answers a canned response, runs one probe and checks how it was
+//! classified. Timeouts are short so slow-server cases end quickly; no assertion depends on
+//! elapsed time.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use policydns::health::probe::{self, HttpSpec, ProbeResult, Reason, Scheme, SEARCH_WINDOW};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::rustls;
+
+/// What the server sends back to every request.
+#[derive(Clone, Default)]
+struct Canned {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    /// Wait before the status line (a slow application).
+    delay_head: Duration,
+    /// Wait between the headers and the body (a slow body).
+    delay_body: Duration,
+}
+
+impl Canned {
+    fn status(status: u16) -> Self {
+        Canned {
+            status,
+            ..Default::default()
+        }
+    }
+    fn body(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Canned {
+            status,
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A running test server: its address and the request heads it received, in order.
+struct Server {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+async fn serve(canned: Canned) -> Server {
+    serve_with(canned, None).await
+}
+
+async fn serve_with(canned: Canned, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (canned, log, tls) = (canned.clone(), log.clone(), tls.clone());
+            tokio::spawn(async move {
+                match tls {
+                    None => answer(sock, canned, log).await,
+                    Some(acc) => {
+                        // A failed handshake is the client rejecting our certificate.
+                        if let Ok(s) = acc.accept(sock).await {
+                            answer(s, canned, log).await
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Server { addr, requests }
+}
+
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    c: Canned,
+    log: Arc<Mutex<Vec<String>>>,
+) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    log.lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&head).into_owned());
+    tokio::time::sleep(c.delay_head).await;
+    let mut out = format!(
+        "HTTP/1.1 {} Canned\r\nContent-Length: {}\r\nConnection: close\r\n",
+        c.status,
+        c.body.len()
+    );
+    for (k, v) in &c.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    // Write errors are expected: the probe hangs up after the bytes it needs.
+    if s.write_all(out.as_bytes()).await.is_err() || s.flush().await.is_err() {
+        return;
+    }
+    tokio::time::sleep(c.delay_body).await;
+    let _ = s.write_all(&c.body).await;
+    let _ = s.shutdown().await;
+}
+
+fn spec(addr: SocketAddr) -> HttpSpec {
+    let mut s = HttpSpec::new(Scheme::Http, addr.ip().to_string(), addr.port());
+    s.connect_timeout = Duration::from_millis(300);
+    s.response_timeout = Duration::from_millis(300);
+    s.body_timeout = Duration::from_millis(300);
+    s
+}
+
+fn client() -> reqwest::Client {
+    probe::client(false, None).unwrap()
+}
+
+async fn run(canned: Canned, adjust: impl FnOnce(&mut HttpSpec)) -> (ProbeResult, Server) {
+    let server = serve(canned).await;
+    let mut s = spec(server.addr);
+    adjust(&mut s);
+    (probe::http(&client(), &s).await, server)
+}
+
+/// A port that refuses connections: bound once, then released.
+async fn closed_port() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    addr
+}
+
+#[tokio::test]
+async fn status_200_is_healthy_and_sends_path_and_host() {
+    let (r, server) = run(Canned::status(200), |s| {
+        s.path = "health?deep=1".into();
+        s.host_header = Some("www.example.com".into());
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert!(r.passed);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert!(
+        reqs[0].starts_with("GET /health?deep=1 HTTP/1.1\r\n"),
+        "{}",
+        reqs[0]
+    );
+    let host: Vec<&str> = reqs[0]
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("host:"))
+        .collect();
+    assert_eq!(host, ["host: www.example.com"]);
+}
+
+#[tokio::test]
+async fn status_500_is_unhealthy() {
+    let (r, _) = run(Canned::status(500), |_| {}).await;
+    assert_eq!(r.reason, Reason::Status(500));
+    assert!(!r.passed);
+}
+
+#[tokio::test]
+async fn status_399_passes_and_404_fails() {
+    // Route 53's range is [200, 400): 399 passes, 400 fails.
+    let (r, _) = run(Canned::status(399), |_| {}).await;
+    assert_eq!(r.reason, Reason::Ok(Some(399)));
+    let (r, _) = run(Canned::status(404), |_| {}).await;
+    assert_eq!(r.reason, Reason::Status(404));
+}
+
+#[tokio::test]
+async fn redirect_is_healthy_and_not_followed() {
+    let redirect = Canned {
+        status: 302,
+        headers: vec![("Location", "/elsewhere".into())],
+        ..Default::default()
+    };
+    let (r, server) = run(redirect, |_| {}).await;
+    assert_eq!(r.reason, Reason::Ok(Some(302)));
+    assert!(r.passed);
+    // Had the redirect been followed, /elsewhere would have been requested before `http`
+    // returned.
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn connection_refused() {
+    let addr = closed_port().await;
+    let r = probe::http(&client(), &spec(addr)).await;
+    assert_eq!(r.reason, Reason::Refused);
+    assert!(!r.passed);
+}
+
+#[tokio::test]
+async fn slow_response_times_out() {
+    let slow = Canned {
+        status: 200,
+        delay_head: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let (r, _) = run(slow, |_| {}).await;
+    assert_eq!(r.reason, Reason::Timeout);
+    assert!(!r.passed);
+}
+
+#[tokio::test]
+async fn slow_body_times_out_only_when_searching() {
+    let slow_body = Canned {
+        status: 200,
+        body: b"all good".to_vec(),
+        delay_body: Duration::from_secs(30),
+        ..Default::default()
+    };
+    // Without a search string the status alone decides, so the body is never waited for.
+    let (r, _) = run(slow_body.clone(), |_| {}).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    let (r, _) = run(slow_body, |s| s.search = Some("good".into())).await;
+    assert_eq!(r.reason, Reason::Timeout);
+}
+
+#[tokio::test]
+async fn search_string_found() {
+    let (r, _) = run(Canned::body(200, "<html>status: ALL GOOD</html>"), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert!(r.passed);
+}
+
+#[tokio::test]
+async fn search_string_absent_or_wrong_case() {
+    let (r, _) = run(Canned::body(200, "status: degraded"), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::StringMissing);
+    assert!(!r.passed);
+    // Route 53's search is case-sensitive.
+    let (r, _) = run(Canned::body(200, "all good"), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+#[tokio::test]
+async fn search_string_must_lie_within_first_5120_bytes() {
+    let needle = "NEEDLE";
+    let at = |offset: usize| {
+        let mut body = vec![b'.'; offset];
+        body.extend_from_slice(needle.as_bytes());
+        body.extend_from_slice(&[b'.'; 100]);
+        Canned::body(200, body)
+    };
+    let search = |s: &mut HttpSpec| s.search = Some(needle.into());
+    // Ends exactly at byte 5,120: found.
+    let (r, _) = run(at(SEARCH_WINDOW - needle.len()), search).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    // Straddles the boundary: missing.
+    let (r, _) = run(at(SEARCH_WINDOW - 2), search).await;
+    assert_eq!(r.reason, Reason::StringMissing);
+    // Wholly after it: missing.
+    let (r, _) = run(at(SEARCH_WINDOW + 10), search).await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+#[tokio::test]
+async fn large_body_with_early_string_passes() {
+    // The probe stops reading after 5,120 bytes; the server's remaining megabyte is dropped.
+    let mut body = b"ok-marker".to_vec();
+    body.resize(1 << 20, b'x');
+    let (r, _) = run(Canned::body(200, body), |s| {
+        s.search = Some("ok-marker".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn search_on_bad_status_reports_the_status() {
+    let (r, _) = run(Canned::body(503, "ALL GOOD"), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Status(503));
+}
+
+#[tokio::test]
+async fn status_matcher_200_302() {
+    let matcher = |s: &mut HttpSpec| s.status = "200,302".parse().unwrap();
+    for (status, passed) in [
+        (200, true),
+        (302, true),
+        (204, false),
+        (301, false),
+        (500, false),
+    ] {
+        let (r, _) = run(Canned::status(status), matcher).await;
+        assert_eq!(r.passed, passed, "{status}: {:?}", r.reason);
+        let want = if passed {
+            Reason::Ok(Some(status))
+        } else {
+            Reason::Status(status)
+        };
+        assert_eq!(r.reason, want);
+    }
+}
+
+#[tokio::test]
+async fn tcp_open_and_closed() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let r = probe::tcp(l.local_addr().unwrap(), Duration::from_millis(500)).await;
+    assert_eq!(r.reason, Reason::Ok(None));
+    assert!(r.passed);
+    let r = probe::tcp(closed_port().await, Duration::from_millis(500)).await;
+    assert_eq!(r.reason, Reason::Refused);
+    assert!(!r.passed);
+}
+
+/// A CA and a leaf for 127.0.0.1 it signed, with a TLS acceptor serving the leaf.
+fn tls_setup() -> (String, tokio_rustls::TlsAcceptor) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
+        .unwrap();
+    (ca.pem(), tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[tokio::test]
+async fn https_unvalidated_validated_and_untrusted() {
+    let (ca_pem, acceptor) = tls_setup();
+    let server = serve_with(Canned::body(200, "secure ok"), Some(acceptor)).await;
+    let mut s = spec(server.addr);
+    s.scheme = Scheme::Https;
+    s.search = Some("secure ok".into());
+
+    // Route 53 style: an untrusted certificate still passes.
+    let r = probe::http(&probe::client(false, None).unwrap(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+
+    // Validating with the CA added: passes.
+    let trusted = probe::client(true, Some(ca_pem.as_bytes())).unwrap();
+    let r = probe::http(&trusted, &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+
+    // Validating without it: a TLS failure.
+    let r = probe::http(&probe::client(true, None).unwrap(), &s).await;
+    assert!(matches!(r.reason, Reason::Tls(_)), "{:?}", r.reason);
+    assert!(!r.passed);
+
+    // Plain HTTP to a TLS port is not a TLS failure but a protocol one.
+    s.scheme = Scheme::Http;
+    let r = probe::http(&probe::client(false, None).unwrap(), &s).await;
+    assert!(!r.passed);
+}
