@@ -121,8 +121,6 @@ struct CidrSection {
     location: String,
 }
 
-/// `[[health_check]]`: until probes run (the health-check issue), a check's state is set here
-/// and changed with SIGHUP.
 /// `[[load_balancer]]`: an Elastic Load Balancing-style load balancer that aliases can target.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,9 +172,41 @@ pub struct LoadBalancerConfig {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[[health_check]]`: a state set here (changed with SIGHUP), or a probe when `type` is given
+/// (field names after Route 53's HealthCheckConfig).
 struct HealthCheckSection {
     id: String,
+    /// The state without a probe; with one, the state until the first results arrive.
+    #[serde(default = "yes")]
     healthy: bool,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    ip_address: Option<std::net::IpAddr>,
+    port: Option<u16>,
+    resource_path: Option<String>,
+    fully_qualified_domain_name: Option<String>,
+    search_string: Option<String>,
+    #[serde(default = "thirty")]
+    request_interval: u64,
+    #[serde(default = "three")]
+    failure_threshold: u8,
+    #[serde(default)]
+    inverted: bool,
+    #[serde(default)]
+    disabled: bool,
+    /// Validate HTTPS certificates (Route 53 does not; our own checks do unless told).
+    #[serde(default = "yes")]
+    validate_certificates: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn thirty() -> u64 {
+    30
+}
+fn three() -> u8 {
+    3
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,6 +277,8 @@ pub struct Config {
     pub record_sets: Vec<RecordSetSpec>,
     /// Health-check states by id.
     pub health: BTreeMap<String, bool>,
+    /// Checks that probe, by id.
+    pub probes: BTreeMap<String, crate::health::ProbeConfig>,
     /// CIDR collections by id: location name → blocks.
     pub cidr_collections: BTreeMap<String, BTreeMap<String, Vec<IpNetwork>>>,
     /// Load balancers aliases may target.
@@ -387,7 +419,15 @@ impl Config {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "command line".into());
         let mut health = BTreeMap::new();
+        let mut probes = BTreeMap::new();
         for h in file.health_check {
+            match probe_config(&h) {
+                Ok(Some(p)) => {
+                    probes.insert(h.id.clone(), p);
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(format!("{where_}: health_check {:?}: {e}", h.id)),
+            }
             if health.insert(h.id.clone(), h.healthy).is_some() {
                 errors.push(format!(
                     "{where_}: health_check {:?} is defined twice",
@@ -563,6 +603,7 @@ impl Config {
             zones,
             record_sets,
             health,
+            probes,
             cidr_collections,
             load_balancers,
             geoip: cli.geoip.as_ref().map(PathBuf::from).or_else(|| {
@@ -726,6 +767,77 @@ pub(crate) fn geo_key(
         }
         _ => Err("geolocation takes a continent, a country (\"*\" for the default), or a country and a subdivision".into()),
     }
+}
+
+/// The probe a `[[health_check]]` describes, if it has a `type`.
+fn probe_config(h: &HealthCheckSection) -> Result<Option<crate::health::ProbeConfig>, String> {
+    use crate::health::{HttpSpec, ProbeConfig, ProbeTarget, Scheme};
+    let Some(kind) = &h.kind else {
+        return Ok(None);
+    };
+    if !(1..=10).contains(&h.failure_threshold) {
+        return Err(format!(
+            "failure_threshold {} is outside 1..10",
+            h.failure_threshold
+        ));
+    }
+    if h.request_interval == 0 {
+        return Err("request_interval must be at least 1 second".into());
+    }
+    let host = match (&h.ip_address, &h.fully_qualified_domain_name) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(fqdn)) => fqdn.trim_end_matches('.').to_string(),
+        (None, None) => return Err("needs ip_address or fully_qualified_domain_name".into()),
+    };
+    let kind = kind.to_ascii_uppercase();
+    let (scheme, string_match) = match kind.as_str() {
+        "HTTP" => (Some(Scheme::Http), false),
+        "HTTPS" => (Some(Scheme::Https), false),
+        "HTTP_STR_MATCH" => (Some(Scheme::Http), true),
+        "HTTPS_STR_MATCH" => (Some(Scheme::Https), true),
+        "TCP" => (None, false),
+        other => {
+            return Err(format!(
+                "type {other:?} is not HTTP, HTTPS, HTTP_STR_MATCH, HTTPS_STR_MATCH or TCP"
+            ))
+        }
+    };
+    let target = match scheme {
+        None => {
+            let ip = h.ip_address.ok_or("a TCP check needs ip_address")?;
+            ProbeTarget::Tcp(std::net::SocketAddr::new(
+                ip,
+                h.port.ok_or("a TCP check needs a port")?,
+            ))
+        }
+        Some(scheme) => {
+            let port = h
+                .port
+                .unwrap_or(if scheme == Scheme::Https { 443 } else { 80 });
+            let mut spec = HttpSpec::new(scheme, host, port);
+            spec.path = h.resource_path.clone().unwrap_or_else(|| "/".into());
+            spec.host_header = h
+                .fully_qualified_domain_name
+                .as_ref()
+                .map(|f| f.trim_end_matches('.').to_string());
+            if string_match {
+                spec.search = Some(
+                    h.search_string
+                        .clone()
+                        .ok_or(format!("{kind} needs a search_string"))?,
+                );
+            }
+            ProbeTarget::Http(spec)
+        }
+    };
+    Ok(Some(ProbeConfig {
+        target,
+        interval: std::time::Duration::from_secs(h.request_interval),
+        failure_threshold: h.failure_threshold,
+        inverted: h.inverted,
+        disabled: h.disabled,
+        validate_certs: h.validate_certificates,
+    }))
 }
 
 #[cfg(test)]

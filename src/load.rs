@@ -108,7 +108,23 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
         snapshot: Snapshot {
             catalog: Catalog::new(zones),
             options: config.options.clone(),
-            health: config.health.values().copied().collect(),
+            // Probed checks keep the state their probes reached across reloads; the others
+            // (and new ones) take their configured state.
+            health: Arc::new(crate::health::HealthTable::new(config.health.iter().map(
+                |(id, initial)| {
+                    let probed = config.probes.contains_key(id);
+                    previous
+                        .filter(|_| probed)
+                        .and_then(|p| {
+                            p.health_ids
+                                .iter()
+                                .position(|x| x == id)
+                                .map(|i| p.health.get(i as u32))
+                        })
+                        .unwrap_or(*initial)
+                },
+            ))),
+            health_ids: config.health.keys().cloned().collect(),
             cidr: config.cidr_collections.values().map(cidr_table).collect(),
             load_balancers: config
                 .load_balancers

@@ -275,6 +275,7 @@ async fn run(
         udp_workers_per_address = config.udp_workers,
         "serving"
     );
+    let mut probes = start_probes(&config, &server.snapshot.load());
     loop {
         tokio::select! {
             _ = hup.recv() => {
@@ -302,6 +303,9 @@ async fn run(
                 for z in built.snapshot.catalog.zones() {
                     tracing::info!(zone = %z.origin_text(), serial = z.serial, "zone serving");
                 }
+                // Probes write into the new snapshot's table from now on.
+                probes.iter().for_each(|t| t.abort());
+                probes = start_probes(&config, &built.snapshot);
                 server.swap(built.snapshot);
             }
             _ = term.recv() => break,
@@ -309,8 +313,28 @@ async fn run(
         }
     }
     tracing::info!("shutting down");
+    probes.iter().for_each(|t| t.abort());
     server.shutdown().await;
     Ok(())
+}
+
+/// Starts the probes of the checks that have one, writing into `snapshot`'s health table.
+fn start_probes(
+    config: &Config,
+    snapshot: &policydns::answer::Snapshot,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let checks = config
+        .probes
+        .iter()
+        .filter_map(|(id, p)| {
+            let index = snapshot.health_ids.iter().position(|x| x == id)?;
+            Some((index as u32, id.clone(), p.clone()))
+        })
+        .collect::<Vec<_>>();
+    if !checks.is_empty() {
+        tracing::info!(checks = checks.len(), "health checks probing");
+    }
+    policydns::health::spawn(checks, snapshot.health.clone())
 }
 
 /// `import route53`: the same conversion `--route53` does at load time, written out as a

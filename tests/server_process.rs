@@ -489,3 +489,84 @@ fn sighup_applies_a_changed_health_state_to_failover_answers() {
         a_records(&udp(s.addr, "fo.example.test.", RecordType::A)) == vec!["192.0.2.71"]
     });
 }
+
+/// A tiny HTTP backend on loopback that answers 200 until stopped.
+struct Backend {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Backend {
+    fn start(port: u16) -> Backend {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(mut c) = conn {
+                    let mut buf = [0u8; 1024];
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                    let _ = c.read(&mut buf);
+                    let _ = c.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                }
+            }
+        });
+        Backend {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) -> u16 {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.port
+    }
+}
+
+#[test]
+fn an_http_health_check_fails_over_when_the_backend_stops_and_back_when_it_returns() {
+    let dir = Dir::new("probe-failover");
+    let zone = dir.write("z", ZONE);
+    let backend = Backend::start(0);
+    let config = dir.write(
+        "c.toml",
+        &format!(
+            "[[zone]]\norigin = \"example.test.\"\nfile = \"{}\"\n\
+             [[health_check]]\nid = \"web\"\ntype = \"HTTP\"\nip_address = \"127.0.0.1\"\nport = {}\nresource_path = \"/health\"\nrequest_interval = 1\nfailure_threshold = 1\n\
+             [[record_set]]\nname = \"fo.example.test.\"\ntype = \"A\"\nset_identifier = \"p\"\nfailover = \"PRIMARY\"\nhealth_check = \"web\"\nvalues = [\"192.0.2.81\"]\n\
+             [[record_set]]\nname = \"fo.example.test.\"\ntype = \"A\"\nset_identifier = \"s\"\nfailover = \"SECONDARY\"\nvalues = [\"192.0.2.82\"]\n",
+            zone.display(),
+            backend.port
+        ),
+    );
+    let s = start(&dir, &["--config", config.to_str().unwrap()]);
+    let answer = || a_records(&udp(s.addr, "fo.example.test.", RecordType::A));
+    eventually("the primary while the backend answers", || {
+        answer() == vec!["192.0.2.81"]
+    });
+    let port = backend.stop();
+    eventually("the secondary once the backend is down", || {
+        answer() == vec!["192.0.2.82"]
+    });
+    let _backend = Backend::start(port);
+    eventually("the primary once the backend is back", || {
+        answer() == vec!["192.0.2.81"]
+    });
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(
+        log.contains("health check changed state") && log.contains("check=web"),
+        "{log}"
+    );
+}

@@ -57,7 +57,9 @@ pub struct Snapshot {
     pub catalog: Catalog,
     pub options: Options,
     /// Health-check states, indexed as the zones' routing-policy groups refer to them.
-    pub health: Vec<bool>,
+    pub health: std::sync::Arc<crate::health::HealthTable>,
+    /// The check id of each index of `health`, so a reload keeps states by id.
+    pub health_ids: Vec<String>,
     /// CIDR collections for IP-based routing, by index.
     pub cidr: Vec<CidrTable>,
     /// GeoIP database for geolocation, latency and geoproximity routing.
@@ -779,8 +781,7 @@ impl PolicyCtx<'_> {
 
     /// A member's own health check, and for an alias with Evaluate Target Health, its target's.
     fn member_healthy(&self, zone: &Zone, group: &Group, i: usize, rtype: u16, depth: u8) -> bool {
-        let own = group.health[i]
-            .is_none_or(|h| self.snap.health.get(h as usize).copied().unwrap_or(true));
+        let own = group.health[i].is_none_or(|h| self.snap.health.get(h));
         own && match (group.alias[i], group.load_balancer[i]) {
             (Some((target, true)), _) => self.target_healthy(zone, target, rtype, depth),
             (_, Some((lb, _, true))) => self.load_balancer(lb).is_some_and(|(_, s)| s.healthy),
@@ -794,9 +795,7 @@ impl PolicyCtx<'_> {
         let health = &self.snap.health;
         Some((
             l,
-            policy::elb::state(l, |h| {
-                h.is_none_or(|h| health.get(h as usize).copied().unwrap_or(true))
-            }),
+            policy::elb::state(l, |h| h.is_none_or(|h| health.get(h))),
         ))
     }
 
