@@ -197,6 +197,11 @@ struct HealthCheckSection {
     /// Validate HTTPS certificates (Route 53 does not; our own checks do unless told).
     #[serde(default = "yes")]
     validate_certificates: bool,
+    /// CALCULATED: the children, and how many must be healthy.
+    #[serde(default)]
+    child_health_checks: Vec<String>,
+    #[serde(default)]
+    health_threshold: usize,
 }
 
 fn yes() -> bool {
@@ -279,6 +284,8 @@ pub struct Config {
     pub health: BTreeMap<String, bool>,
     /// Checks that probe, by id.
     pub probes: BTreeMap<String, crate::health::ProbeConfig>,
+    /// Calculated checks, by id.
+    pub calculated: BTreeMap<String, crate::health::Calculated>,
     /// CIDR collections by id: location name → blocks.
     pub cidr_collections: BTreeMap<String, BTreeMap<String, Vec<IpNetwork>>>,
     /// Load balancers aliases may target.
@@ -303,6 +310,8 @@ pub struct Overrides {
     pub udp_workers: Option<usize>,
     /// `--geoip FILE`, replacing the file's `geoip`.
     pub geoip: Option<String>,
+    /// `--health-checks FILE.json`: Route 53 `list-health-checks` output.
+    pub health_checks: Vec<String>,
     /// `--latency-map FILE`, replacing the file's `latency_map`.
     pub latency_map: Option<String>,
     /// `ORIGIN=FILE`: Route 53 JSON for a zone (added to a zone of that origin, or a new one).
@@ -420,19 +429,48 @@ impl Config {
             .unwrap_or_else(|| "command line".into());
         let mut health = BTreeMap::new();
         let mut probes = BTreeMap::new();
-        for h in file.health_check {
-            match probe_config(&h) {
-                Ok(Some(p)) => {
-                    probes.insert(h.id.clone(), p);
-                }
-                Ok(None) => {}
-                Err(e) => errors.push(format!("{where_}: health_check {:?}: {e}", h.id)),
+        let mut calculated = BTreeMap::new();
+        let mut imported = Vec::new();
+        for file in &cli.health_checks {
+            match std::fs::read_to_string(file)
+                .map_err(|e| e.to_string())
+                .and_then(|text| crate::health::import_route53(&text))
+            {
+                Ok(checks) => imported.extend(checks),
+                Err(e) => errors.push(format!("{file}: {e}")),
             }
-            if health.insert(h.id.clone(), h.healthy).is_some() {
-                errors.push(format!(
-                    "{where_}: health_check {:?} is defined twice",
-                    h.id
-                ));
+        }
+        let toml_checks = file
+            .health_check
+            .iter()
+            .map(|h| (h.id.clone(), h.healthy, check_spec(h)));
+        for (id, initial, spec) in
+            toml_checks.chain(imported.into_iter().map(|(id, spec)| (id, true, spec)))
+        {
+            match spec.build() {
+                Ok(crate::health::Built::Probe(p)) => {
+                    probes.insert(id.clone(), p);
+                }
+                Ok(crate::health::Built::Calculated(c)) => {
+                    calculated.insert(id.clone(), c);
+                }
+                Ok(crate::health::Built::Static) => {}
+                Err(e) => errors.push(format!("{where_}: health_check {id:?}: {e}")),
+            }
+            if health.insert(id.clone(), initial).is_some() {
+                errors.push(format!("{where_}: health_check {id:?} is defined twice"));
+            }
+        }
+        for (id, c) in &calculated {
+            for child in &c.children {
+                if !health.contains_key(child) {
+                    errors.push(format!(
+                        "{where_}: calculated health_check {id:?}: child {child:?} is not defined"
+                    ));
+                }
+                if calculated.contains_key(child) {
+                    errors.push(format!("{where_}: calculated health_check {id:?}: child {child:?} is itself calculated (Route 53 allows no nesting)"));
+                }
             }
         }
         let mut cidr_collections = BTreeMap::new();
@@ -604,6 +642,7 @@ impl Config {
             record_sets,
             health,
             probes,
+            calculated,
             cidr_collections,
             load_balancers,
             geoip: cli.geoip.as_ref().map(PathBuf::from).or_else(|| {
@@ -769,75 +808,24 @@ pub(crate) fn geo_key(
     }
 }
 
-/// The probe a `[[health_check]]` describes, if it has a `type`.
-fn probe_config(h: &HealthCheckSection) -> Result<Option<crate::health::ProbeConfig>, String> {
-    use crate::health::{HttpSpec, ProbeConfig, ProbeTarget, Scheme};
-    let Some(kind) = &h.kind else {
-        return Ok(None);
-    };
-    if !(1..=10).contains(&h.failure_threshold) {
-        return Err(format!(
-            "failure_threshold {} is outside 1..10",
-            h.failure_threshold
-        ));
-    }
-    if h.request_interval == 0 {
-        return Err("request_interval must be at least 1 second".into());
-    }
-    let host = match (&h.ip_address, &h.fully_qualified_domain_name) {
-        (Some(ip), _) => ip.to_string(),
-        (None, Some(fqdn)) => fqdn.trim_end_matches('.').to_string(),
-        (None, None) => return Err("needs ip_address or fully_qualified_domain_name".into()),
-    };
-    let kind = kind.to_ascii_uppercase();
-    let (scheme, string_match) = match kind.as_str() {
-        "HTTP" => (Some(Scheme::Http), false),
-        "HTTPS" => (Some(Scheme::Https), false),
-        "HTTP_STR_MATCH" => (Some(Scheme::Http), true),
-        "HTTPS_STR_MATCH" => (Some(Scheme::Https), true),
-        "TCP" => (None, false),
-        other => {
-            return Err(format!(
-                "type {other:?} is not HTTP, HTTPS, HTTP_STR_MATCH, HTTPS_STR_MATCH or TCP"
-            ))
-        }
-    };
-    let target = match scheme {
-        None => {
-            let ip = h.ip_address.ok_or("a TCP check needs ip_address")?;
-            ProbeTarget::Tcp(std::net::SocketAddr::new(
-                ip,
-                h.port.ok_or("a TCP check needs a port")?,
-            ))
-        }
-        Some(scheme) => {
-            let port = h
-                .port
-                .unwrap_or(if scheme == Scheme::Https { 443 } else { 80 });
-            let mut spec = HttpSpec::new(scheme, host, port);
-            spec.path = h.resource_path.clone().unwrap_or_else(|| "/".into());
-            spec.host_header = h
-                .fully_qualified_domain_name
-                .as_ref()
-                .map(|f| f.trim_end_matches('.').to_string());
-            if string_match {
-                spec.search = Some(
-                    h.search_string
-                        .clone()
-                        .ok_or(format!("{kind} needs a search_string"))?,
-                );
-            }
-            ProbeTarget::Http(spec)
-        }
-    };
-    Ok(Some(ProbeConfig {
-        target,
-        interval: std::time::Duration::from_secs(h.request_interval),
+/// The check a `[[health_check]]` describes: a probe, a calculated check, or neither (its state
+/// is then the configured `healthy`).
+fn check_spec(h: &HealthCheckSection) -> crate::health::CheckSpec {
+    crate::health::CheckSpec {
+        kind: h.kind.clone(),
+        ip_address: h.ip_address,
+        fqdn: h.fully_qualified_domain_name.clone(),
+        port: h.port,
+        resource_path: h.resource_path.clone(),
+        search_string: h.search_string.clone(),
+        request_interval: h.request_interval,
         failure_threshold: h.failure_threshold,
         inverted: h.inverted,
         disabled: h.disabled,
         validate_certs: h.validate_certificates,
-    }))
+        children: h.child_health_checks.clone(),
+        health_threshold: h.health_threshold,
+    }
 }
 
 #[cfg(test)]

@@ -125,6 +125,20 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
                 },
             ))),
             health_ids: config.health.keys().cloned().collect(),
+            calculated: config
+                .health
+                .keys()
+                .map(|id| {
+                    config.calculated.get(id).map(|c| {
+                        let children = c
+                            .children
+                            .iter()
+                            .filter_map(|ch| health_index.get(ch.as_str()).copied())
+                            .collect();
+                        (children, c.threshold, c.inverted, c.disabled)
+                    })
+                })
+                .collect(),
             cidr: config.cidr_collections.values().map(cidr_table).collect(),
             load_balancers: config
                 .load_balancers

@@ -96,6 +96,10 @@ struct Source {
     /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
     #[arg(long, value_name = "FILE")]
     geoip: Option<String>,
+    /// Route 53 health checks (`aws route53 list-health-checks` output), probed like
+    /// `[[health_check]]` tables (repeatable).
+    #[arg(long = "health-checks", value_name = "FILE.json")]
+    health_checks: Vec<String>,
     /// Latency map (lines of `CIDR REGION RTT_MS`) for latency routing.
     #[arg(long, value_name = "FILE")]
     latency_map: Option<String>,
@@ -121,6 +125,7 @@ impl Source {
             udp_workers: self.udp_workers,
             geoip: self.geoip.clone(),
             latency_map: self.latency_map.clone(),
+            health_checks: self.health_checks.clone(),
             route53: self.route53.clone(),
             cidr_collections: self.cidr_collection.clone(),
         };

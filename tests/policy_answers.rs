@@ -959,3 +959,86 @@ fn a_broken_latency_map_is_reported_with_its_line() {
         "{msg}"
     );
 }
+
+const CALC: &str = r#"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+[[health_check]]
+id = "a"
+healthy = true
+[[health_check]]
+id = "b"
+healthy = false
+[[health_check]]
+id = "both"
+type = "CALCULATED"
+child_health_checks = ["a", "b"]
+health_threshold = THRESHOLD
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "p"
+failover = "PRIMARY"
+health_check = "both"
+values = ["192.0.2.91"]
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "s"
+failover = "SECONDARY"
+values = ["192.0.2.92"]
+"#;
+
+#[test]
+fn a_calculated_check_is_healthy_when_enough_children_are() {
+    let snap = Setup::new("calc1", &CALC.replace("THRESHOLD", "1")).snapshot();
+    assert_eq!(
+        ask(&snap, "fo.example.test.", "192.0.2.9", None).0,
+        vec!["192.0.2.91"]
+    );
+    let snap = Setup::new("calc2", &CALC.replace("THRESHOLD", "2")).snapshot();
+    assert_eq!(
+        ask(&snap, "fo.example.test.", "192.0.2.9", None).0,
+        vec!["192.0.2.92"]
+    );
+}
+
+#[test]
+fn route53_health_checks_load_as_probes_and_calculated_checks() {
+    let s = Setup::new("r53hc", &CALC.replace("THRESHOLD", "1"));
+    let json = s.dir.join("checks.json");
+    std::fs::write(
+        &json,
+        r#"{"HealthChecks": [
+          {"Id": "web-1", "CallerReference": "x", "HealthCheckVersion": 1,
+           "HealthCheckConfig": {"IPAddress": "192.0.2.44", "Port": 443, "Type": "HTTPS_STR_MATCH",
+             "ResourcePath": "/health", "FullyQualifiedDomainName": "www.example.com",
+             "SearchString": "OK", "RequestInterval": 30, "FailureThreshold": 3,
+             "MeasureLatency": false, "Inverted": false, "Disabled": false, "EnableSNI": true}},
+          {"Id": "calc-1", "HealthCheckConfig": {"Type": "CALCULATED", "ChildHealthChecks": ["web-1", "a"], "HealthThreshold": 1}}
+        ], "IsTruncated": false, "MaxItems": "100", "Marker": ""}"#,
+    )
+    .unwrap();
+    let overrides = Overrides {
+        health_checks: vec![json.display().to_string()],
+        ..Overrides::default()
+    };
+    let config = Config::load(Some(&s.dir.join("c.toml")), &overrides).unwrap();
+    let web = &config.probes["web-1"];
+    assert!(
+        !web.validate_certs,
+        "Route 53 does not validate certificates"
+    );
+    assert_eq!((web.failure_threshold, web.interval.as_secs()), (3, 30));
+    assert_eq!(config.calculated["calc-1"].children, vec!["web-1", "a"]);
+    std::fs::write(
+        &json,
+        r#"{"HealthChecks": [{"Id": "cw", "HealthCheckConfig": {"Type": "CLOUDWATCH_METRIC"}}]}"#,
+    )
+    .unwrap();
+    let e = Config::load(Some(&s.dir.join("c.toml")), &overrides)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CLOUDWATCH_METRIC"), "{e}");
+}

@@ -60,6 +60,9 @@ pub struct Snapshot {
     pub health: std::sync::Arc<crate::health::HealthTable>,
     /// The check id of each index of `health`, so a reload keeps states by id.
     pub health_ids: Vec<String>,
+    /// For calculated checks (by the same index): children indices, threshold, inverted,
+    /// disabled. Their state is worked out from the children when read.
+    pub calculated: Vec<Option<CalculatedCheck>>,
     /// CIDR collections for IP-based routing, by index.
     pub cidr: Vec<CidrTable>,
     /// GeoIP database for geolocation, latency and geoproximity routing.
@@ -68,6 +71,27 @@ pub struct Snapshot {
     pub load_balancers: Vec<policy::elb::LoadBalancer>,
     /// Measured latencies for latency routing; without it, distance stands in.
     pub latency: Option<std::sync::Arc<policy::latency::LatencyMap>>,
+}
+
+/// A calculated check by health-table indices: children, threshold, inverted, disabled.
+pub type CalculatedCheck = (Box<[u32]>, usize, bool, bool);
+
+impl Snapshot {
+    /// A health check's state: from the table, or for a calculated check from its children
+    /// (Route 53 allows no nesting, so one level).
+    #[inline]
+    pub fn check_healthy(&self, h: u32) -> bool {
+        match self.calculated.get(h as usize) {
+            Some(Some((children, threshold, inverted, disabled))) => {
+                if *disabled {
+                    return !inverted;
+                }
+                let up = children.iter().filter(|&&c| self.health.get(c)).count();
+                (up >= *threshold) != *inverted
+            }
+            _ => self.health.get(h),
+        }
+    }
 }
 
 /// One CIDR collection, longest blocks first, each with its location's index.
@@ -781,7 +805,7 @@ impl PolicyCtx<'_> {
 
     /// A member's own health check, and for an alias with Evaluate Target Health, its target's.
     fn member_healthy(&self, zone: &Zone, group: &Group, i: usize, rtype: u16, depth: u8) -> bool {
-        let own = group.health[i].is_none_or(|h| self.snap.health.get(h));
+        let own = group.health[i].is_none_or(|h| self.snap.check_healthy(h));
         own && match (group.alias[i], group.load_balancer[i]) {
             (Some((target, true)), _) => self.target_healthy(zone, target, rtype, depth),
             (_, Some((lb, _, true))) => self.load_balancer(lb).is_some_and(|(_, s)| s.healthy),
@@ -792,10 +816,9 @@ impl PolicyCtx<'_> {
     /// A load balancer and its state under the current health view.
     fn load_balancer(&self, lb: u32) -> Option<(&policy::elb::LoadBalancer, policy::elb::State)> {
         let l = self.snap.load_balancers.get(lb as usize)?;
-        let health = &self.snap.health;
         Some((
             l,
-            policy::elb::state(l, |h| h.is_none_or(|h| health.get(h))),
+            policy::elb::state(l, |h| h.is_none_or(|h| self.snap.check_healthy(h))),
         ))
     }
 

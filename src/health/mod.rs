@@ -142,3 +142,205 @@ fn jitter_fraction(index: u32) -> f64 {
     let x = (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
+
+/// A health check as configured (TOML `[[health_check]]` or Route 53's `HealthCheckConfig`),
+/// before it is checked and turned into what runs.
+#[derive(Debug, Clone, Default)]
+pub struct CheckSpec {
+    /// HTTP, HTTPS, HTTP_STR_MATCH, HTTPS_STR_MATCH, TCP, CALCULATED; none: a configured state.
+    pub kind: Option<String>,
+    pub ip_address: Option<std::net::IpAddr>,
+    pub fqdn: Option<String>,
+    pub port: Option<u16>,
+    pub resource_path: Option<String>,
+    pub search_string: Option<String>,
+    pub request_interval: u64,
+    pub failure_threshold: u8,
+    pub inverted: bool,
+    pub disabled: bool,
+    pub validate_certs: bool,
+    pub children: Vec<String>,
+    pub health_threshold: usize,
+}
+
+/// A calculated check: healthy when at least `threshold` of its children are (§5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calculated {
+    pub children: Vec<String>,
+    pub threshold: usize,
+    pub inverted: bool,
+    pub disabled: bool,
+}
+
+/// What a [`CheckSpec`] becomes.
+#[derive(Debug, Clone)]
+pub enum Built {
+    /// No probe: the state comes from the configuration.
+    Static,
+    Probe(ProbeConfig),
+    Calculated(Calculated),
+}
+
+impl CheckSpec {
+    /// Checks the fields and builds the check; errors say which field to fix.
+    pub fn build(&self) -> Result<Built, String> {
+        let Some(kind) = &self.kind else {
+            return Ok(Built::Static);
+        };
+        let kind = kind.to_ascii_uppercase();
+        if kind == "CALCULATED" {
+            if self.children.is_empty() {
+                return Err("a CALCULATED check needs child health checks".into());
+            }
+            return Ok(Built::Calculated(Calculated {
+                children: self.children.clone(),
+                threshold: self.health_threshold,
+                inverted: self.inverted,
+                disabled: self.disabled,
+            }));
+        }
+        if !(1..=10).contains(&self.failure_threshold) {
+            return Err(format!(
+                "failure threshold {} is outside 1..10",
+                self.failure_threshold
+            ));
+        }
+        if self.request_interval == 0 {
+            return Err("request interval must be at least 1 second".into());
+        }
+        let (scheme, string_match) = match kind.as_str() {
+            "HTTP" => (Some(Scheme::Http), false),
+            "HTTPS" => (Some(Scheme::Https), false),
+            "HTTP_STR_MATCH" => (Some(Scheme::Http), true),
+            "HTTPS_STR_MATCH" => (Some(Scheme::Https), true),
+            "TCP" => (None, false),
+            other => {
+                return Err(format!(
+                    "type {other:?} is not HTTP, HTTPS, HTTP_STR_MATCH, HTTPS_STR_MATCH, TCP or CALCULATED"
+                ))
+            }
+        };
+        let target = match scheme {
+            None => {
+                let ip = self.ip_address.ok_or("a TCP check needs an IP address")?;
+                ProbeTarget::Tcp(SocketAddr::new(
+                    ip,
+                    self.port.ok_or("a TCP check needs a port")?,
+                ))
+            }
+            Some(scheme) => {
+                let host = match (&self.ip_address, &self.fqdn) {
+                    (Some(ip), _) => ip.to_string(),
+                    (None, Some(fqdn)) => fqdn.trim_end_matches('.').to_string(),
+                    (None, None) => {
+                        return Err("needs an IP address or a fully qualified domain name".into())
+                    }
+                };
+                let port = self
+                    .port
+                    .unwrap_or(if scheme == Scheme::Https { 443 } else { 80 });
+                let mut spec = HttpSpec::new(scheme, host, port);
+                spec.path = self.resource_path.clone().unwrap_or_else(|| "/".into());
+                spec.host_header = self
+                    .fqdn
+                    .as_ref()
+                    .map(|f| f.trim_end_matches('.').to_string());
+                if string_match {
+                    spec.search = Some(
+                        self.search_string
+                            .clone()
+                            .ok_or(format!("{kind} needs a search string"))?,
+                    );
+                }
+                ProbeTarget::Http(spec)
+            }
+        };
+        Ok(Built::Probe(ProbeConfig {
+            target,
+            interval: Duration::from_secs(self.request_interval),
+            failure_threshold: self.failure_threshold,
+            inverted: self.inverted,
+            disabled: self.disabled,
+            validate_certs: self.validate_certs,
+        }))
+    }
+}
+
+/// Route 53's `list-health-checks` output (or one `get-health-check`) → (id, spec) pairs.
+/// Route 53 does not validate HTTPS certificates, so these checks do not either.
+pub fn import_route53(json: &str) -> Result<Vec<(String, CheckSpec)>, String> {
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Doc {
+        #[serde(default)]
+        health_checks: Vec<Check>,
+        health_check: Option<Check>,
+        #[serde(default)]
+        is_truncated: bool,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Check {
+        id: String,
+        health_check_config: Cfg,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Cfg {
+        #[serde(rename = "IPAddress")]
+        ip_address: Option<std::net::IpAddr>,
+        port: Option<u16>,
+        #[serde(rename = "Type")]
+        kind: String,
+        resource_path: Option<String>,
+        fully_qualified_domain_name: Option<String>,
+        search_string: Option<String>,
+        request_interval: Option<u64>,
+        failure_threshold: Option<u8>,
+        #[serde(default)]
+        inverted: bool,
+        #[serde(default)]
+        disabled: bool,
+        #[serde(default)]
+        child_health_checks: Vec<String>,
+        health_threshold: Option<usize>,
+    }
+    let doc: Doc = serde_json::from_str(json).map_err(|e| format!("line {}: {e}", e.line()))?;
+    if doc.is_truncated {
+        return Err(
+            "IsTruncated is true: export every page of list-health-checks into the file".into(),
+        );
+    }
+    let mut out = Vec::new();
+    for c in doc.health_checks.into_iter().chain(doc.health_check) {
+        let cfg = c.health_check_config;
+        if cfg.kind.eq_ignore_ascii_case("CLOUDWATCH_METRIC")
+            || cfg.kind.eq_ignore_ascii_case("RECOVERY_CONTROL")
+        {
+            return Err(format!(
+                "health check {}: type {} needs AWS services policydns cannot reach",
+                c.id, cfg.kind
+            ));
+        }
+        out.push((
+            c.id,
+            CheckSpec {
+                kind: Some(cfg.kind),
+                ip_address: cfg.ip_address,
+                fqdn: cfg.fully_qualified_domain_name,
+                port: cfg.port,
+                resource_path: cfg.resource_path,
+                search_string: cfg.search_string,
+                request_interval: cfg.request_interval.unwrap_or(30),
+                failure_threshold: cfg.failure_threshold.unwrap_or(3),
+                inverted: cfg.inverted,
+                disabled: cfg.disabled,
+                validate_certs: false,
+                children: cfg.child_health_checks,
+                health_threshold: cfg.health_threshold.unwrap_or(0),
+            },
+        ));
+    }
+    Ok(out)
+}
