@@ -239,6 +239,8 @@ struct ServerSection {
     geoip: Option<PathBuf>,
     /// Measured round-trip times from client networks to regions, for latency routing.
     latency_map: Option<PathBuf>,
+    /// Address of the health-check status listener (JSON and Prometheus); off when absent.
+    status_listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +296,8 @@ pub struct Config {
     pub geoip: Option<PathBuf>,
     /// Latency map file (see `policy::latency`).
     pub latency_map: Option<PathBuf>,
+    /// The status listener's address, if on.
+    pub status_listen: Option<SocketAddr>,
     /// The file this came from, re-read on SIGHUP.
     pub source: Option<PathBuf>,
 }
@@ -312,6 +316,8 @@ pub struct Overrides {
     pub geoip: Option<String>,
     /// `--health-checks FILE.json`: Route 53 `list-health-checks` output.
     pub health_checks: Vec<String>,
+    /// `--status-listen ADDR`, replacing the file's `status_listen`.
+    pub status_listen: Option<String>,
     /// `--latency-map FILE`, replacing the file's `latency_map`.
     pub latency_map: Option<String>,
     /// `ORIGIN=FILE`: Route 53 JSON for a zone (added to a zone of that origin, or a new one).
@@ -423,6 +429,18 @@ impl Config {
             },
             identity: nonempty(s.identity),
             nsid: nonempty(s.nsid),
+        };
+        let status_listen = match cli.status_listen.clone().or(s.status_listen.clone()) {
+            None => None,
+            Some(text) => match text.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(format!(
+                        "status_listen {text:?} is not IP:PORT, e.g. 127.0.0.1:8053"
+                    ));
+                    None
+                }
+            },
         };
         let where_ = path
             .map(|p| p.display().to_string())
@@ -649,6 +667,7 @@ impl Config {
                 s.geoip
                     .map(|g| if g.is_relative() { base.join(g) } else { g })
             }),
+            status_listen,
             latency_map: cli.latency_map.as_ref().map(PathBuf::from).or_else(|| {
                 s.latency_map
                     .map(|g| if g.is_relative() { base.join(g) } else { g })

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -100,6 +101,9 @@ struct Source {
     /// `[[health_check]]` tables (repeatable).
     #[arg(long = "health-checks", value_name = "FILE.json")]
     health_checks: Vec<String>,
+    /// Serve health-check status (JSON at /health-checks, Prometheus at /metrics) on ADDR.
+    #[arg(long, value_name = "ADDR")]
+    status_listen: Option<String>,
     /// Latency map (lines of `CIDR REGION RTT_MS`) for latency routing.
     #[arg(long, value_name = "FILE")]
     latency_map: Option<String>,
@@ -126,6 +130,7 @@ impl Source {
             geoip: self.geoip.clone(),
             latency_map: self.latency_map.clone(),
             health_checks: self.health_checks.clone(),
+            status_listen: self.status_listen.clone(),
             route53: self.route53.clone(),
             cidr_collections: self.cidr_collection.clone(),
         };
@@ -280,7 +285,29 @@ async fn run(
         udp_workers_per_address = config.udp_workers,
         "serving"
     );
-    let mut probes = start_probes(&config, &server.snapshot.load());
+    let reports = Arc::new(policydns::health::status::Reports::default());
+    let mut probes = start_probes(&config, &server.snapshot.load(), &reports);
+    let mut status_task = None;
+    if let Some(addr) = config.status_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("status listener on {addr}"))?;
+        let snapshot = server.snapshot.clone();
+        let states: policydns::health::status::States = Arc::new(move || {
+            let snap = snapshot.load();
+            snap.health_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), snap.check_healthy(i as u32)))
+                .collect()
+        });
+        tracing::info!(%addr, "health-check status at /health-checks and /metrics");
+        status_task = Some(tokio::spawn(policydns::health::status::serve(
+            listener,
+            reports.clone(),
+            states,
+        )));
+    }
     loop {
         tokio::select! {
             _ = hup.recv() => {
@@ -309,8 +336,10 @@ async fn run(
                     tracing::info!(zone = %z.origin_text(), serial = z.serial, "zone serving");
                 }
                 // Probes write into the new snapshot's table from now on.
+                // Probes write into the new snapshot's table from now on (the status listener
+                // reads whichever snapshot is current and keeps running).
                 probes.iter().for_each(|t| t.abort());
-                probes = start_probes(&config, &built.snapshot);
+                probes = start_probes(&config, &built.snapshot, &reports);
                 server.swap(built.snapshot);
             }
             _ = term.recv() => break,
@@ -318,7 +347,10 @@ async fn run(
         }
     }
     tracing::info!("shutting down");
-    probes.iter().for_each(|t| t.abort());
+    probes
+        .iter()
+        .chain(status_task.iter())
+        .for_each(|t| t.abort());
     server.shutdown().await;
     Ok(())
 }
@@ -327,6 +359,7 @@ async fn run(
 fn start_probes(
     config: &Config,
     snapshot: &policydns::answer::Snapshot,
+    reports: &Arc<policydns::health::status::Reports>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let checks = config
         .probes
@@ -339,7 +372,7 @@ fn start_probes(
     if !checks.is_empty() {
         tracing::info!(checks = checks.len(), "health checks probing");
     }
-    policydns::health::spawn(checks, snapshot.health.clone())
+    policydns::health::spawn(checks, snapshot.health.clone(), reports.clone())
 }
 
 /// `import route53`: the same conversion `--route53` does at load time, written out as a

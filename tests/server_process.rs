@@ -570,3 +570,54 @@ fn an_http_health_check_fails_over_when_the_backend_stops_and_back_when_it_retur
         "{log}"
     );
 }
+
+#[test]
+fn the_status_listener_serves_check_states_as_json_and_prometheus() {
+    let dir = Dir::new("status");
+    let zone = dir.write("z", ZONE);
+    let backend = Backend::start(0);
+    let status_port = free_port();
+    let config = dir.write(
+        "c.toml",
+        &format!(
+            "[server]\nstatus_listen = \"127.0.0.1:{status_port}\"\n[[zone]]\norigin = \"example.test.\"\nfile = \"{}\"\n\
+             [[health_check]]\nid = \"web\"\ntype = \"HTTP\"\nip_address = \"127.0.0.1\"\nport = {}\nrequest_interval = 1\nfailure_threshold = 1\n\
+             [[health_check]]\nid = \"manual\"\nhealthy = false\n",
+            zone.display(),
+            backend.port
+        ),
+    );
+    let _s = start(&dir, &["--config", config.to_str().unwrap()]);
+    let get = |path: &str| -> String {
+        let Ok(mut c) = TcpStream::connect(("127.0.0.1", status_port)) else {
+            return String::new();
+        };
+        let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    };
+    eventually("a probe result in the JSON", || {
+        get("/health-checks").contains("\"probes\": ")
+    });
+    let json = get("/health-checks");
+    assert!(
+        json.contains("\"id\": \"web\"") && json.contains("\"id\": \"manual\""),
+        "{json}"
+    );
+    let metrics = get("/metrics");
+    assert!(
+        metrics.contains("policydns_health_check_healthy{check=\"web\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("policydns_health_check_healthy{check=\"manual\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("policydns_health_check_probes_total{check=\"web\",result=\"pass\"}"),
+        "{metrics}"
+    );
+    drop(backend);
+}

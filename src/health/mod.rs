@@ -7,6 +7,7 @@
 
 pub mod probe;
 pub mod state;
+pub mod status;
 
 pub use probe::{HttpSpec, ProbeResult, Reason, Scheme, StatusMatcher};
 pub use state::{calculated, CheckState, HealthCheck, Transition};
@@ -80,6 +81,7 @@ pub struct ProbeConfig {
 pub fn spawn(
     checks: Vec<(u32, String, ProbeConfig)>,
     table: Arc<HealthTable>,
+    reports: Arc<status::Reports>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     const MAX_CONCURRENT: usize = 256;
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
@@ -89,6 +91,7 @@ pub fn spawn(
     for (index, id, cfg) in checks {
         let table = table.clone();
         let slots = slots.clone();
+        let reports = reports.clone();
         let client = if cfg.validate_certs {
             verified.clone()
         } else {
@@ -120,7 +123,9 @@ pub fn spawn(
                     (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, Duration::from_secs(10)).await,
                     (ProbeTarget::Http(_), None) => continue,
                 };
-                if let Some(t) = check.observe(result.passed) {
+                let transition = check.observe(result.passed);
+                reports.record(&id, &check, &result, transition.is_some());
+                if let Some(t) = transition {
                     table.set(index, t.to);
                     tracing::info!(
                         check = %id,
