@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The health checker under load: N HTTP checks (default 10,000) at a 10 s interval against a
+# local HTTP server, run by policydns with no DNS traffic. Reports the checker's CPU share of
+# one core and its memory once every check has started, over a measuring window.
+#
+#   bench/health.sh                 # N=10000 INTERVAL=10 WINDOW=30
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-10000}
+INTERVAL=${INTERVAL:-10}
+WINDOW=${WINDOW:-30}
+HTTP_PORT=${HTTP_PORT:-18090}
+DNS_PORT=${DNS_PORT:-15391}
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --example http_ok
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
+work=$(mktemp -d /tmp/policydns-health.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+taskset -c 1 target/release/examples/http_ok "127.0.0.1:$HTTP_PORT" &
+pids+=("$!")
+printf '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 127.0.0.1\n' >"$work/z.zone"
+{
+    printf '[[zone]]\norigin = "bench.test."\nfile = "z.zone"\n'
+    for i in $(seq 1 "$N"); do
+        printf '[[health_check]]\nid = "c%d"\ntype = "HTTP"\nip_address = "127.0.0.1"\nport = %d\nresource_path = "/c/%d"\nrequest_interval = %d\nfailure_threshold = 3\n' \
+            "$i" "$HTTP_PORT" "$i" "$INTERVAL"
+    done
+} >"$work/c.toml"
+taskset -c 0 target/release/policydns serve --config "$work/c.toml" --listen "127.0.0.1:$DNS_PORT" --udp-workers 1 2>"$work/server.log" &
+pid=$!
+pids+=("$pid")
+# Every check's first probe falls within one interval (jitter); measure after that.
+sleep $((INTERVAL + 3))
+kill -0 "$pid" || { tail -5 "$work/server.log"; exit 1; }
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
+t0=$(ticks); s0=$(date +%s.%N)
+sleep "$WINDOW"
+t1=$(ticks); s1=$(date +%s.%N)
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+changes=$(grep -c "health check changed state" "$work/server.log" || true)
+python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" <<'PY' | tee bench/results/health-latest.txt
+import sys
+t0, t1, s0, s1, hz, rss, n, interval, changes = sys.argv[1:]
+cpu = (float(t1) - float(t0)) / float(hz)
+wall = float(s1) - float(s0)
+probes = int(n) / int(interval) * wall
+print(f"{n} HTTP checks every {interval} s, measured over {wall:.0f} s")
+print(f"checker CPU: {100 * cpu / wall:.2f} % of one core ({cpu * 1e6 / probes:.0f} us per probe, {probes / wall:.0f} probes/s)")
+print(f"checker memory (RSS): {int(rss) / 1024:.0f} MiB")
+print(f"state changes logged (should be 0: all healthy): {changes}")
+PY
