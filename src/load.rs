@@ -63,18 +63,9 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
             }
         },
     };
-    let health_index: BTreeMap<&str, u32> = config
-        .health
-        .keys()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i as u32))
-        .collect();
-    let collection_index: BTreeMap<&str, u32> = config
-        .cidr_collections
-        .keys()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i as u32))
-        .collect();
+    // Names become the indices the snapshot's tables use (sorted by id, as the maps are).
+    let health_index = index_of(config.health.keys());
+    let collection_index = index_of(config.cidr_collections.keys());
     for spec in &config.zones {
         let loaded = if spec.route53.is_empty() {
             let file = spec.file.as_deref().unwrap_or(Path::new(""));
@@ -448,4 +439,11 @@ fn cidr_table(locations: &BTreeMap<String, Vec<IpNetwork>>) -> CidrTable {
         .collect();
     blocks.sort_by_key(|b| std::cmp::Reverse(b.0.prefix()));
     CidrTable { blocks }
+}
+
+/// Position of each key in sorted order.
+fn index_of<'a>(keys: impl Iterator<Item = &'a String>) -> BTreeMap<&'a str, u32> {
+    keys.enumerate()
+        .map(|(i, k)| (k.as_str(), i as u32))
+        .collect()
 }

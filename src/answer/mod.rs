@@ -543,14 +543,14 @@ fn sections(
                         zone.rrsets(node).len()
                     };
                     for set in zone.rrsets(node).iter().take(take) {
-                        write_answer(w, zone, set, owner_at, apex_at, first_zone, ctx)?;
+                        write_set(w, zone, set, owner_at, apex_at, first_zone, ctx, 0)?;
                         extra.add(zone, zone.additional(set));
                         apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
                     }
                     break End::Answered(zone);
                 }
                 if let Some(set) = select(zone, node, q.qtype) {
-                    if write_answer(w, zone, set, owner_at, apex_at, first_zone, ctx)?.0 == 0 {
+                    if write_set(w, zone, set, owner_at, apex_at, first_zone, ctx, 0)?.0 == 0 {
                         // A routing policy with nothing for this client (§3.5): NODATA.
                         break End::NoData(zone);
                     }
@@ -562,7 +562,7 @@ fn sections(
                 let Some(cname) = zone.rrset(node, types::CNAME) else {
                     break End::NoData(zone);
                 };
-                let target = write_answer(w, zone, cname, owner_at, apex_at, first_zone, ctx)?.1;
+                let target = write_set(w, zone, cname, owner_at, apex_at, first_zone, ctx, 0)?.1;
                 let rdata = zone
                     .rdatas(cname)
                     .next()
@@ -892,24 +892,12 @@ impl PolicyCtx<'_> {
     }
 }
 
-/// Writes the records `set` answers with: its own, or those its routing policy picks for this
-/// query. Returns how many RRsets went in, and where the last one's first RDATA name starts.
-#[allow(clippy::too_many_arguments)]
-fn write_answer(
-    w: &mut Writer<'_>,
-    zone: &Zone,
-    set: &RrSet,
-    owner_at: u16,
-    apex_at: usize,
-    first_zone: &Zone,
-    ctx: &mut PolicyCtx<'_>,
-) -> Result<(usize, Option<u16>), Full> {
-    write_set(w, zone, set, owner_at, apex_at, first_zone, ctx, 0)
-}
-
 /// Aliases followed per answer at most; deeper (or looping) chains answer nothing.
 const MAX_ALIAS_DEPTH: u8 = 8;
 
+/// Writes the records `set` answers with: its own, or those its routing policy picks for this
+/// query (following aliases, `depth` deep so far). Returns how many RRsets went in, and where the
+/// last one's first RDATA name starts.
 #[allow(clippy::too_many_arguments)]
 fn write_set(
     w: &mut Writer<'_>,
