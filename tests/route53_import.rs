@@ -5,22 +5,19 @@
 //! round-tripping through `check --config`.
 
 mod common;
-use common::{query, Dir};
+use common::{a_records, eventually, query, Dir, Server, BIN};
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::op::Message;
 use policydns::answer::{respond_from, Snapshot, Transport, MAX_MESSAGE};
 use policydns::config::{Config, Overrides};
 use policydns::route53::{self, Document};
 use policydns::{load, zone};
 
-const BIN: &str = env!("CARGO_BIN_EXE_policydns");
 const ORIGIN: &str = "route53.test.";
 const COLLECTION: &str = "4c2f7c7a-9b1e-4d2b-a6a8-0d5e3c1f2b10";
 
@@ -591,87 +588,12 @@ fn a_zone_file_beside_the_json_gives_the_apex_soa_and_ns() {
 
 // --- The binary -----------------------------------------------------------------------------
 
-/// A server process, killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    loop {
-        let t = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+fn serve(dir: &Dir, args: &[&str]) -> Server {
+    common::serve(dir, args, "www.route53.test.")
 }
 
 fn try_udp(addr: SocketAddr, name: &str, timeout: Duration) -> Option<Message> {
-    let mut m = Message::query();
-    m.metadata.id = 7;
-    m.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(timeout)).unwrap();
-    s.send_to(&m.to_vec().unwrap(), addr).ok()?;
-    let mut buf = [0u8; 4096];
-    let n = s.recv(&mut buf).ok()?;
-    Message::from_vec(&buf[..n]).ok()
-}
-
-fn a_records(m: &Message) -> Vec<String> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.to_string()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn serve(dir: &Dir, args: &[&str]) -> Server {
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let log = dir.0.join(format!("server-{port}.log"));
-    let child = Command::new(BIN)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("serve")
-        .args(["--listen", &addr.to_string(), "--udp-workers", "1"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server { child, addr, log };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if try_udp(addr, "www.route53.test.", Duration::from_millis(200)).is_some() {
-            return server;
-        }
-    }
-    panic!(
-        "server did not answer; log:\n{}",
-        std::fs::read_to_string(&server.log).unwrap_or_default()
-    );
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for: {what}");
+    common::try_udp(addr, name, 1, timeout)
 }
 
 #[test]

@@ -3,18 +3,16 @@
 //! Everything talks to 127.0.0.1 and every wait is bounded.
 
 mod common;
-use common::Dir;
+use common::{a_records, eventually, free_port, Dir, Server, BIN};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RData, RecordType};
-
-const BIN: &str = env!("CARGO_BIN_EXE_policydns");
+use hickory_proto::rr::{Name, RecordType};
 
 const ZONE: &str = "$TTL 60
 @   SOA ns1 hostmaster 1 7200 900 1209600 30
@@ -23,61 +21,8 @@ ns1 A   192.0.2.53
 www A   192.0.2.1
 ";
 
-/// A server process, killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    loop {
-        let t = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn start(dir: &Dir, args: &[&str]) -> Server {
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let log = dir.0.join(format!("server-{port}.log"));
-    let child = Command::new(BIN)
-        .arg("serve")
-        .args(["--listen", &addr.to_string(), "--udp-workers", "2"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server { child, addr, log };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if try_udp(
-            addr,
-            "ns1.example.test.",
-            RecordType::A,
-            Duration::from_millis(200),
-        )
-        .is_some()
-        {
-            return server;
-        }
-    }
-    panic!(
-        "server did not answer; log:\n{}",
-        std::fs::read_to_string(&server.log).unwrap_or_default()
-    );
+    common::serve(dir, args, "ns1.example.test.")
 }
 
 fn query_bytes(id: u16, name: &str, t: RecordType) -> Vec<u8> {
@@ -87,27 +32,8 @@ fn query_bytes(id: u16, name: &str, t: RecordType) -> Vec<u8> {
     m.to_vec().unwrap()
 }
 
-fn try_udp(addr: SocketAddr, name: &str, t: RecordType, timeout: Duration) -> Option<Message> {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(timeout)).unwrap();
-    s.send_to(&query_bytes(7, name, t), addr).ok()?;
-    let mut buf = [0u8; 4096];
-    let n = s.recv(&mut buf).ok()?;
-    Message::from_vec(&buf[..n]).ok()
-}
-
 fn udp(addr: SocketAddr, name: &str, t: RecordType) -> Message {
-    try_udp(addr, name, t, Duration::from_secs(2)).expect("UDP answer")
-}
-
-fn a_records(m: &Message) -> Vec<String> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.to_string()),
-            _ => None,
-        })
-        .collect()
+    common::try_udp(addr, name, u16::from(t), Duration::from_secs(2)).expect("UDP answer")
 }
 
 fn tcp_send(s: &mut TcpStream, msg: &[u8]) {
@@ -127,18 +53,6 @@ fn tcp_read(s: &mut TcpStream) -> Message {
 fn signal(server: &Server, sig: i32) {
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(server.child.id() as i32, sig) }, 0);
-}
-
-/// Polls until `f` holds (bounded), for effects of a signal.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 fn check(args: &[&str]) -> Output {
