@@ -62,6 +62,22 @@ struct File {
     cidr_collection: Vec<CidrCollectionSection>,
     #[serde(default)]
     load_balancer: Vec<LoadBalancerSection>,
+    #[serde(default)]
+    tsig_key: Vec<TsigKeySection>,
+}
+
+/// `[[tsig_key]]`: a shared secret as BIND's and Knot's configs write it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TsigKeySection {
+    name: String,
+    #[serde(default = "hmac_sha256")]
+    algorithm: String,
+    secret: String,
+}
+
+fn hmac_sha256() -> String {
+    "hmac-sha256".into()
 }
 
 /// `[[record_set]]`: field names follow Route 53's `ResourceRecordSet`.
@@ -241,6 +257,8 @@ struct ServerSection {
     latency_map: Option<PathBuf>,
     /// Address of the health-check status listener (JSON and Prometheus); off when absent.
     status_listen: Option<String>,
+    /// Where secondary zones are saved (and read back on start).
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +267,18 @@ struct ZoneSection {
     origin: String,
     file: Option<PathBuf>,
     route53: Option<OneOrMany>,
+    /// Who may AXFR/IXFR it: addresses, CIDR blocks, `key:NAME`.
+    #[serde(default)]
+    allow_transfer: Vec<String>,
+    /// Secondaries to NOTIFY when its serial changes, as ADDR:PORT.
+    #[serde(default)]
+    notify: Vec<String>,
+    /// "keep" (default), "increment" or "unixtime".
+    serial_policy: Option<String>,
+    /// Makes it a secondary zone pulled from ADDR:PORT.
+    primary: Option<String>,
+    /// TSIG key to sign requests to the primary with.
+    primary_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,6 +297,8 @@ pub struct ZoneSpec {
     pub file: Option<PathBuf>,
     /// Route 53 JSON files (`crate::route53`), read on every load like the zone file.
     pub route53: Vec<PathBuf>,
+    pub transfer: crate::transfer::ZoneTransfer,
+    pub serial_policy: crate::transfer::reload::SerialPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -300,6 +332,9 @@ pub struct Config {
     pub status_listen: Option<SocketAddr>,
     /// The file this came from, re-read on SIGHUP.
     pub source: Option<PathBuf>,
+    pub tsig_keys: crate::transfer::tsig::KeyRing,
+    /// Where secondary zones are kept.
+    pub state_dir: Option<PathBuf>,
 }
 
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5353", "[::1]:5353"];
@@ -324,6 +359,16 @@ pub struct Overrides {
     pub route53: Vec<String>,
     /// `COLLECTION_ID=FILE`: `aws route53 list-cidr-blocks` output, a CIDR collection.
     pub cidr_collections: Vec<String>,
+    /// `--allow-transfer CIDR|key:NAME`, for every zone.
+    pub allow_transfer: Vec<String>,
+    /// `--tsig-key NAME:ALGORITHM:BASE64`.
+    pub tsig_keys: Vec<String>,
+    /// `--notify ADDR:PORT`, for every primary zone.
+    pub notify: Vec<String>,
+    /// `--secondary ORIGIN=ADDR:PORT[@KEY]`.
+    pub secondaries: Vec<String>,
+    /// `--state-dir DIR`.
+    pub state_dir: Option<String>,
 }
 
 impl Config {
@@ -372,13 +417,47 @@ impl Config {
                 Some(OneOrMany::One(p)) => vec![relative(p)],
                 Some(OneOrMany::Many(ps)) => ps.into_iter().map(relative).collect(),
             };
-            if z.file.is_none() && route53.is_empty() {
+            let primary = z.primary.as_deref().map(|p| parse_primary(p, z.primary_key.clone()));
+            if z.file.is_none() && route53.is_empty() && primary.is_none() {
                 errors.push(format!(
-                    "zone {}: give its data as file = \"ZONEFILE\" and/or route53 = \"RECORDS.json\"",
+                    "zone {}: give its data as file = \"ZONEFILE\" and/or route53 = \"RECORDS.json\", or make it a secondary with primary = \"ADDR:PORT\"",
                     z.origin
                 ));
                 continue;
             }
+            if primary.is_some() && (z.file.is_some() || !route53.is_empty()) {
+                errors.push(format!("zone {}: a secondary zone (primary = ...) takes its data from the primary, not from file or route53", z.origin));
+                continue;
+            }
+            if z.primary.is_none() && z.primary_key.is_some() {
+                errors.push(format!("zone {}: primary_key without primary", z.origin));
+            }
+            let mut transfer = crate::transfer::ZoneTransfer::default();
+            for a in &z.allow_transfer {
+                match crate::transfer::Acl::parse(a) {
+                    Ok(acl) => transfer.allow.push(acl),
+                    Err(e) => errors.push(format!("zone {}: {e}", z.origin)),
+                }
+            }
+            for n in &z.notify {
+                match n.parse::<SocketAddr>() {
+                    Ok(a) => transfer.notify.push(a),
+                    Err(_) => errors.push(format!("zone {}: notify {n:?} is not ADDR:PORT (IPv6 as [::1]:53)", z.origin)),
+                }
+            }
+            match primary {
+                Some(Ok(p)) => transfer.primary = Some(p),
+                Some(Err(e)) => errors.push(format!("zone {}: {e}", z.origin)),
+                None => {}
+            }
+            let serial_policy = match z.serial_policy.as_deref().map(crate::transfer::reload::SerialPolicy::parse) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    errors.push(format!("zone {}: {e}", z.origin));
+                    Default::default()
+                }
+                None => Default::default(),
+            };
             add_zone(
                 &mut zones,
                 &z.origin,
@@ -386,6 +465,12 @@ impl Config {
                 route53,
                 &mut errors,
             );
+            if let Some(last) = zones.iter_mut().find(|x| name::to_text(&x.origin).trim_end_matches('.').eq_ignore_ascii_case(z.origin.trim_end_matches('.'))) {
+                last.transfer.allow.extend(transfer.allow);
+                last.transfer.notify.extend(transfer.notify);
+                last.transfer.primary = last.transfer.primary.take().or(transfer.primary);
+                last.serial_policy = serial_policy;
+            }
         }
         for spec in &cli.zones {
             match spec.split_once('=') {
@@ -397,6 +482,75 @@ impl Config {
             match spec.split_once('=') {
                 Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(&mut zones, o, None, vec![PathBuf::from(f)], &mut errors),
                 _ => errors.push(format!("--route53 {spec:?}: expected ORIGIN=FILE, e.g. route53.test.=zones/route53/example.json")),
+            }
+        }
+        for spec in &cli.secondaries {
+            let parsed = spec.split_once('=').and_then(|(o, rest)| {
+                let (addr, key) = match rest.split_once('@') {
+                    Some((a, k)) => (a, Some(k.to_string())),
+                    None => (rest, None),
+                };
+                (!o.is_empty()).then(|| (o, parse_primary(addr, key)))
+            });
+            match parsed {
+                Some((o, Ok(p))) => {
+                    add_zone(&mut zones, o, None, Vec::new(), &mut errors);
+                    let text = if o.ends_with('.') { o.to_string() } else { format!("{o}.") };
+                    if let Some(z) = name::from_text(&text, None).ok().and_then(|w| {
+                        let w = name::to_lowercase(&w);
+                        zones.iter_mut().find(|z| z.origin == w)
+                    }) {
+                        if z.file.is_some() || !z.route53.is_empty() {
+                            errors.push(format!("--secondary {spec}: zone {text} also has local data (--zone/--route53)"));
+                        }
+                        z.transfer.primary = Some(p);
+                    }
+                }
+                Some((_, Err(e))) => errors.push(format!("--secondary {spec:?}: {e}")),
+                None => errors.push(format!("--secondary {spec:?}: expected ORIGIN=ADDR:PORT or ORIGIN=ADDR:PORT@KEYNAME, e.g. example.test.=127.0.0.1:53")),
+            }
+        }
+        for a in &cli.allow_transfer {
+            match crate::transfer::Acl::parse(a) {
+                Ok(acl) => zones.iter_mut().for_each(|z| z.transfer.allow.push(acl.clone())),
+                Err(e) => errors.push(format!("--{e}")),
+            }
+        }
+        for n in &cli.notify {
+            match n.parse::<SocketAddr>() {
+                Ok(addr) => zones
+                    .iter_mut()
+                    .filter(|z| z.transfer.primary.is_none())
+                    .for_each(|z| z.transfer.notify.push(addr)),
+                Err(_) => errors.push(format!("--notify {n:?}: expected ADDR:PORT, e.g. 127.0.0.1:5300")),
+            }
+        }
+        let mut tsig_keys = crate::transfer::tsig::KeyRing::default();
+        for k in file.tsig_key {
+            match crate::transfer::tsig::Key::new(&k.name, &k.algorithm, &k.secret) {
+                Ok(key) => tsig_keys.insert(key),
+                Err(e) => errors.push(format!("tsig_key: {e}")),
+            }
+        }
+        for k in &cli.tsig_keys {
+            match crate::transfer::tsig::Key::parse_spec(k) {
+                Ok(key) => tsig_keys.insert(key),
+                Err(e) => errors.push(format!("--tsig-key: {e}")),
+            }
+        }
+        for z in &zones {
+            let zt = name::to_text(&z.origin);
+            for a in &z.transfer.allow {
+                if let crate::transfer::Acl::Key(k) = a {
+                    if tsig_keys.get(k).is_none() {
+                        errors.push(format!("zone {zt}: allow-transfer names key {} which is not defined (add --tsig-key NAME:hmac-sha256:SECRET or a [[tsig_key]] table)", name::to_text(k)));
+                    }
+                }
+            }
+            if let Some(k) = z.transfer.primary.as_ref().and_then(|p| p.key.as_ref()) {
+                if tsig_keys.by_text(k).is_none() {
+                    errors.push(format!("zone {zt}: primary key {k:?} is not defined (add --tsig-key {k}:hmac-sha256:SECRET or a [[tsig_key]] table)"));
+                }
             }
         }
         if zones.is_empty() {
@@ -673,8 +827,21 @@ impl Config {
                     .map(|g| if g.is_relative() { base.join(g) } else { g })
             }),
             source: path.map(Path::to_path_buf),
+            tsig_keys,
+            state_dir: cli.state_dir.as_ref().map(PathBuf::from).or_else(|| {
+                s.state_dir
+                    .map(|g| if g.is_relative() { base.join(g) } else { g })
+            }),
         })
     }
+}
+
+/// `ADDR:PORT` of a primary, with an optional key name.
+fn parse_primary(addr: &str, key: Option<String>) -> Result<crate::transfer::Primary, String> {
+    let addr = addr
+        .parse::<SocketAddr>()
+        .map_err(|_| format!("primary {addr:?} is not ADDR:PORT (IPv6 as [::1]:53)"))?;
+    Ok(crate::transfer::Primary { addr, key })
 }
 
 /// Adds a zone, or data to a zone of the same origin: one zone file per zone, any number of
@@ -700,6 +867,8 @@ fn add_zone(
             origin: o,
             file,
             route53,
+            transfer: Default::default(),
+            serial_policy: Default::default(),
         }),
         Some(z) => {
             if file.is_some() && z.file.is_some() {

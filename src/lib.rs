@@ -34,4 +34,5 @@ pub mod load;
 pub mod policy;
 pub mod route53;
 pub mod server;
+pub mod transfer;
 pub mod zone;

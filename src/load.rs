@@ -67,6 +67,19 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
     let health_index = index_of(config.health.keys());
     let collection_index = index_of(config.cidr_collections.keys());
     for spec in &config.zones {
+        if spec.transfer.primary.is_some() {
+            // A secondary zone: what we have (the running version, or the copy saved in the
+            // state directory), else a stand-in that answers SERVFAIL until the first transfer.
+            let zone = previous
+                .and_then(|p| p.catalog.zone_by_origin(&spec.origin).cloned())
+                .or_else(|| {
+                    let dir = config.state_dir.as_deref()?;
+                    crate::transfer::secondary::load_saved(dir, &spec.origin).map(|(z, _)| Arc::new(z))
+                })
+                .unwrap_or_else(|| Arc::new(Zone::placeholder(&spec.origin)));
+            zones.push(zone);
+            continue;
+        }
         let loaded = if spec.route53.is_empty() {
             let file = spec.file.as_deref().unwrap_or(Path::new(""));
             groups_for(config, &spec.origin, &[], &health_index, &collection_index)
@@ -162,6 +175,35 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
 
 /// Parsing a large zone leaves many freed blocks that glibc keeps mapped; hand them back so
 /// the server's resident size is what the zones really take.
+/// The transfer settings (keys, who may transfer, whom to notify, primaries) of a config.
+pub fn transfer_settings(config: &Config) -> crate::transfer::Settings {
+    crate::transfer::Settings {
+        keys: config.tsig_keys.clone(),
+        zones: config
+            .zones
+            .iter()
+            .map(|z| (z.origin.clone(), z.transfer.clone()))
+            .collect(),
+    }
+}
+
+/// The secondary zones of a config, for `transfer::secondary::run`.
+pub fn secondaries(config: &Config) -> Vec<crate::transfer::secondary::Secondary> {
+    config
+        .zones
+        .iter()
+        .filter_map(|z| {
+            let p = z.transfer.primary.as_ref()?;
+            Some(crate::transfer::secondary::Secondary {
+                origin: z.origin.clone(),
+                primary: p.addr,
+                key: p.key.as_ref().and_then(|k| config.tsig_keys.by_text(k).cloned()),
+                state_dir: config.state_dir.clone(),
+            })
+        })
+        .collect()
+}
+
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the system.

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use policydns::config::{Config, Overrides};
 use policydns::server::Server;
+use policydns::transfer::{reload, Control};
 use policydns::{load, zone};
 
 #[derive(Parser)]
@@ -116,6 +117,23 @@ struct Source {
     /// aws route53 list-cidr-blocks (repeatable).
     #[arg(long = "cidr-collection", value_name = "ID=FILE")]
     cidr_collection: Vec<String>,
+    /// Who may transfer every zone (AXFR/IXFR): an address, a CIDR block, or key:NAME
+    /// (repeatable; added to each zone's allow_transfer).
+    #[arg(long = "allow-transfer", value_name = "CIDR|key:NAME")]
+    allow_transfer: Vec<String>,
+    /// A TSIG key, as NAME:hmac-sha256:BASE64SECRET (repeatable).
+    #[arg(long = "tsig-key", value_name = "NAME:ALG:SECRET")]
+    tsig_key: Vec<String>,
+    /// A secondary to NOTIFY when a zone's serial changes (repeatable; every primary zone).
+    #[arg(long = "notify", value_name = "ADDR:PORT")]
+    notify: Vec<String>,
+    /// Serve ORIGIN as a secondary of the primary at ADDR:PORT, optionally signing with a key
+    /// (repeatable).
+    #[arg(long = "secondary", value_name = "ORIGIN=ADDR:PORT[@KEY]")]
+    secondary: Vec<String>,
+    /// Where transferred zones are kept, so a restart serves at once.
+    #[arg(long = "state-dir", value_name = "DIR")]
+    state_dir: Option<String>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -133,8 +151,13 @@ impl Source {
             status_listen: self.status_listen.clone(),
             route53: self.route53.clone(),
             cidr_collections: self.cidr_collection.clone(),
+            allow_transfer: self.allow_transfer.clone(),
+            tsig_keys: self.tsig_key.clone(),
+            notify: self.notify.clone(),
+            secondaries: self.secondary.clone(),
+            state_dir: self.state_dir.clone(),
         };
-        let no_zones = self.zone.is_empty() && self.route53.is_empty();
+        let no_zones = self.zone.is_empty() && self.route53.is_empty() && self.secondary.is_empty();
         let path = match (&self.config, no_zones) {
             (Some(p), _) => Some(p.clone()),
             (None, true) => {
@@ -276,7 +299,12 @@ async fn run(
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let server = Server::start(&config, snapshot)?;
+    let control = Arc::new(Control::new(load::transfer_settings(&config)));
+    let mut snapshot = snapshot;
+    let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
+    let server = Server::start_with(&config, snapshot, control.clone())?;
+    report_transfer_outcome(&outcome);
+    let mut secondaries = start_secondaries(&config, &server);
     for z in server.snapshot.load().catalog.zones() {
         tracing::info!(zone = %z.origin_text(), serial = z.serial, records = z.record_count, "zone loaded");
     }
@@ -322,8 +350,13 @@ async fn run(
                         tracing::error!("reload: config refused, keeping the running one: {e:#}");
                     }
                 }
+                // Nobody else publishes (a secondary's transfer) while this reload builds.
+                let writer = server.writer.clone();
+                let guard = writer.lock().unwrap();
+                control.settings.store(Arc::new(load::transfer_settings(&config)));
                 let current = server.snapshot.load_full();
-                let built = load::build(&config, Some(&current));
+                let mut built = load::build(&config, Some(&current));
+                let outcome = reload::apply(&control, Some(&current), &mut built.snapshot, |o| serial_policy(&config, o));
                 for w in &built.warnings {
                     tracing::warn!("{w}");
                 }
@@ -341,6 +374,10 @@ async fn run(
                 probes.iter().for_each(|t| t.abort());
                 probes = start_probes(&config, &built.snapshot, &reports);
                 server.swap(built.snapshot);
+                drop(guard);
+                report_transfer_outcome(&outcome);
+                secondaries.iter().for_each(|t| t.abort());
+                secondaries = start_secondaries(&config, &server);
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -350,9 +387,55 @@ async fn run(
     probes
         .iter()
         .chain(status_task.iter())
+        .chain(secondaries.iter())
         .for_each(|t| t.abort());
     server.shutdown().await;
     Ok(())
+}
+
+fn serial_policy(config: &Config, origin: &[u8]) -> reload::SerialPolicy {
+    config
+        .zones
+        .iter()
+        .find(|z| z.origin == origin)
+        .map(|z| z.serial_policy)
+        .unwrap_or_default()
+}
+
+/// Logs what a load meant for transfers and sends the NOTIFYs it calls for.
+fn report_transfer_outcome(outcome: &reload::Outcome) {
+    for (zone, why) in &outcome.refused {
+        tracing::error!(zone = %zone, "{why}");
+    }
+    for (zone, old, new) in &outcome.renumbered {
+        tracing::warn!(zone = %zone, "content changed without a serial bump: serial {old} → {new} by serial_policy");
+    }
+    for c in &outcome.changed {
+        tracing::info!(zone = %policydns::zone::name::to_text(&c.origin), serial = c.serial, targets = c.notify.len(), "sending NOTIFY");
+        policydns::transfer::notify::send_all(c.origin.clone(), c.serial, (c.soa_ttl, c.soa_rdata.clone()), &c.notify, None);
+    }
+}
+
+/// One task per secondary zone, publishing into the server's snapshot.
+fn start_secondaries(config: &Config, server: &Server) -> Vec<tokio::task::JoinHandle<()>> {
+    load::secondaries(config)
+        .into_iter()
+        .map(|s| {
+            let saved_at = s.state_dir.as_deref().and_then(|d| {
+                std::fs::metadata(policydns::transfer::secondary::state_file(d, &s.origin))
+                    .and_then(|m| m.modified())
+                    .ok()
+            });
+            tracing::info!(zone = %policydns::zone::name::to_text(&s.origin), primary = %s.primary, "secondary zone");
+            tokio::spawn(policydns::transfer::secondary::run(
+                s,
+                server.control.clone(),
+                server.snapshot.clone(),
+                server.writer.clone(),
+                saved_at,
+            ))
+        })
+        .collect()
 }
 
 /// Starts the probes of the checks that have one, writing into `snapshot`'s health table.

@@ -77,6 +77,22 @@ pub struct Snapshot {
 pub type CalculatedCheck = (Box<[u32]>, usize, bool, bool);
 
 impl Snapshot {
+    /// The same snapshot serving another catalog (a secondary zone was transferred). The health
+    /// table is shared, so probes keep writing where queries read.
+    pub fn with_catalog(&self, catalog: Catalog) -> Snapshot {
+        Snapshot {
+            catalog,
+            options: self.options.clone(),
+            health: self.health.clone(),
+            health_ids: self.health_ids.clone(),
+            calculated: self.calculated.clone(),
+            cidr: self.cidr.clone(),
+            geo: self.geo.clone(),
+            load_balancers: self.load_balancers.clone(),
+            latency: self.latency.clone(),
+        }
+    }
+
     /// A health check's state: from the table, or for a calculated check from its children
     /// (Route 53 allows no nesting, so one level).
     #[inline]
@@ -142,7 +158,20 @@ pub fn respond_from(
     client: Option<IpAddr>,
     out: &mut [u8],
 ) -> usize {
-    match packet::parse(packet) {
+    respond_parsed(snap, packet, packet::parse(packet), transport, client, out)
+}
+
+/// As [`respond_from`], for a packet the caller has parsed already (the server parses once to
+/// route zone transfers and signed messages elsewhere).
+pub fn respond_parsed(
+    snap: &Snapshot,
+    packet: &[u8],
+    parsed: Parsed,
+    transport: Transport,
+    client: Option<IpAddr>,
+    out: &mut [u8],
+) -> usize {
+    match parsed {
         Parsed::Drop => 0,
         Parsed::Error {
             id,
@@ -504,6 +533,9 @@ fn sections(
     let Some(mut zone) = first else {
         return Ok(rcode::REFUSED);
     };
+    if zone.servfail {
+        return Ok(rcode::SERVFAIL);
+    }
     let first_zone = zone;
     set_flag(w.buf(), hflags::AA);
     // The zone's apex is the tail of the question: every name of the zone compresses to it.

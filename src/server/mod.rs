@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::answer::Snapshot;
 use crate::config::Config;
+use crate::transfer::Control;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr} ({proto}): {source}")]
@@ -27,6 +28,11 @@ pub struct BindError {
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
 pub struct Server {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
+    /// Transfers, NOTIFY and signed messages.
+    pub control: Arc<Control>,
+    /// Held by whoever publishes a new snapshot (reload, a secondary's transfer), so one
+    /// cannot overwrite the other's change.
+    pub writer: Arc<std::sync::Mutex<()>>,
     pub listening: Vec<SocketAddr>,
     udp_threads: Vec<JoinHandle<()>>,
     pub udp_counters: Vec<Arc<udp::Counters>>,
@@ -39,11 +45,22 @@ impl Server {
     /// Binds every listen address (UDP and TCP) and starts the workers. Must be called inside
     /// a tokio runtime (TCP). Default addresses that cannot be bound are skipped with a warning.
     pub fn start(config: &Config, snapshot: Snapshot) -> Result<Server, BindError> {
+        Self::start_with(config, snapshot, Arc::new(Control::default()))
+    }
+
+    /// As [`Server::start`], with the transfer side given.
+    pub fn start_with(
+        config: &Config,
+        snapshot: Snapshot,
+        control: Arc<Control>,
+    ) -> Result<Server, BindError> {
         let snapshot = Arc::new(ArcSwap::from_pointee(snapshot));
         let stop_udp = Arc::new(AtomicBool::new(false));
         let (stop_tcp, stop_rx) = watch::channel(false);
         let mut server = Server {
             snapshot: snapshot.clone(),
+            control: control.clone(),
+            writer: Arc::new(std::sync::Mutex::new(())),
             listening: Vec::new(),
             udp_threads: Vec::new(),
             udp_counters: Vec::new(),
@@ -77,6 +94,7 @@ impl Server {
                 let handle = udp::spawn(
                     sock,
                     snapshot.clone(),
+                    control.clone(),
                     stop_udp.clone(),
                     counters.clone(),
                     format!("udp-{actual}-{i}"),
@@ -92,6 +110,7 @@ impl Server {
             server.tcp_tasks.push(tokio::spawn(tcp::serve(
                 tcp_listener,
                 snapshot.clone(),
+                control.clone(),
                 limits,
                 stop_rx.clone(),
             )));

@@ -30,6 +30,7 @@ pub mod rcode {
 }
 
 pub const OPCODE_QUERY: u8 = 0;
+pub const OPCODE_NOTIFY: u8 = 4;
 
 /// EDNS option codes we read.
 const OPT_NSID: u16 = 3;
@@ -73,6 +74,8 @@ pub struct Query {
     pub qclass: u16,
     pub question_end: usize,
     pub edns: Option<Edns>,
+    /// A TSIG record came with it: the transfer module verifies and signs such exchanges.
+    pub signed: bool,
 }
 
 impl Query {
@@ -98,6 +101,20 @@ pub enum Parsed {
     },
     /// Not worth an answer: too short to hold a header, or itself a response.
     Drop,
+}
+
+impl Parsed {
+    /// Zone transfers, NOTIFY and TSIG-signed messages: not for the answer path, which never
+    /// allocates, but for `transfer`, which sees few of them.
+    pub fn is_control(&self) -> bool {
+        match self {
+            Parsed::Query(q) => q.signed || q.qtype == types::AXFR || q.qtype == types::IXFR,
+            Parsed::Error {
+                question: Some(q), ..
+            } => q.opcode == OPCODE_NOTIFY,
+            _ => false,
+        }
+    }
 }
 
 struct Cursor<'a> {
@@ -180,6 +197,7 @@ pub fn parse(packet: &[u8]) -> Parsed {
         qclass: 0,
         question_end: 0,
         edns: None,
+        signed: false,
     };
     let mut c = Cursor {
         b: packet,
@@ -243,6 +261,9 @@ pub fn parse(packet: &[u8]) -> Parsed {
         let Some(rdata) = c.take(rdlen as usize) else {
             return formerr(Some(q));
         };
+        if rtype == types::TSIG {
+            q.signed = true;
+        }
         if rtype != types::OPT {
             continue; // TSIG and others: the transfer code reads those itself.
         }

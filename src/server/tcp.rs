@@ -13,6 +13,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 use crate::answer::{self, Snapshot, Transport, MAX_MESSAGE};
+use crate::server::packet;
+use crate::transfer::Control;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -42,6 +44,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 pub async fn serve(
     listener: std::net::TcpListener,
     snapshot: Arc<ArcSwap<Snapshot>>,
+    control: Arc<Control>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -74,9 +77,10 @@ pub async fn serve(
             continue;
         };
         let snapshot = snapshot.clone();
+        let control = control.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, peer.ip(), &snapshot, limits, stop).await {
+            if let Err(e) = connection(stream, peer.ip(), &snapshot, &control, limits, stop).await {
                 tracing::debug!(%peer, "tcp connection ended: {e}");
             }
             drop(permit);
@@ -88,6 +92,7 @@ async fn connection(
     stream: TcpStream,
     peer: std::net::IpAddr,
     snapshot: &ArcSwap<Snapshot>,
+    control: &Control,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
@@ -114,11 +119,28 @@ async fn connection(
             },
             _ = stop.changed() => return Ok(()),
         };
+        let parsed = packet::parse(&query[..n]);
+        if parsed.is_control() {
+            // A transfer may be many messages: built whole, then written (the snapshot it read
+            // is released before the first write waits on the client).
+            let stream = {
+                let snap = snapshot.load_full();
+                control.respond_tcp(&snap, &query[..n], parsed, Some(peer))
+            };
+            let Some(stream) = stream else { return Ok(()) };
+            // A whole zone may take a while to send: allow a generous time per 64 KiB.
+            let budget = limits.idle_timeout * (1 + (stream.len() / 65536) as u32);
+            tokio::time::timeout(budget, wr.write_all(&stream))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client not reading"))??;
+            continue;
+        }
         let resp = {
             let snap = snapshot.load();
-            answer::respond_from(
+            answer::respond_parsed(
                 &snap,
                 &query[..n],
+                parsed,
                 Transport::Tcp,
                 Some(peer),
                 &mut out[2..],

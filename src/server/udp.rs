@@ -16,6 +16,8 @@ use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::answer::{self, Snapshot, Transport};
+use crate::server::packet;
+use crate::transfer::Control;
 
 /// Datagrams per `recvmmsg`/`sendmmsg` call.
 const BATCH: usize = 32;
@@ -103,13 +105,14 @@ fn omit_path_mtu_discovery(s: &Socket, v6: bool) {
 pub fn spawn(
     socket: Socket,
     snapshot: Arc<ArcSwap<Snapshot>>,
+    control: Arc<Control>,
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     name: String,
 ) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name(name)
-        .spawn(move || worker(socket, &snapshot, &stop, &counters))
+        .spawn(move || worker(socket, &snapshot, &control, &stop, &counters))
 }
 
 /// Fixed buffers and the `mmsghdr` arrays that point into them. Boxed once, never moved after
@@ -141,7 +144,13 @@ impl Batch {
     }
 }
 
-fn worker(socket: Socket, snapshot: &ArcSwap<Snapshot>, stop: &AtomicBool, counters: &Counters) {
+fn worker(
+    socket: Socket,
+    snapshot: &ArcSwap<Snapshot>,
+    control: &Control,
+    stop: &AtomicBool,
+    counters: &Counters,
+) {
     let fd = socket.as_raw_fd();
     let mut b = Batch::new();
     while !stop.load(Ordering::Relaxed) {
@@ -183,8 +192,13 @@ fn worker(socket: Socket, snapshot: &ArcSwap<Snapshot>, stop: &AtomicBool, count
             }
             let len = msg.msg_len as usize;
             let client = source_ip(&addrs[i]);
-            let resp_len =
-                answer::respond_from(&snap, &rx[i][..len], Transport::Udp, client, &mut tx[out]);
+            let query = &rx[i][..len];
+            let parsed = packet::parse(query);
+            let resp_len = if parsed.is_control() {
+                control.respond_udp(&snap, query, parsed, client, &mut tx[out])
+            } else {
+                answer::respond_parsed(&snap, query, parsed, Transport::Udp, client, &mut tx[out])
+            };
             if resp_len == 0 {
                 continue;
             }

@@ -215,6 +215,9 @@ pub struct Zone {
     pub ns_tail: NsTail,
     pub source: Option<PathBuf>,
     pub record_count: usize,
+    /// A secondary zone with no usable data (never transferred, or past its SOA expire):
+    /// queries get SERVFAIL, as BIND answers for it.
+    pub servfail: bool,
 }
 
 pub const APEX: u32 = 0;
@@ -764,6 +767,7 @@ impl Builder {
             ns_tail: NsTail::default(),
             source: None,
             record_count,
+            servfail: false,
         };
         for id in 0..n {
             let name_off = zone.names.len();
@@ -895,6 +899,39 @@ impl Builder {
 }
 
 impl Zone {
+    /// Rewrites the SOA serial in place (a serial policy gave the zone a new one): in the
+    /// record's RDATA, its pre-rendered form, and the negative-answer SOA. The serial sits 20
+    /// octets before the end of the one SOA record in each.
+    pub fn set_serial(&mut self, serial: u32) {
+        let apex_soa = self
+            .rrset(&self.nodes[APEX as usize], types::SOA)
+            .copied()
+            .expect("a compiled zone has an SOA");
+        for span in [apex_soa.raw, apex_soa.wire, self.negative_soa.raw, self.negative_soa.wire] {
+            if span.len >= 20 {
+                let end = (span.off + span.len) as usize;
+                self.bytes[end - 20..end - 16].copy_from_slice(&serial.to_be_bytes());
+            }
+        }
+        self.serial = serial;
+    }
+
+    /// A stand-in for a secondary zone that has no data: answers SERVFAIL.
+    pub fn placeholder(origin: &[u8]) -> Zone {
+        let origin = name::to_lowercase(origin);
+        let file: Arc<Path> = Arc::from(Path::new("(secondary zone, not transferred yet)"));
+        let mut soa = Vec::new();
+        soa.extend_from_slice(&[0, 0]);
+        soa.extend_from_slice(&[0u8; 20]);
+        let records = vec![
+            parse::Record { owner: origin.clone(), ttl: 0, rtype: types::SOA, rdata: soa, file: file.clone(), line: 0 },
+            parse::Record { owner: origin.clone(), ttl: 0, rtype: types::NS, rdata: vec![0], file, line: 0 },
+        ];
+        let (mut zone, _) = Zone::compile(&origin, records).expect("a minimal zone compiles");
+        zone.servfail = true;
+        zone
+    }
+
     /// Stores one RRset in the arenas, rendered with `owner`. `per_record` gives, for each
     /// RDATA, the additional-section target node and the tree position of its (first)
     /// compressible name.
@@ -1040,6 +1077,21 @@ impl Catalog {
             table,
             origin_lens,
         }
+    }
+
+    /// The zones, for building a new catalog from this one.
+    pub fn into_zones(self) -> Vec<Arc<Zone>> {
+        self.zones
+    }
+
+    /// This catalog with `zone` in place of the zone of the same origin (or added).
+    pub fn with_zone(&self, zone: Arc<Zone>) -> Catalog {
+        let mut zones = self.zones.clone();
+        match zones.iter_mut().find(|z| z.origin == zone.origin) {
+            Some(slot) => *slot = zone,
+            None => zones.push(zone),
+        }
+        Catalog::new(zones)
     }
 
     pub fn zones(&self) -> &[Arc<Zone>] {

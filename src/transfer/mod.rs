@@ -1,0 +1,393 @@
+//! Zone transfers and their control messages: AXFR (RFC 5936) and IXFR (RFC 1995) out, NOTIFY
+//! (RFC 1996) in and out, TSIG (RFC 8945), and secondary zones pulled from a primary.
+//!
+//! The server hands this module only what the answer path does not take: transfer requests,
+//! NOTIFY, and anything carrying a TSIG record. Those are few, so here allocation is fine; the
+//! answer path stays as it was. The zone data comes from the same snapshot queries read.
+
+pub mod client;
+pub mod journal;
+pub mod notify;
+pub mod records;
+pub mod reload;
+pub mod secondary;
+pub mod tsig;
+pub mod xfr;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use ipnetwork::IpNetwork;
+
+use crate::answer::{self, Snapshot, Transport};
+use crate::server::packet::{self, rcode, Parsed, HEADER_LEN, OPCODE_NOTIFY};
+use crate::zone::{name, types};
+use journal::Journal;
+use tsig::{KeyRing, Rejection, ResponseSigner, Verified};
+use xfr::MessageStream;
+
+/// Who may transfer a zone: an address block, or any holder of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acl {
+    Net(IpNetwork),
+    /// Key name, lowercase wire form.
+    Key(Vec<u8>),
+}
+
+impl Acl {
+    /// `CIDR`, a bare address, or `key:NAME`.
+    pub fn parse(text: &str) -> Result<Acl, String> {
+        if let Some(k) = text.strip_prefix("key:") {
+            let wire = name::from_text(k.trim_end_matches('.'), Some(&[0]))
+                .map_err(|e| format!("allow-transfer {text:?}: {e}"))?;
+            return Ok(Acl::Key(name::to_lowercase(&wire)));
+        }
+        let net = text
+            .parse::<IpNetwork>()
+            .or_else(|_| text.parse::<IpAddr>().map(IpNetwork::from))
+            .map_err(|_| {
+                format!("allow-transfer {text:?}: expected an address, a CIDR block (10.0.0.0/8, ::1/128) or key:NAME")
+            })?;
+        Ok(Acl::Net(net))
+    }
+}
+
+/// Where a secondary zone comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Primary {
+    pub addr: SocketAddr,
+    /// Key name (as configured) to sign requests with.
+    pub key: Option<String>,
+}
+
+/// What a zone's transfers are allowed to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZoneTransfer {
+    pub allow: Vec<Acl>,
+    pub notify: Vec<SocketAddr>,
+    /// Set for a secondary zone.
+    pub primary: Option<Primary>,
+}
+
+/// Transfer settings and histories, replaced as a whole on reload.
+#[derive(Debug, Default)]
+pub struct Settings {
+    pub keys: KeyRing,
+    /// By lowercase wire origin.
+    pub zones: HashMap<Vec<u8>, ZoneTransfer>,
+}
+
+/// The transfer side of a running server.
+#[derive(Default)]
+pub struct Control {
+    pub settings: ArcSwap<Settings>,
+    /// IXFR history per zone (lowercase wire origin).
+    pub journals: ArcSwap<HashMap<Vec<u8>, Arc<Journal>>>,
+    /// Secondary zones wait on these: a NOTIFY from their primary wakes them.
+    refresh: Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Notify>>>,
+}
+
+impl Control {
+    pub fn new(settings: Settings) -> Self {
+        Control {
+            settings: ArcSwap::from_pointee(settings),
+            ..Default::default()
+        }
+    }
+
+    pub fn journal(&self, origin: &[u8]) -> Option<Arc<Journal>> {
+        self.journals.load().get(origin).cloned()
+    }
+
+    pub fn set_journal(&self, origin: &[u8], j: Journal) {
+        self.journals.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.insert(origin.to_vec(), Arc::new(j.clone()));
+            m
+        });
+    }
+
+    /// The wake-up a secondary zone's task waits on.
+    pub fn refresh_handle(&self, origin: &[u8]) -> Arc<tokio::sync::Notify> {
+        self.refresh
+            .lock()
+            .unwrap()
+            .entry(origin.to_vec())
+            .or_default()
+            .clone()
+    }
+
+    fn wake(&self, origin: &[u8]) -> bool {
+        match self.refresh.lock().unwrap().get(origin) {
+            Some(n) => {
+                n.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Answers a control message received over UDP into `out`; returns the length (0: none).
+    pub fn respond_udp(
+        &self,
+        snap: &Snapshot,
+        packet: &[u8],
+        parsed: Parsed,
+        peer: Option<IpAddr>,
+        out: &mut [u8],
+    ) -> usize {
+        let reply = self.handle(snap, packet, parsed, peer, Transport::Udp, out.len());
+        match reply {
+            Some(r) if r.len() <= out.len() => {
+                out[..r.len()].copy_from_slice(&r);
+                r.len()
+            }
+            _ => 0,
+        }
+    }
+
+    /// Answers a control message received over TCP: the framed messages to send, in order.
+    pub fn respond_tcp(
+        &self,
+        snap: &Snapshot,
+        packet: &[u8],
+        parsed: Parsed,
+        peer: Option<IpAddr>,
+    ) -> Option<Vec<u8>> {
+        self.handle(snap, packet, parsed, peer, Transport::Tcp, 65535)
+    }
+
+    fn handle(
+        &self,
+        snap: &Snapshot,
+        packet: &[u8],
+        parsed: Parsed,
+        peer: Option<IpAddr>,
+        transport: Transport,
+        udp_room: usize,
+    ) -> Option<Vec<u8>> {
+        let framed = transport == Transport::Tcp;
+        let (id, flags, q) = match &parsed {
+            Parsed::Query(q) => (q.id, q.flags, q.clone()),
+            Parsed::Error {
+                id,
+                flags,
+                question: Some(q),
+                ..
+            } => (*id, *flags, q.clone()),
+            _ => return None,
+        };
+        let question = &packet[HEADER_LEN..q.question_end];
+        let settings = self.settings.load();
+        let now = tsig::now();
+        let peer_text = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
+        let qname = name::to_lowercase(q.qname(packet));
+
+        // RFC 8945 §5.2: a bad signature is answered NOTAUTH before anything else is looked at.
+        let verified: Option<Verified> = match tsig::find(packet) {
+            Err(tsig::Malformed) => {
+                return Some(MessageStream::new(id, flags, question, framed, 512, None).error(rcode::FORMERR, false));
+            }
+            Ok(None) => None,
+            Ok(Some(t)) => match tsig::verify_request(&settings.keys, packet, &t, now) {
+                Ok(v) => Some(v),
+                Err((why, v)) => {
+                    tracing::warn!(peer = %peer_text, key = %name::to_text(&t.key), zone = %name::to_text(&qname), "TSIG rejected: {why:?}");
+                    let stream = MessageStream::new(id, flags, question, framed, 65535, None);
+                    let mut msg = stream.error(rcode::NOTAUTH, false);
+                    let start = if framed { 2 } else { 0 };
+                    let mut body = msg.split_off(start);
+                    match (why, v) {
+                        (Rejection::BadTime, Some(v)) => {
+                            ResponseSigner::bad_time(&v, now).sign(&mut body, 0);
+                        }
+                        (Rejection::BadKey, _) => tsig::append_unsigned_error(&mut body, &t, tsig::BADKEY, now),
+                        _ => tsig::append_unsigned_error(&mut body, &t, tsig::BADSIG, now),
+                    }
+                    return Some(frame(framed, body));
+                }
+            },
+        };
+        let signer = verified.as_ref().map(|v| ResponseSigner::new(v, now));
+
+        if q.opcode == OPCODE_NOTIFY {
+            return Some(self.notify_in(snap, &settings, id, flags, question, &qname, &q, peer, verified.as_ref(), signer, framed));
+        }
+        if q.qtype != types::AXFR && q.qtype != types::IXFR {
+            // A signed ordinary query (a secondary's SOA check): answered as usual, then signed.
+            let room = if framed { 65535 } else { udp_room.min(4096) };
+            let mut out = vec![0u8; room];
+            let n = answer::respond_parsed(snap, packet, parsed, transport, peer, &mut out[..room.saturating_sub(xfr_tsig_room())]);
+            if n == 0 {
+                return None;
+            }
+            out.truncate(n);
+            if let Some(mut s) = signer {
+                s.sign(&mut out, 0);
+            }
+            return Some(frame(framed, out));
+        }
+
+        let mut stream = MessageStream::new(id, flags, question, framed, if framed { 65535 } else { udp_room.min(4096) }, signer);
+        stream.opt = q.edns.map(|_| snap.options.edns_payload);
+        let refuse = |stream: MessageStream, rc: u16, why: &str| {
+            tracing::warn!(peer = %peer_text, zone = %name::to_text(&qname), qtype = %types::mnemonic(q.qtype), "transfer refused: {why}");
+            Some(stream.error(rc, false))
+        };
+        if q.qclass != types::CLASS_IN {
+            return refuse(stream, rcode::REFUSED, "class is not IN");
+        }
+        let Some(zone) = snap.catalog.zone_by_origin(&qname).cloned() else {
+            return refuse(stream, rcode::NOTAUTH, "not a zone we serve");
+        };
+        let allowed = settings.zones.get(&qname).is_some_and(|z| {
+            z.allow.iter().any(|a| match a {
+                Acl::Net(n) => peer.is_some_and(|p| n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))),
+                Acl::Key(k) => verified.as_ref().is_some_and(|v| &v.key.name == k),
+            })
+        });
+        if !allowed {
+            return refuse(stream, rcode::REFUSED, "not in the zone's allow-transfer list");
+        }
+        if zone.servfail {
+            return refuse(stream, rcode::SERVFAIL, "secondary zone has no current data (expired or never transferred)");
+        }
+        if q.qtype == types::AXFR {
+            if !framed {
+                // RFC 5936 §4.2: AXFR is defined over TCP only.
+                return refuse(stream, rcode::REFUSED, "AXFR over UDP");
+            }
+            xfr::axfr(&mut stream, &zone, &snap.load_balancers);
+            tracing::info!(peer = %peer_text, zone = %zone.origin_text(), serial = zone.serial, messages = stream.messages() + 1, "AXFR out");
+            return Some(stream.finish());
+        }
+        // IXFR: the client's serial is in the SOA of the authority section (RFC 1995 §3).
+        let Some(client_serial) = ixfr_client_serial(packet, q.question_end) else {
+            return refuse(stream, rcode::FORMERR, "IXFR without the client's SOA");
+        };
+        if !journal::serial_gt(zone.serial, client_serial) {
+            xfr::soa_only(&mut stream, &zone);
+            return Some(stream.finish());
+        }
+        let steps = self.journal(&qname).and_then(|j| j.path(client_serial, zone.serial));
+        match steps {
+            Some(steps) => {
+                xfr::ixfr(&mut stream, &zone, &steps);
+                if !framed && (stream.messages() > 0 || stream.oversized) {
+                    // Does not fit one datagram: our SOA tells the client to come over TCP.
+                    let mut again = MessageStream::new(id, flags, question, false, udp_room.min(4096), verified.as_ref().map(|v| ResponseSigner::new(v, now)));
+                    again.opt = stream.opt;
+                    xfr::soa_only(&mut again, &zone);
+                    return Some(again.finish());
+                }
+                tracing::info!(peer = %peer_text, zone = %zone.origin_text(), from = client_serial, to = zone.serial, steps = steps.len(), "IXFR out");
+                Some(stream.finish())
+            }
+            None if framed => {
+                xfr::axfr(&mut stream, &zone, &snap.load_balancers);
+                tracing::info!(peer = %peer_text, zone = %zone.origin_text(), from = client_serial, to = zone.serial, "IXFR out as a full zone: history does not reach the client's serial");
+                Some(stream.finish())
+            }
+            None => {
+                xfr::soa_only(&mut stream, &zone);
+                Some(stream.finish())
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn notify_in(
+        &self,
+        snap: &Snapshot,
+        settings: &Settings,
+        id: u16,
+        flags: u16,
+        question: &[u8],
+        qname: &[u8],
+        q: &packet::Query,
+        peer: Option<IpAddr>,
+        verified: Option<&Verified>,
+        signer: Option<ResponseSigner>,
+        framed: bool,
+    ) -> Vec<u8> {
+        let stream = MessageStream::new(id, flags, question, framed, 4096, signer);
+        let peer_text = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
+        let zone_text = name::to_text(qname);
+        let Some(primary) = settings.zones.get(qname).and_then(|z| z.primary.as_ref()) else {
+            let rc = if snap.catalog.zone_by_origin(qname).is_some() {
+                rcode::REFUSED
+            } else {
+                rcode::NOTAUTH
+            };
+            tracing::warn!(peer = %peer_text, zone = %zone_text, "NOTIFY refused: not a secondary zone here");
+            return stream.error(rc, false);
+        };
+        let from_primary = peer.is_some_and(|p| p == primary.addr.ip() || mapped_v4(p) == Some(primary.addr.ip()));
+        let signed_by_primary_key = match (&primary.key, verified) {
+            (Some(k), Some(v)) => settings.keys.by_text(k).is_some_and(|pk| pk.name == v.key.name),
+            _ => false,
+        };
+        if q.qtype != types::SOA || !(from_primary || signed_by_primary_key) {
+            tracing::warn!(peer = %peer_text, zone = %zone_text, primary = %primary.addr, "NOTIFY refused: not from the zone's primary");
+            return stream.error(rcode::REFUSED, false);
+        }
+        tracing::info!(peer = %peer_text, zone = %zone_text, "NOTIFY received: refreshing");
+        self.wake(qname);
+        stream.finish()
+    }
+}
+
+fn xfr_tsig_room() -> usize {
+    512
+}
+
+fn frame(framed: bool, body: Vec<u8>) -> Vec<u8> {
+    if !framed {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len() + 2);
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn mapped_v4(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// The serial in the SOA record of an IXFR request's authority section.
+fn ixfr_client_serial(packet: &[u8], question_end: usize) -> Option<u32> {
+    let ns = u16::from_be_bytes(packet.get(8..10)?.try_into().ok()?);
+    if ns == 0 {
+        return None;
+    }
+    // Owner (usually a pointer to the question), then type, class, TTL, RDLENGTH.
+    let mut pos = question_end;
+    loop {
+        let len = *packet.get(pos)?;
+        if len & 0xC0 == 0xC0 {
+            pos += 2;
+            break;
+        }
+        pos += 1 + len as usize;
+        if len == 0 {
+            break;
+        }
+    }
+    let rtype = u16::from_be_bytes(packet.get(pos..pos + 2)?.try_into().ok()?);
+    if rtype != types::SOA {
+        return None;
+    }
+    let rdlen = u16::from_be_bytes(packet.get(pos + 8..pos + 10)?.try_into().ok()?) as usize;
+    let rdata = packet.get(pos + 10..pos + 10 + rdlen)?;
+    if rdata.len() < 22 {
+        return None;
+    }
+    // The names may be compressed, but the five counters always end the RDATA.
+    Some(journal::soa_serial(rdata))
+}

@@ -1,0 +1,117 @@
+//! NOTIFY out (RFC 1996): tell secondaries a zone changed, retrying until each acknowledges.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+
+use super::tsig::{self, Key};
+use crate::server::packet::hflags;
+use crate::zone::types;
+
+/// Tries per secondary; the wait doubles from 1 s (RFC 1996 §3.6 asks for retries with
+/// back-off, and leaves the numbers to us; BIND uses 5 tries too).
+const TRIES: u32 = 5;
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+
+/// A NOTIFY for `origin` with its new SOA in the answer section (RFC 1996 §3.7 lets the
+/// secondary use it as a hint).
+pub fn message(id: u16, origin: &[u8], soa: Option<(u32, &[u8])>) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64 + origin.len());
+    m.extend_from_slice(&id.to_be_bytes());
+    let flags: u16 = (4 << 11) | hflags::AA;
+    m.extend_from_slice(&flags.to_be_bytes());
+    m.extend_from_slice(&1u16.to_be_bytes());
+    m.extend_from_slice(&(soa.is_some() as u16).to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    m.extend_from_slice(origin);
+    m.extend_from_slice(&types::SOA.to_be_bytes());
+    m.extend_from_slice(&types::CLASS_IN.to_be_bytes());
+    if let Some((ttl, rdata)) = soa {
+        m.extend_from_slice(&[0xC0, 12]);
+        m.extend_from_slice(&types::SOA.to_be_bytes());
+        m.extend_from_slice(&types::CLASS_IN.to_be_bytes());
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
+    }
+    m
+}
+
+/// Sends NOTIFY for a zone to every target, each in its own task.
+pub fn send_all(origin: Vec<u8>, serial: u32, soa: (u32, Vec<u8>), targets: &[SocketAddr], key: Option<Key>) {
+    for &target in targets {
+        let origin = origin.clone();
+        let soa = soa.clone();
+        let key = key.clone();
+        tokio::spawn(async move {
+            let zone = crate::zone::name::to_text(&origin);
+            match send_one(&origin, &soa, target, key.as_ref()).await {
+                Ok(tries) => tracing::info!(zone = %zone, serial, %target, tries, "NOTIFY acknowledged"),
+                Err(e) => tracing::warn!(zone = %zone, serial, %target, "NOTIFY not acknowledged: {e}"),
+            }
+        });
+    }
+}
+
+/// One secondary: send, wait for the matching response, back off and retry.
+pub async fn send_one(origin: &[u8], soa: &(u32, Vec<u8>), target: SocketAddr, key: Option<&Key>) -> Result<u32, String> {
+    let bind: SocketAddr = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+        .parse()
+        .unwrap();
+    let sock = UdpSocket::bind(bind).await.map_err(|e| format!("socket: {e}"))?;
+    sock.connect(target).await.map_err(|e| format!("connect: {e}"))?;
+    let mut wait = FIRST_WAIT;
+    let mut last = String::from("no response");
+    for attempt in 1..=TRIES {
+        let id: u16 = rand_id();
+        let mut msg = message(id, origin, Some((soa.0, &soa.1)));
+        let verifier = key.map(|k| {
+            let mac = tsig::sign_request(k, &mut msg, tsig::now());
+            tsig::ResponseVerifier::new(k, mac)
+        });
+        if let Err(e) = sock.send(&msg).await {
+            last = format!("send: {e}");
+        } else {
+            let deadline = tokio::time::Instant::now() + wait;
+            let mut buf = [0u8; 4096];
+            loop {
+                match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+                    Err(_) => break,
+                    Ok(Err(e)) => {
+                        // ICMP port unreachable: nobody listens yet; wait out the interval.
+                        last = format!("{e}");
+                        tokio::time::sleep_until(deadline).await;
+                        break;
+                    }
+                    Ok(Ok(n)) => {
+                        let r = &buf[..n];
+                        if n < 12 || u16::from_be_bytes([r[0], r[1]]) != id || r[2] & 0x80 == 0 {
+                            continue;
+                        }
+                        if let Some(mut v) = verifier {
+                            if let Err(e) = v.verify(r, tsig::now()) {
+                                return Err(format!("response: {e}"));
+                            }
+                        }
+                        let rc = r[3] & 0xF;
+                        if rc == 0 {
+                            return Ok(attempt);
+                        }
+                        // An answer, even a refusal, ends the retries (RFC 1996 §4.8).
+                        return Err(format!("answered with rcode {rc}"));
+                    }
+                }
+            }
+        }
+        wait *= 2;
+    }
+    Err(format!("{last} after {TRIES} tries"))
+}
+
+fn rand_id() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    h.finish() as u16
+}

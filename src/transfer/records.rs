@@ -1,0 +1,240 @@
+//! A zone as a transfer carries it: every record of the zone file, and for each routing-policy
+//! record set a static rendering a standard secondary can serve.
+//!
+//! A policy set has no wire form of its own. A BIND, Knot or NSD secondary receives what a
+//! client with no known location gets when every health check passes, widened where that
+//! answer would be a random draw, so that it answers wherever we answer:
+//!
+//! | policy | rendered as |
+//! |---|---|
+//! | simple, multivalue, latency, geoproximity | every member's records |
+//! | weighted | members with weight > 0 (all members if every weight is 0) |
+//! | failover | the primary |
+//! | geolocation | the `*` default location; every member if there is none |
+//! | IP-based | the `*` default location; every member if there is none |
+//!
+//! Alias members contribute their target's records (rendered the same way when the target is
+//! itself a policy set), load-balancer aliases the load balancer's addresses. A CNAME set takes
+//! the first member only: a name holds one CNAME. Health does not enter the rendering, so a
+//! probe flapping never changes the zone's content or its serial.
+
+use std::borrow::Cow;
+
+use crate::answer::Snapshot;
+use crate::policy::{FailoverRole, GeoKey, Rule};
+use crate::policy::elb::LoadBalancer;
+use crate::zone::{rdata, types, Group, RrSet, Zone};
+
+/// One record on its way into a transfer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rr<'z> {
+    /// Lowercase wire form.
+    pub owner: Cow<'z, [u8]>,
+    pub rtype: u16,
+    pub ttl: u32,
+    /// Uncompressed.
+    pub rdata: Cow<'z, [u8]>,
+}
+
+impl Rr<'_> {
+    pub fn into_owned(self) -> Rr<'static> {
+        Rr {
+            owner: Cow::Owned(self.owner.into_owned()),
+            rtype: self.rtype,
+            ttl: self.ttl,
+            rdata: Cow::Owned(self.rdata.into_owned()),
+        }
+    }
+}
+
+/// The apex SOA record.
+pub fn soa(zone: &Zone) -> Rr<'_> {
+    let set = zone
+        .rrset(zone.apex(), types::SOA)
+        .expect("a compiled zone has an SOA");
+    Rr {
+        owner: Cow::Borrowed(&zone.origin),
+        rtype: types::SOA,
+        ttl: set.ttl,
+        rdata: Cow::Borrowed(zone.rdatas(set).next().unwrap_or_default()),
+    }
+}
+
+/// Every record but the apex SOA, node by node (the node index comes along, for name
+/// compression), in a stable order.
+pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], mut f: impl FnMut(u32, Rr<'_>)) {
+    for (id, node) in zone.nodes.iter().enumerate() {
+        let owner = zone.name(node);
+        for set in zone.rrsets(node) {
+            if id as u32 == crate::zone::APEX && set.rtype == types::SOA {
+                continue;
+            }
+            match set.group() {
+                None => {
+                    for rd in zone.rdatas(set) {
+                        f(
+                            id as u32,
+                            Rr {
+                                owner: Cow::Borrowed(owner),
+                                rtype: set.rtype,
+                                ttl: set.ttl,
+                                rdata: Cow::Borrowed(rd),
+                            },
+                        );
+                    }
+                }
+                Some(g) => {
+                    let (ttl, rdatas) = render_group(zone, lbs, g, set.rtype, 0);
+                    for rd in rdatas {
+                        f(
+                            id as u32,
+                            Rr {
+                                owner: Cow::Borrowed(owner),
+                                rtype: set.rtype,
+                                ttl,
+                                rdata: Cow::Owned(rd),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// All records but the SOA, sorted and without duplicates: what a diff compares.
+pub fn collect(zone: &Zone, lbs: &[LoadBalancer]) -> Vec<Rr<'static>> {
+    let mut all = Vec::with_capacity(zone.record_count + 1);
+    for_each(zone, lbs, |_, r| all.push(r.into_owned()));
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The records of a snapshot's zone, for callers holding a snapshot.
+pub fn collect_in(snap: &Snapshot, zone: &Zone) -> Vec<Rr<'static>> {
+    collect(zone, &snap.load_balancers)
+}
+
+const MAX_ALIAS_DEPTH: usize = 8;
+
+/// The static rendering of one policy group: a TTL and deduplicated RDATAs.
+fn render_group(
+    zone: &Zone,
+    lbs: &[LoadBalancer],
+    g: usize,
+    rtype: u16,
+    depth: usize,
+) -> (u32, Vec<Vec<u8>>) {
+    let group: &Group = &zone.groups[g];
+    let chosen = chosen_members(&group.rules);
+    let mut ttl = u32::MAX;
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut add = |rd: &[u8], t: u32, out: &mut Vec<Vec<u8>>| {
+        ttl = ttl.min(t);
+        let canon = rdata::canonical(rtype, rd);
+        if !out.iter().any(|o| rdata::canonical(rtype, o) == canon) {
+            out.push(rd.to_vec());
+        }
+    };
+    for i in chosen {
+        if let Some((target, _)) = group.alias[i] {
+            if depth >= MAX_ALIAS_DEPTH {
+                continue;
+            }
+            let node = zone.node(target);
+            if let Some(set) = zone.rrset(node, rtype) {
+                match set.group() {
+                    Some(tg) => {
+                        let (t, rds) = render_group(zone, lbs, tg, rtype, depth + 1);
+                        rds.iter().for_each(|rd| add(rd, t, &mut out));
+                    }
+                    None => zone.rdatas(set).for_each(|rd| add(rd, set.ttl, &mut out)),
+                }
+            }
+        } else if let Some((lb, dualstack, _)) = group.load_balancer[i] {
+            let Some(lb) = lbs.get(lb as usize) else { continue };
+            // Load balancers answer with TTL 60, as ELB's names do.
+            for z in &lb.zones {
+                if rtype == types::A {
+                    z.ipv4.iter().for_each(|a| add(&a.octets(), 60, &mut out));
+                } else if rtype == types::AAAA && dualstack {
+                    z.ipv6.iter().for_each(|a| add(&a.octets(), 60, &mut out));
+                }
+            }
+        } else {
+            let set: &RrSet = &group.sets[i];
+            zone.rdatas(set).for_each(|rd| add(rd, set.ttl, &mut out));
+        }
+        if rtype == types::CNAME && !out.is_empty() {
+            break;
+        }
+    }
+    (if ttl == u32::MAX { 0 } else { ttl }, out)
+}
+
+/// Which members a static rendering takes (see the module table).
+fn chosen_members(rules: &[Rule]) -> Vec<usize> {
+    let all: Vec<usize> = (0..rules.len()).collect();
+    let pick = |keep: &dyn Fn(&Rule) -> bool| {
+        let v: Vec<usize> = all.iter().copied().filter(|&i| keep(&rules[i])).collect();
+        if v.is_empty() {
+            all.clone()
+        } else {
+            v
+        }
+    };
+    match rules.first() {
+        Some(Rule::Weighted(_)) => pick(&|r| matches!(r, Rule::Weighted(w) if *w > 0)),
+        Some(Rule::Failover(_)) => pick(&|r| matches!(r, Rule::Failover(FailoverRole::Primary))),
+        Some(Rule::Geolocation(_)) => pick(&|r| matches!(r, Rule::Geolocation(GeoKey::Default))),
+        Some(Rule::IpBased(_)) => pick(&|r| matches!(r, Rule::IpBased(None))),
+        _ => all,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_renders_members_with_weight() {
+        let rules = [Rule::Weighted(0), Rule::Weighted(5), Rule::Weighted(1)];
+        assert_eq!(chosen_members(&rules), vec![1, 2]);
+    }
+
+    #[test]
+    fn weighted_all_zero_renders_everyone() {
+        let rules = [Rule::Weighted(0), Rule::Weighted(0)];
+        assert_eq!(chosen_members(&rules), vec![0, 1]);
+    }
+
+    #[test]
+    fn failover_renders_the_primary() {
+        let rules = [
+            Rule::Failover(FailoverRole::Secondary),
+            Rule::Failover(FailoverRole::Primary),
+        ];
+        assert_eq!(chosen_members(&rules), vec![1]);
+    }
+
+    #[test]
+    fn geolocation_renders_the_default_or_everyone() {
+        let with_default = [
+            Rule::Geolocation(GeoKey::Country(*b"DE")),
+            Rule::Geolocation(GeoKey::Default),
+        ];
+        assert_eq!(chosen_members(&with_default), vec![1]);
+        let without = [
+            Rule::Geolocation(GeoKey::Country(*b"DE")),
+            Rule::Geolocation(GeoKey::Continent(*b"EU")),
+        ];
+        assert_eq!(chosen_members(&without), vec![0, 1]);
+    }
+
+    #[test]
+    fn ip_based_renders_the_default_location() {
+        let rules = [Rule::IpBased(Some(0)), Rule::IpBased(None)];
+        assert_eq!(chosen_members(&rules), vec![1]);
+    }
+}

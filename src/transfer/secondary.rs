@@ -1,0 +1,280 @@
+//! Secondary zones: pulled from a primary with IXFR (AXFR the first time, or when the primary's
+//! history does not reach our version), kept fresh by the SOA timers (RFC 1034 §4.3.5), woken
+//! at once by a NOTIFY from the primary, and expired after SOA expire without a successful
+//! refresh (then SERVFAIL, as BIND answers). Each transferred version is written to the state
+//! directory as a zone file, so a restart serves at once.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+
+use super::client::{self, Pulled};
+use super::journal::{self, Change};
+use super::records::{self, Rr};
+use super::tsig::Key;
+use super::Control;
+use crate::answer::Snapshot;
+use crate::zone::{name, parse, types, Zone};
+
+/// Timers before the first SOA is known (BIND's defaults for a zone never loaded).
+const FIRST_RETRY: Duration = Duration::from_secs(15);
+/// Floors, so a zone with tiny SOA timers does not hammer its primary.
+const MIN_REFRESH: Duration = Duration::from_secs(1);
+
+/// A secondary zone to keep.
+#[derive(Debug, Clone)]
+pub struct Secondary {
+    /// Lowercase wire form.
+    pub origin: Vec<u8>,
+    pub primary: SocketAddr,
+    pub key: Option<Key>,
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The SOA timers (refresh, retry, expire) of SOA RDATA.
+fn timers(soa_rdata: &[u8]) -> (Duration, Duration, Duration) {
+    let n = soa_rdata.len();
+    let at = |i: usize| {
+        soa_rdata
+            .get(n - 16 + 4 * i..n - 12 + 4 * i)
+            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()))
+    };
+    let s = |v: u32| Duration::from_secs(v as u64).max(MIN_REFRESH);
+    (s(at(0)), s(at(1)), s(at(2)))
+}
+
+/// Where the zone is saved: `<dir>/<origin>zone` (`example.test.zone`; the root is `root.zone`).
+pub fn state_file(dir: &Path, origin: &[u8]) -> PathBuf {
+    let text = name::to_text(origin);
+    let base = if text == "." { "root.".to_string() } else { text };
+    dir.join(format!("{base}zone"))
+}
+
+/// Loads a saved secondary zone; its file's modification time is the last successful refresh.
+pub fn load_saved(dir: &Path, origin: &[u8]) -> Option<(Zone, SystemTime)> {
+    let path = state_file(dir, origin);
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    match Zone::load(origin, &path) {
+        Ok((zone, _)) => Some((zone, modified)),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), "saved secondary zone unreadable, transferring afresh: {e}");
+            None
+        }
+    }
+}
+
+/// Writes the zone as a master file (RFC 3597 `\#` RDATA for all but addresses, so any type
+/// round-trips exactly), through a temporary file and a rename.
+fn save(dir: &Path, origin: &[u8], soa: &Rr<'_>, records: &[Rr<'_>], primary: SocketAddr) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let path = state_file(dir, origin);
+    let mut text = String::with_capacity(64 * (records.len() + 1));
+    let _ = writeln!(
+        text,
+        "; secondary zone {} transferred from {primary}, serial {}\n$ORIGIN .",
+        name::to_text(origin),
+        journal::soa_serial(&soa.rdata)
+    );
+    for rr in std::iter::once(soa).chain(records.iter()) {
+        let _ = write!(text, "{} {} IN {} ", name::to_text(&rr.owner), rr.ttl, types::mnemonic(rr.rtype));
+        match (rr.rtype, rr.rdata.len()) {
+            (types::A, 4) => {
+                let _ = write!(text, "{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(&rr.rdata[..]).unwrap()));
+            }
+            (types::AAAA, 16) => {
+                let _ = write!(text, "{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&rr.rdata[..]).unwrap()));
+            }
+            _ => {
+                let _ = write!(text, "\\# {} {}", rr.rdata.len(), data_encoding::HEXUPPER.encode(&rr.rdata));
+            }
+        }
+        text.push('\n');
+    }
+    let tmp = path.with_extension("zone.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &path)
+}
+
+fn touch(dir: &Path, origin: &[u8]) {
+    let path = state_file(dir, origin);
+    if let Ok(f) = std::fs::File::options().append(true).open(&path) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// Compiles transferred records into a zone.
+fn compile(origin: &[u8], soa: &Rr<'_>, records: &[Rr<'_>], primary: SocketAddr) -> Result<Zone, String> {
+    let file: Arc<Path> = Arc::from(PathBuf::from(format!("transfer from {primary}")));
+    let recs = std::iter::once(soa)
+        .chain(records.iter())
+        .enumerate()
+        .map(|(i, r)| parse::Record {
+            owner: r.owner.to_vec(),
+            ttl: r.ttl,
+            rtype: r.rtype,
+            rdata: r.rdata.to_vec(),
+            file: file.clone(),
+            line: i + 1,
+        })
+        .collect();
+    Zone::compile(origin, recs)
+        .map(|(z, _)| z)
+        .map_err(|e| e.to_string())
+}
+
+/// Applies IXFR steps to a record list (sorted, as `records::collect` gives it).
+fn apply_steps(mut current: Vec<Rr<'static>>, steps: &[Change]) -> Result<Vec<Rr<'static>>, String> {
+    for step in steps {
+        for r in &step.removed {
+            match current.binary_search(r) {
+                Ok(i) => {
+                    current.remove(i);
+                }
+                Err(_) => return Err("IXFR removes a record we do not have".into()),
+            }
+        }
+        for r in &step.added {
+            if let Err(i) = current.binary_search(r) {
+                current.insert(i, r.clone());
+            }
+        }
+    }
+    Ok(current)
+}
+
+/// Publishes a new version of one zone into the served snapshot.
+fn install(snapshot: &ArcSwap<Snapshot>, writer: &Mutex<()>, zone: Zone) {
+    let zone = Arc::new(zone);
+    let _guard = writer.lock().unwrap();
+    let current = snapshot.load_full();
+    snapshot.store(Arc::new(current.with_catalog(current.catalog.with_zone(zone))));
+}
+
+/// Runs one secondary zone until the task is aborted.
+pub async fn run(s: Secondary, control: Arc<Control>, snapshot: Arc<ArcSwap<Snapshot>>, writer: Arc<Mutex<()>>, saved_at: Option<SystemTime>) {
+    let text = name::to_text(&s.origin);
+    let wake = control.refresh_handle(&s.origin);
+    // The last successful refresh, for expiry: the saved file's time after a restart.
+    let mut last_ok: Option<Instant> = saved_at.and_then(|t| {
+        let age = SystemTime::now().duration_since(t).unwrap_or_default();
+        Instant::now().checked_sub(age)
+    });
+    loop {
+        let current = snapshot.load().catalog.zone_by_origin(&s.origin).cloned();
+        let have = current.as_ref().filter(|z| !z.servfail);
+        let result = refresh(&s, &control, &snapshot, &writer, have.map(|z| &**z)).await;
+        let now_zone = snapshot.load().catalog.zone_by_origin(&s.origin).cloned();
+        let soa = now_zone.as_ref().filter(|z| !z.servfail).map(|z| records::soa(z).rdata.to_vec());
+        let (refresh_t, retry_t, expire_t) = soa.as_deref().map_or((FIRST_RETRY, FIRST_RETRY, Duration::MAX), timers);
+        let wait = match result {
+            Ok(what) => {
+                last_ok = Some(Instant::now());
+                if let Some(what) = what {
+                    tracing::info!(zone = %text, primary = %s.primary, "{what}");
+                }
+                refresh_t
+            }
+            Err(e) => {
+                tracing::warn!(zone = %text, primary = %s.primary, "refresh failed: {e}; retrying in {}s", retry_t.as_secs());
+                let expired = last_ok.is_some_and(|t| t.elapsed() >= expire_t);
+                if expired && soa.is_some() {
+                    tracing::error!(zone = %text, "zone expired: no successful refresh within SOA expire ({}s); answering SERVFAIL", expire_t.as_secs());
+                    install(&snapshot, &writer, Zone::placeholder(&s.origin));
+                }
+                retry_t
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+/// One refresh: SOA query, then a transfer if the primary is ahead. `Ok(Some(text))` says what
+/// changed.
+async fn refresh(s: &Secondary, control: &Control, snapshot: &ArcSwap<Snapshot>, writer: &Mutex<()>, have: Option<&Zone>) -> Result<Option<String>, String> {
+    let theirs = client::soa_serial_of(s.primary, &s.origin, s.key.as_ref()).await?;
+    if let Some(z) = have {
+        if !journal::serial_gt(theirs, z.serial) {
+            if let Some(dir) = &s.state_dir {
+                touch(dir, &s.origin);
+            }
+            return Ok(None);
+        }
+    }
+    let have_soa = have.map(|z| records::soa(z).into_owned());
+    let pulled = client::pull(s.primary, &s.origin, s.key.as_ref(), have_soa.as_ref()).await?;
+    let (soa, list, how) = match pulled {
+        Pulled::UpToDate => return Ok(None),
+        Pulled::Full { soa, mut records } => {
+            records.sort_unstable();
+            records.dedup();
+            let n = records.len();
+            (soa, records, format!("AXFR: {} records", n + 1))
+        }
+        Pulled::Incremental(steps) => {
+            let z = have.ok_or("IXFR steps without a zone to apply them to")?;
+            let current = records::collect(z, &[]);
+            let applied = apply_steps(current, &steps)?;
+            let soa = steps.last().map(|c| c.new_soa.clone()).ok_or("IXFR without steps")?;
+            let changes: usize = steps.iter().map(|c| c.removed.len() + c.added.len()).sum();
+            (soa, applied, format!("IXFR: {} steps, {changes} records changed", steps.len()))
+        }
+    };
+    let owner_fixed = Rr {
+        owner: Cow::Owned(s.origin.clone()),
+        ..soa
+    };
+    let zone = compile(&s.origin, &owner_fixed, &list, s.primary)?;
+    let serial = zone.serial;
+    if let Some(old) = have {
+        // Our own history, so secondaries of ours can IXFR too.
+        let before = records::collect(old, &[]);
+        let (removed, added) = journal::diff(&before, &list);
+        let j = control.journal(&s.origin).map(|j| (*j).clone()).unwrap_or_default();
+        control.set_journal(
+            &s.origin,
+            j.with(Change {
+                old_soa: records::soa(old).into_owned(),
+                new_soa: owner_fixed.clone().into_owned(),
+                removed,
+                added,
+            }),
+        );
+    }
+    install(snapshot, writer, zone);
+    if let Some(dir) = &s.state_dir {
+        if let Err(e) = save(dir, &s.origin, &owner_fixed, &list, s.primary) {
+            tracing::warn!(dir = %dir.display(), "could not save the secondary zone: {e}");
+        }
+    }
+    Ok(Some(format!("serial {serial} now served ({how})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_come_from_the_soa_counters() {
+        let mut rd = vec![0, 0];
+        for v in [7u32, 3600, 600, 86400, 300] {
+            rd.extend_from_slice(&v.to_be_bytes());
+        }
+        let (refresh, retry, expire) = timers(&rd);
+        assert_eq!((refresh.as_secs(), retry.as_secs(), expire.as_secs()), (3600, 600, 86400));
+    }
+
+    #[test]
+    fn state_files_are_named_for_the_zone() {
+        let dir = Path::new("/s");
+        assert_eq!(state_file(dir, b"\x07example\x04test\x00"), Path::new("/s/example.test.zone"));
+        assert_eq!(state_file(dir, b"\x00"), Path::new("/s/root.zone"));
+    }
+}

@@ -1,0 +1,600 @@
+//! TSIG (RFC 8945): shared-secret signatures on transfer requests, NOTIFY and their responses.
+//!
+//! The MAC itself is hickory-proto's (`TSigner` over ring's HMAC); what we write is the framing
+//! around it, over raw message bytes: finding the TSIG record, rebuilding the digest input the
+//! RFC defines, and appending a signature to a response we already rendered. Working on bytes
+//! keeps a 64 KiB transfer message from being decoded into records just to be signed.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
+use hickory_proto::rr::{Name, TSigner};
+
+use crate::zone::{name, types};
+
+/// Allowed clock difference, seconds (RFC 8945 §10 recommends 300).
+pub const FUDGE: u16 = 300;
+
+/// TSIG error codes (RFC 8945 §3).
+pub const BADSIG: u16 = 16;
+pub const BADKEY: u16 = 17;
+pub const BADTIME: u16 = 18;
+
+/// A named key as BIND and Knot write them: `NAME:hmac-sha256:BASE64`.
+#[derive(Clone)]
+pub struct Key {
+    /// Lowercase wire form.
+    pub name: Vec<u8>,
+    pub algorithm: TsigAlgorithm,
+    signer: TSigner,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        write!(f, "Key({} {})", name::to_text(&self.name), self.algorithm)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("TSIG key {0:?}: expected NAME:ALGORITHM:BASE64SECRET (for example mykey:hmac-sha256:c2VjcmV0)")]
+    Syntax(String),
+    #[error("TSIG key {name}: algorithm {algorithm} is not supported (use hmac-sha256, hmac-sha384 or hmac-sha512)")]
+    Algorithm { name: String, algorithm: String },
+    #[error("TSIG key {name}: the secret is not valid base64: {reason}")]
+    Secret { name: String, reason: String },
+    #[error("TSIG key name {0:?} is not a valid domain name")]
+    Name(String),
+}
+
+impl Key {
+    pub fn new(name_text: &str, algorithm: &str, secret_b64: &str) -> Result<Key, KeyError> {
+        let wire = name::from_text(name_text.trim_end_matches('.'), Some(&[0]))
+            .map_err(|_| KeyError::Name(name_text.to_string()))?;
+        let algorithm_lc = algorithm.to_ascii_lowercase();
+        let alg = match algorithm_lc.trim_end_matches('.') {
+            "hmac-sha256" => TsigAlgorithm::HmacSha256,
+            "hmac-sha384" => TsigAlgorithm::HmacSha384,
+            "hmac-sha512" => TsigAlgorithm::HmacSha512,
+            _ => {
+                return Err(KeyError::Algorithm {
+                    name: name_text.into(),
+                    algorithm: algorithm.into(),
+                })
+            }
+        };
+        let secret = data_encoding::BASE64
+            .decode(secret_b64.trim().as_bytes())
+            .map_err(|e| KeyError::Secret {
+                name: name_text.into(),
+                reason: e.to_string(),
+            })?;
+        let hname = Name::from_ascii(name::to_text(&wire)).map_err(|_| KeyError::Name(name_text.into()))?;
+        let signer = TSigner::new(secret, alg.clone(), hname, FUDGE).map_err(|e| KeyError::Algorithm {
+            name: name_text.into(),
+            algorithm: e.to_string(),
+        })?;
+        Ok(Key {
+            name: name::to_lowercase(&wire),
+            algorithm: alg,
+            signer,
+        })
+    }
+
+    /// `NAME:ALGORITHM:SECRET`, the command line's form.
+    pub fn parse_spec(spec: &str) -> Result<Key, KeyError> {
+        let mut parts = spec.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some(a), Some(s)) if !n.is_empty() && !s.is_empty() => Key::new(n, a, s),
+            _ => Err(KeyError::Syntax(spec.to_string())),
+        }
+    }
+
+    pub fn name_text(&self) -> String {
+        name::to_text(&self.name)
+    }
+
+    fn algorithm_wire(&self) -> Vec<u8> {
+        let text = self.algorithm.to_name().to_ascii();
+        name::from_text(text.trim_end_matches('.'), Some(&[0])).unwrap_or_default()
+    }
+
+    fn mac(&self, data: &[u8]) -> Vec<u8> {
+        // Only supported algorithms are ever constructed, so signing cannot fail.
+        self.signer.sign(data).unwrap_or_default()
+    }
+
+    fn verify(&self, data: &[u8], mac: &[u8]) -> bool {
+        self.signer.verify(data, mac).is_ok()
+    }
+}
+
+/// The keys the server knows, by lowercase wire name.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRing {
+    keys: BTreeMap<Vec<u8>, Key>,
+}
+
+impl KeyRing {
+    pub fn insert(&mut self, key: Key) {
+        self.keys.insert(key.name.clone(), key);
+    }
+    pub fn get(&self, lower_name: &[u8]) -> Option<&Key> {
+        self.keys.get(lower_name)
+    }
+    pub fn by_text(&self, text: &str) -> Option<&Key> {
+        let wire = name::from_text(text.trim_end_matches('.'), Some(&[0])).ok()?;
+        self.get(&name::to_lowercase(&wire))
+    }
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// A TSIG record as found at the end of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsigRecord {
+    /// Where the record starts in the message: everything before it is signed.
+    pub start: usize,
+    /// Key name, lowercase wire form.
+    pub key: Vec<u8>,
+    /// Algorithm name, lowercase wire form.
+    pub algorithm: Vec<u8>,
+    pub time: u64,
+    pub fudge: u16,
+    pub mac: Vec<u8>,
+    pub original_id: u16,
+    pub error: u16,
+    pub other: Vec<u8>,
+}
+
+/// Reads an uncompressed-or-compressed name at `pos`, returning it (lowercase) and the end.
+fn read_name(msg: &[u8], mut pos: usize) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    let mut end = None;
+    let mut hops = 0;
+    loop {
+        let len = *msg.get(pos)? as usize;
+        if len & 0xC0 == 0xC0 {
+            let ptr = (len & 0x3F) << 8 | *msg.get(pos + 1)? as usize;
+            end.get_or_insert(pos + 2);
+            hops += 1;
+            if hops > 64 || ptr >= pos {
+                return None;
+            }
+            pos = ptr;
+            continue;
+        }
+        if len > 63 {
+            return None;
+        }
+        out.push(len as u8);
+        if len == 0 {
+            break;
+        }
+        out.extend(msg.get(pos + 1..pos + 1 + len)?.iter().map(u8::to_ascii_lowercase));
+        pos += 1 + len;
+        if out.len() > 255 {
+            return None;
+        }
+    }
+    Some((out, end.unwrap_or(pos + 1)))
+}
+
+/// Skips one resource record starting at `pos`; returns (type, end).
+fn skip_rr(msg: &[u8], pos: usize) -> Option<(u16, usize, usize)> {
+    let (_, at) = read_name(msg, pos)?;
+    let rtype = u16::from_be_bytes(msg.get(at..at + 2)?.try_into().ok()?);
+    let rdlen = u16::from_be_bytes(msg.get(at + 8..at + 10)?.try_into().ok()?) as usize;
+    let end = at + 10 + rdlen;
+    if end > msg.len() {
+        return None;
+    }
+    Some((rtype, at, end))
+}
+
+/// A TSIG record that cannot be read, or is not the last record: FORMERR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Finds the TSIG record, which must be the last record of the message (RFC 8945 §5.1).
+/// `Ok(None)`: unsigned. `Err`: a TSIG that is malformed or not last (FORMERR).
+pub fn find(msg: &[u8]) -> Result<Option<TsigRecord>, Malformed> {
+    if msg.len() < 12 {
+        return Err(Malformed);
+    }
+    let count = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]) as usize;
+    let (qd, an, ns, ar) = (count(4), count(6), count(8), count(10));
+    if ar == 0 {
+        return Ok(None);
+    }
+    let mut pos = 12;
+    for _ in 0..qd {
+        let (_, at) = read_name(msg, pos).ok_or(Malformed)?;
+        pos = at + 4;
+    }
+    let total = an + ns + ar;
+    for i in 0..total {
+        let start = pos;
+        let (rtype, at, end) = skip_rr(msg, pos).ok_or(Malformed)?;
+        if rtype == types::TSIG {
+            if i != total - 1 {
+                return Err(Malformed);
+            }
+            let (key, _) = read_name(msg, start).ok_or(Malformed)?;
+            let rdata = &msg[at + 10..end];
+            let (algorithm, mut p) = read_name(rdata, 0).ok_or(Malformed)?;
+            let field = |p: usize, n: usize| rdata.get(p..p + n).ok_or(Malformed);
+            let t = field(p, 6)?;
+            let time = u64::from_be_bytes([0, 0, t[0], t[1], t[2], t[3], t[4], t[5]]);
+            p += 6;
+            let fudge = u16::from_be_bytes(field(p, 2)?.try_into().unwrap());
+            let mac_len = u16::from_be_bytes(field(p + 2, 2)?.try_into().unwrap()) as usize;
+            p += 4;
+            let mac = field(p, mac_len)?.to_vec();
+            p += mac_len;
+            let original_id = u16::from_be_bytes(field(p, 2)?.try_into().unwrap());
+            let error = u16::from_be_bytes(field(p + 2, 2)?.try_into().unwrap());
+            let other_len = u16::from_be_bytes(field(p + 4, 2)?.try_into().unwrap()) as usize;
+            let other = field(p + 6, other_len)?.to_vec();
+            return Ok(Some(TsigRecord {
+                start,
+                key,
+                algorithm,
+                time,
+                fudge,
+                mac,
+                original_id,
+                error,
+                other,
+            }));
+        }
+        pos = end;
+    }
+    Ok(None)
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The TSIG variables of RFC 8945 §4.3.3, as they enter the digest.
+fn variables(out: &mut Vec<u8>, key: &[u8], algorithm: &[u8], time: u64, fudge: u16, error: u16, other: &[u8]) {
+    out.extend_from_slice(key);
+    out.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(algorithm);
+    out.extend_from_slice(&time.to_be_bytes()[2..]);
+    out.extend_from_slice(&fudge.to_be_bytes());
+    out.extend_from_slice(&error.to_be_bytes());
+    out.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    out.extend_from_slice(other);
+}
+
+/// The message as it was before the TSIG was added: ARCOUNT one less and the original ID.
+fn unsigned_part(out: &mut Vec<u8>, msg: &[u8], t: &TsigRecord) {
+    out.extend_from_slice(&t.original_id.to_be_bytes());
+    out.extend_from_slice(&msg[2..10]);
+    let ar = u16::from_be_bytes([msg[10], msg[11]]).saturating_sub(1);
+    out.extend_from_slice(&ar.to_be_bytes());
+    out.extend_from_slice(&msg[12..t.start]);
+}
+
+/// Why a signed request was not accepted: answered NOTAUTH with this TSIG error (RFC 8945 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Unknown key or algorithm: BADKEY, unsigned.
+    BadKey,
+    /// MAC does not verify: BADSIG, unsigned.
+    BadSig,
+    /// Outside the fudge window: BADTIME, signed, with our time.
+    BadTime,
+}
+
+/// A request whose signature checked out: answer it, and sign the answer with `key`.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub key: Key,
+    pub mac: Vec<u8>,
+    pub original_id: u16,
+}
+
+/// Checks a signed request (RFC 8945 §5.2): key, MAC, then time.
+pub fn verify_request(
+    ring: &KeyRing,
+    msg: &[u8],
+    t: &TsigRecord,
+    now: u64,
+) -> Result<Verified, (Rejection, Option<Box<Verified>>)> {
+    let Some(key) = ring.get(&t.key).filter(|k| k.algorithm_wire() == t.algorithm) else {
+        return Err((Rejection::BadKey, None));
+    };
+    let mut data = Vec::with_capacity(msg.len() + 64);
+    unsigned_part(&mut data, msg, t);
+    variables(&mut data, &t.key, &t.algorithm, t.time, t.fudge, t.error, &t.other);
+    if t.mac.len() < 10 || !key.verify(&data, &t.mac) {
+        return Err((Rejection::BadSig, None));
+    }
+    let v = Verified {
+        key: key.clone(),
+        mac: t.mac.clone(),
+        original_id: t.original_id,
+    };
+    if now.abs_diff(t.time) > t.fudge as u64 {
+        return Err((Rejection::BadTime, Some(Box::new(v))));
+    }
+    Ok(v)
+}
+
+/// Appends a TSIG record to the message `msg[start..]` (complete, unsigned) and bumps its
+/// ARCOUNT.
+#[allow(clippy::too_many_arguments)]
+fn append(msg: &mut Vec<u8>, start: usize, key: &[u8], algorithm: &[u8], time: u64, fudge: u16, mac: &[u8], original_id: u16, error: u16, other: &[u8]) {
+    msg.extend_from_slice(key);
+    msg.extend_from_slice(&types::TSIG.to_be_bytes());
+    msg.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
+    msg.extend_from_slice(&0u32.to_be_bytes());
+    let rdlen = algorithm.len() + 10 + mac.len() + 6 + other.len();
+    msg.extend_from_slice(&(rdlen as u16).to_be_bytes());
+    msg.extend_from_slice(algorithm);
+    msg.extend_from_slice(&time.to_be_bytes()[2..]);
+    msg.extend_from_slice(&fudge.to_be_bytes());
+    msg.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+    msg.extend_from_slice(mac);
+    msg.extend_from_slice(&original_id.to_be_bytes());
+    msg.extend_from_slice(&error.to_be_bytes());
+    msg.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    msg.extend_from_slice(other);
+    let ar = u16::from_be_bytes([msg[start + 10], msg[start + 11]]) + 1;
+    msg[start + 10..start + 12].copy_from_slice(&ar.to_be_bytes());
+}
+
+/// Signs the responses to one verified request, in order: the first with the request's MAC
+/// and all TSIG variables, later ones (a multi-message transfer, RFC 8945 §5.3.1) with the
+/// previous MAC and the timers only.
+pub struct ResponseSigner {
+    key: Key,
+    prior_mac: Vec<u8>,
+    original_id: u16,
+    first: bool,
+    time: u64,
+    error: u16,
+}
+
+impl ResponseSigner {
+    pub fn new(v: &Verified, now: u64) -> Self {
+        ResponseSigner {
+            key: v.key.clone(),
+            prior_mac: v.mac.clone(),
+            original_id: v.original_id,
+            first: true,
+            time: now,
+            error: 0,
+        }
+    }
+
+    /// For a BADTIME answer: signed, carrying our clock in Other Data.
+    pub fn bad_time(v: &Verified, now: u64) -> Self {
+        let mut s = Self::new(v, now);
+        s.error = BADTIME;
+        s
+    }
+
+    /// Signs the message `msg[start..]`, which ends the buffer (earlier bytes may hold messages
+    /// already signed, as a TCP stream is built).
+    pub fn sign(&mut self, msg: &mut Vec<u8>, start: usize) {
+        let alg = self.key.algorithm_wire();
+        let other: Vec<u8> = if self.error == BADTIME {
+            self.time.to_be_bytes()[2..].to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut data = Vec::with_capacity(msg.len() + 128);
+        data.extend_from_slice(&(self.prior_mac.len() as u16).to_be_bytes());
+        data.extend_from_slice(&self.prior_mac);
+        data.extend_from_slice(&msg[start..]);
+        if self.first {
+            variables(&mut data, &self.key.name, &alg, self.time, FUDGE, self.error, &other);
+        } else {
+            data.extend_from_slice(&self.time.to_be_bytes()[2..]);
+            data.extend_from_slice(&FUDGE.to_be_bytes());
+        }
+        let mac = self.key.mac(&data);
+        append(msg, start, &self.key.name, &alg, self.time, FUDGE, &mac, self.original_id, self.error, &other);
+        self.prior_mac = mac;
+        self.first = false;
+    }
+}
+
+/// An unsigned TSIG carrying an error (BADKEY, BADSIG), echoing the request's key and
+/// algorithm (RFC 8945 §5.2.1, §5.2.2).
+pub fn append_unsigned_error(msg: &mut Vec<u8>, t: &TsigRecord, error: u16, now: u64) {
+    append(msg, 0, &t.key, &t.algorithm, now, t.fudge, &[], t.original_id, error, &[]);
+}
+
+/// Signs a request we send (a transfer or SOA query as a secondary, a NOTIFY as a primary).
+/// Returns the MAC, which the response's signature covers.
+pub fn sign_request(key: &Key, msg: &mut Vec<u8>, now: u64) -> Vec<u8> {
+    let alg = key.algorithm_wire();
+    let id = u16::from_be_bytes([msg[0], msg[1]]);
+    let mut data = Vec::with_capacity(msg.len() + 64);
+    data.extend_from_slice(msg);
+    variables(&mut data, &key.name, &alg, now, FUDGE, 0, &[]);
+    let mac = key.mac(&data);
+    append(msg, 0, &key.name, &alg, now, FUDGE, &mac, id, 0, &[]);
+    mac
+}
+
+/// Checks the responses to a request we signed, message by message (RFC 8945 §5.3.1): each
+/// must be signed with the key we used, chained from the previous MAC.
+pub struct ResponseVerifier {
+    key: Key,
+    prior_mac: Vec<u8>,
+    first: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("response is not signed")]
+    Unsigned,
+    #[error("response TSIG is malformed")]
+    Malformed,
+    #[error("response signed with another key")]
+    WrongKey,
+    #[error("response TSIG error {0} (16 BADSIG, 17 BADKEY, 18 BADTIME)")]
+    Error(u16),
+    #[error("response signature does not verify")]
+    BadMac,
+    #[error("response signed at a time outside the fudge window")]
+    BadTime,
+}
+
+impl ResponseVerifier {
+    pub fn new(key: &Key, request_mac: Vec<u8>) -> Self {
+        ResponseVerifier {
+            key: key.clone(),
+            prior_mac: request_mac,
+            first: true,
+        }
+    }
+
+    pub fn verify(&mut self, msg: &[u8], now: u64) -> Result<(), VerifyError> {
+        let t = find(msg).map_err(|_| VerifyError::Malformed)?.ok_or(VerifyError::Unsigned)?;
+        if t.key != self.key.name || t.algorithm != self.key.algorithm_wire() {
+            return Err(VerifyError::WrongKey);
+        }
+        if t.error != 0 {
+            return Err(VerifyError::Error(t.error));
+        }
+        let mut data = Vec::with_capacity(msg.len() + 128);
+        data.extend_from_slice(&(self.prior_mac.len() as u16).to_be_bytes());
+        data.extend_from_slice(&self.prior_mac);
+        unsigned_part(&mut data, msg, &t);
+        if self.first {
+            variables(&mut data, &t.key, &t.algorithm, t.time, t.fudge, t.error, &t.other);
+        } else {
+            data.extend_from_slice(&t.time.to_be_bytes()[2..]);
+            data.extend_from_slice(&t.fudge.to_be_bytes());
+        }
+        if !self.key.verify(&data, &t.mac) {
+            return Err(VerifyError::BadMac);
+        }
+        if now.abs_diff(t.time) > t.fudge as u64 {
+            return Err(VerifyError::BadTime);
+        }
+        self.prior_mac = t.mac;
+        self.first = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(secret: &str) -> Key {
+        Key::parse_spec(&format!("xfr-key:hmac-sha256:{secret}")).unwrap()
+    }
+
+    fn query() -> Vec<u8> {
+        // id 0x1234, one question: example.test AXFR IN.
+        let mut m = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x07example\x04test\x00");
+        m.extend_from_slice(&types::AXFR.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        m
+    }
+
+    #[test]
+    fn a_request_signed_with_the_right_key_verifies() {
+        let k = key("c2VjcmV0c2VjcmV0");
+        let mut ring = KeyRing::default();
+        ring.insert(k.clone());
+        let mut m = query();
+        sign_request(&k, &mut m, 1_000_000);
+        let t = find(&m).unwrap().unwrap();
+        assert!(verify_request(&ring, &m, &t, 1_000_100).is_ok());
+    }
+
+    #[test]
+    fn a_request_signed_with_another_secret_is_badsig() {
+        let mut ring = KeyRing::default();
+        ring.insert(key("c2VjcmV0c2VjcmV0"));
+        let mut m = query();
+        sign_request(&key("b3RoZXJvdGhlcg=="), &mut m, 1_000_000);
+        let t = find(&m).unwrap().unwrap();
+        assert_eq!(verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0, Rejection::BadSig);
+    }
+
+    #[test]
+    fn a_request_with_an_unknown_key_is_badkey() {
+        let ring = KeyRing::default();
+        let mut m = query();
+        sign_request(&key("c2VjcmV0c2VjcmV0"), &mut m, 1_000_000);
+        let t = find(&m).unwrap().unwrap();
+        assert_eq!(verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0, Rejection::BadKey);
+    }
+
+    #[test]
+    fn a_request_outside_the_fudge_window_is_badtime() {
+        let k = key("c2VjcmV0c2VjcmV0");
+        let mut ring = KeyRing::default();
+        ring.insert(k.clone());
+        let mut m = query();
+        sign_request(&k, &mut m, 1_000_000);
+        let t = find(&m).unwrap().unwrap();
+        let err = verify_request(&ring, &m, &t, 1_000_000 + 301).unwrap_err();
+        assert_eq!(err.0, Rejection::BadTime);
+    }
+
+    #[test]
+    fn a_changed_byte_breaks_the_signature() {
+        let k = key("c2VjcmV0c2VjcmV0");
+        let mut ring = KeyRing::default();
+        ring.insert(k.clone());
+        let mut m = query();
+        sign_request(&k, &mut m, 1_000_000);
+        m[14] ^= 0x20; // "example" → "eXample"
+        let t = find(&m).unwrap().unwrap();
+        assert_eq!(verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0, Rejection::BadSig);
+    }
+
+    #[test]
+    fn a_chain_of_signed_responses_verifies_in_order_only() {
+        let k = key("c2VjcmV0c2VjcmV0");
+        let mut ring = KeyRing::default();
+        ring.insert(k.clone());
+        let mut q = query();
+        let request_mac = sign_request(&k, &mut q, 1_000_000);
+        let t = find(&q).unwrap().unwrap();
+        let v = verify_request(&ring, &q, &t, 1_000_000).unwrap();
+        let mut signer = ResponseSigner::new(&v, 1_000_001);
+        let mut msgs = Vec::new();
+        for i in 0..3u8 {
+            let mut r = query();
+            r[2] = 0x84;
+            r[3] = i; // distinct bodies
+            signer.sign(&mut r, 0);
+            msgs.push(r);
+        }
+        let mut ok = ResponseVerifier::new(&k, request_mac.clone());
+        for m in &msgs {
+            ok.verify(m, 1_000_002).unwrap();
+        }
+        let mut swapped = ResponseVerifier::new(&k, request_mac);
+        swapped.verify(&msgs[0], 1_000_002).unwrap();
+        assert_eq!(swapped.verify(&msgs[2], 1_000_002), Err(VerifyError::BadMac));
+    }
+
+    #[test]
+    fn key_specs_are_checked() {
+        assert!(Key::parse_spec("k:hmac-md5:c2VjcmV0").is_err());
+        assert!(Key::parse_spec("k:hmac-sha256:not base64!").is_err());
+        assert!(Key::parse_spec("nocolons").is_err());
+        assert_eq!(Key::parse_spec("K.Example.:HMAC-SHA256:c2VjcmV0").unwrap().name_text(), "k.example.");
+    }
+}
