@@ -1988,7 +1988,7 @@ fn unusual_messages() {
             q("www.diff.test.", A).opcode(OpCode::Status).documented("error responses echo the question, as BIND does; NSD sends none (README: differences from NSD)"),
             q("diff.test.", SOA)
                 .opcode(OpCode::Notify)
-                .documented("NOTIFY is NOTIMP until zone transfers land (NSD: REFUSED, no question); README: differences from NSD"),
+                .documented("NOTIFY for a zone we are primary of is REFUSED as NSD says, with the question echoed; README: differences from NSD"),
             q("diff.test.", SOA).opcode(OpCode::Update).documented("error responses echo the question, as BIND does; NSD sends none (README: differences from NSD)"),
             q("www.diff.test.", A)
                 .class(DNSClass::ANY)

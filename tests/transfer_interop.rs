@@ -1,0 +1,524 @@
+//! Zone transfers with real peers: BIND 9 and Knot as secondaries of policydns, policydns as a
+//! secondary of BIND, TSIG with the right and a wrong key, access control, serial policies and
+//! the static rendering of routing-policy sets. BIND and Knot come from Debian's packages
+//! (`scripts/install-test-deps.sh`); a test fails rather than skips without them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{eventually, free_port, serve, try_udp, Dir, Server};
+use hickory_proto::op::Message;
+use policydns::transfer::tsig;
+
+const KEY: &str = "xfr-key:hmac-sha256:cG9saWN5ZG5zIHRyYW5zZmVyIHRlc3Qga2V5IQ==";
+const KEY_SECRET: &str = "cG9saWN5ZG5zIHRyYW5zZmVyIHRlc3Qga2V5IQ==";
+const WRONG_KEY: &str = "xfr-key:hmac-sha256:d3Jvbmcgc2VjcmV0IGZvciB0aGUgc2FtZSBuYW1l";
+
+/// A peer process (named, knotd), killed on drop.
+struct Peer {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Peer {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn tool(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed: run scripts/install-test-deps.sh (this test fails rather than skips without it)");
+}
+
+const ZONE: &str = "$ORIGIN xfr.test.
+$TTL 300
+@    IN SOA ns1 hostmaster 1 3600 600 86400 60
+     IN NS  ns1
+     IN MX  10 mail
+     IN TXT \"v=spf1 -all\"
+ns1  IN A   192.0.2.53
+www  IN A   192.0.2.10
+     IN AAAA 2001:db8::10
+mail IN A   192.0.2.25
+web  IN CNAME www
+_sip._udp IN SRV 10 60 5060 www
+sub  IN NS  ns.sub
+ns.sub IN A 192.0.2.99
+";
+
+/// Names compared between a secondary and us.
+const STATIC_QUESTIONS: [(&str, u16); 8] = [
+    ("xfr.test", 6),
+    ("xfr.test", 2),
+    ("xfr.test", 15),
+    ("xfr.test", 16),
+    ("www.xfr.test", 1),
+    ("www.xfr.test", 28),
+    ("web.xfr.test", 5),
+    ("_sip._udp.xfr.test", 33),
+];
+
+fn with_serial(zone: &str, serial: u32, www: &str) -> String {
+    zone.replace("hostmaster 1 ", &format!("hostmaster {serial} "))
+        .replace("192.0.2.10", www)
+}
+
+/// The answer section as sorted text lines.
+fn answer_lines(m: &Message) -> Vec<String> {
+    let mut v: Vec<String> = m
+        .answers
+        .iter()
+        .map(|r| format!("{} {} {} {}", r.name.to_ascii().to_lowercase(), r.ttl, r.record_type(), r.data))
+        .collect();
+    v.sort();
+    v
+}
+
+fn answer_of(addr: SocketAddr, name: &str, qtype: u16) -> Option<Message> {
+    try_udp(addr, name, qtype, Duration::from_millis(500))
+}
+
+fn first_a(addr: SocketAddr, name: &str) -> Option<String> {
+    answer_of(addr, name, 1).and_then(|m| common::a_records(&m).into_iter().next())
+}
+
+fn named_secondary(dir: &Dir, port: u16, primary: SocketAddr, key: bool) -> Peer {
+    let work = dir.0.join(format!("named-{port}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let key_conf = if key {
+        format!(
+            "key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{KEY_SECRET}\"; }};\nserver {} {{ keys {{ xfr-key; }}; }};\n",
+            primary.ip()
+        )
+    } else {
+        String::new()
+    };
+    let conf = format!(
+        "options {{ directory \"{w}\"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+  pid-file none; recursion no; notify no; dnssec-validation no; session-keyfile \"{w}/session.key\"; }};
+{key_conf}controls {{ }};
+zone \"xfr.test\" {{ type secondary; primaries port {pport} {{ {pip}; }}; file \"{w}/xfr.test.bk\"; }};\n",
+        w = work.display(),
+        pport = primary.port(),
+        pip = primary.ip(),
+    );
+    let conf_path = work.join("named.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let log = work.join("named.log");
+    let child = Command::new(tool("named"))
+        .args(["-g", "-c"])
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Peer { child, log }
+}
+
+fn knot_secondary(dir: &Dir, port: u16, primary: SocketAddr) -> Peer {
+    let work = dir.0.join(format!("knot-{port}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = format!(
+        "server:\n    rundir: \"{w}\"\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n\
+database:\n    storage: \"{w}\"\n\
+log:\n  - target: stderr\n    any: info\n\
+remote:\n  - id: primary\n    address: {pip}@{pport}\n\
+acl:\n  - id: notify_from_primary\n    address: {pip}\n    action: notify\n\
+template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
+zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n",
+        w = work.display(),
+        pip = primary.ip(),
+        pport = primary.port(),
+    );
+    let conf_path = work.join("knot.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let log = work.join("knot.log");
+    let child = Command::new(tool("knotd"))
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Peer { child, log }
+}
+
+fn hup(server: &Server) {
+    Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+fn server_log(server: &Server) -> String {
+    std::fs::read_to_string(&server.log).unwrap_or_default()
+}
+
+/// A raw AXFR (or IXFR with `ixfr_serial`) over TCP, optionally signed; returns the first
+/// response message.
+fn transfer_request(addr: SocketAddr, zone: &str, ixfr_serial: Option<u32>, key: Option<&str>) -> Vec<u8> {
+    let mut q = vec![0xAB, 0xCD, 0, 0, 0, 1, 0, 0, 0, ixfr_serial.is_some() as u8, 0, 0];
+    for label in zone.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&(if ixfr_serial.is_some() { 251u16 } else { 252u16 }).to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
+    if let Some(serial) = ixfr_serial {
+        q.extend_from_slice(&[0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
+        q.extend_from_slice(&serial.to_be_bytes());
+        q.extend_from_slice(&[0; 16]);
+    }
+    if let Some(k) = key {
+        tsig::sign_request(&tsig::Key::parse_spec(k).unwrap(), &mut q, tsig::now());
+    }
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    s.write_all(&framed).unwrap();
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).unwrap();
+    let mut m = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut m).unwrap();
+    m
+}
+
+fn rcode(m: &[u8]) -> u8 {
+    m[3] & 0xF
+}
+
+fn primary(dir: &Dir, zone_text: &str, extra: &[&str]) -> (Server, PathBuf) {
+    let zone = dir.write("xfr.test.zone", zone_text);
+    let spec = format!("xfr.test.={}", zone.display());
+    let mut args = vec!["--zone", &spec];
+    args.extend_from_slice(extra);
+    (serve(dir, &args, "www.xfr.test"), zone)
+}
+
+#[test]
+fn bind_secondary_transfers_the_zone_and_answers_as_we_do() {
+    let dir = Dir::new("xfr-bind-axfr");
+    let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    let port = free_port();
+    let bind = named_secondary(&dir, port, ours.addr, false);
+    let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    eventually("BIND to serve the transferred zone", || first_a(bind_addr, "www.xfr.test").is_some());
+    for (name, qtype) in STATIC_QUESTIONS {
+        let theirs = answer_lines(&answer_of(bind_addr, name, qtype).unwrap());
+        let mine = answer_lines(&answer_of(ours.addr, name, qtype).unwrap());
+        assert!(!mine.is_empty(), "{name} {qtype}: we answer nothing");
+        assert_eq!(theirs, mine, "{name} type {qtype}: BIND secondary and policydns differ\nBIND log:\n{}", bind.log());
+    }
+}
+
+#[test]
+fn bind_secondary_follows_a_reload_by_notify_and_ixfr() {
+    let dir = Dir::new("xfr-bind-ixfr");
+    let port = free_port();
+    let notify = format!("127.0.0.1:{port}");
+    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1", "--notify", &notify]);
+    let bind = named_secondary(&dir, port, ours.addr, false);
+    let bind_addr: SocketAddr = notify.parse().unwrap();
+    eventually("BIND to serve serial 1", || first_a(bind_addr, "www.xfr.test").as_deref() == Some("192.0.2.10"));
+    std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.11")).unwrap();
+    hup(&ours);
+    eventually("BIND to serve the reloaded address", || first_a(bind_addr, "www.xfr.test").as_deref() == Some("192.0.2.11"));
+    assert!(bind.log().contains("received notify for zone 'xfr.test'"), "BIND did not log our NOTIFY:\n{}", bind.log());
+    assert!(server_log(&ours).contains("IXFR out"), "the change did not go out as IXFR:\n{}", server_log(&ours));
+}
+
+#[test]
+fn knot_secondary_transfers_the_zone_and_follows_a_reload_by_ixfr() {
+    let dir = Dir::new("xfr-knot");
+    let port = free_port();
+    let notify = format!("127.0.0.1:{port}");
+    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1", "--notify", &notify]);
+    let knot = knot_secondary(&dir, port, ours.addr);
+    let knot_addr: SocketAddr = notify.parse().unwrap();
+    eventually("Knot to serve the zone", || first_a(knot_addr, "www.xfr.test").as_deref() == Some("192.0.2.10"));
+    for (name, qtype) in STATIC_QUESTIONS {
+        let theirs = answer_lines(&answer_of(knot_addr, name, qtype).unwrap());
+        let mine = answer_lines(&answer_of(ours.addr, name, qtype).unwrap());
+        assert_eq!(theirs, mine, "{name} type {qtype}: Knot secondary and policydns differ");
+    }
+    std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.12")).unwrap();
+    hup(&ours);
+    eventually("Knot to serve the reloaded address", || first_a(knot_addr, "www.xfr.test").as_deref() == Some("192.0.2.12"));
+    assert!(knot.log().contains("IXFR, incoming"), "Knot did not take the change as IXFR:\n{}", knot.log());
+}
+
+#[test]
+fn tsig_signed_transfer_with_the_right_key_is_accepted_by_bind() {
+    let dir = Dir::new("xfr-tsig-ok");
+    let (ours, _) = primary(&dir, ZONE, &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"]);
+    let port = free_port();
+    let bind = named_secondary(&dir, port, ours.addr, true);
+    let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    eventually("BIND to transfer with TSIG", || first_a(bind_addr, "www.xfr.test").is_some());
+    assert!(bind.log().contains("TSIG xfr-key"), "BIND did not sign the transfer:\n{}", bind.log());
+}
+
+#[test]
+fn transfer_signed_with_a_wrong_key_is_notauth() {
+    let dir = Dir::new("xfr-tsig-bad");
+    let (ours, _) = primary(&dir, ZONE, &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"]);
+    let m = transfer_request(ours.addr, "xfr.test", None, Some(WRONG_KEY));
+    assert_eq!(rcode(&m), 9, "expected NOTAUTH");
+    let t = tsig::find(&m).unwrap().expect("the error carries a TSIG record");
+    assert_eq!(t.error, tsig::BADSIG);
+    assert!(server_log(&ours).contains("TSIG rejected"));
+}
+
+#[test]
+fn unsigned_transfer_of_a_key_only_zone_is_refused() {
+    let dir = Dir::new("xfr-tsig-none");
+    let (ours, _) = primary(&dir, ZONE, &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"]);
+    assert_eq!(rcode(&transfer_request(ours.addr, "xfr.test", None, None)), 5);
+}
+
+#[test]
+fn transfer_from_a_disallowed_address_is_refused_and_logged() {
+    let dir = Dir::new("xfr-acl");
+    let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.2/32"]);
+    let m = transfer_request(ours.addr, "xfr.test", None, None);
+    assert_eq!(rcode(&m), 5, "expected REFUSED, not NOTAUTH (RFC 5936 §2.2.1)");
+    eventually("the refusal to be logged", || server_log(&ours).contains("transfer refused"));
+}
+
+#[test]
+fn a_zone_without_allow_transfer_is_not_transferred() {
+    let dir = Dir::new("xfr-none");
+    let (ours, _) = primary(&dir, ZONE, &[]);
+    assert_eq!(rcode(&transfer_request(ours.addr, "xfr.test", None, None)), 5);
+}
+
+#[test]
+fn ixfr_from_our_current_serial_is_one_soa() {
+    let dir = Dir::new("xfr-ixfr-current");
+    let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(1), None)).unwrap();
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].record_type(), hickory_proto::rr::RecordType::SOA);
+}
+
+#[test]
+fn ixfr_beyond_the_history_falls_back_to_the_full_zone() {
+    let dir = Dir::new("xfr-ixfr-old");
+    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    std::fs::write(&zone, with_serial(ZONE, 5, "192.0.2.15")).unwrap();
+    hup(&ours);
+    eventually("serial 5", || server_log(&ours).contains("serial=5"));
+    // We never served serial 3: the history starts at 1.
+    let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(3), None)).unwrap();
+    let types: Vec<_> = m.answers.iter().map(|r| r.record_type()).collect();
+    assert_eq!(types.first(), Some(&hickory_proto::rr::RecordType::SOA));
+    assert!(types.len() > 4 && types[1] != hickory_proto::rr::RecordType::SOA, "not AXFR form: {types:?}");
+    // From serial 1 there is history: the IXFR form, old SOA second.
+    let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(1), None)).unwrap();
+    let lines: Vec<String> = m.answers.iter().map(|r| format!("{} {}", r.record_type(), r.data)).collect();
+    assert_eq!(lines.len(), 6, "SOA 5, SOA 1, -www, SOA 5, +www, SOA 5: {lines:#?}");
+    assert!(lines[2].ends_with("192.0.2.10") && lines[4].ends_with("192.0.2.15"), "{lines:#?}");
+}
+
+#[test]
+fn a_changed_zone_without_a_serial_bump_keeps_serving_the_old_version() {
+    let dir = Dir::new("xfr-serial-keep");
+    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.99")).unwrap();
+    hup(&ours);
+    eventually("the refusal to be logged", || server_log(&ours).contains("content changed but serial 1"));
+    assert_eq!(first_a(ours.addr, "www.xfr.test").as_deref(), Some("192.0.2.10"));
+}
+
+#[test]
+fn serial_policy_increment_renumbers_a_changed_zone() {
+    let dir = Dir::new("xfr-serial-inc");
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = dir.write(
+        "c.toml",
+        &format!(
+            "[[zone]]\norigin = \"xfr.test.\"\nfile = \"{}\"\nallow_transfer = [\"127.0.0.1\"]\nserial_policy = \"increment\"\n",
+            zone.display()
+        ),
+    );
+    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.98")).unwrap();
+    hup(&ours);
+    eventually("the new address", || first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.98"));
+    let soa = answer_of(ours.addr, "xfr.test", 6).unwrap();
+    assert!(soa.answers[0].data.to_string().contains(" 2 3600 "), "serial not 2: {}", soa.answers[0].data);
+}
+
+const POLICY_CONFIG: &str = r#"
+[[zone]]
+origin = "xfr.test."
+file = "ZONEFILE"
+allow_transfer = ["127.0.0.1"]
+
+[[health_check]]
+id = "down"
+healthy = false
+
+[[record_set]]
+name = "fo.xfr.test."
+type = "A"
+set_identifier = "primary"
+failover = "PRIMARY"
+health_check = "down"
+ttl = 60
+values = ["192.0.2.121"]
+
+[[record_set]]
+name = "fo.xfr.test."
+type = "A"
+set_identifier = "secondary"
+failover = "SECONDARY"
+ttl = 60
+values = ["192.0.2.122"]
+
+[[record_set]]
+name = "w.xfr.test."
+type = "A"
+set_identifier = "a"
+weight = 0
+ttl = 60
+values = ["192.0.2.131"]
+
+[[record_set]]
+name = "w.xfr.test."
+type = "A"
+set_identifier = "b"
+weight = 5
+ttl = 60
+values = ["192.0.2.132"]
+"#;
+
+#[test]
+fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
+    let dir = Dir::new("xfr-policy");
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = dir.write("c.toml", &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()));
+    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let port = free_port();
+    let _bind = named_secondary(&dir, port, ours.addr, false);
+    let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    eventually("BIND to serve the zone", || first_a(bind_addr, "www.xfr.test").is_some());
+    // Failover renders the primary (health does not enter a transfer); weighted renders the
+    // members with weight.
+    assert_eq!(first_a(bind_addr, "fo.xfr.test").as_deref(), Some("192.0.2.121"));
+    assert_eq!(common::a_records(&answer_of(bind_addr, "w.xfr.test", 1).unwrap()), vec!["192.0.2.132"]);
+    // We still answer by policy: the primary's check is down.
+    assert_eq!(first_a(ours.addr, "fo.xfr.test").as_deref(), Some("192.0.2.122"));
+}
+
+fn named_primary(dir: &Dir, port: u16, notify_port: u16, zone_text: &str) -> (Peer, PathBuf) {
+    let work = dir.0.join(format!("named-primary-{port}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let zone = work.join("xfr.test.zone");
+    std::fs::write(&zone, zone_text).unwrap();
+    let conf = format!(
+        "options {{ directory \"{w}\"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+  pid-file none; recursion no; dnssec-validation no; session-keyfile \"{w}/session.key\";
+  notify explicit; notify-delay 0; also-notify {{ 127.0.0.1 port {notify_port}; }};
+  allow-transfer {{ 127.0.0.1; }}; ixfr-from-differences yes; }};
+controls {{ }};
+zone \"xfr.test\" {{ type primary; file \"{z}\"; }};\n",
+        w = work.display(),
+        z = zone.display(),
+    );
+    let conf_path = work.join("named.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let log = work.join("named.log");
+    let child = Command::new(tool("named"))
+        .args(["-g", "-c"])
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (Peer { child, log }, zone)
+}
+
+#[test]
+fn policydns_secondary_of_bind_transfers_and_refreshes_on_notify() {
+    let dir = Dir::new("xfr-secondary-of-bind");
+    let bind_port = free_port();
+    let our_port = free_port();
+    let (bind, zone) = named_primary(&dir, bind_port, our_port, ZONE);
+    let bind_addr: SocketAddr = format!("127.0.0.1:{bind_port}").parse().unwrap();
+    eventually("BIND to serve the zone", || first_a(bind_addr, "www.xfr.test").is_some());
+    let state = dir.0.join("state");
+    let log = dir.0.join("secondary.log");
+    let child = Command::new(common::BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{our_port}"), "--udp-workers", "1"])
+        .args(["--secondary", &format!("xfr.test.={bind_addr}"), "--state-dir"])
+        .arg(&state)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let ours = Server { child, addr: format!("127.0.0.1:{our_port}").parse().unwrap(), log };
+    eventually("our secondary to serve the zone", || first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.10"));
+    assert!(server_log(&ours).contains("AXFR"));
+    assert!(state.join("xfr.test.zone").exists(), "the transferred zone was not saved");
+    for (name, qtype) in STATIC_QUESTIONS {
+        let theirs = answer_lines(&answer_of(bind_addr, name, qtype).unwrap());
+        let mine = answer_lines(&answer_of(ours.addr, name, qtype).unwrap());
+        assert_eq!(theirs, mine, "{name} type {qtype}: policydns secondary and BIND primary differ");
+    }
+    std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.14")).unwrap();
+    Command::new("kill").args(["-HUP", &bind.child.id().to_string()]).status().unwrap();
+    eventually("our secondary to serve the change", || first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.14"));
+    let log = server_log(&ours);
+    assert!(log.contains("NOTIFY received"), "no NOTIFY seen:\n{log}");
+    assert!(log.contains("IXFR"), "the change did not come as IXFR:\n{log}");
+}
+
+#[test]
+fn a_secondary_restarts_from_its_saved_copy_without_the_primary() {
+    let dir = Dir::new("xfr-saved");
+    let (primary_server, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    let state = dir.0.join("state");
+    let spec = format!("xfr.test.={}", primary_server.addr);
+    let state_arg = state.to_str().unwrap().to_string();
+    let first = serve(&dir, &["--secondary", &spec, "--state-dir", &state_arg], "www.xfr.test");
+    drop(first);
+    drop(primary_server);
+    let again = serve(&dir, &["--secondary", &spec, "--state-dir", &state_arg], "www.xfr.test");
+    assert_eq!(first_a(again.addr, "www.xfr.test").as_deref(), Some("192.0.2.10"));
+}
+
+#[test]
+fn a_secondary_answers_servfail_after_soa_expire_without_its_primary() {
+    let dir = Dir::new("xfr-expire");
+    // refresh 1 s, retry 1 s, expire 3 s.
+    let short = ZONE.replace("1 3600 600 86400 60", "1 1 1 3 60");
+    let (primary_server, _) = primary(&dir, &short, &["--allow-transfer", "127.0.0.1"]);
+    let spec = format!("xfr.test.={}", primary_server.addr);
+    let ours = serve(&dir, &["--secondary", &spec], "www.xfr.test");
+    drop(primary_server);
+    eventually("SERVFAIL after expire", || {
+        answer_of(ours.addr, "www.xfr.test", 1)
+            .is_some_and(|m| m.metadata.response_code == hickory_proto::op::ResponseCode::ServFail)
+    });
+    assert!(server_log(&ours).contains("zone expired"));
+}
