@@ -21,8 +21,9 @@
 //!   zone-file records and routing-policy record sets, for `--route53` and `import route53`.
 //! - [`geo`] maps a client address to continent, country, US state and coordinates from a
 //!   MaxMind-format database, for the routing policies.
-//! - [`health`] holds health checks: the Route 53 threshold state machine and the HTTP(S)/TCP
-//!   probes that feed it (not yet scheduled by the server).
+//! - [`health`] holds health checks: the Route 53 threshold state machine (and ELB's, for
+//!   load-balancer targets), the HTTP(S)/TCP probes that feed it, their scheduling and the
+//!   status listener.
 
 pub mod answer;
 pub mod config;

@@ -5,12 +5,13 @@
 //! [`HealthTable`] holds every check's state for the answer path; [`spawn`] runs the probed
 //! checks and writes their transitions into it.
 
+pub mod elb;
 pub mod probe;
 pub mod state;
 pub mod status;
 
 pub use probe::{HttpSpec, ProbeResult, Reason, Scheme, StatusMatcher};
-pub use state::{calculated, CheckState, HealthCheck, Transition};
+pub use state::{calculated, CheckState, HealthCheck, TargetState, Transition};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +73,18 @@ pub struct ProbeConfig {
     pub disabled: bool,
     /// Route 53 does not validate certificates; checks written in our config do by default.
     pub validate_certs: bool,
+    /// How long a TCP check may take to connect (Route 53: 10 s; ELB: the group's timeout).
+    pub tcp_timeout: std::time::Duration,
+    /// An ELB target-group check: a count for each direction, and a new target starts
+    /// "initial" (not routed to). None: a Route 53 check (`failure_threshold` both ways).
+    pub target_group: Option<TargetCounts>,
+}
+
+/// ELB's HealthyThresholdCount and UnhealthyThresholdCount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetCounts {
+    pub healthy: u8,
+    pub unhealthy: u8,
 }
 
 /// Runs every probed check on its interval until the returned tasks are aborted. Each check's
@@ -98,15 +111,20 @@ pub fn spawn(
             unverified.clone()
         };
         tasks.push(tokio::spawn(async move {
-            let mut check = HealthCheck::new(cfg.failure_threshold, cfg.inverted, cfg.disabled);
             // Start from the state the table holds (a reload keeps what probes learnt).
-            if !table.get(index) && check.healthy() {
-                for _ in 0..cfg.failure_threshold {
-                    check.observe(cfg.inverted);
+            let check = starting_state(&cfg, table.get(index), &reports, &id);
+            let mut check = check;
+            table.set(index, check.healthy());
+            let mut first_within = cfg.interval;
+            if cfg.target_group.is_some() {
+                reports.register(&id, &check);
+                // ELB checks a target as soon as it is registered; a new target is not routed
+                // to until it passes, so do not leave it waiting a whole interval.
+                if check.state().target_state() == TargetState::Initial {
+                    first_within = first_within.min(Duration::from_secs(1));
                 }
             }
-            table.set(index, check.healthy());
-            let jitter = cfg.interval.mul_f64(jitter_fraction(index));
+            let jitter = first_within.mul_f64(jitter_fraction(index));
             tokio::time::sleep(jitter).await;
             let mut ticker = tokio::time::interval(cfg.interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -120,11 +138,22 @@ pub fn spawn(
                 };
                 let result = match (&cfg.target, &client) {
                     (ProbeTarget::Http(spec), Some(c)) => probe::http(c, spec).await,
-                    (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, Duration::from_secs(10)).await,
+                    (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, cfg.tcp_timeout).await,
                     (ProbeTarget::Http(_), None) => continue,
                 };
+                let before = check.state().target_state();
                 let transition = check.observe(result.passed);
-                reports.record(&id, &check, &result, transition.is_some());
+                let relabelled = check.state().target_state() != before;
+                reports.record(&id, &check, &result, transition.is_some() || relabelled);
+                if transition.is_none() && relabelled {
+                    tracing::info!(
+                        check = %id,
+                        from = before.as_str(),
+                        to = check.state().target_state().as_str(),
+                        reason = ?result.reason,
+                        "health check changed state"
+                    );
+                }
                 if let Some(t) = transition {
                     table.set(index, t.to);
                     tracing::info!(
@@ -140,6 +169,30 @@ pub fn spawn(
         }));
     }
     tasks
+}
+
+/// The check as it resumes: a Route 53 check from the status the table holds; an ELB target
+/// healthy if the table says so, unhealthy if it already left "initial" (the status listener's
+/// reports remember that across reloads), else initial.
+fn starting_state(
+    cfg: &ProbeConfig,
+    healthy: bool,
+    reports: &status::Reports,
+    id: &str,
+) -> HealthCheck {
+    match cfg.target_group {
+        None => HealthCheck::resuming(cfg.failure_threshold, cfg.inverted, cfg.disabled, healthy),
+        Some(counts) => {
+            let start = if healthy {
+                TargetState::Healthy
+            } else if reports.state_of(id).as_deref() == Some("unhealthy") {
+                TargetState::Unhealthy
+            } else {
+                TargetState::Initial
+            };
+            HealthCheck::target(counts.unhealthy, counts.healthy, start)
+        }
+    }
 }
 
 /// A fraction in [0, 1) that differs per check, for spreading first probes over the interval.
@@ -267,6 +320,8 @@ impl CheckSpec {
             inverted: self.inverted,
             disabled: self.disabled,
             validate_certs: self.validate_certs,
+            tcp_timeout: probe::TCP_TIMEOUT,
+            target_group: None,
         }))
     }
 }
