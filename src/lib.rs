@@ -16,6 +16,7 @@
 //! - [`policy`] holds Route 53's routing policies as pure functions (members, client, health,
 //!   random → selection and ECS scope); the answer path's `select` stage is where they plug in.
 //! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
+//! - [`demo`] runs `policydns demo failover` on the real server and probes.
 //! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
 //! - [`route53`] reads Route 53's JSON (record-set exports, change batches, CIDR blocks) into
 //!   zone-file records and routing-policy record sets, for `--route53` and `import route53`.
@@ -27,6 +28,7 @@
 
 pub mod answer;
 pub mod config;
+pub mod demo;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod geo;

@@ -171,6 +171,24 @@ pub fn spawn(
     tasks
 }
 
+/// Starts the probes of `config`'s probed checks, writing into `snapshot`'s health table (the
+/// indices are the snapshot's).
+pub fn spawn_configured(
+    config: &crate::config::Config,
+    snapshot: &crate::answer::Snapshot,
+    reports: &Arc<status::Reports>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let checks = config
+        .probes
+        .iter()
+        .filter_map(|(id, p)| {
+            let index = snapshot.health_ids.iter().position(|x| x == id)?;
+            Some((index as u32, id.clone(), p.clone()))
+        })
+        .collect();
+    spawn(checks, snapshot.health.clone(), reports.clone())
+}
+
 /// The check as it resumes: a Route 53 check from the status the table holds; an ELB target
 /// healthy if the table says so, unhealthy if it already left "initial" (the status listener's
 /// reports remember that across reloads), else initial.
