@@ -3,7 +3,7 @@
 # local HTTP server, run by policydns with no DNS traffic. Reports the checker's CPU share of
 # one core and its memory once every check has started, over a measuring window.
 #
-#   bench/health.sh                 # N=10000 INTERVAL=10 WINDOW=30
+#   bench/health.sh                 # N=10000 INTERVAL=10 WINDOW=30 [POLICYDNS_BIN=...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
@@ -13,6 +13,7 @@ HTTP_PORT=${HTTP_PORT:-18090}
 DNS_PORT=${DNS_PORT:-15391}
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --example http_ok
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
+BIN=${POLICYDNS_BIN:-target/release/policydns}   # another build to measure, e.g. an older one
 work=$(mktemp -d /tmp/policydns-health.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -28,27 +29,30 @@ printf '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 127.0.0.1\n' >"$work/z.zon
             "$i" "$HTTP_PORT" "$i" "$INTERVAL"
     done
 } >"$work/c.toml"
-taskset -c 0 target/release/policydns serve --config "$work/c.toml" --listen "127.0.0.1:$DNS_PORT" --udp-workers 1 2>"$work/server.log" &
+taskset -c 0 "$BIN" serve --config "$work/c.toml" --listen "127.0.0.1:$DNS_PORT" --udp-workers 1 2>"$work/server.log" &
 pid=$!
 pids+=("$pid")
 # Every check's first probe falls within one interval (jitter); measure after that.
 sleep $((INTERVAL + 3))
 kill -0 "$pid" || { tail -5 "$work/server.log"; exit 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+uticks() { awk '{print $14}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
-t0=$(ticks); s0=$(date +%s.%N)
+t0=$(ticks); u0=$(uticks); s0=$(date +%s.%N)
 sleep "$WINDOW"
-t1=$(ticks); s1=$(date +%s.%N)
+t1=$(ticks); u1=$(uticks); s1=$(date +%s.%N)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 changes=$(grep -c "health check changed state" "$work/server.log" || true)
-python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" <<'PY' | tee bench/results/health-latest.txt
+python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" <<'PY' | tee bench/results/health-latest.txt
 import sys
-t0, t1, s0, s1, hz, rss, n, interval, changes = sys.argv[1:]
+t0, t1, s0, s1, hz, rss, n, interval, changes, u0, u1 = sys.argv[1:]
 cpu = (float(t1) - float(t0)) / float(hz)
+user = (float(u1) - float(u0)) / float(hz)
 wall = float(s1) - float(s0)
 probes = int(n) / int(interval) * wall
 print(f"{n} HTTP checks every {interval} s, measured over {wall:.0f} s")
 print(f"checker CPU: {100 * cpu / wall:.2f} % of one core ({cpu * 1e6 / probes:.0f} us per probe, {probes / wall:.0f} probes/s)")
+print(f"  of which user space {100 * user / wall:.2f} %, kernel {100 * (cpu - user) / wall:.2f} %")
 print(f"checker memory (RSS): {int(rss) / 1024:.0f} MiB")
 print(f"state changes logged (should be 0: all healthy): {changes}")
 PY

@@ -165,13 +165,21 @@ struct TargetGroupSection {
     name: String,
     #[serde(default)]
     targets: Vec<TargetSection>,
+    /// The port targets receive traffic on, unless a target gives its own.
+    port: Option<u16>,
+    /// ELB's target-group health check, run against every target given by `ip_address`.
+    health_check: Option<crate::health::elb::TargetGroupHealthCheck>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TargetSection {
     zone: String,
+    /// A `[[health_check]]` id whose state is this target's health...
     health_check: Option<String>,
+    /// ...or the target's address, probed by the target group's health check.
+    ip_address: Option<std::net::IpAddr>,
+    port: Option<u16>,
 }
 
 /// A load balancer with its targets' health checks still named.
@@ -709,9 +717,32 @@ impl Config {
             }
             let mut targets = Vec::new();
             for (g, tg) in lb.target_groups.iter().enumerate() {
+                let group_check = tg.health_check.clone().unwrap_or_default().build();
+                if let Err(e) = &group_check {
+                    errors.push(format!(
+                        "{what}: target group {:?} health_check: {e}",
+                        tg.name
+                    ));
+                }
                 for t in &tg.targets {
+                    let check = match (t.ip_address, &group_check) {
+                        (None, _) => t.health_check.clone(),
+                        (Some(ip), Ok(c)) => {
+                            match probed_target(&lb.name, tg, t, ip, c, &mut health, &mut probes) {
+                                Ok(id) => Some(id),
+                                Err(e) => {
+                                    errors.push(format!(
+                                        "{what}: target group {:?} target {ip}: {e}",
+                                        tg.name
+                                    ));
+                                    None
+                                }
+                            }
+                        }
+                        (Some(_), Err(_)) => None,
+                    };
                     match lb.zones.iter().position(|z| z.name == t.zone) {
-                        Some(z) => targets.push((g, z, t.health_check.clone())),
+                        Some(z) => targets.push((g, z, check)),
                         None => errors.push(format!("{what}: target group {:?} has a target in zone {:?}, which the load balancer does not list", tg.name, t.zone)),
                     }
                     if let Some(hc) = &t.health_check {
@@ -994,6 +1025,31 @@ pub(crate) fn geo_key(
         }
         _ => Err("geolocation takes a continent, a country (\"*\" for the default), or a country and a subdivision".into()),
     }
+}
+
+/// A target given by address: its ELB check joins the probed checks under an id naming the
+/// load balancer, group and address; it starts unhealthy ("initial": not routed to until it
+/// passes once).
+fn probed_target(
+    lb: &str,
+    group: &TargetGroupSection,
+    t: &TargetSection,
+    ip: std::net::IpAddr,
+    check: &crate::health::elb::TargetGroupCheck,
+    health: &mut BTreeMap<String, bool>,
+    probes: &mut BTreeMap<String, crate::health::ProbeConfig>,
+) -> Result<String, String> {
+    if t.health_check.is_some() {
+        return Err("give either health_check = \"ID\" or ip_address (probed by the target group's health_check), not both".into());
+    }
+    let port = t.port.or(group.port);
+    let probe = check.probe(ip, port)?;
+    let id = crate::health::elb::target_check_id(lb, &group.name, ip, port);
+    if health.insert(id.clone(), false).is_some() {
+        return Err(format!("registered twice (health check {id:?})"));
+    }
+    probes.insert(id.clone(), probe);
+    Ok(id)
 }
 
 /// The check a `[[health_check]]` describes: a probe, a calculated check, or neither (its state

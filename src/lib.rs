@@ -16,16 +16,19 @@
 //! - [`policy`] holds Route 53's routing policies as pure functions (members, client, health,
 //!   random → selection and ECS scope); the answer path's `select` stage is where they plug in.
 //! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
+//! - [`demo`] runs `policydns demo failover` on the real server and probes.
 //! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
 //! - [`route53`] reads Route 53's JSON (record-set exports, change batches, CIDR blocks) into
 //!   zone-file records and routing-policy record sets, for `--route53` and `import route53`.
 //! - [`geo`] maps a client address to continent, country, US state and coordinates from a
 //!   MaxMind-format database, for the routing policies.
-//! - [`health`] holds health checks: the Route 53 threshold state machine and the HTTP(S)/TCP
-//!   probes that feed it (not yet scheduled by the server).
+//! - [`health`] holds health checks: the Route 53 threshold state machine (and ELB's, for
+//!   load-balancer targets), the HTTP(S)/TCP probes that feed it, their scheduling and the
+//!   status listener.
 
 pub mod answer;
 pub mod config;
+pub mod demo;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod geo;

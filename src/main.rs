@@ -1,4 +1,4 @@
-//! The `policydns` command: `serve`, `check` and `import route53`.
+//! The `policydns` command: `serve`, `check`, `explain`, `import route53` and `demo failover`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +34,23 @@ enum Command {
     /// Show how a name is answered for a client: the candidates, their health, where the
     /// client is, and the rule that decides (Route 53's TestDNSAnswer, with reasons).
     Explain(Explain),
+    /// Demonstrations that run by themselves on loopback and exit.
+    #[command(subcommand)]
+    Demo(Demo),
+}
+
+#[derive(Subcommand)]
+enum Demo {
+    /// Two HTTP backends, a failover record set checked every second, the primary stopped and
+    /// started again: prints what a DNS query gets back and when each flip happened.
+    Failover {
+        /// Where the demo's DNS server listens.
+        #[arg(long, default_value = "127.0.0.1:5353")]
+        listen: std::net::SocketAddr,
+        /// Seconds the primary backend stays down.
+        #[arg(long, default_value_t = 5)]
+        down: u64,
+    },
 }
 
 #[derive(Args)]
@@ -189,6 +206,7 @@ fn main() -> ExitCode {
         Command::Serve(src) => serve(&src),
         Command::Import(Import::Route53(args)) => import_route53(&args),
         Command::Explain(args) => explain(&args),
+        Command::Demo(Demo::Failover { listen, down }) => demo_failover(listen, down),
     };
     match result {
         Ok(code) => code,
@@ -197,6 +215,21 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn demo_failover(listen: std::net::SocketAddr, down: u64) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let mut out = std::io::stdout();
+    runtime.block_on(policydns::demo::failover(
+        listen,
+        std::time::Duration::from_secs(down),
+        &mut out,
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn explain(args: &Explain) -> anyhow::Result<ExitCode> {

@@ -5,13 +5,16 @@
 //! [`HealthTable`] holds every check's state for the answer path; [`spawn`] runs the probed
 //! checks and writes their transitions into it.
 
+pub mod elb;
 pub mod probe;
 pub mod state;
 pub mod status;
 
 pub use probe::{HttpSpec, ProbeResult, Reason, Scheme, StatusMatcher};
-pub use state::{calculated, CheckState, HealthCheck, Transition};
+pub use state::{calculated, CheckState, HealthCheck, TargetState, Transition};
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -72,74 +75,219 @@ pub struct ProbeConfig {
     pub disabled: bool,
     /// Route 53 does not validate certificates; checks written in our config do by default.
     pub validate_certs: bool,
+    /// How long a TCP check may take to connect (Route 53: 10 s; ELB: the group's timeout).
+    pub tcp_timeout: std::time::Duration,
+    /// An ELB target-group check: a count for each direction, and a new target starts
+    /// "initial" (not routed to). None: a Route 53 check (`failure_threshold` both ways).
+    pub target_group: Option<TargetCounts>,
+}
+
+/// ELB's HealthyThresholdCount and UnhealthyThresholdCount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetCounts {
+    pub healthy: u8,
+    pub unhealthy: u8,
 }
 
 /// Runs every probed check on its interval until the returned tasks are aborted. Each check's
 /// first probe waits a random part of its interval, so checks do not fire in lockstep; at most
 /// `MAX_CONCURRENT` probes run at once. Transitions are logged with the check, the change and
 /// the reason, and published to `table` at once.
+///
+/// One scheduler task keeps every check in a deadline queue and starts a task per due probe;
+/// a check costs no task and no timer while it waits (bench/health.sh: 10,000 checks).
 pub fn spawn(
     checks: Vec<(u32, String, ProbeConfig)>,
     table: Arc<HealthTable>,
     reports: Arc<status::Reports>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    const MAX_CONCURRENT: usize = 256;
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
     let verified = probe::client(true, None).ok();
     let unverified = probe::client(false, None).ok();
-    let mut tasks = Vec::new();
+    let start = tokio::time::Instant::now();
+    let mut queue = BinaryHeap::with_capacity(checks.len());
+    let mut parked = Vec::with_capacity(checks.len());
     for (index, id, cfg) in checks {
-        let table = table.clone();
-        let slots = slots.clone();
-        let reports = reports.clone();
+        // Start from the state the table holds (a reload keeps what probes learnt).
+        let check = starting_state(&cfg, table.get(index), &reports, &id);
+        table.set(index, check.healthy());
+        let mut first_within = cfg.interval;
+        if cfg.target_group.is_some() {
+            reports.register(&id, &check);
+            // ELB checks a target as soon as it is registered; a new target is not routed
+            // to until it passes, so do not leave it waiting a whole interval.
+            if check.state().target_state() == TargetState::Initial {
+                first_within = first_within.min(Duration::from_secs(1));
+            }
+        }
         let client = if cfg.validate_certs {
             verified.clone()
         } else {
             unverified.clone()
         };
-        tasks.push(tokio::spawn(async move {
-            let mut check = HealthCheck::new(cfg.failure_threshold, cfg.inverted, cfg.disabled);
-            // Start from the state the table holds (a reload keeps what probes learnt).
-            if !table.get(index) && check.healthy() {
-                for _ in 0..cfg.failure_threshold {
-                    check.observe(cfg.inverted);
-                }
-            }
-            table.set(index, check.healthy());
-            let jitter = cfg.interval.mul_f64(jitter_fraction(index));
-            tokio::time::sleep(jitter).await;
-            let mut ticker = tokio::time::interval(cfg.interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                if cfg.disabled {
-                    continue;
-                }
-                let Ok(_permit) = slots.acquire().await else {
-                    return;
-                };
-                let result = match (&cfg.target, &client) {
-                    (ProbeTarget::Http(spec), Some(c)) => probe::http(c, spec).await,
-                    (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, Duration::from_secs(10)).await,
-                    (ProbeTarget::Http(_), None) => continue,
-                };
-                let transition = check.observe(result.passed);
-                reports.record(&id, &check, &result, transition.is_some());
-                if let Some(t) = transition {
-                    table.set(index, t.to);
-                    tracing::info!(
-                        check = %id,
-                        from = if t.from { "healthy" } else { "unhealthy" },
-                        to = if t.to { "healthy" } else { "unhealthy" },
-                        reason = ?result.reason,
-                        latency_ms = result.latency.as_millis() as u64,
-                        "health check changed state"
-                    );
-                }
-            }
+        // Disabled checks are never probed (Route 53 stops them); their state stands.
+        if cfg.disabled || (matches!(cfg.target, ProbeTarget::Http(_)) && client.is_none()) {
+            continue;
+        }
+        let due = start + first_within.mul_f64(jitter_fraction(index));
+        queue.push(Reverse((due, parked.len())));
+        parked.push(Some(Scheduled {
+            slot: parked.len(),
+            index,
+            id,
+            cfg,
+            check,
+            client,
+            due,
         }));
     }
-    tasks
+    let shared = Arc::new((table, reports));
+    vec![tokio::spawn(schedule(queue, parked, shared))]
+}
+
+/// One check between probes (parked in the scheduler) or during one (moved into its task).
+struct Scheduled {
+    slot: usize,
+    index: u32,
+    id: String,
+    cfg: ProbeConfig,
+    check: HealthCheck,
+    client: Option<reqwest::Client>,
+    /// When this probe was due: the next is due one interval later.
+    due: tokio::time::Instant,
+}
+
+type Queue = BinaryHeap<Reverse<(tokio::time::Instant, usize)>>;
+
+async fn schedule(
+    mut queue: Queue,
+    mut parked: Vec<Option<Scheduled>>,
+    shared: Arc<(Arc<HealthTable>, Arc<status::Reports>)>,
+) {
+    const MAX_CONCURRENT: usize = 256;
+    // Dropped with this task (on abort), which aborts the probes in flight too.
+    let mut running = tokio::task::JoinSet::new();
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    loop {
+        let now = tokio::time::Instant::now();
+        while running.len() < MAX_CONCURRENT {
+            match queue.peek() {
+                Some(Reverse((due, _))) if *due <= now => {}
+                _ => break,
+            }
+            let Some(Reverse((_, slot))) = queue.pop() else {
+                break;
+            };
+            if let Some(entry) = parked[slot].take() {
+                running.spawn(run_probe(entry, shared.clone()));
+            }
+        }
+        let next = queue.peek().map(|Reverse((due, _))| *due);
+        if let Some(due) = next {
+            timer.as_mut().reset(due);
+        }
+        let can_start = next.is_some() && running.len() < MAX_CONCURRENT;
+        tokio::select! {
+            _ = &mut timer, if can_start => {}
+            Some(done) = running.join_next() => match done {
+                Ok(mut entry) => {
+                    // Fixed rate; a probe that ran late does not cause a burst to catch up.
+                    let now = tokio::time::Instant::now();
+                    entry.due += entry.cfg.interval;
+                    if entry.due < now {
+                        entry.due = now + entry.cfg.interval;
+                    }
+                    queue.push(Reverse((entry.due, entry.slot)));
+                    let slot = entry.slot;
+                    parked[slot] = Some(entry);
+                }
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => tracing::error!("a health-check probe panicked; its check stops: {e}"),
+            },
+            else => return,
+        }
+    }
+}
+
+/// Runs one probe of `e` and publishes what it changed.
+async fn run_probe(
+    mut e: Scheduled,
+    shared: Arc<(Arc<HealthTable>, Arc<status::Reports>)>,
+) -> Scheduled {
+    let (table, reports) = (&shared.0, &shared.1);
+    let result = match (&e.cfg.target, &e.client) {
+        (ProbeTarget::Http(spec), Some(c)) => probe::http(c, spec).await,
+        (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, e.cfg.tcp_timeout).await,
+        (ProbeTarget::Http(_), None) => return e,
+    };
+    let check = &mut e.check;
+    let before = check.state().target_state();
+    let transition = check.observe(result.passed);
+    let relabelled = check.state().target_state() != before;
+    reports.record(&e.id, check, &result, transition.is_some() || relabelled);
+    if transition.is_none() && relabelled {
+        tracing::info!(
+            check = %e.id,
+            from = before.as_str(),
+            to = check.state().target_state().as_str(),
+            reason = ?result.reason,
+            "health check changed state"
+        );
+    }
+    if let Some(t) = transition {
+        table.set(e.index, t.to);
+        tracing::info!(
+            check = %e.id,
+            from = if t.from { "healthy" } else { "unhealthy" },
+            to = if t.to { "healthy" } else { "unhealthy" },
+            reason = ?result.reason,
+            latency_ms = result.latency.as_millis() as u64,
+            "health check changed state"
+        );
+    }
+    e
+}
+
+/// Starts the probes of `config`'s probed checks, writing into `snapshot`'s health table (the
+/// indices are the snapshot's).
+pub fn spawn_configured(
+    config: &crate::config::Config,
+    snapshot: &crate::answer::Snapshot,
+    reports: &Arc<status::Reports>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let checks = config
+        .probes
+        .iter()
+        .filter_map(|(id, p)| {
+            let index = snapshot.health_ids.iter().position(|x| x == id)?;
+            Some((index as u32, id.clone(), p.clone()))
+        })
+        .collect();
+    spawn(checks, snapshot.health.clone(), reports.clone())
+}
+
+/// The check as it resumes: a Route 53 check from the status the table holds; an ELB target
+/// healthy if the table says so, unhealthy if it already left "initial" (the status listener's
+/// reports remember that across reloads), else initial.
+fn starting_state(
+    cfg: &ProbeConfig,
+    healthy: bool,
+    reports: &status::Reports,
+    id: &str,
+) -> HealthCheck {
+    match cfg.target_group {
+        None => HealthCheck::resuming(cfg.failure_threshold, cfg.inverted, cfg.disabled, healthy),
+        Some(counts) => {
+            let start = if healthy {
+                TargetState::Healthy
+            } else if reports.state_of(id).as_deref() == Some("unhealthy") {
+                TargetState::Unhealthy
+            } else {
+                TargetState::Initial
+            };
+            HealthCheck::target(counts.unhealthy, counts.healthy, start)
+        }
+    }
 }
 
 /// A fraction in [0, 1) that differs per check, for spreading first probes over the interval.
@@ -267,6 +415,8 @@ impl CheckSpec {
             inverted: self.inverted,
             disabled: self.disabled,
             validate_certs: self.validate_certs,
+            tcp_timeout: probe::TCP_TIMEOUT,
+            target_group: None,
         }))
     }
 }

@@ -128,6 +128,9 @@ pub struct HttpSpec {
     pub response_timeout: Duration,
     /// Bounds reading the body for the search string.
     pub body_timeout: Duration,
+    /// Bounds the whole probe, connect to verdict, on top of the phases' own bounds (ELB's
+    /// single timeout); None for Route 53's per-phase timeouts.
+    pub total_timeout: Option<Duration>,
 }
 
 impl HttpSpec {
@@ -144,6 +147,7 @@ impl HttpSpec {
             connect_timeout: HTTP_CONNECT_TIMEOUT,
             response_timeout: HTTP_RESPONSE_TIMEOUT,
             body_timeout: HTTP_BODY_TIMEOUT,
+            total_timeout: None,
         }
     }
 
@@ -223,7 +227,10 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
     }
     // reqwest cannot time connect and first byte separately per request, so the headers get
     // one deadline covering both phases; the client's connect timeout bounds the first.
-    let headers_deadline = spec.connect_timeout + spec.response_timeout;
+    let mut headers_deadline = spec.connect_timeout + spec.response_timeout;
+    if let Some(total) = spec.total_timeout {
+        headers_deadline = headers_deadline.min(total);
+    }
     let resp = match tokio::time::timeout(headers_deadline, req.send()).await {
         Err(_) => return done(false, Reason::Timeout),
         Ok(Err(e)) => return done(false, classify(&e, spec.scheme)),
@@ -236,7 +243,11 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
     let Some(needle) = spec.search.as_deref().filter(|s| !s.is_empty()) else {
         return done(true, Reason::Ok(Some(status)));
     };
-    match tokio::time::timeout(spec.body_timeout, head_of_body(resp)).await {
+    let body_deadline = match spec.total_timeout {
+        Some(total) => spec.body_timeout.min(total.saturating_sub(start.elapsed())),
+        None => spec.body_timeout,
+    };
+    match tokio::time::timeout(body_deadline, head_of_body(resp)).await {
         Err(_) => done(false, Reason::Timeout),
         Ok(Err(e)) => done(false, classify(&e, spec.scheme)),
         Ok(Ok(body)) if contains(&body, needle.as_bytes()) => done(true, Reason::Ok(Some(status))),
@@ -249,17 +260,27 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
 /// de-chunked if needed. Redirects are not followed; the same timeouts as the reqwest path.
 async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::Instant;
+    // One timer for the whole probe, moved on at each phase: a timer costs more than the rest
+    // of a loopback probe's user-space work (bench/health.sh), and phases never overlap.
+    let start = Instant::now();
+    let overall = spec.total_timeout.map(|t| start + t);
+    let bound = |d: Instant| overall.map_or(d, |o| d.min(o));
+    let timer = tokio::time::sleep_until(bound(
+        start + spec.connect_timeout.min(HTTP_CONNECT_TIMEOUT),
+    ));
+    tokio::pin!(timer);
     let connect = tokio::net::TcpStream::connect((spec.host.as_str(), spec.port));
-    let mut conn =
-        match tokio::time::timeout(spec.connect_timeout.min(HTTP_CONNECT_TIMEOUT), connect).await {
-            Err(_) => return (false, Reason::Timeout),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                return (false, Reason::Refused)
-            }
-            Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return (false, Reason::Timeout),
-            Ok(Err(e)) => return (false, Reason::Other(e.to_string())),
-            Ok(Ok(c)) => c,
-        };
+    let mut conn = tokio::select! {
+        biased;
+        c = connect => match c {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return (false, Reason::Refused),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return (false, Reason::Timeout),
+            Err(e) => return (false, Reason::Other(e.to_string())),
+        },
+        _ = &mut timer => return (false, Reason::Timeout),
+    };
     let host = match &spec.host_header {
         Some(h) => h.clone(),
         None if spec.host.contains(':') && spec.port == 80 => format!("[{}]", spec.host),
@@ -276,6 +297,9 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         "GET {path} HTTP/1.1\r\nhost: {host}\r\nuser-agent: policydns-health-check/{}\r\naccept: */*\r\nconnection: close\r\n\r\n",
         env!("CARGO_PKG_VERSION")
     );
+    timer
+        .as_mut()
+        .reset(bound(Instant::now() + spec.response_timeout));
     let exchange = async {
         conn.write_all(request.as_bytes()).await?;
         // Status line and headers, at most 16 KiB (Route 53's limit on response headers).
@@ -300,10 +324,13 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         };
         Ok::<_, io::Error>((buf, end))
     };
-    let (buf, end) = match tokio::time::timeout(spec.response_timeout, exchange).await {
-        Err(_) => return (false, Reason::Timeout),
-        Ok(Err(e)) => return (false, Reason::Other(e.to_string())),
-        Ok(Ok(x)) => x,
+    let (buf, end) = tokio::select! {
+        biased;
+        r = exchange => match r {
+            Ok(x) => x,
+            Err(e) => return (false, Reason::Other(e.to_string())),
+        },
+        _ = &mut timer => return (false, Reason::Timeout),
     };
     let head = String::from_utf8_lossy(&buf[..end]);
     let status: u16 = match head.split_whitespace().nth(1).and_then(|c| c.parse().ok()) {
@@ -320,6 +347,9 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
+    timer
+        .as_mut()
+        .reset(bound(Instant::now() + spec.body_timeout));
     let read_body = async {
         let mut raw = buf[end..].to_vec();
         let mut chunk = vec![0u8; 4096];
@@ -333,10 +363,13 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         }
         Ok::<_, io::Error>(raw)
     };
-    let raw = match tokio::time::timeout(spec.body_timeout, read_body).await {
-        Err(_) => return (false, Reason::Timeout),
-        Ok(Err(e)) => return (false, Reason::Other(e.to_string())),
-        Ok(Ok(r)) => r,
+    let raw = tokio::select! {
+        biased;
+        r = read_body => match r {
+            Ok(r) => r,
+            Err(e) => return (false, Reason::Other(e.to_string())),
+        },
+        _ = &mut timer => return (false, Reason::Timeout),
     };
     let mut body = if chunked { dechunk(&raw) } else { raw };
     body.truncate(SEARCH_WINDOW);

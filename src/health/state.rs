@@ -1,5 +1,7 @@
 //! The status of one health check as Route 53 computes it for a single checker: the state
 //! flips only after `failure_threshold` consecutive results against it, in either direction.
+//! Elastic Load Balancing's target-group checks use the same machine with a count for each
+//! direction and a starting state of its own ([`CheckState::target`]).
 
 /// A change of reported status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,7 +15,15 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckState {
     healthy: bool,
+    /// Consecutive failures that take a healthy check down.
     threshold: u8,
+    /// Consecutive successes that bring an unhealthy check up (Route 53: the same count).
+    up_threshold: u8,
+    /// ELB's "initial": no verdict yet. Reported unhealthy (not routed to); one success makes
+    /// it healthy, `threshold` failures make it unhealthy.
+    initial: bool,
+    /// An ELB target's state (named with [`TargetState`] for people).
+    elb: bool,
     successes: u32,
     failures: u32,
 }
@@ -22,9 +32,31 @@ impl CheckState {
     /// `failure_threshold` is clamped to Route 53's 1..=10 so a bad value can never make a
     /// check flip on nothing (0) or practically never flip.
     pub fn new(failure_threshold: u8, initially_healthy: bool) -> Self {
+        let threshold = failure_threshold.clamp(1, 10);
         CheckState {
             healthy: initially_healthy,
-            threshold: failure_threshold.clamp(1, 10),
+            threshold,
+            up_threshold: threshold,
+            initial: false,
+            elb: false,
+            successes: 0,
+            failures: 0,
+        }
+    }
+
+    /// An ELB target: `unhealthy_count` consecutive failures take it out of service and
+    /// `healthy_count` consecutive successes put it back (ELB's UnhealthyThresholdCount and
+    /// HealthyThresholdCount). A new target starts in [`TargetState::Initial`]: "after your
+    /// target is registered, it must pass one health check to be considered healthy" (ALB
+    /// User Guide, "Health checks for your target groups").
+    pub fn target(unhealthy_count: u8, healthy_count: u8, start: TargetState) -> Self {
+        let threshold = unhealthy_count.clamp(1, 10);
+        CheckState {
+            healthy: start == TargetState::Healthy,
+            threshold,
+            up_threshold: healthy_count.clamp(1, 10),
+            initial: start == TargetState::Initial,
+            elb: true,
             successes: 0,
             failures: 0,
         }
@@ -34,8 +66,25 @@ impl CheckState {
         self.healthy
     }
 
+    /// ELB's name for the state (a Route 53 check is never initial).
+    pub fn target_state(&self) -> TargetState {
+        match (self.initial, self.healthy) {
+            (true, _) => TargetState::Initial,
+            (false, true) => TargetState::Healthy,
+            (false, false) => TargetState::Unhealthy,
+        }
+    }
+
+    pub fn is_target(&self) -> bool {
+        self.elb
+    }
+
     pub fn failure_threshold(&self) -> u8 {
         self.threshold
+    }
+
+    pub fn healthy_threshold(&self) -> u8 {
+        self.up_threshold
     }
 
     pub fn consecutive_successes(&self) -> u32 {
@@ -55,17 +104,52 @@ impl CheckState {
             self.failures = self.failures.saturating_add(1);
             self.successes = 0;
         }
-        let against = if self.healthy {
-            self.failures
+        if self.initial {
+            if passed {
+                self.initial = false;
+                self.healthy = true;
+                return Some(Transition {
+                    from: false,
+                    to: true,
+                });
+            }
+            // Out of "initial" into "unhealthy": reported unhealthy either way, so no
+            // transition; the label changes and more successes are needed to come up.
+            if self.failures >= u32::from(self.threshold) {
+                self.initial = false;
+            }
+            return None;
+        }
+        let (against, needed) = if self.healthy {
+            (self.failures, self.threshold)
         } else {
-            self.successes
+            (self.successes, self.up_threshold)
         };
-        if against >= u32::from(self.threshold) {
+        if against >= u32::from(needed) {
             let from = self.healthy;
             self.healthy = !from;
             Some(Transition { from, to: !from })
         } else {
             None
+        }
+    }
+}
+
+/// An ELB target's health state, as `DescribeTargetHealth` names it (the states policydns
+/// has: no registration, draining or unused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetState {
+    Initial,
+    Healthy,
+    Unhealthy,
+}
+
+impl TargetState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Initial => "initial",
+            TargetState::Healthy => "healthy",
+            TargetState::Unhealthy => "unhealthy",
         }
     }
 }
@@ -88,6 +172,25 @@ impl HealthCheck {
             state: CheckState::new(failure_threshold, true),
             inverted,
             disabled,
+        }
+    }
+
+    /// A check starting from a reported status it already had (a reload keeps what probes
+    /// learnt): the endpoint's own state is that status undone by `inverted`.
+    pub fn resuming(failure_threshold: u8, inverted: bool, disabled: bool, reported: bool) -> Self {
+        let mut c = HealthCheck::new(failure_threshold, inverted, disabled);
+        if !disabled {
+            c.state = CheckState::new(failure_threshold, reported != inverted);
+        }
+        c
+    }
+
+    /// An ELB target-group check (never inverted or disabled: ELB has neither).
+    pub fn target(unhealthy_count: u8, healthy_count: u8, start: TargetState) -> Self {
+        HealthCheck {
+            state: CheckState::target(unhealthy_count, healthy_count, start),
+            inverted: false,
+            disabled: false,
         }
     }
 
@@ -284,6 +387,74 @@ mod tests {
                 .collect();
             assert_eq!(&got, want, "case {i}");
             assert_eq!((c.inverted(), c.disabled()), (*inv, *dis));
+        }
+    }
+
+    /// Runs `results` through an ELB target state and returns the state after each one.
+    fn run_target(down: u8, up: u8, start: TargetState, results: &[bool]) -> Vec<TargetState> {
+        let mut s = CheckState::target(down, up, start);
+        results
+            .iter()
+            .map(|&r| {
+                let before = s.healthy();
+                let t = s.observe(r);
+                assert_eq!(t.is_some(), before != s.healthy());
+                s.target_state()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn target_counts_differ_by_direction() {
+        use TargetState::{Healthy as H, Unhealthy as U};
+        const T: bool = true;
+        const F: bool = false;
+        #[allow(clippy::type_complexity)]
+        let cases: &[(&str, TargetState, &[bool], &[TargetState])] = &[
+            ("one failure keeps healthy", H, &[F, T], &[H, H]),
+            ("two failures take it down", H, &[F, F], &[H, U]),
+            ("two successes keep it down", U, &[T, T], &[U, U]),
+            ("three successes bring it up", U, &[T, T, T], &[U, U, H]),
+            ("a failure restarts the climb", U, &[T, T, F, T, T], &[U; 5]),
+            ("down then up", H, &[F, F, T, T, T], &[H, U, U, U, H]),
+        ];
+        for (name, start, results, want) in cases {
+            assert_eq!(&run_target(2, 3, *start, results), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_new_target_is_initial_and_unrouted_until_one_check_passes() {
+        let mut s = CheckState::target(2, 5, TargetState::Initial);
+        assert_eq!(s.target_state(), TargetState::Initial);
+        assert!(!s.healthy(), "initial targets are not routed to");
+        assert_eq!(
+            s.observe(true),
+            Some(Transition {
+                from: false,
+                to: true
+            })
+        );
+        assert_eq!(s.target_state(), TargetState::Healthy);
+    }
+
+    #[test]
+    fn a_new_target_that_keeps_failing_becomes_unhealthy_after_the_unhealthy_count() {
+        use TargetState::{Initial as I, Unhealthy as U};
+        assert_eq!(
+            run_target(2, 3, I, &[false, false, true, true]),
+            vec![I, U, U, U],
+            "out of initial, it needs the healthy count to come up"
+        );
+    }
+
+    #[test]
+    fn resuming_keeps_the_reported_status() {
+        for inverted in [false, true] {
+            for reported in [false, true] {
+                let c = HealthCheck::resuming(3, inverted, false, reported);
+                assert_eq!(c.healthy(), reported, "inverted {inverted}");
+            }
         }
     }
 

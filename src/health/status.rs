@@ -15,6 +15,9 @@ const HISTORY: usize = 20;
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct CheckReport {
     pub healthy: bool,
+    /// "healthy" or "unhealthy"; an ELB target may also be "initial" (no verdict yet, not
+    /// routed to).
+    pub state: String,
     pub probes: u64,
     pub passes: u64,
     pub last_result: Option<String>,
@@ -38,7 +41,32 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// What the status API calls the check's state.
+fn state_name(check: &super::HealthCheck) -> &'static str {
+    if check.state().is_target() {
+        check.state().target_state().as_str()
+    } else if check.healthy() {
+        "healthy"
+    } else {
+        "unhealthy"
+    }
+}
+
 impl Reports {
+    /// Lists a check before its first result (ELB targets show as "initial").
+    pub fn register(&self, id: &str, check: &super::HealthCheck) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let r = all.entry(id.to_string()).or_default();
+        r.healthy = check.healthy();
+        r.state = state_name(check).to_string();
+    }
+
+    /// The state last reported for `id`, if any.
+    pub fn state_of(&self, id: &str) -> Option<String> {
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(id).map(|r| r.state.clone())
+    }
+
     pub fn record(
         &self,
         id: &str,
@@ -50,6 +78,7 @@ impl Reports {
         let r = all.entry(id.to_string()).or_default();
         let reason = format!("{:?}", result.reason);
         r.healthy = check.healthy();
+        r.state = state_name(check).to_string();
         r.probes += 1;
         r.passes += result.passed as u64;
         r.last_result = Some(reason.clone());
