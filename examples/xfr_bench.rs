@@ -101,7 +101,9 @@ fn soa_serial(sock: &UdpSocket, addr: SocketAddr, zone: &str, id: u16) -> Option
     p = skip_name(m, p);
     let rdlen = u16::from_be_bytes([m[p + 8], m[p + 9]]) as usize;
     let end = p + 10 + rdlen;
-    Some(u32::from_be_bytes(m[end - 20..end - 16].try_into().unwrap()))
+    Some(u32::from_be_bytes(
+        m[end - 20..end - 16].try_into().unwrap(),
+    ))
 }
 
 fn main() {
@@ -133,7 +135,8 @@ fn main() {
             let zone = &args[2];
             let serial: u32 = args[3].parse().unwrap();
             let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-            sock.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            sock.set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
             let start = Instant::now();
             if args[4] == "--hup" {
                 let pid: i32 = args[5].parse().unwrap();

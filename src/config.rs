@@ -343,6 +343,59 @@ pub struct Config {
     pub tsig_keys: crate::transfer::tsig::KeyRing,
     /// Where secondary zones are kept.
     pub state_dir: Option<PathBuf>,
+    /// Policy definitions as written, for carrying a zone's policy to policydns secondaries.
+    pub raw_policy: RawPolicy,
+}
+
+/// `[[health_check]]` and `[[load_balancer]]` tables as written (by id, by lowercase name
+/// without the final dot), and Route 53 health-check objects as read (by id).
+#[derive(Debug, Clone, Default)]
+pub struct RawPolicy {
+    pub health_checks: BTreeMap<String, toml::Value>,
+    pub load_balancers: BTreeMap<String, toml::Value>,
+    pub route53_health_checks: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a primary sends a policydns secondary about one zone (`transfer::records`): the record
+/// sets and what they refer to, in this file's own table format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fragment {
+    #[serde(default)]
+    record_set: Vec<RecordSetSection>,
+    #[serde(default)]
+    health_check: Vec<HealthCheckSection>,
+    #[serde(default)]
+    cidr_collection: Vec<CidrCollectionSection>,
+    #[serde(default)]
+    load_balancer: Vec<LoadBalancerSection>,
+    /// `aws route53 list-health-checks` JSON for checks that came that way.
+    route53_health_checks: Option<String>,
+}
+
+/// The tables of `[[key]]` in `raw`, by their `id_field`.
+fn raw_tables(raw: &toml::Table, key: &str, id_field: &str) -> BTreeMap<String, toml::Value> {
+    raw.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| Some((t.get(id_field)?.as_str()?.to_string(), t.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `HealthChecks` objects of `list-health-checks` JSON, by `Id`.
+fn route53_check_objects(text: &str) -> BTreeMap<String, serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    v.get("HealthChecks")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| Some((c.get("Id")?.as_str()?.to_string(), c.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5353", "[::1]:5353"];
@@ -382,7 +435,7 @@ pub struct Overrides {
 impl Config {
     /// Builds the configuration from an optional file and the command line.
     pub fn load(path: Option<&Path>, cli: &Overrides) -> Result<Config, ConfigError> {
-        let (file, base) = match path {
+        let (mut file, base, raw) = match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                     path: p.to_path_buf(),
@@ -392,9 +445,16 @@ impl Config {
                     path: p.to_path_buf(),
                     message: e.to_string(),
                 })?;
-                (file, p.parent().map(Path::to_path_buf).unwrap_or_default())
+                // The tables as written too: a zone's policy travels to policydns secondaries
+                // in this form.
+                let raw: toml::Table = toml::from_str(&text).unwrap_or_default();
+                (
+                    file,
+                    p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    raw,
+                )
             }
-            None => (File::default(), PathBuf::new()),
+            None => (File::default(), PathBuf::new(), toml::Table::new()),
         };
         let s = file.server;
         let mut errors = Vec::new();
@@ -425,7 +485,10 @@ impl Config {
                 Some(OneOrMany::One(p)) => vec![relative(p)],
                 Some(OneOrMany::Many(ps)) => ps.into_iter().map(relative).collect(),
             };
-            let primary = z.primary.as_deref().map(|p| parse_primary(p, z.primary_key.clone()));
+            let primary = z
+                .primary
+                .as_deref()
+                .map(|p| parse_primary(p, z.primary_key.clone()));
             if z.file.is_none() && route53.is_empty() && primary.is_none() {
                 errors.push(format!(
                     "zone {}: give its data as file = \"ZONEFILE\" and/or route53 = \"RECORDS.json\", or make it a secondary with primary = \"ADDR:PORT\"",
@@ -450,7 +513,10 @@ impl Config {
             for n in &z.notify {
                 match n.parse::<SocketAddr>() {
                     Ok(a) => transfer.notify.push(a),
-                    Err(_) => errors.push(format!("zone {}: notify {n:?} is not ADDR:PORT (IPv6 as [::1]:53)", z.origin)),
+                    Err(_) => errors.push(format!(
+                        "zone {}: notify {n:?} is not ADDR:PORT (IPv6 as [::1]:53)",
+                        z.origin
+                    )),
                 }
             }
             match primary {
@@ -458,7 +524,11 @@ impl Config {
                 Some(Err(e)) => errors.push(format!("zone {}: {e}", z.origin)),
                 None => {}
             }
-            let serial_policy = match z.serial_policy.as_deref().map(crate::transfer::reload::SerialPolicy::parse) {
+            let serial_policy = match z
+                .serial_policy
+                .as_deref()
+                .map(crate::transfer::reload::SerialPolicy::parse)
+            {
                 Some(Ok(p)) => p,
                 Some(Err(e)) => {
                     errors.push(format!("zone {}: {e}", z.origin));
@@ -473,7 +543,11 @@ impl Config {
                 route53,
                 &mut errors,
             );
-            if let Some(last) = zones.iter_mut().find(|x| name::to_text(&x.origin).trim_end_matches('.').eq_ignore_ascii_case(z.origin.trim_end_matches('.'))) {
+            if let Some(last) = zones.iter_mut().find(|x| {
+                name::to_text(&x.origin)
+                    .trim_end_matches('.')
+                    .eq_ignore_ascii_case(z.origin.trim_end_matches('.'))
+            }) {
                 last.transfer.allow.extend(transfer.allow);
                 last.transfer.notify.extend(transfer.notify);
                 last.transfer.primary = last.transfer.primary.take().or(transfer.primary);
@@ -520,7 +594,9 @@ impl Config {
         }
         for a in &cli.allow_transfer {
             match crate::transfer::Acl::parse(a) {
-                Ok(acl) => zones.iter_mut().for_each(|z| z.transfer.allow.push(acl.clone())),
+                Ok(acl) => zones
+                    .iter_mut()
+                    .for_each(|z| z.transfer.allow.push(acl.clone())),
                 Err(e) => errors.push(format!("--{e}")),
             }
         }
@@ -530,7 +606,37 @@ impl Config {
                     .iter_mut()
                     .filter(|z| z.transfer.primary.is_none())
                     .for_each(|z| z.transfer.notify.push(addr)),
-                Err(_) => errors.push(format!("--notify {n:?}: expected ADDR:PORT, e.g. 127.0.0.1:5300")),
+                Err(_) => errors.push(format!(
+                    "--notify {n:?}: expected ADDR:PORT, e.g. 127.0.0.1:5300"
+                )),
+            }
+        }
+        // The policy a primary sent with each secondary zone (saved beside the zone by the
+        // transfer), merged as if it were written here.
+        let state_dir: Option<PathBuf> = cli.state_dir.as_ref().map(PathBuf::from).or_else(|| {
+            s.state_dir
+                .clone()
+                .map(|g| if g.is_relative() { base.join(g) } else { g })
+        });
+        let mut fragment_checks: Vec<(String, String)> = Vec::new();
+        if let Some(dir) = &state_dir {
+            for z in zones.iter().filter(|z| z.transfer.primary.is_some()) {
+                let path = crate::transfer::secondary::policy_file(dir, &z.origin);
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                match toml::from_str::<Fragment>(&text) {
+                    Ok(f) => {
+                        file.record_set.extend(f.record_set);
+                        file.health_check.extend(f.health_check);
+                        file.cidr_collection.extend(f.cidr_collection);
+                        file.load_balancer.extend(f.load_balancer);
+                        if let Some(json) = f.route53_health_checks {
+                            fragment_checks.push((path.display().to_string(), json));
+                        }
+                    }
+                    Err(e) => errors.push(format!("{}: {e}", path.display())),
+                }
             }
         }
         let mut tsig_keys = crate::transfer::tsig::KeyRing::default();
@@ -611,12 +717,23 @@ impl Config {
         let mut probes = BTreeMap::new();
         let mut calculated = BTreeMap::new();
         let mut imported = Vec::new();
-        for file in &cli.health_checks {
-            match std::fs::read_to_string(file)
-                .map_err(|e| e.to_string())
-                .and_then(|text| crate::health::import_route53(&text))
-            {
-                Ok(checks) => imported.extend(checks),
+        let mut route53_checks = BTreeMap::new();
+        let texts = cli
+            .health_checks
+            .iter()
+            .map(|f| {
+                (
+                    f.clone(),
+                    std::fs::read_to_string(f).map_err(|e| e.to_string()),
+                )
+            })
+            .chain(fragment_checks.into_iter().map(|(f, t)| (f, Ok(t))));
+        for (file, text) in texts {
+            match text.and_then(|t| crate::health::import_route53(&t).map(|c| (c, t))) {
+                Ok((checks, text)) => {
+                    imported.extend(checks);
+                    route53_checks.extend(route53_check_objects(&text));
+                }
                 Err(e) => errors.push(format!("{file}: {e}")),
             }
         }
@@ -859,10 +976,15 @@ impl Config {
             }),
             source: path.map(Path::to_path_buf),
             tsig_keys,
-            state_dir: cli.state_dir.as_ref().map(PathBuf::from).or_else(|| {
-                s.state_dir
-                    .map(|g| if g.is_relative() { base.join(g) } else { g })
-            }),
+            state_dir,
+            raw_policy: RawPolicy {
+                health_checks: raw_tables(&raw, "health_check", "id"),
+                load_balancers: raw_tables(&raw, "load_balancer", "name")
+                    .into_iter()
+                    .map(|(n, v)| (n.trim_end_matches('.').to_ascii_lowercase(), v))
+                    .collect(),
+                route53_health_checks: route53_checks,
+            },
         })
     }
 }

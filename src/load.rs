@@ -68,14 +68,37 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
     let collection_index = index_of(config.cidr_collections.keys());
     for spec in &config.zones {
         if spec.transfer.primary.is_some() {
-            // A secondary zone: what we have (the running version, or the copy saved in the
-            // state directory), else a stand-in that answers SERVFAIL until the first transfer.
-            let zone = previous
-                .and_then(|p| p.catalog.zone_by_origin(&spec.origin).cloned())
-                .or_else(|| {
-                    let dir = config.state_dir.as_deref()?;
-                    crate::transfer::secondary::load_saved(dir, &spec.origin).map(|(z, _)| Arc::new(z))
-                })
+            // A secondary zone: the copy saved in the state directory (with the policy its
+            // primary sent, which the config now holds), else the running version, else a
+            // stand-in that answers SERVFAIL until the first transfer.
+            let saved = config.state_dir.as_deref().and_then(|dir| {
+                let file = crate::transfer::secondary::state_file(dir, &spec.origin);
+                if !file.exists() {
+                    return None;
+                }
+                let policy = std::fs::read_to_string(crate::transfer::secondary::policy_file(
+                    dir,
+                    &spec.origin,
+                ))
+                .ok();
+                let loaded =
+                    groups_for(config, &spec.origin, &[], &health_index, &collection_index)
+                        .map_err(|problems| LoadError { problems })
+                        .and_then(|groups| Zone::load_with_groups(&spec.origin, &file, groups));
+                match loaded {
+                    Ok((mut zone, w)) => {
+                        warnings.extend(w);
+                        zone.policy = policy.map(Arc::from);
+                        Some(Arc::new(zone))
+                    }
+                    Err(e) => {
+                        failures.push((name::to_text(&spec.origin), e));
+                        None
+                    }
+                }
+            });
+            let zone = saved
+                .or_else(|| previous.and_then(|p| p.catalog.zone_by_origin(&spec.origin).cloned()))
                 .unwrap_or_else(|| Arc::new(Zone::placeholder(&spec.origin)));
             zones.push(zone);
             continue;
@@ -95,8 +118,16 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
             )
         };
         match loaded {
-            Ok((zone, w)) => {
+            Ok((mut zone, w)) => {
                 warnings.extend(w);
+                if zone.policy.is_none() {
+                    let sets: Vec<&RecordSetSpec> = config
+                        .record_sets
+                        .iter()
+                        .filter(|r| in_zone(config, r, &spec.origin))
+                        .collect();
+                    zone.policy = policy_fragment(config, &sets).map(Arc::from);
+                }
                 zones.push(Arc::new(zone));
             }
             Err(e) => {
@@ -197,7 +228,10 @@ pub fn secondaries(config: &Config) -> Vec<crate::transfer::secondary::Secondary
             Some(crate::transfer::secondary::Secondary {
                 origin: z.origin.clone(),
                 primary: p.addr,
-                key: p.key.as_ref().and_then(|k| config.tsig_keys.by_text(k).cloned()),
+                key: p
+                    .key
+                    .as_ref()
+                    .and_then(|k| config.tsig_keys.by_text(k).cloned()),
                 state_dir: config.state_dir.clone(),
             })
         })
@@ -307,7 +341,125 @@ fn load_route53(
             e
         })?;
     zone.source = Some(source);
+    let sets: Vec<&RecordSetSpec> = others
+        .iter()
+        .copied()
+        .chain(imported.record_sets.iter())
+        .collect();
+    zone.policy = policy_fragment(config, &sets).map(Arc::from);
     Ok((zone, w))
+}
+
+/// A zone's routing policy as a policydns secondary reads it: the record sets as
+/// `[[record_set]]` tables and what they refer to (health checks, CIDR collections, load
+/// balancers) as the config wrote them. `None` for a zone without record sets.
+fn policy_fragment(config: &Config, sets: &[&RecordSetSpec]) -> Option<String> {
+    use std::collections::BTreeSet;
+    if sets.is_empty() {
+        return None;
+    }
+    let raw = &config.raw_policy;
+    let mut checks: BTreeSet<String> = BTreeSet::new();
+    let mut collections: BTreeSet<&str> = BTreeSet::new();
+    let mut lbs: BTreeSet<String> = BTreeSet::new();
+    for r in sets {
+        checks.extend(r.health_check.clone());
+        if let RuleSpec::IpBased { collection, .. } = &r.rule {
+            collections.insert(collection);
+        }
+        if let Some(a) = &r.alias {
+            let n = a.dns_name.trim_end_matches('.').to_ascii_lowercase();
+            let n = n
+                .strip_prefix("dualstack.")
+                .map(str::to_string)
+                .unwrap_or(n);
+            if raw.load_balancers.contains_key(&n) {
+                lbs.insert(n);
+            }
+        }
+    }
+    // Checks that load balancers' targets and calculated checks name.
+    for lb in &lbs {
+        let groups = raw.load_balancers[lb]
+            .get("target_groups")
+            .and_then(|g| g.as_array());
+        for g in groups.into_iter().flatten() {
+            for t in g
+                .get("targets")
+                .and_then(|t| t.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(h) = t.get("health_check").and_then(|h| h.as_str()) {
+                    checks.insert(h.to_string());
+                }
+            }
+        }
+    }
+    for id in checks.clone() {
+        if let Some(c) = config.calculated.get(&id) {
+            checks.extend(c.children.iter().cloned());
+        }
+    }
+    let mut table = toml::Table::new();
+    let mut health = Vec::new();
+    let mut route53 = Vec::new();
+    for id in &checks {
+        if let Some(t) = raw.health_checks.get(id) {
+            health.push(t.clone());
+        } else if let Some(j) = raw.route53_health_checks.get(id) {
+            route53.push(j.clone());
+        } else {
+            // Not defined here (a Route 53 id without its check): healthy, as we treat it.
+            let mut t = toml::Table::new();
+            t.insert("id".into(), id.clone().into());
+            t.insert(
+                "healthy".into(),
+                config.health.get(id).copied().unwrap_or(true).into(),
+            );
+            health.push(t.into());
+        }
+    }
+    if !route53.is_empty() {
+        let doc = serde_json::json!({ "HealthChecks": route53 });
+        table.insert("route53_health_checks".into(), doc.to_string().into());
+    }
+    if !health.is_empty() {
+        table.insert("health_check".into(), health.into());
+    }
+    let cidr: Vec<toml::Value> = collections
+        .iter()
+        .filter_map(|id| {
+            let locations = config.cidr_collections.get(*id)?;
+            let mut l = toml::Table::new();
+            for (loc, nets) in locations {
+                l.insert(
+                    loc.clone(),
+                    nets.iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .into(),
+                );
+            }
+            let mut t = toml::Table::new();
+            t.insert("id".into(), (*id).into());
+            t.insert("locations".into(), l.into());
+            Some(t.into())
+        })
+        .collect();
+    if !cidr.is_empty() {
+        table.insert("cidr_collection".into(), cidr.into());
+    }
+    let lb_tables: Vec<toml::Value> = lbs.iter().map(|n| raw.load_balancers[n].clone()).collect();
+    if !lb_tables.is_empty() {
+        table.insert("load_balancer".into(), lb_tables.into());
+    }
+    let mut text = toml::to_string(&table).unwrap_or_default();
+    for r in sets {
+        text.push('\n');
+        text.push_str(&crate::route53::record_set_toml(r));
+    }
+    Some(text)
 }
 
 /// Whether record set `r` belongs to the zone at `origin`: the most specific configured zone

@@ -370,50 +370,57 @@ async fn run(
         )));
     }
     loop {
-        tokio::select! {
-            _ = hup.recv() => {
-                match src.config() {
-                    Ok(new) => {
-                        if new.listen != config.listen || new.udp_workers != config.udp_workers {
-                            tracing::warn!("listen addresses and worker counts change only on restart");
-                        }
-                        config = new;
-                    }
-                    Err(e) => {
-                        tracing::error!("reload: config refused, keeping the running one: {e:#}");
-                    }
-                }
-                // Nobody else publishes (a secondary's transfer) while this reload builds.
-                let writer = server.writer.clone();
-                let guard = writer.lock().unwrap();
-                control.settings.store(Arc::new(load::transfer_settings(&config)));
-                let current = server.snapshot.load_full();
-                let mut built = load::build(&config, Some(&current));
-                let outcome = reload::apply(&control, Some(&current), &mut built.snapshot, |o| serial_policy(&config, o));
-                for w in &built.warnings {
-                    tracing::warn!("{w}");
-                }
-                for (origin, e) in &built.failures {
-                    for p in &e.problems {
-                        tracing::error!(zone = %origin, "reload failed, previous version keeps serving: {}", display_problem(p));
-                    }
-                }
-                for z in built.snapshot.catalog.zones() {
-                    tracing::info!(zone = %z.origin_text(), serial = z.serial, "zone serving");
-                }
-                // Probes write into the new snapshot's table from now on.
-                // Probes write into the new snapshot's table from now on (the status listener
-                // reads whichever snapshot is current and keeps running).
-                probes.iter().for_each(|t| t.abort());
-                probes = start_probes(&config, &built.snapshot, &reports);
-                server.swap(built.snapshot);
-                drop(guard);
-                report_transfer_outcome(&outcome);
-                secondaries.iter().for_each(|t| t.abort());
-                secondaries = start_secondaries(&config, &server);
-            }
+        let why = tokio::select! {
+            _ = hup.recv() => "SIGHUP",
+            // A secondary zone arrived with its routing policy: merge it as a reload would.
+            _ = control.reload.notified() => "secondary zone policy",
             _ = term.recv() => break,
             _ = int.recv() => break,
+        };
+        tracing::info!("reloading ({why})");
+        {
+            match src.config() {
+                Ok(new) => {
+                    if new.listen != config.listen || new.udp_workers != config.udp_workers {
+                        tracing::warn!("listen addresses and worker counts change only on restart");
+                    }
+                    config = new;
+                }
+                Err(e) => {
+                    tracing::error!("reload: config refused, keeping the running one: {e:#}");
+                }
+            }
+            // Nobody else publishes (a secondary's transfer) while this reload builds.
+            let writer = server.writer.clone();
+            let guard = writer.lock().unwrap();
+            control
+                .settings
+                .store(Arc::new(load::transfer_settings(&config)));
+            let current = server.snapshot.load_full();
+            let mut built = load::build(&config, Some(&current));
+            let outcome = reload::apply(&control, Some(&current), &mut built.snapshot, |o| {
+                serial_policy(&config, o)
+            });
+            for w in &built.warnings {
+                tracing::warn!("{w}");
+            }
+            for (origin, e) in &built.failures {
+                for p in &e.problems {
+                    tracing::error!(zone = %origin, "reload failed, previous version keeps serving: {}", display_problem(p));
+                }
+            }
+            for z in built.snapshot.catalog.zones() {
+                tracing::info!(zone = %z.origin_text(), serial = z.serial, "zone serving");
+            }
+            // Probes write into the new snapshot's table from now on (the status listener
+            // reads whichever snapshot is current and keeps running).
+            probes.iter().for_each(|t| t.abort());
+            probes = start_probes(&config, &built.snapshot, &reports);
+            server.swap(built.snapshot);
+            drop(guard);
+            report_transfer_outcome(&outcome);
+            secondaries.iter().for_each(|t| t.abort());
+            secondaries = start_secondaries(&config, &server);
         }
     }
     tracing::info!("shutting down");
@@ -445,7 +452,13 @@ fn report_transfer_outcome(outcome: &reload::Outcome) {
     }
     for c in &outcome.changed {
         tracing::info!(zone = %policydns::zone::name::to_text(&c.origin), serial = c.serial, targets = c.notify.len(), "sending NOTIFY");
-        policydns::transfer::notify::send_all(c.origin.clone(), c.serial, (c.soa_ttl, c.soa_rdata.clone()), &c.notify, None);
+        policydns::transfer::notify::send_all(
+            c.origin.clone(),
+            c.serial,
+            (c.soa_ttl, c.soa_rdata.clone()),
+            &c.notify,
+            None,
+        );
     }
 }
 

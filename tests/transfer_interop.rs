@@ -86,7 +86,15 @@ fn answer_lines(m: &Message) -> Vec<String> {
     let mut v: Vec<String> = m
         .answers
         .iter()
-        .map(|r| format!("{} {} {} {}", r.name.to_ascii().to_lowercase(), r.ttl, r.record_type(), r.data))
+        .map(|r| {
+            format!(
+                "{} {} {} {}",
+                r.name.to_ascii().to_lowercase(),
+                r.ttl,
+                r.record_type(),
+                r.data
+            )
+        })
         .collect();
     v.sort();
     v
@@ -174,14 +182,39 @@ fn server_log(server: &Server) -> String {
 
 /// A raw AXFR (or IXFR with `ixfr_serial`) over TCP, optionally signed; returns the first
 /// response message.
-fn transfer_request(addr: SocketAddr, zone: &str, ixfr_serial: Option<u32>, key: Option<&str>) -> Vec<u8> {
-    let mut q = vec![0xAB, 0xCD, 0, 0, 0, 1, 0, 0, 0, ixfr_serial.is_some() as u8, 0, 0];
+fn transfer_request(
+    addr: SocketAddr,
+    zone: &str,
+    ixfr_serial: Option<u32>,
+    key: Option<&str>,
+) -> Vec<u8> {
+    let mut q = vec![
+        0xAB,
+        0xCD,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        ixfr_serial.is_some() as u8,
+        0,
+        0,
+    ];
     for label in zone.split('.') {
         q.push(label.len() as u8);
         q.extend_from_slice(label.as_bytes());
     }
     q.push(0);
-    q.extend_from_slice(&(if ixfr_serial.is_some() { 251u16 } else { 252u16 }).to_be_bytes());
+    q.extend_from_slice(
+        &(if ixfr_serial.is_some() {
+            251u16
+        } else {
+            252u16
+        })
+        .to_be_bytes(),
+    );
     q.extend_from_slice(&[0, 1]);
     if let Some(serial) = ixfr_serial {
         q.extend_from_slice(&[0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
@@ -222,12 +255,19 @@ fn bind_secondary_transfers_the_zone_and_answers_as_we_do() {
     let port = free_port();
     let bind = named_secondary(&dir, port, ours.addr, false);
     let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    eventually("BIND to serve the transferred zone", || first_a(bind_addr, "www.xfr.test").is_some());
+    eventually("BIND to serve the transferred zone", || {
+        first_a(bind_addr, "www.xfr.test").is_some()
+    });
     for (name, qtype) in STATIC_QUESTIONS {
         let theirs = answer_lines(&answer_of(bind_addr, name, qtype).unwrap());
         let mine = answer_lines(&answer_of(ours.addr, name, qtype).unwrap());
         assert!(!mine.is_empty(), "{name} {qtype}: we answer nothing");
-        assert_eq!(theirs, mine, "{name} type {qtype}: BIND secondary and policydns differ\nBIND log:\n{}", bind.log());
+        assert_eq!(
+            theirs,
+            mine,
+            "{name} type {qtype}: BIND secondary and policydns differ\nBIND log:\n{}",
+            bind.log()
+        );
     }
 }
 
@@ -236,15 +276,31 @@ fn bind_secondary_follows_a_reload_by_notify_and_ixfr() {
     let dir = Dir::new("xfr-bind-ixfr");
     let port = free_port();
     let notify = format!("127.0.0.1:{port}");
-    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1", "--notify", &notify]);
+    let (ours, zone) = primary(
+        &dir,
+        ZONE,
+        &["--allow-transfer", "127.0.0.1", "--notify", &notify],
+    );
     let bind = named_secondary(&dir, port, ours.addr, false);
     let bind_addr: SocketAddr = notify.parse().unwrap();
-    eventually("BIND to serve serial 1", || first_a(bind_addr, "www.xfr.test").as_deref() == Some("192.0.2.10"));
+    eventually("BIND to serve serial 1", || {
+        first_a(bind_addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
     std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.11")).unwrap();
     hup(&ours);
-    eventually("BIND to serve the reloaded address", || first_a(bind_addr, "www.xfr.test").as_deref() == Some("192.0.2.11"));
-    assert!(bind.log().contains("received notify for zone 'xfr.test'"), "BIND did not log our NOTIFY:\n{}", bind.log());
-    assert!(server_log(&ours).contains("IXFR out"), "the change did not go out as IXFR:\n{}", server_log(&ours));
+    eventually("BIND to serve the reloaded address", || {
+        first_a(bind_addr, "www.xfr.test").as_deref() == Some("192.0.2.11")
+    });
+    assert!(
+        bind.log().contains("received notify for zone 'xfr.test'"),
+        "BIND did not log our NOTIFY:\n{}",
+        bind.log()
+    );
+    assert!(
+        server_log(&ours).contains("IXFR out"),
+        "the change did not go out as IXFR:\n{}",
+        server_log(&ours)
+    );
 }
 
 #[test]
@@ -252,39 +308,70 @@ fn knot_secondary_transfers_the_zone_and_follows_a_reload_by_ixfr() {
     let dir = Dir::new("xfr-knot");
     let port = free_port();
     let notify = format!("127.0.0.1:{port}");
-    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1", "--notify", &notify]);
+    let (ours, zone) = primary(
+        &dir,
+        ZONE,
+        &["--allow-transfer", "127.0.0.1", "--notify", &notify],
+    );
     let knot = knot_secondary(&dir, port, ours.addr);
     let knot_addr: SocketAddr = notify.parse().unwrap();
-    eventually("Knot to serve the zone", || first_a(knot_addr, "www.xfr.test").as_deref() == Some("192.0.2.10"));
+    eventually("Knot to serve the zone", || {
+        first_a(knot_addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
     for (name, qtype) in STATIC_QUESTIONS {
         let theirs = answer_lines(&answer_of(knot_addr, name, qtype).unwrap());
         let mine = answer_lines(&answer_of(ours.addr, name, qtype).unwrap());
-        assert_eq!(theirs, mine, "{name} type {qtype}: Knot secondary and policydns differ");
+        assert_eq!(
+            theirs, mine,
+            "{name} type {qtype}: Knot secondary and policydns differ"
+        );
     }
     std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.12")).unwrap();
     hup(&ours);
-    eventually("Knot to serve the reloaded address", || first_a(knot_addr, "www.xfr.test").as_deref() == Some("192.0.2.12"));
-    assert!(knot.log().contains("IXFR, incoming"), "Knot did not take the change as IXFR:\n{}", knot.log());
+    eventually("Knot to serve the reloaded address", || {
+        first_a(knot_addr, "www.xfr.test").as_deref() == Some("192.0.2.12")
+    });
+    assert!(
+        knot.log().contains("IXFR, incoming"),
+        "Knot did not take the change as IXFR:\n{}",
+        knot.log()
+    );
 }
 
 #[test]
 fn tsig_signed_transfer_with_the_right_key_is_accepted_by_bind() {
     let dir = Dir::new("xfr-tsig-ok");
-    let (ours, _) = primary(&dir, ZONE, &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"]);
+    let (ours, _) = primary(
+        &dir,
+        ZONE,
+        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
+    );
     let port = free_port();
     let bind = named_secondary(&dir, port, ours.addr, true);
     let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    eventually("BIND to transfer with TSIG", || first_a(bind_addr, "www.xfr.test").is_some());
-    assert!(bind.log().contains("TSIG xfr-key"), "BIND did not sign the transfer:\n{}", bind.log());
+    eventually("BIND to transfer with TSIG", || {
+        first_a(bind_addr, "www.xfr.test").is_some()
+    });
+    assert!(
+        bind.log().contains("TSIG xfr-key"),
+        "BIND did not sign the transfer:\n{}",
+        bind.log()
+    );
 }
 
 #[test]
 fn transfer_signed_with_a_wrong_key_is_notauth() {
     let dir = Dir::new("xfr-tsig-bad");
-    let (ours, _) = primary(&dir, ZONE, &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"]);
+    let (ours, _) = primary(
+        &dir,
+        ZONE,
+        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
+    );
     let m = transfer_request(ours.addr, "xfr.test", None, Some(WRONG_KEY));
     assert_eq!(rcode(&m), 9, "expected NOTAUTH");
-    let t = tsig::find(&m).unwrap().expect("the error carries a TSIG record");
+    let t = tsig::find(&m)
+        .unwrap()
+        .expect("the error carries a TSIG record");
     assert_eq!(t.error, tsig::BADSIG);
     assert!(server_log(&ours).contains("TSIG rejected"));
 }
@@ -292,8 +379,15 @@ fn transfer_signed_with_a_wrong_key_is_notauth() {
 #[test]
 fn unsigned_transfer_of_a_key_only_zone_is_refused() {
     let dir = Dir::new("xfr-tsig-none");
-    let (ours, _) = primary(&dir, ZONE, &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"]);
-    assert_eq!(rcode(&transfer_request(ours.addr, "xfr.test", None, None)), 5);
+    let (ours, _) = primary(
+        &dir,
+        ZONE,
+        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
+    );
+    assert_eq!(
+        rcode(&transfer_request(ours.addr, "xfr.test", None, None)),
+        5
+    );
 }
 
 #[test]
@@ -301,15 +395,24 @@ fn transfer_from_a_disallowed_address_is_refused_and_logged() {
     let dir = Dir::new("xfr-acl");
     let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.2/32"]);
     let m = transfer_request(ours.addr, "xfr.test", None, None);
-    assert_eq!(rcode(&m), 5, "expected REFUSED, not NOTAUTH (RFC 5936 §2.2.1)");
-    eventually("the refusal to be logged", || server_log(&ours).contains("transfer refused"));
+    assert_eq!(
+        rcode(&m),
+        5,
+        "expected REFUSED, not NOTAUTH (RFC 5936 §2.2.1)"
+    );
+    eventually("the refusal to be logged", || {
+        server_log(&ours).contains("transfer refused")
+    });
 }
 
 #[test]
 fn a_zone_without_allow_transfer_is_not_transferred() {
     let dir = Dir::new("xfr-none");
     let (ours, _) = primary(&dir, ZONE, &[]);
-    assert_eq!(rcode(&transfer_request(ours.addr, "xfr.test", None, None)), 5);
+    assert_eq!(
+        rcode(&transfer_request(ours.addr, "xfr.test", None, None)),
+        5
+    );
 }
 
 #[test]
@@ -318,7 +421,10 @@ fn ixfr_from_our_current_serial_is_one_soa() {
     let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(1), None)).unwrap();
     assert_eq!(m.answers.len(), 1);
-    assert_eq!(m.answers[0].record_type(), hickory_proto::rr::RecordType::SOA);
+    assert_eq!(
+        m.answers[0].record_type(),
+        hickory_proto::rr::RecordType::SOA
+    );
 }
 
 #[test]
@@ -332,12 +438,26 @@ fn ixfr_beyond_the_history_falls_back_to_the_full_zone() {
     let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(3), None)).unwrap();
     let types: Vec<_> = m.answers.iter().map(|r| r.record_type()).collect();
     assert_eq!(types.first(), Some(&hickory_proto::rr::RecordType::SOA));
-    assert!(types.len() > 4 && types[1] != hickory_proto::rr::RecordType::SOA, "not AXFR form: {types:?}");
+    assert!(
+        types.len() > 4 && types[1] != hickory_proto::rr::RecordType::SOA,
+        "not AXFR form: {types:?}"
+    );
     // From serial 1 there is history: the IXFR form, old SOA second.
     let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(1), None)).unwrap();
-    let lines: Vec<String> = m.answers.iter().map(|r| format!("{} {}", r.record_type(), r.data)).collect();
-    assert_eq!(lines.len(), 6, "SOA 5, SOA 1, -www, SOA 5, +www, SOA 5: {lines:#?}");
-    assert!(lines[2].ends_with("192.0.2.10") && lines[4].ends_with("192.0.2.15"), "{lines:#?}");
+    let lines: Vec<String> = m
+        .answers
+        .iter()
+        .map(|r| format!("{} {}", r.record_type(), r.data))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        6,
+        "SOA 5, SOA 1, -www, SOA 5, +www, SOA 5: {lines:#?}"
+    );
+    assert!(
+        lines[2].ends_with("192.0.2.10") && lines[4].ends_with("192.0.2.15"),
+        "{lines:#?}"
+    );
 }
 
 #[test]
@@ -346,8 +466,13 @@ fn a_changed_zone_without_a_serial_bump_keeps_serving_the_old_version() {
     let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.99")).unwrap();
     hup(&ours);
-    eventually("the refusal to be logged", || server_log(&ours).contains("content changed but serial 1"));
-    assert_eq!(first_a(ours.addr, "www.xfr.test").as_deref(), Some("192.0.2.10"));
+    eventually("the refusal to be logged", || {
+        server_log(&ours).contains("content changed but serial 1")
+    });
+    assert_eq!(
+        first_a(ours.addr, "www.xfr.test").as_deref(),
+        Some("192.0.2.10")
+    );
 }
 
 #[test]
@@ -364,9 +489,15 @@ fn serial_policy_increment_renumbers_a_changed_zone() {
     let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
     std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.98")).unwrap();
     hup(&ours);
-    eventually("the new address", || first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.98"));
+    eventually("the new address", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.98")
+    });
     let soa = answer_of(ours.addr, "xfr.test", 6).unwrap();
-    assert!(soa.answers[0].data.to_string().contains(" 2 3600 "), "serial not 2: {}", soa.answers[0].data);
+    assert!(
+        soa.answers[0].data.to_string().contains(" 2 3600 "),
+        "serial not 2: {}",
+        soa.answers[0].data
+    );
 }
 
 const POLICY_CONFIG: &str = r#"
@@ -417,18 +548,32 @@ values = ["192.0.2.132"]
 fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
     let dir = Dir::new("xfr-policy");
     let zone = dir.write("xfr.test.zone", ZONE);
-    let conf = dir.write("c.toml", &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()));
+    let conf = dir.write(
+        "c.toml",
+        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
+    );
     let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
     let port = free_port();
     let _bind = named_secondary(&dir, port, ours.addr, false);
     let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    eventually("BIND to serve the zone", || first_a(bind_addr, "www.xfr.test").is_some());
+    eventually("BIND to serve the zone", || {
+        first_a(bind_addr, "www.xfr.test").is_some()
+    });
     // Failover renders the primary (health does not enter a transfer); weighted renders the
     // members with weight.
-    assert_eq!(first_a(bind_addr, "fo.xfr.test").as_deref(), Some("192.0.2.121"));
-    assert_eq!(common::a_records(&answer_of(bind_addr, "w.xfr.test", 1).unwrap()), vec!["192.0.2.132"]);
+    assert_eq!(
+        first_a(bind_addr, "fo.xfr.test").as_deref(),
+        Some("192.0.2.121")
+    );
+    assert_eq!(
+        common::a_records(&answer_of(bind_addr, "w.xfr.test", 1).unwrap()),
+        vec!["192.0.2.132"]
+    );
     // We still answer by policy: the primary's check is down.
-    assert_eq!(first_a(ours.addr, "fo.xfr.test").as_deref(), Some("192.0.2.122"));
+    assert_eq!(
+        first_a(ours.addr, "fo.xfr.test").as_deref(),
+        Some("192.0.2.122")
+    );
 }
 
 fn named_primary(dir: &Dir, port: u16, notify_port: u16, zone_text: &str) -> (Peer, PathBuf) {
@@ -466,31 +611,63 @@ fn policydns_secondary_of_bind_transfers_and_refreshes_on_notify() {
     let our_port = free_port();
     let (bind, zone) = named_primary(&dir, bind_port, our_port, ZONE);
     let bind_addr: SocketAddr = format!("127.0.0.1:{bind_port}").parse().unwrap();
-    eventually("BIND to serve the zone", || first_a(bind_addr, "www.xfr.test").is_some());
+    eventually("BIND to serve the zone", || {
+        first_a(bind_addr, "www.xfr.test").is_some()
+    });
     let state = dir.0.join("state");
     let log = dir.0.join("secondary.log");
     let child = Command::new(common::BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{our_port}"), "--udp-workers", "1"])
-        .args(["--secondary", &format!("xfr.test.={bind_addr}"), "--state-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{our_port}"),
+            "--udp-workers",
+            "1",
+        ])
+        .args([
+            "--secondary",
+            &format!("xfr.test.={bind_addr}"),
+            "--state-dir",
+        ])
         .arg(&state)
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let ours = Server { child, addr: format!("127.0.0.1:{our_port}").parse().unwrap(), log };
-    eventually("our secondary to serve the zone", || first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.10"));
+    let ours = Server {
+        child,
+        addr: format!("127.0.0.1:{our_port}").parse().unwrap(),
+        log,
+    };
+    eventually("our secondary to serve the zone", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
     assert!(server_log(&ours).contains("AXFR"));
-    assert!(state.join("xfr.test.zone").exists(), "the transferred zone was not saved");
+    assert!(
+        state.join("xfr.test.zone").exists(),
+        "the transferred zone was not saved"
+    );
     for (name, qtype) in STATIC_QUESTIONS {
         let theirs = answer_lines(&answer_of(bind_addr, name, qtype).unwrap());
         let mine = answer_lines(&answer_of(ours.addr, name, qtype).unwrap());
-        assert_eq!(theirs, mine, "{name} type {qtype}: policydns secondary and BIND primary differ");
+        assert_eq!(
+            theirs, mine,
+            "{name} type {qtype}: policydns secondary and BIND primary differ"
+        );
     }
     std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.14")).unwrap();
-    Command::new("kill").args(["-HUP", &bind.child.id().to_string()]).status().unwrap();
-    eventually("our secondary to serve the change", || first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.14"));
+    Command::new("kill")
+        .args(["-HUP", &bind.child.id().to_string()])
+        .status()
+        .unwrap();
+    eventually("our secondary to serve the change", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.14")
+    });
     let log = server_log(&ours);
     assert!(log.contains("NOTIFY received"), "no NOTIFY seen:\n{log}");
-    assert!(log.contains("IXFR"), "the change did not come as IXFR:\n{log}");
+    assert!(
+        log.contains("IXFR"),
+        "the change did not come as IXFR:\n{log}"
+    );
 }
 
 #[test]
@@ -500,11 +677,22 @@ fn a_secondary_restarts_from_its_saved_copy_without_the_primary() {
     let state = dir.0.join("state");
     let spec = format!("xfr.test.={}", primary_server.addr);
     let state_arg = state.to_str().unwrap().to_string();
-    let first = serve(&dir, &["--secondary", &spec, "--state-dir", &state_arg], "www.xfr.test");
+    let first = serve(
+        &dir,
+        &["--secondary", &spec, "--state-dir", &state_arg],
+        "www.xfr.test",
+    );
     drop(first);
     drop(primary_server);
-    let again = serve(&dir, &["--secondary", &spec, "--state-dir", &state_arg], "www.xfr.test");
-    assert_eq!(first_a(again.addr, "www.xfr.test").as_deref(), Some("192.0.2.10"));
+    let again = serve(
+        &dir,
+        &["--secondary", &spec, "--state-dir", &state_arg],
+        "www.xfr.test",
+    );
+    assert_eq!(
+        first_a(again.addr, "www.xfr.test").as_deref(),
+        Some("192.0.2.10")
+    );
 }
 
 #[test]
@@ -521,4 +709,148 @@ fn a_secondary_answers_servfail_after_soa_expire_without_its_primary() {
             .is_some_and(|m| m.metadata.response_code == hickory_proto::op::ResponseCode::ServFail)
     });
     assert!(server_log(&ours).contains("zone expired"));
+}
+
+#[test]
+fn a_standard_secondary_never_receives_the_policy_records() {
+    let dir = Dir::new("xfr-policy-private");
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = dir.write(
+        "c.toml",
+        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
+    );
+    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let port = free_port();
+    let _bind = named_secondary(&dir, port, ours.addr, false);
+    let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    eventually("BIND to serve the zone", || {
+        first_a(bind_addr, "www.xfr.test").is_some()
+    });
+    let m = answer_of(bind_addr, "_policydns.xfr.test", 65300).unwrap();
+    assert_eq!(
+        m.metadata.response_code,
+        hickory_proto::op::ResponseCode::NXDomain
+    );
+    // And a plain AXFR holds no TYPE65300 record either.
+    let axfr = Message::from_vec(&transfer_request(ours.addr, "xfr.test", None, None)).unwrap();
+    assert!(axfr
+        .answers
+        .iter()
+        .all(|r| u16::from(r.record_type()) != 65300));
+}
+
+#[test]
+fn a_policydns_secondary_answers_policy_names_as_the_primary_does() {
+    let dir = Dir::new("xfr-policy-full");
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = dir.write(
+        "c.toml",
+        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
+    );
+    let primary_server = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let state = dir.0.join("state");
+    let spec = format!("xfr.test.={}", primary_server.addr);
+    let ours = serve(
+        &dir,
+        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
+        "www.xfr.test",
+    );
+    // The static rendering would say .121 (the failover primary); the policy, whose check is
+    // down, says .122 — as the primary does.
+    eventually("the secondary to answer by policy", || {
+        first_a(ours.addr, "fo.xfr.test").as_deref() == Some("192.0.2.122")
+    });
+    assert_eq!(
+        first_a(primary_server.addr, "fo.xfr.test").as_deref(),
+        Some("192.0.2.122")
+    );
+    for _ in 0..20 {
+        assert_eq!(
+            common::a_records(&answer_of(ours.addr, "w.xfr.test", 1).unwrap()),
+            vec!["192.0.2.132"]
+        );
+    }
+    assert!(state.join("xfr.test.policy.toml").exists());
+}
+
+#[test]
+fn a_policydns_secondary_probes_the_transferred_health_checks_itself() {
+    let dir = Dir::new("xfr-policy-probe");
+    let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend_port = backend.local_addr().unwrap().port();
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = format!(
+        "[[zone]]\norigin = \"xfr.test.\"\nfile = \"{}\"\nallow_transfer = [\"127.0.0.1\"]\n
+[[health_check]]\nid = \"tcp\"\ntype = \"TCP\"\nip_address = \"127.0.0.1\"\nport = {backend_port}\nrequest_interval = 1\nfailure_threshold = 1\n
+[[record_set]]\nname = \"fo.xfr.test.\"\ntype = \"A\"\nset_identifier = \"p\"\nfailover = \"PRIMARY\"\nhealth_check = \"tcp\"\nttl = 1\nvalues = [\"192.0.2.121\"]\n
+[[record_set]]\nname = \"fo.xfr.test.\"\ntype = \"A\"\nset_identifier = \"s\"\nfailover = \"SECONDARY\"\nttl = 1\nvalues = [\"192.0.2.122\"]\n",
+        zone.display()
+    );
+    let conf = dir.write("c.toml", &conf);
+    let primary_server = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let state = dir.0.join("state");
+    let spec = format!("xfr.test.={}", primary_server.addr);
+    let ours = serve(
+        &dir,
+        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
+        "www.xfr.test",
+    );
+    eventually(
+        "the secondary to probe and answer the healthy primary",
+        || {
+            first_a(ours.addr, "fo.xfr.test").as_deref() == Some("192.0.2.121")
+                && server_log(&ours).contains("health checks probing")
+        },
+    );
+    drop(backend);
+    eventually("both to fail over on their own probes", || {
+        first_a(ours.addr, "fo.xfr.test").as_deref() == Some("192.0.2.122")
+            && first_a(primary_server.addr, "fo.xfr.test").as_deref() == Some("192.0.2.122")
+    });
+}
+
+#[test]
+fn a_policydns_secondary_with_a_policy_follows_a_change_by_ixfr() {
+    let dir = Dir::new("xfr-policy-ixfr");
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = dir.write(
+        "c.toml",
+        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
+    );
+    let primary_server = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let state = dir.0.join("state");
+    let spec = format!("xfr.test.={}", primary_server.addr);
+    let ours = serve(
+        &dir,
+        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
+        "www.xfr.test",
+    );
+    eventually("the secondary to answer by policy", || {
+        first_a(ours.addr, "fo.xfr.test").as_deref() == Some("192.0.2.122")
+    });
+    // The secondary refreshes on its SOA timer (3600 s here) or a NOTIFY; ask for one.
+    std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.16")).unwrap();
+    std::fs::write(
+        &conf,
+        POLICY_CONFIG
+            .replace("ZONEFILE", zone.to_str().unwrap())
+            .replace(
+                "allow_transfer = [\"127.0.0.1\"]",
+                &format!(
+                    "allow_transfer = [\"127.0.0.1\"]\nnotify = [\"{}\"]",
+                    ours.addr
+                ),
+            ),
+    )
+    .unwrap();
+    hup(&primary_server);
+    eventually("the change at the secondary", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.16")
+    });
+    let log = server_log(&ours);
+    assert!(log.contains("IXFR: 1 steps"), "not applied as IXFR:\n{log}");
+    assert_eq!(
+        first_a(ours.addr, "fo.xfr.test").as_deref(),
+        Some("192.0.2.122")
+    );
 }

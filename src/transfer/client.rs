@@ -33,11 +33,12 @@ pub enum Pulled {
 }
 
 fn query(id: u16, origin: &[u8], qtype: u16, have_soa: Option<&Rr<'_>>) -> Vec<u8> {
+    let transfer = qtype == AXFR || qtype == IXFR;
     let mut m = Vec::with_capacity(64);
     m.extend_from_slice(&id.to_be_bytes());
     m.extend_from_slice(&[0, 0, 0, 1, 0, 0]);
     m.extend_from_slice(&(have_soa.is_some() as u16).to_be_bytes());
-    m.extend_from_slice(&[0, 0]);
+    m.extend_from_slice(&(transfer as u16).to_be_bytes());
     m.extend_from_slice(origin);
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&CLASS_IN.to_be_bytes());
@@ -49,25 +50,53 @@ fn query(id: u16, origin: &[u8], qtype: u16, have_soa: Option<&Rr<'_>>) -> Vec<u
         m.extend_from_slice(&(soa.rdata.len() as u16).to_be_bytes());
         m.extend_from_slice(&soa.rdata);
     }
+    if transfer {
+        // OPT asking a policydns primary for the zone's routing policy (`records`); other
+        // primaries ignore the unknown option (RFC 6891 §6.1.2).
+        m.push(0);
+        m.extend_from_slice(&OPT.to_be_bytes());
+        m.extend_from_slice(&1232u16.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0, 0, 4]);
+        m.extend_from_slice(&super::records::FULL_OPTION.to_be_bytes());
+        m.extend_from_slice(&[0, 0]);
+    }
     m
 }
 
 fn random_id() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.finish() as u16
 }
 
 /// The primary's current serial, by an SOA query over UDP (TCP when truncated).
-pub async fn soa_serial_of(primary: SocketAddr, origin: &[u8], key: Option<&Key>) -> Result<u32, String> {
+pub async fn soa_serial_of(
+    primary: SocketAddr,
+    origin: &[u8],
+    key: Option<&Key>,
+) -> Result<u32, String> {
     let id = random_id();
     let mut msg = query(id, origin, SOA, None);
     let mac = key.map(|k| tsig::sign_request(k, &mut msg, tsig::now()));
-    let bind = if primary.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-    let sock = UdpSocket::bind(bind).await.map_err(|e| format!("socket: {e}"))?;
-    sock.connect(primary).await.map_err(|e| format!("{primary}: {e}"))?;
-    sock.send(&msg).await.map_err(|e| format!("{primary}: {e}"))?;
+    let bind = if primary.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let sock = UdpSocket::bind(bind)
+        .await
+        .map_err(|e| format!("socket: {e}"))?;
+    sock.connect(primary)
+        .await
+        .map_err(|e| format!("{primary}: {e}"))?;
+    sock.send(&msg)
+        .await
+        .map_err(|e| format!("{primary}: {e}"))?;
     let mut buf = vec![0u8; 65535];
     let resp = loop {
         let n = tokio::time::timeout(QUERY_TIMEOUT, sock.recv(&mut buf))
@@ -96,7 +125,9 @@ pub async fn soa_serial_of(primary: SocketAddr, origin: &[u8], key: Option<&Key>
         return Err(format!("{primary}: SOA query answered with rcode {rc}"));
     }
     if resp[2] & 0x04 == 0 {
-        return Err(format!("{primary}: SOA answer is not authoritative (is the zone configured there?)"));
+        return Err(format!(
+            "{primary}: SOA answer is not authoritative (is the zone configured there?)"
+        ));
     }
     let records = answers(&resp).map_err(|e| format!("{primary}: {e}"))?;
     records
@@ -128,7 +159,10 @@ async fn send(stream: &mut TcpStream, msg: &[u8]) -> Result<(), String> {
     let mut framed = Vec::with_capacity(msg.len() + 2);
     framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
     framed.extend_from_slice(msg);
-    stream.write_all(&framed).await.map_err(|e| format!("send: {e}"))
+    stream
+        .write_all(&framed)
+        .await
+        .map_err(|e| format!("send: {e}"))
 }
 
 async fn read_message(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
@@ -146,7 +180,12 @@ async fn read_message(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
 }
 
 /// Pulls the zone: IXFR from our version when we have one, AXFR otherwise.
-pub async fn pull(primary: SocketAddr, origin: &[u8], key: Option<&Key>, have: Option<&Rr<'_>>) -> Result<Pulled, String> {
+pub async fn pull(
+    primary: SocketAddr,
+    origin: &[u8],
+    key: Option<&Key>,
+    have: Option<&Rr<'_>>,
+) -> Result<Pulled, String> {
     let mut stream = connect(primary).await?;
     let id = random_id();
     let qtype = if have.is_some() { IXFR } else { AXFR };
@@ -165,7 +204,8 @@ pub async fn pull(primary: SocketAddr, origin: &[u8], key: Option<&Key>, have: O
             return Err("transfer: response with another id".into());
         }
         if let Some(v) = &mut verifier {
-            v.verify(&m, tsig::now()).map_err(|e| format!("transfer TSIG: {e}"))?;
+            v.verify(&m, tsig::now())
+                .map_err(|e| format!("transfer TSIG: {e}"))?;
         }
         let rc = m[3] & 0xF;
         if rc != 0 {
@@ -253,9 +293,16 @@ fn finish(all: Vec<Rr<'static>>, ours: Option<u32>) -> Result<Pulled, String> {
     let soa = all.first().cloned().ok_or("empty transfer")?;
     let serial = soa_serial(&soa.rdata);
     if all.len() == 1 {
-        return if Some(serial) == ours { Ok(Pulled::UpToDate) } else { Err("transfer ended after one SOA".into()) };
+        return if Some(serial) == ours {
+            Ok(Pulled::UpToDate)
+        } else {
+            Err("transfer ended after one SOA".into())
+        };
     }
-    let incremental = all[1].rtype == SOA && Some(soa_serial(&all[1].rdata)) == ours && all.len() > 2 && Some(serial) != ours;
+    let incremental = all[1].rtype == SOA
+        && Some(soa_serial(&all[1].rdata)) == ours
+        && all.len() > 2
+        && Some(serial) != ours;
     if !incremental {
         let records: Vec<Rr<'static>> = all[1..all.len() - 1].to_vec();
         return Ok(Pulled::Full { soa, records });
@@ -271,14 +318,22 @@ fn finish(all: Vec<Rr<'static>>, ours: Option<u32>) -> Result<Pulled, String> {
             removed.push(body[i].clone());
             i += 1;
         }
-        let new_soa = body.get(i).cloned().ok_or("IXFR step without its new SOA")?;
+        let new_soa = body
+            .get(i)
+            .cloned()
+            .ok_or("IXFR step without its new SOA")?;
         i += 1;
         let mut added = Vec::new();
         while i < body.len() && body[i].rtype != SOA {
             added.push(body[i].clone());
             i += 1;
         }
-        steps.push(Change { old_soa, new_soa, removed, added });
+        steps.push(Change {
+            old_soa,
+            new_soa,
+            removed,
+            added,
+        });
     }
     Ok(Pulled::Incremental(steps))
 }

@@ -151,8 +151,14 @@ mod tests {
 
     #[test]
     fn diff_finds_removed_and_added_records() {
-        let old = vec![rr(b"\x01a\x00", &[1, 1, 1, 1]), rr(b"\x01b\x00", &[2, 2, 2, 2])];
-        let new = vec![rr(b"\x01b\x00", &[2, 2, 2, 2]), rr(b"\x01c\x00", &[3, 3, 3, 3])];
+        let old = vec![
+            rr(b"\x01a\x00", &[1, 1, 1, 1]),
+            rr(b"\x01b\x00", &[2, 2, 2, 2]),
+        ];
+        let new = vec![
+            rr(b"\x01b\x00", &[2, 2, 2, 2]),
+            rr(b"\x01c\x00", &[3, 3, 3, 3]),
+        ];
         let (removed, added) = diff(&old, &new);
         assert_eq!(removed, vec![old[0].clone()]);
         assert_eq!(added, vec![new[1].clone()]);
@@ -169,9 +175,15 @@ mod tests {
 
     #[test]
     fn path_walks_consecutive_steps() {
-        let j = Journal::default().with(step(1, 2)).with(step(2, 3)).with(step(3, 5));
+        let j = Journal::default()
+            .with(step(1, 2))
+            .with(step(2, 3))
+            .with(step(3, 5));
         let p = j.path(2, 5).unwrap();
-        assert_eq!(p.iter().map(|c| c.to_serial()).collect::<Vec<_>>(), vec![3, 5]);
+        assert_eq!(
+            p.iter().map(|c| c.to_serial()).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
         assert!(j.path(4, 5).is_none());
     }
 

@@ -87,6 +87,9 @@ pub struct Control {
     pub journals: ArcSwap<HashMap<Vec<u8>, Arc<Journal>>>,
     /// Secondary zones wait on these: a NOTIFY from their primary wakes them.
     refresh: Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Notify>>>,
+    /// Woken when a secondary zone brought a routing policy: the server reloads its
+    /// configuration to merge it (as on SIGHUP).
+    pub reload: tokio::sync::Notify,
 }
 
 impl Control {
@@ -107,6 +110,10 @@ impl Control {
             m.insert(origin.to_vec(), Arc::new(j.clone()));
             m
         });
+    }
+
+    pub fn request_reload(&self) {
+        self.reload.notify_one();
     }
 
     /// The wake-up a secondary zone's task waits on.
@@ -188,7 +195,10 @@ impl Control {
         // RFC 8945 §5.2: a bad signature is answered NOTAUTH before anything else is looked at.
         let verified: Option<Verified> = match tsig::find(packet) {
             Err(tsig::Malformed) => {
-                return Some(MessageStream::new(id, flags, question, framed, 512, None).error(rcode::FORMERR, false));
+                return Some(
+                    MessageStream::new(id, flags, question, framed, 512, None)
+                        .error(rcode::FORMERR, false),
+                );
             }
             Ok(None) => None,
             Ok(Some(t)) => match tsig::verify_request(&settings.keys, packet, &t, now) {
@@ -203,7 +213,9 @@ impl Control {
                         (Rejection::BadTime, Some(v)) => {
                             ResponseSigner::bad_time(&v, now).sign(&mut body, 0);
                         }
-                        (Rejection::BadKey, _) => tsig::append_unsigned_error(&mut body, &t, tsig::BADKEY, now),
+                        (Rejection::BadKey, _) => {
+                            tsig::append_unsigned_error(&mut body, &t, tsig::BADKEY, now)
+                        }
                         _ => tsig::append_unsigned_error(&mut body, &t, tsig::BADSIG, now),
                     }
                     return Some(frame(framed, body));
@@ -213,13 +225,32 @@ impl Control {
         let signer = verified.as_ref().map(|v| ResponseSigner::new(v, now));
 
         if q.opcode == OPCODE_NOTIFY {
-            return Some(self.notify_in(snap, &settings, id, flags, question, &qname, &q, peer, verified.as_ref(), signer, framed));
+            return Some(self.notify_in(
+                snap,
+                &settings,
+                id,
+                flags,
+                question,
+                &qname,
+                &q,
+                peer,
+                verified.as_ref(),
+                signer,
+                framed,
+            ));
         }
         if q.qtype != types::AXFR && q.qtype != types::IXFR {
             // A signed ordinary query (a secondary's SOA check): answered as usual, then signed.
             let room = if framed { 65535 } else { udp_room.min(4096) };
             let mut out = vec![0u8; room];
-            let n = answer::respond_parsed(snap, packet, parsed, transport, peer, &mut out[..room.saturating_sub(xfr_tsig_room())]);
+            let n = answer::respond_parsed(
+                snap,
+                packet,
+                parsed,
+                transport,
+                peer,
+                &mut out[..room.saturating_sub(xfr_tsig_room())],
+            );
             if n == 0 {
                 return None;
             }
@@ -230,7 +261,14 @@ impl Control {
             return Some(frame(framed, out));
         }
 
-        let mut stream = MessageStream::new(id, flags, question, framed, if framed { 65535 } else { udp_room.min(4096) }, signer);
+        let mut stream = MessageStream::new(
+            id,
+            flags,
+            question,
+            framed,
+            if framed { 65535 } else { udp_room.min(4096) },
+            signer,
+        );
         stream.opt = q.edns.map(|_| snap.options.edns_payload);
         let refuse = |stream: MessageStream, rc: u16, why: &str| {
             tracing::warn!(peer = %peer_text, zone = %name::to_text(&qname), qtype = %types::mnemonic(q.qtype), "transfer refused: {why}");
@@ -244,23 +282,35 @@ impl Control {
         };
         let allowed = settings.zones.get(&qname).is_some_and(|z| {
             z.allow.iter().any(|a| match a {
-                Acl::Net(n) => peer.is_some_and(|p| n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))),
+                Acl::Net(n) => peer.is_some_and(|p| {
+                    n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))
+                }),
                 Acl::Key(k) => verified.as_ref().is_some_and(|v| &v.key.name == k),
             })
         });
         if !allowed {
-            return refuse(stream, rcode::REFUSED, "not in the zone's allow-transfer list");
+            return refuse(
+                stream,
+                rcode::REFUSED,
+                "not in the zone's allow-transfer list",
+            );
         }
         if zone.servfail {
-            return refuse(stream, rcode::SERVFAIL, "secondary zone has no current data (expired or never transferred)");
+            return refuse(
+                stream,
+                rcode::SERVFAIL,
+                "secondary zone has no current data (expired or never transferred)",
+            );
         }
+        // A policydns secondary asks for the policy records too.
+        let full = has_edns_option(packet, records::FULL_OPTION);
         if q.qtype == types::AXFR {
             if !framed {
                 // RFC 5936 §4.2: AXFR is defined over TCP only.
                 return refuse(stream, rcode::REFUSED, "AXFR over UDP");
             }
-            xfr::axfr(&mut stream, &zone, &snap.load_balancers);
-            tracing::info!(peer = %peer_text, zone = %zone.origin_text(), serial = zone.serial, messages = stream.messages() + 1, "AXFR out");
+            xfr::axfr(&mut stream, &zone, &snap.load_balancers, full);
+            tracing::info!(peer = %peer_text, zone = %zone.origin_text(), serial = zone.serial, messages = stream.messages() + 1, full, "AXFR out");
             return Some(stream.finish());
         }
         // IXFR: the client's serial is in the SOA of the authority section (RFC 1995 §3).
@@ -271,13 +321,22 @@ impl Control {
             xfr::soa_only(&mut stream, &zone);
             return Some(stream.finish());
         }
-        let steps = self.journal(&qname).and_then(|j| j.path(client_serial, zone.serial));
+        let steps = self
+            .journal(&qname)
+            .and_then(|j| j.path(client_serial, zone.serial));
         match steps {
             Some(steps) => {
-                xfr::ixfr(&mut stream, &zone, &steps);
+                xfr::ixfr(&mut stream, &zone, &steps, full);
                 if !framed && (stream.messages() > 0 || stream.oversized) {
                     // Does not fit one datagram: our SOA tells the client to come over TCP.
-                    let mut again = MessageStream::new(id, flags, question, false, udp_room.min(4096), verified.as_ref().map(|v| ResponseSigner::new(v, now)));
+                    let mut again = MessageStream::new(
+                        id,
+                        flags,
+                        question,
+                        false,
+                        udp_room.min(4096),
+                        verified.as_ref().map(|v| ResponseSigner::new(v, now)),
+                    );
                     again.opt = stream.opt;
                     xfr::soa_only(&mut again, &zone);
                     return Some(again.finish());
@@ -286,7 +345,7 @@ impl Control {
                 Some(stream.finish())
             }
             None if framed => {
-                xfr::axfr(&mut stream, &zone, &snap.load_balancers);
+                xfr::axfr(&mut stream, &zone, &snap.load_balancers, full);
                 tracing::info!(peer = %peer_text, zone = %zone.origin_text(), from = client_serial, to = zone.serial, "IXFR out as a full zone: history does not reach the client's serial");
                 Some(stream.finish())
             }
@@ -324,9 +383,13 @@ impl Control {
             tracing::warn!(peer = %peer_text, zone = %zone_text, "NOTIFY refused: not a secondary zone here");
             return stream.error(rc, false);
         };
-        let from_primary = peer.is_some_and(|p| p == primary.addr.ip() || mapped_v4(p) == Some(primary.addr.ip()));
+        let from_primary =
+            peer.is_some_and(|p| p == primary.addr.ip() || mapped_v4(p) == Some(primary.addr.ip()));
         let signed_by_primary_key = match (&primary.key, verified) {
-            (Some(k), Some(v)) => settings.keys.by_text(k).is_some_and(|pk| pk.name == v.key.name),
+            (Some(k), Some(v)) => settings
+                .keys
+                .by_text(k)
+                .is_some_and(|pk| pk.name == v.key.name),
             _ => false,
         };
         if q.qtype != types::SOA || !(from_primary || signed_by_primary_key) {
@@ -337,6 +400,23 @@ impl Control {
         self.wake(qname);
         stream.finish()
     }
+}
+
+/// Whether the message's OPT record carries EDNS option `code`.
+fn has_edns_option(msg: &[u8], code: u16) -> bool {
+    let Some(opt) = tsig::find_opt_rdata(msg) else {
+        return false;
+    };
+    let mut p = 0;
+    while p + 4 <= opt.len() {
+        let c = u16::from_be_bytes([opt[p], opt[p + 1]]);
+        let len = u16::from_be_bytes([opt[p + 2], opt[p + 3]]) as usize;
+        if c == code {
+            return true;
+        }
+        p += 4 + len;
+    }
+    false
 }
 
 fn xfr_tsig_room() -> usize {

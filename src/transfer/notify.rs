@@ -39,7 +39,13 @@ pub fn message(id: u16, origin: &[u8], soa: Option<(u32, &[u8])>) -> Vec<u8> {
 }
 
 /// Sends NOTIFY for a zone to every target, each in its own task.
-pub fn send_all(origin: Vec<u8>, serial: u32, soa: (u32, Vec<u8>), targets: &[SocketAddr], key: Option<Key>) {
+pub fn send_all(
+    origin: Vec<u8>,
+    serial: u32,
+    soa: (u32, Vec<u8>),
+    targets: &[SocketAddr],
+    key: Option<Key>,
+) {
     for &target in targets {
         let origin = origin.clone();
         let soa = soa.clone();
@@ -47,20 +53,37 @@ pub fn send_all(origin: Vec<u8>, serial: u32, soa: (u32, Vec<u8>), targets: &[So
         tokio::spawn(async move {
             let zone = crate::zone::name::to_text(&origin);
             match send_one(&origin, &soa, target, key.as_ref()).await {
-                Ok(tries) => tracing::info!(zone = %zone, serial, %target, tries, "NOTIFY acknowledged"),
-                Err(e) => tracing::warn!(zone = %zone, serial, %target, "NOTIFY not acknowledged: {e}"),
+                Ok(tries) => {
+                    tracing::info!(zone = %zone, serial, %target, tries, "NOTIFY acknowledged")
+                }
+                Err(e) => {
+                    tracing::warn!(zone = %zone, serial, %target, "NOTIFY not acknowledged: {e}")
+                }
             }
         });
     }
 }
 
 /// One secondary: send, wait for the matching response, back off and retry.
-pub async fn send_one(origin: &[u8], soa: &(u32, Vec<u8>), target: SocketAddr, key: Option<&Key>) -> Result<u32, String> {
-    let bind: SocketAddr = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
-        .parse()
-        .unwrap();
-    let sock = UdpSocket::bind(bind).await.map_err(|e| format!("socket: {e}"))?;
-    sock.connect(target).await.map_err(|e| format!("connect: {e}"))?;
+pub async fn send_one(
+    origin: &[u8],
+    soa: &(u32, Vec<u8>),
+    target: SocketAddr,
+    key: Option<&Key>,
+) -> Result<u32, String> {
+    let bind: SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .unwrap();
+    let sock = UdpSocket::bind(bind)
+        .await
+        .map_err(|e| format!("socket: {e}"))?;
+    sock.connect(target)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     let mut wait = FIRST_WAIT;
     let mut last = String::from("no response");
     for attempt in 1..=TRIES {
@@ -112,6 +135,10 @@ pub async fn send_one(origin: &[u8], soa: &(u32, Vec<u8>), target: SocketAddr, k
 fn rand_id() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
     h.finish() as u16
 }

@@ -17,12 +17,18 @@
 //! itself a policy set), load-balancer aliases the load balancer's addresses. A CNAME set takes
 //! the first member only: a name holds one CNAME. Health does not enter the rendering, so a
 //! probe flapping never changes the zone's content or its serial.
+//!
+//! A policydns secondary asks for more (an EDNS option in its request, [`FULL_OPTION`]) and
+//! receives the policy itself too: the zone's record sets and the health checks, CIDR
+//! collections and load balancers they name, in config form, as private-use `TYPE65300`
+//! records at `_policydns.<zone>` (RFC 6895 §3.1). It drops the static renderings, serves the
+//! policy and probes the health checks itself. Standard secondaries never see these records,
+//! so nothing of the policy (addresses of health-check endpoints, say) is served publicly.
 
 use std::borrow::Cow;
 
-use crate::answer::Snapshot;
-use crate::policy::{FailoverRole, GeoKey, Rule};
 use crate::policy::elb::LoadBalancer;
+use crate::policy::{FailoverRole, GeoKey, Rule};
 use crate::zone::{rdata, types, Group, RrSet, Zone};
 
 /// One record on its way into a transfer.
@@ -60,9 +66,58 @@ pub fn soa(zone: &Zone) -> Rr<'_> {
     }
 }
 
+/// The EDNS option (local/experimental range, RFC 6891 §9) a policydns secondary puts in its
+/// transfer requests to receive the policy records.
+pub const FULL_OPTION: u16 = 65300;
+
+/// Policy text per record, so each fits RDATA (65,535 octets) with room to spare.
+const CHUNK: usize = 60_000;
+
+/// `_policydns.<origin>`, where the policy records sit.
+pub fn policy_owner(origin: &[u8]) -> Vec<u8> {
+    let mut o = b"\x0a_policydns".to_vec();
+    o.extend_from_slice(origin);
+    o
+}
+
+/// The policy text as records: RDATA is the chunk's index and the chunk count (two octets
+/// each), then the chunk.
+fn policy_records(zone: &Zone) -> Vec<Vec<u8>> {
+    let Some(text) = zone.policy.as_deref() else {
+        return Vec::new();
+    };
+    let bytes = text.as_bytes();
+    let count = bytes.len().div_ceil(CHUNK).max(1);
+    (0..count)
+        .map(|i| {
+            let mut rd = (i as u16).to_be_bytes().to_vec();
+            rd.extend_from_slice(&(count as u16).to_be_bytes());
+            rd.extend_from_slice(&bytes[i * CHUNK..((i + 1) * CHUNK).min(bytes.len())]);
+            rd
+        })
+        .collect()
+}
+
+/// Reassembles the policy text from the records `policy_records` made.
+pub fn policy_text(rdatas: &[&[u8]]) -> Option<String> {
+    let mut parts: Vec<(u16, &[u8])> = rdatas
+        .iter()
+        .filter(|r| r.len() >= 4)
+        .map(|r| (u16::from_be_bytes([r[0], r[1]]), &r[4..]))
+        .collect();
+    parts.sort_by_key(|p| p.0);
+    let count = rdatas
+        .first()
+        .map(|r| u16::from_be_bytes([r[2], r[3]]) as usize)?;
+    if parts.len() != count {
+        return None;
+    }
+    String::from_utf8(parts.iter().flat_map(|p| p.1.iter().copied()).collect()).ok()
+}
+
 /// Every record but the apex SOA, node by node (the node index comes along, for name
-/// compression), in a stable order.
-pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], mut f: impl FnMut(u32, Rr<'_>)) {
+/// compression), in a stable order; with `full`, the policy records last (node `NONE`).
+pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut(u32, Rr<'_>)) {
     for (id, node) in zone.nodes.iter().enumerate() {
         let owner = zone.name(node);
         for set in zone.rrsets(node) {
@@ -100,20 +155,30 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], mut f: impl FnMut(u32, Rr<'_>
             }
         }
     }
+    if full {
+        let owner = policy_owner(&zone.origin);
+        for rd in policy_records(zone) {
+            f(
+                crate::zone::NONE,
+                Rr {
+                    owner: Cow::Owned(owner.clone()),
+                    rtype: types::POLICYDNS,
+                    ttl: 0,
+                    rdata: Cow::Owned(rd),
+                },
+            );
+        }
+    }
 }
 
-/// All records but the SOA, sorted and without duplicates: what a diff compares.
+/// All records but the SOA (with the policy records), sorted and without duplicates: what a
+/// diff compares.
 pub fn collect(zone: &Zone, lbs: &[LoadBalancer]) -> Vec<Rr<'static>> {
     let mut all = Vec::with_capacity(zone.record_count + 1);
-    for_each(zone, lbs, |_, r| all.push(r.into_owned()));
+    for_each(zone, lbs, true, |_, r| all.push(r.into_owned()));
     all.sort_unstable();
     all.dedup();
     all
-}
-
-/// The records of a snapshot's zone, for callers holding a snapshot.
-pub fn collect_in(snap: &Snapshot, zone: &Zone) -> Vec<Rr<'static>> {
-    collect(zone, &snap.load_balancers)
 }
 
 const MAX_ALIAS_DEPTH: usize = 8;
@@ -153,7 +218,9 @@ fn render_group(
                 }
             }
         } else if let Some((lb, dualstack, _)) = group.load_balancer[i] {
-            let Some(lb) = lbs.get(lb as usize) else { continue };
+            let Some(lb) = lbs.get(lb as usize) else {
+                continue;
+            };
             // Load balancers answer with TTL 60, as ELB's names do.
             for z in &lb.zones {
                 if rtype == types::A {

@@ -72,11 +72,15 @@ pub fn apply(
     let mut zones: Vec<Arc<Zone>> = std::mem::take(&mut next.catalog).into_zones();
     for slot in zones.iter_mut() {
         let origin = slot.origin.to_vec();
-        let Some(t) = settings.zones.get(&origin) else { continue };
+        let Some(t) = settings.zones.get(&origin) else {
+            continue;
+        };
         if t.primary.is_some() || (t.allow.is_empty() && t.notify.is_empty()) {
             continue; // secondaries record their own history; others need none
         }
-        let old = previous.and_then(|p| p.catalog.zone_by_origin(&origin)).cloned();
+        let old = previous
+            .and_then(|p| p.catalog.zone_by_origin(&origin))
+            .cloned();
         let Some(old) = old else {
             if !t.notify.is_empty() {
                 out.changed.push(changed(slot, &t.notify));
@@ -138,7 +142,10 @@ pub fn apply(
             removed,
             added,
         };
-        let j = control.journal(&origin).map(|j| (*j).clone()).unwrap_or_default();
+        let j = control
+            .journal(&origin)
+            .map(|j| (*j).clone())
+            .unwrap_or_default();
         control.set_journal(&origin, j.with(change));
         if !t.notify.is_empty() {
             out.changed.push(changed(slot, &t.notify));

@@ -50,8 +50,24 @@ fn timers(soa_rdata: &[u8]) -> (Duration, Duration, Duration) {
 /// Where the zone is saved: `<dir>/<origin>zone` (`example.test.zone`; the root is `root.zone`).
 pub fn state_file(dir: &Path, origin: &[u8]) -> PathBuf {
     let text = name::to_text(origin);
-    let base = if text == "." { "root.".to_string() } else { text };
+    let base = if text == "." {
+        "root.".to_string()
+    } else {
+        text
+    };
     dir.join(format!("{base}zone"))
+}
+
+/// The policy its primary sent with a zone: `<dir>/<origin>policy.toml`, merged into the
+/// configuration on load (`config`).
+pub fn policy_file(dir: &Path, origin: &[u8]) -> PathBuf {
+    let text = name::to_text(origin);
+    let base = if text == "." {
+        "root.".to_string()
+    } else {
+        text
+    };
+    dir.join(format!("{base}policy.toml"))
 }
 
 /// Loads a saved secondary zone; its file's modification time is the last successful refresh.
@@ -69,7 +85,13 @@ pub fn load_saved(dir: &Path, origin: &[u8]) -> Option<(Zone, SystemTime)> {
 
 /// Writes the zone as a master file (RFC 3597 `\#` RDATA for all but addresses, so any type
 /// round-trips exactly), through a temporary file and a rename.
-fn save(dir: &Path, origin: &[u8], soa: &Rr<'_>, records: &[Rr<'_>], primary: SocketAddr) -> std::io::Result<()> {
+fn save(
+    dir: &Path,
+    origin: &[u8],
+    soa: &Rr<'_>,
+    records: &[Rr<'_>],
+    primary: SocketAddr,
+) -> std::io::Result<()> {
     use std::fmt::Write as _;
     std::fs::create_dir_all(dir)?;
     let path = state_file(dir, origin);
@@ -81,16 +103,35 @@ fn save(dir: &Path, origin: &[u8], soa: &Rr<'_>, records: &[Rr<'_>], primary: So
         journal::soa_serial(&soa.rdata)
     );
     for rr in std::iter::once(soa).chain(records.iter()) {
-        let _ = write!(text, "{} {} IN {} ", name::to_text(&rr.owner), rr.ttl, types::mnemonic(rr.rtype));
+        let _ = write!(
+            text,
+            "{} {} IN {} ",
+            name::to_text(&rr.owner),
+            rr.ttl,
+            types::mnemonic(rr.rtype)
+        );
         match (rr.rtype, rr.rdata.len()) {
             (types::A, 4) => {
-                let _ = write!(text, "{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(&rr.rdata[..]).unwrap()));
+                let _ = write!(
+                    text,
+                    "{}",
+                    std::net::Ipv4Addr::from(<[u8; 4]>::try_from(&rr.rdata[..]).unwrap())
+                );
             }
             (types::AAAA, 16) => {
-                let _ = write!(text, "{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&rr.rdata[..]).unwrap()));
+                let _ = write!(
+                    text,
+                    "{}",
+                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&rr.rdata[..]).unwrap())
+                );
             }
             _ => {
-                let _ = write!(text, "\\# {} {}", rr.rdata.len(), data_encoding::HEXUPPER.encode(&rr.rdata));
+                let _ = write!(
+                    text,
+                    "\\# {} {}",
+                    rr.rdata.len(),
+                    data_encoding::HEXUPPER.encode(&rr.rdata)
+                );
             }
         }
         text.push('\n');
@@ -108,7 +149,12 @@ fn touch(dir: &Path, origin: &[u8]) {
 }
 
 /// Compiles transferred records into a zone.
-fn compile(origin: &[u8], soa: &Rr<'_>, records: &[Rr<'_>], primary: SocketAddr) -> Result<Zone, String> {
+fn compile(
+    origin: &[u8],
+    soa: &Rr<'_>,
+    records: &[Rr<'_>],
+    primary: SocketAddr,
+) -> Result<Zone, String> {
     let file: Arc<Path> = Arc::from(PathBuf::from(format!("transfer from {primary}")));
     let recs = std::iter::once(soa)
         .chain(records.iter())
@@ -128,7 +174,10 @@ fn compile(origin: &[u8], soa: &Rr<'_>, records: &[Rr<'_>], primary: SocketAddr)
 }
 
 /// Applies IXFR steps to a record list (sorted, as `records::collect` gives it).
-fn apply_steps(mut current: Vec<Rr<'static>>, steps: &[Change]) -> Result<Vec<Rr<'static>>, String> {
+fn apply_steps(
+    mut current: Vec<Rr<'static>>,
+    steps: &[Change],
+) -> Result<Vec<Rr<'static>>, String> {
     for step in steps {
         for r in &step.removed {
             match current.binary_search(r) {
@@ -152,11 +201,19 @@ fn install(snapshot: &ArcSwap<Snapshot>, writer: &Mutex<()>, zone: Zone) {
     let zone = Arc::new(zone);
     let _guard = writer.lock().unwrap();
     let current = snapshot.load_full();
-    snapshot.store(Arc::new(current.with_catalog(current.catalog.with_zone(zone))));
+    snapshot.store(Arc::new(
+        current.with_catalog(current.catalog.with_zone(zone)),
+    ));
 }
 
 /// Runs one secondary zone until the task is aborted.
-pub async fn run(s: Secondary, control: Arc<Control>, snapshot: Arc<ArcSwap<Snapshot>>, writer: Arc<Mutex<()>>, saved_at: Option<SystemTime>) {
+pub async fn run(
+    s: Secondary,
+    control: Arc<Control>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    writer: Arc<Mutex<()>>,
+    saved_at: Option<SystemTime>,
+) {
     let text = name::to_text(&s.origin);
     let wake = control.refresh_handle(&s.origin);
     // The last successful refresh, for expiry: the saved file's time after a restart.
@@ -169,8 +226,13 @@ pub async fn run(s: Secondary, control: Arc<Control>, snapshot: Arc<ArcSwap<Snap
         let have = current.as_ref().filter(|z| !z.servfail);
         let result = refresh(&s, &control, &snapshot, &writer, have.map(|z| &**z)).await;
         let now_zone = snapshot.load().catalog.zone_by_origin(&s.origin).cloned();
-        let soa = now_zone.as_ref().filter(|z| !z.servfail).map(|z| records::soa(z).rdata.to_vec());
-        let (refresh_t, retry_t, expire_t) = soa.as_deref().map_or((FIRST_RETRY, FIRST_RETRY, Duration::MAX), timers);
+        let soa = now_zone
+            .as_ref()
+            .filter(|z| !z.servfail)
+            .map(|z| records::soa(z).rdata.to_vec());
+        let (refresh_t, retry_t, expire_t) = soa
+            .as_deref()
+            .map_or((FIRST_RETRY, FIRST_RETRY, Duration::MAX), timers);
         let wait = match result {
             Ok(what) => {
                 last_ok = Some(Instant::now());
@@ -198,7 +260,13 @@ pub async fn run(s: Secondary, control: Arc<Control>, snapshot: Arc<ArcSwap<Snap
 
 /// One refresh: SOA query, then a transfer if the primary is ahead. `Ok(Some(text))` says what
 /// changed.
-async fn refresh(s: &Secondary, control: &Control, snapshot: &ArcSwap<Snapshot>, writer: &Mutex<()>, have: Option<&Zone>) -> Result<Option<String>, String> {
+async fn refresh(
+    s: &Secondary,
+    control: &Control,
+    snapshot: &ArcSwap<Snapshot>,
+    writer: &Mutex<()>,
+    have: Option<&Zone>,
+) -> Result<Option<String>, String> {
     let theirs = client::soa_serial_of(s.primary, &s.origin, s.key.as_ref()).await?;
     if let Some(z) = have {
         if !journal::serial_gt(theirs, z.serial) {
@@ -209,6 +277,7 @@ async fn refresh(s: &Secondary, control: &Control, snapshot: &ArcSwap<Snapshot>,
         }
     }
     let have_soa = have.map(|z| records::soa(z).into_owned());
+    let lbs = snapshot.load().load_balancers.clone();
     let pulled = client::pull(s.primary, &s.origin, s.key.as_ref(), have_soa.as_ref()).await?;
     let (soa, list, how) = match pulled {
         Pulled::UpToDate => return Ok(None),
@@ -220,24 +289,53 @@ async fn refresh(s: &Secondary, control: &Control, snapshot: &ArcSwap<Snapshot>,
         }
         Pulled::Incremental(steps) => {
             let z = have.ok_or("IXFR steps without a zone to apply them to")?;
-            let current = records::collect(z, &[]);
-            let applied = apply_steps(current, &steps)?;
-            let soa = steps.last().map(|c| c.new_soa.clone()).ok_or("IXFR without steps")?;
+            // Our full view (static renderings and policy records) is what the primary's
+            // steps were computed against.
+            let current = records::collect(z, &lbs);
+            let soa = steps
+                .last()
+                .map(|c| c.new_soa.clone())
+                .ok_or("IXFR without steps")?;
             let changes: usize = steps.iter().map(|c| c.removed.len() + c.added.len()).sum();
-            (soa, applied, format!("IXFR: {} steps, {changes} records changed", steps.len()))
+            match apply_steps(current, &steps) {
+                Ok(applied) => (
+                    soa,
+                    applied,
+                    format!("IXFR: {} steps, {changes} records changed", steps.len()),
+                ),
+                Err(e) => {
+                    // Our copy and the primary's history disagree: take the whole zone.
+                    tracing::warn!(zone = %name::to_text(&s.origin), "IXFR does not apply ({e}); transferring the whole zone");
+                    match client::pull(s.primary, &s.origin, s.key.as_ref(), None).await? {
+                        Pulled::Full { soa, mut records } => {
+                            records.sort_unstable();
+                            records.dedup();
+                            let n = records.len();
+                            (
+                                soa,
+                                records,
+                                format!("AXFR after an IXFR that did not apply: {} records", n + 1),
+                            )
+                        }
+                        _ => return Err("AXFR answered with something else".into()),
+                    }
+                }
+            }
         }
     };
     let owner_fixed = Rr {
         owner: Cow::Owned(s.origin.clone()),
         ..soa
     };
-    let zone = compile(&s.origin, &owner_fixed, &list, s.primary)?;
-    let serial = zone.serial;
+    let serial = journal::soa_serial(&owner_fixed.rdata);
     if let Some(old) = have {
         // Our own history, so secondaries of ours can IXFR too.
-        let before = records::collect(old, &[]);
+        let before = records::collect(old, &lbs);
         let (removed, added) = journal::diff(&before, &list);
-        let j = control.journal(&s.origin).map(|j| (*j).clone()).unwrap_or_default();
+        let j = control
+            .journal(&s.origin)
+            .map(|j| (*j).clone())
+            .unwrap_or_default();
         control.set_journal(
             &s.origin,
             j.with(Change {
@@ -248,13 +346,91 @@ async fn refresh(s: &Secondary, control: &Control, snapshot: &ArcSwap<Snapshot>,
             }),
         );
     }
-    install(snapshot, writer, zone);
-    if let Some(dir) = &s.state_dir {
-        if let Err(e) = save(dir, &s.origin, &owner_fixed, &list, s.primary) {
-            tracing::warn!(dir = %dir.display(), "could not save the secondary zone: {e}");
+    // The policy records, if the primary is a policydns and sent them.
+    let policy_owner = records::policy_owner(&s.origin);
+    let is_policy = |r: &Rr<'_>| r.rtype == types::POLICYDNS && *r.owner == *policy_owner;
+    let policy_rdatas: Vec<&[u8]> = list
+        .iter()
+        .filter(|r| is_policy(r))
+        .map(|r| &*r.rdata)
+        .collect();
+    let policy = if policy_rdatas.is_empty() {
+        None
+    } else {
+        Some(records::policy_text(&policy_rdatas).ok_or("policy records are incomplete")?)
+    };
+    match (&s.state_dir, policy) {
+        (Some(dir), Some(text)) => {
+            // Served as the primary serves it: the record sets replace their static renderings,
+            // and a reload merges the policy into the configuration (health checks start
+            // probing here).
+            let rendered = rendered_sets(&text)?;
+            let rest: Vec<Rr<'static>> = list
+                .into_iter()
+                .filter(|r| !is_policy(r) && !rendered.contains(&(r.owner.to_vec(), r.rtype)))
+                .collect();
+            save(dir, &s.origin, &owner_fixed, &rest, s.primary)
+                .map_err(|e| format!("saving to {}: {e}", dir.display()))?;
+            std::fs::write(policy_file(dir, &s.origin), &text)
+                .map_err(|e| format!("saving the policy to {}: {e}", dir.display()))?;
+            control.request_reload();
+            Ok(Some(format!(
+                "serial {serial} received with its routing policy ({how}); reloading to serve it"
+            )))
+        }
+        (dir, policy) => {
+            if policy.is_some() {
+                tracing::warn!(zone = %name::to_text(&s.origin), "the primary sent the zone's routing policy; without --state-dir it cannot be merged, so its static rendering is served");
+            }
+            let rest: Vec<Rr<'static>> = list.into_iter().filter(|r| !is_policy(r)).collect();
+            let zone = compile(&s.origin, &owner_fixed, &rest, s.primary)?;
+            let had_policy = dir
+                .as_ref()
+                .is_some_and(|d| policy_file(d, &s.origin).exists());
+            if let Some(dir) = dir {
+                if let Err(e) = save(dir, &s.origin, &owner_fixed, &rest, s.primary) {
+                    tracing::warn!(dir = %dir.display(), "could not save the secondary zone: {e}");
+                }
+            }
+            if had_policy {
+                // The zone no longer has a policy: forget it and reload without it.
+                let _ = std::fs::remove_file(policy_file(dir.as_ref().unwrap(), &s.origin));
+                control.request_reload();
+                return Ok(Some(format!(
+                    "serial {serial} received without a routing policy ({how}); reloading"
+                )));
+            }
+            install(snapshot, writer, zone);
+            Ok(Some(format!("serial {serial} now served ({how})")))
         }
     }
-    Ok(Some(format!("serial {serial} now served ({how})")))
+}
+
+/// The (owner, type) of every record set a policy text defines: their static renderings give
+/// way to the policy.
+fn rendered_sets(text: &str) -> Result<Vec<(Vec<u8>, u16)>, String> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| format!("policy from the primary: {e}"))?;
+    let mut out = Vec::new();
+    for r in table
+        .get("record_set")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let (Some(n), Some(t)) = (
+            r.get("name").and_then(|v| v.as_str()),
+            r.get("type").and_then(|v| v.as_str()),
+        ) else {
+            continue;
+        };
+        let owner = name::from_text(n.trim_end_matches('.'), Some(&[0]))
+            .map_err(|e| format!("policy from the primary: {n}: {e}"))?;
+        let rtype =
+            types::from_mnemonic(t).ok_or_else(|| format!("policy from the primary: type {t}"))?;
+        out.push((name::to_lowercase(&owner), rtype));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -268,13 +444,19 @@ mod tests {
             rd.extend_from_slice(&v.to_be_bytes());
         }
         let (refresh, retry, expire) = timers(&rd);
-        assert_eq!((refresh.as_secs(), retry.as_secs(), expire.as_secs()), (3600, 600, 86400));
+        assert_eq!(
+            (refresh.as_secs(), retry.as_secs(), expire.as_secs()),
+            (3600, 600, 86400)
+        );
     }
 
     #[test]
     fn state_files_are_named_for_the_zone() {
         let dir = Path::new("/s");
-        assert_eq!(state_file(dir, b"\x07example\x04test\x00"), Path::new("/s/example.test.zone"));
+        assert_eq!(
+            state_file(dir, b"\x07example\x04test\x00"),
+            Path::new("/s/example.test.zone")
+        );
         assert_eq!(state_file(dir, b"\x00"), Path::new("/s/root.zone"));
     }
 }

@@ -71,11 +71,13 @@ impl Key {
                 name: name_text.into(),
                 reason: e.to_string(),
             })?;
-        let hname = Name::from_ascii(name::to_text(&wire)).map_err(|_| KeyError::Name(name_text.into()))?;
-        let signer = TSigner::new(secret, alg.clone(), hname, FUDGE).map_err(|e| KeyError::Algorithm {
-            name: name_text.into(),
-            algorithm: e.to_string(),
-        })?;
+        let hname =
+            Name::from_ascii(name::to_text(&wire)).map_err(|_| KeyError::Name(name_text.into()))?;
+        let signer =
+            TSigner::new(secret, alg.clone(), hname, FUDGE).map_err(|e| KeyError::Algorithm {
+                name: name_text.into(),
+                algorithm: e.to_string(),
+            })?;
         Ok(Key {
             name: name::to_lowercase(&wire),
             algorithm: alg,
@@ -174,7 +176,11 @@ fn read_name(msg: &[u8], mut pos: usize) -> Option<(Vec<u8>, usize)> {
         if len == 0 {
             break;
         }
-        out.extend(msg.get(pos + 1..pos + 1 + len)?.iter().map(u8::to_ascii_lowercase));
+        out.extend(
+            msg.get(pos + 1..pos + 1 + len)?
+                .iter()
+                .map(u8::to_ascii_lowercase),
+        );
         pos += 1 + len;
         if out.len() > 255 {
             return None;
@@ -256,6 +262,27 @@ pub fn find(msg: &[u8]) -> Result<Option<TsigRecord>, Malformed> {
     Ok(None)
 }
 
+/// The RDATA of the message's OPT record, if it has one.
+pub fn find_opt_rdata(msg: &[u8]) -> Option<&[u8]> {
+    let count = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]) as usize;
+    if msg.len() < 12 {
+        return None;
+    }
+    let (qd, an, ns, ar) = (count(4), count(6), count(8), count(10));
+    let mut pos = 12;
+    for _ in 0..qd {
+        pos = read_name(msg, pos)?.1 + 4;
+    }
+    for i in 0..an + ns + ar {
+        let (rtype, at, end) = skip_rr(msg, pos)?;
+        if i >= an + ns && rtype == types::OPT {
+            return msg.get(at + 10..end);
+        }
+        pos = end;
+    }
+    None
+}
+
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -263,7 +290,15 @@ pub fn now() -> u64 {
 }
 
 /// The TSIG variables of RFC 8945 §4.3.3, as they enter the digest.
-fn variables(out: &mut Vec<u8>, key: &[u8], algorithm: &[u8], time: u64, fudge: u16, error: u16, other: &[u8]) {
+fn variables(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    algorithm: &[u8],
+    time: u64,
+    fudge: u16,
+    error: u16,
+    other: &[u8],
+) {
     out.extend_from_slice(key);
     out.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
     out.extend_from_slice(&0u32.to_be_bytes());
@@ -310,12 +345,23 @@ pub fn verify_request(
     t: &TsigRecord,
     now: u64,
 ) -> Result<Verified, (Rejection, Option<Box<Verified>>)> {
-    let Some(key) = ring.get(&t.key).filter(|k| k.algorithm_wire() == t.algorithm) else {
+    let Some(key) = ring
+        .get(&t.key)
+        .filter(|k| k.algorithm_wire() == t.algorithm)
+    else {
         return Err((Rejection::BadKey, None));
     };
     let mut data = Vec::with_capacity(msg.len() + 64);
     unsigned_part(&mut data, msg, t);
-    variables(&mut data, &t.key, &t.algorithm, t.time, t.fudge, t.error, &t.other);
+    variables(
+        &mut data,
+        &t.key,
+        &t.algorithm,
+        t.time,
+        t.fudge,
+        t.error,
+        &t.other,
+    );
     if t.mac.len() < 10 || !key.verify(&data, &t.mac) {
         return Err((Rejection::BadSig, None));
     }
@@ -333,7 +379,18 @@ pub fn verify_request(
 /// Appends a TSIG record to the message `msg[start..]` (complete, unsigned) and bumps its
 /// ARCOUNT.
 #[allow(clippy::too_many_arguments)]
-fn append(msg: &mut Vec<u8>, start: usize, key: &[u8], algorithm: &[u8], time: u64, fudge: u16, mac: &[u8], original_id: u16, error: u16, other: &[u8]) {
+fn append(
+    msg: &mut Vec<u8>,
+    start: usize,
+    key: &[u8],
+    algorithm: &[u8],
+    time: u64,
+    fudge: u16,
+    mac: &[u8],
+    original_id: u16,
+    error: u16,
+    other: &[u8],
+) {
     msg.extend_from_slice(key);
     msg.extend_from_slice(&types::TSIG.to_be_bytes());
     msg.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
@@ -398,13 +455,32 @@ impl ResponseSigner {
         data.extend_from_slice(&self.prior_mac);
         data.extend_from_slice(&msg[start..]);
         if self.first {
-            variables(&mut data, &self.key.name, &alg, self.time, FUDGE, self.error, &other);
+            variables(
+                &mut data,
+                &self.key.name,
+                &alg,
+                self.time,
+                FUDGE,
+                self.error,
+                &other,
+            );
         } else {
             data.extend_from_slice(&self.time.to_be_bytes()[2..]);
             data.extend_from_slice(&FUDGE.to_be_bytes());
         }
         let mac = self.key.mac(&data);
-        append(msg, start, &self.key.name, &alg, self.time, FUDGE, &mac, self.original_id, self.error, &other);
+        append(
+            msg,
+            start,
+            &self.key.name,
+            &alg,
+            self.time,
+            FUDGE,
+            &mac,
+            self.original_id,
+            self.error,
+            &other,
+        );
         self.prior_mac = mac;
         self.first = false;
     }
@@ -413,7 +489,18 @@ impl ResponseSigner {
 /// An unsigned TSIG carrying an error (BADKEY, BADSIG), echoing the request's key and
 /// algorithm (RFC 8945 §5.2.1, §5.2.2).
 pub fn append_unsigned_error(msg: &mut Vec<u8>, t: &TsigRecord, error: u16, now: u64) {
-    append(msg, 0, &t.key, &t.algorithm, now, t.fudge, &[], t.original_id, error, &[]);
+    append(
+        msg,
+        0,
+        &t.key,
+        &t.algorithm,
+        now,
+        t.fudge,
+        &[],
+        t.original_id,
+        error,
+        &[],
+    );
 }
 
 /// Signs a request we send (a transfer or SOA query as a secondary, a NOTIFY as a primary).
@@ -463,7 +550,9 @@ impl ResponseVerifier {
     }
 
     pub fn verify(&mut self, msg: &[u8], now: u64) -> Result<(), VerifyError> {
-        let t = find(msg).map_err(|_| VerifyError::Malformed)?.ok_or(VerifyError::Unsigned)?;
+        let t = find(msg)
+            .map_err(|_| VerifyError::Malformed)?
+            .ok_or(VerifyError::Unsigned)?;
         if t.key != self.key.name || t.algorithm != self.key.algorithm_wire() {
             return Err(VerifyError::WrongKey);
         }
@@ -475,7 +564,15 @@ impl ResponseVerifier {
         data.extend_from_slice(&self.prior_mac);
         unsigned_part(&mut data, msg, &t);
         if self.first {
-            variables(&mut data, &t.key, &t.algorithm, t.time, t.fudge, t.error, &t.other);
+            variables(
+                &mut data,
+                &t.key,
+                &t.algorithm,
+                t.time,
+                t.fudge,
+                t.error,
+                &t.other,
+            );
         } else {
             data.extend_from_slice(&t.time.to_be_bytes()[2..]);
             data.extend_from_slice(&t.fudge.to_be_bytes());
@@ -527,7 +624,10 @@ mod tests {
         let mut m = query();
         sign_request(&key("b3RoZXJvdGhlcg=="), &mut m, 1_000_000);
         let t = find(&m).unwrap().unwrap();
-        assert_eq!(verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0, Rejection::BadSig);
+        assert_eq!(
+            verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0,
+            Rejection::BadSig
+        );
     }
 
     #[test]
@@ -536,7 +636,10 @@ mod tests {
         let mut m = query();
         sign_request(&key("c2VjcmV0c2VjcmV0"), &mut m, 1_000_000);
         let t = find(&m).unwrap().unwrap();
-        assert_eq!(verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0, Rejection::BadKey);
+        assert_eq!(
+            verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0,
+            Rejection::BadKey
+        );
     }
 
     #[test]
@@ -560,7 +663,10 @@ mod tests {
         sign_request(&k, &mut m, 1_000_000);
         m[14] ^= 0x20; // "example" → "eXample"
         let t = find(&m).unwrap().unwrap();
-        assert_eq!(verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0, Rejection::BadSig);
+        assert_eq!(
+            verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0,
+            Rejection::BadSig
+        );
     }
 
     #[test]
@@ -587,7 +693,10 @@ mod tests {
         }
         let mut swapped = ResponseVerifier::new(&k, request_mac);
         swapped.verify(&msgs[0], 1_000_002).unwrap();
-        assert_eq!(swapped.verify(&msgs[2], 1_000_002), Err(VerifyError::BadMac));
+        assert_eq!(
+            swapped.verify(&msgs[2], 1_000_002),
+            Err(VerifyError::BadMac)
+        );
     }
 
     #[test]
@@ -595,6 +704,11 @@ mod tests {
         assert!(Key::parse_spec("k:hmac-md5:c2VjcmV0").is_err());
         assert!(Key::parse_spec("k:hmac-sha256:not base64!").is_err());
         assert!(Key::parse_spec("nocolons").is_err());
-        assert_eq!(Key::parse_spec("K.Example.:HMAC-SHA256:c2VjcmV0").unwrap().name_text(), "k.example.");
+        assert_eq!(
+            Key::parse_spec("K.Example.:HMAC-SHA256:c2VjcmV0")
+                .unwrap()
+                .name_text(),
+            "k.example."
+        );
     }
 }

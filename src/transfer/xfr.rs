@@ -175,7 +175,8 @@ impl MessageStream {
         self.buf.extend_from_slice(&rr.rtype.to_be_bytes());
         self.buf.extend_from_slice(&types::CLASS_IN.to_be_bytes());
         self.buf.extend_from_slice(&rr.ttl.to_be_bytes());
-        self.buf.extend_from_slice(&(rr.rdata.len() as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(rr.rdata.len() as u16).to_be_bytes());
         self.buf.extend_from_slice(&rr.rdata);
     }
 
@@ -217,23 +218,34 @@ impl MessageStream {
 }
 
 /// A full zone: SOA, every other record, SOA (RFC 5936 §2.2).
-pub fn axfr(stream: &mut MessageStream, zone: &Zone, lbs: &[LoadBalancer]) {
+/// With `full`, the policy records too (`records`).
+pub fn axfr(stream: &mut MessageStream, zone: &Zone, lbs: &[LoadBalancer], full: bool) {
     let soa = records::soa(zone);
     stream.push(Some(zone), APEX, &soa);
-    records::for_each(zone, lbs, |node, rr| stream.push(Some(zone), node, &rr));
+    records::for_each(zone, lbs, full, |node, rr| {
+        stream.push(Some(zone), node, &rr)
+    });
     stream.push(Some(zone), APEX, &soa);
 }
 
 /// The steps between the client's version and ours (RFC 1995 §4): our SOA, then per step the
 /// old SOA and what left, the new SOA and what came, and our SOA again.
-pub fn ixfr(stream: &mut MessageStream, zone: &Zone, steps: &[Arc<Change>]) {
+/// Without `full`, the policy records are left out of the steps.
+pub fn ixfr(stream: &mut MessageStream, zone: &Zone, steps: &[Arc<Change>], full: bool) {
     let soa = records::soa(zone);
     stream.push(Some(zone), APEX, &soa);
+    let keep = |r: &&Rr<'static>| full || r.rtype != types::POLICYDNS;
     for c in steps {
         stream.push(None, NONE, &c.old_soa);
-        c.removed.iter().for_each(|r| stream.push(None, NONE, r));
+        c.removed
+            .iter()
+            .filter(keep)
+            .for_each(|r| stream.push(None, NONE, r));
         stream.push(None, NONE, &c.new_soa);
-        c.added.iter().for_each(|r| stream.push(None, NONE, r));
+        c.added
+            .iter()
+            .filter(keep)
+            .for_each(|r| stream.push(None, NONE, r));
     }
     stream.push(Some(zone), APEX, &soa);
 }

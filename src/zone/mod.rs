@@ -218,6 +218,9 @@ pub struct Zone {
     /// A secondary zone with no usable data (never transferred, or past its SOA expire):
     /// queries get SERVFAIL, as BIND answers for it.
     pub servfail: bool,
+    /// The routing policy of this zone's record sets in config form, carried to policydns
+    /// secondaries by transfers (`transfer::records`); never served in answers.
+    pub policy: Option<Arc<str>>,
 }
 
 pub const APEX: u32 = 0;
@@ -768,6 +771,7 @@ impl Builder {
             source: None,
             record_count,
             servfail: false,
+            policy: None,
         };
         for id in 0..n {
             let name_off = zone.names.len();
@@ -907,7 +911,12 @@ impl Zone {
             .rrset(&self.nodes[APEX as usize], types::SOA)
             .copied()
             .expect("a compiled zone has an SOA");
-        for span in [apex_soa.raw, apex_soa.wire, self.negative_soa.raw, self.negative_soa.wire] {
+        for span in [
+            apex_soa.raw,
+            apex_soa.wire,
+            self.negative_soa.raw,
+            self.negative_soa.wire,
+        ] {
             if span.len >= 20 {
                 let end = (span.off + span.len) as usize;
                 self.bytes[end - 20..end - 16].copy_from_slice(&serial.to_be_bytes());
@@ -924,8 +933,22 @@ impl Zone {
         soa.extend_from_slice(&[0, 0]);
         soa.extend_from_slice(&[0u8; 20]);
         let records = vec![
-            parse::Record { owner: origin.clone(), ttl: 0, rtype: types::SOA, rdata: soa, file: file.clone(), line: 0 },
-            parse::Record { owner: origin.clone(), ttl: 0, rtype: types::NS, rdata: vec![0], file, line: 0 },
+            parse::Record {
+                owner: origin.clone(),
+                ttl: 0,
+                rtype: types::SOA,
+                rdata: soa,
+                file: file.clone(),
+                line: 0,
+            },
+            parse::Record {
+                owner: origin.clone(),
+                ttl: 0,
+                rtype: types::NS,
+                rdata: vec![0],
+                file,
+                line: 0,
+            },
         ];
         let (mut zone, _) = Zone::compile(&origin, records).expect("a minimal zone compiles");
         zone.servfail = true;

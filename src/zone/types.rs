@@ -45,6 +45,9 @@ pub const MAILB: u16 = 253;
 pub const MAILA: u16 = 254;
 pub const ANY: u16 = 255;
 pub const CAA: u16 = 257;
+/// Private use (RFC 6895 §3.1): a zone's routing policy, carried by transfers to policydns
+/// secondaries only (`transfer::records`).
+pub const POLICYDNS: u16 = 65300;
 
 pub const CLASS_IN: u16 = 1;
 pub const CLASS_CH: u16 = 3;
