@@ -433,7 +433,13 @@ fn ixfr_beyond_the_history_falls_back_to_the_full_zone() {
     let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     std::fs::write(&zone, with_serial(ZONE, 5, "192.0.2.15")).unwrap();
     hup(&ours);
-    eventually("serial 5", || server_log(&ours).contains("serial=5"));
+    eventually("serial 5 served", || {
+        answer_of(ours.addr, "xfr.test", 6).is_some_and(|m| {
+            m.answers
+                .first()
+                .is_some_and(|r| r.data.to_string().contains(" 5 3600 "))
+        })
+    });
     // We never served serial 3: the history starts at 1.
     let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(3), None)).unwrap();
     let types: Vec<_> = m.answers.iter().map(|r| r.record_type()).collect();
@@ -682,6 +688,9 @@ fn a_secondary_restarts_from_its_saved_copy_without_the_primary() {
         &["--secondary", &spec, "--state-dir", &state_arg],
         "www.xfr.test",
     );
+    eventually("the first transfer", || {
+        first_a(first.addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
     drop(first);
     drop(primary_server);
     let again = serve(
@@ -703,6 +712,9 @@ fn a_secondary_answers_servfail_after_soa_expire_without_its_primary() {
     let (primary_server, _) = primary(&dir, &short, &["--allow-transfer", "127.0.0.1"]);
     let spec = format!("xfr.test.={}", primary_server.addr);
     let ours = serve(&dir, &["--secondary", &spec], "www.xfr.test");
+    eventually("the first transfer", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
     drop(primary_server);
     eventually("SERVFAIL after expire", || {
         answer_of(ours.addr, "www.xfr.test", 1)

@@ -58,7 +58,7 @@ impl MessageStream {
         MessageStream {
             buf: Vec::with_capacity(64 * 1024),
             framed,
-            limit: max_size.min(MAX_MESSAGE) - room,
+            limit: max_size.min(MAX_MESSAGE).saturating_sub(room).max(512),
             id,
             flags: hflags::QR
                 | hflags::AA
