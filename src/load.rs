@@ -215,6 +215,7 @@ pub fn transfer_settings(config: &Config) -> crate::transfer::Settings {
             .iter()
             .map(|z| (z.origin.clone(), z.transfer.clone()))
             .collect(),
+        state_dir: config.state_dir.clone(),
     }
 }
 

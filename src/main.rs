@@ -333,13 +333,18 @@ async fn run(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let control = Arc::new(Control::new(load::transfer_settings(&config)));
+    control.load_journals(&snapshot);
     let mut snapshot = snapshot;
     let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
     let server = Server::start_with(&config, snapshot, control.clone())?;
     report_transfer_outcome(&outcome);
     let mut secondaries = start_secondaries(&config, &server);
     for z in server.snapshot.load().catalog.zones() {
-        tracing::info!(zone = %z.origin_text(), serial = z.serial, records = z.record_count, "zone loaded");
+        if z.servfail {
+            tracing::info!(zone = %z.origin_text(), "secondary zone: SERVFAIL until its first transfer");
+        } else {
+            tracing::info!(zone = %z.origin_text(), serial = z.serial, records = z.record_count, "zone loaded");
+        }
     }
     tracing::info!(
         listen = ?server.listening,

@@ -49,6 +49,7 @@ fn control() -> &'static Control {
             zones: [(b"\x07example\x04test\x00".to_vec(), zone)]
                 .into_iter()
                 .collect(),
+            state_dir: None,
         })
     })
 }

@@ -866,3 +866,125 @@ fn a_policydns_secondary_with_a_policy_follows_a_change_by_ixfr() {
         Some("192.0.2.122")
     );
 }
+
+/// An IXFR over UDP from `serial`; the decoded reply.
+fn udp_ixfr(addr: SocketAddr, serial: u32) -> Message {
+    let mut q = vec![0x77, 0x77, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+    q.extend_from_slice(b"\x03xfr\x04test\x00");
+    q.extend_from_slice(&[0, 251, 0, 1, 0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
+    q.extend_from_slice(&serial.to_be_bytes());
+    q.extend_from_slice(&[0; 16]);
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.send_to(&q, addr).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.recv(&mut buf).unwrap();
+    Message::from_vec(&buf[..n]).unwrap()
+}
+
+#[test]
+fn ixfr_over_udp_sends_steps_that_fit_and_our_soa_otherwise() {
+    let dir = Dir::new("xfr-ixfr-udp");
+    let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    assert_eq!(
+        udp_ixfr(ours.addr, 1).answers.len(),
+        1,
+        "up to date: one SOA"
+    );
+    std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.17")).unwrap();
+    hup(&ours);
+    eventually("serial 2 served", || {
+        answer_of(ours.addr, "xfr.test", 6).is_some_and(|m| {
+            m.answers
+                .first()
+                .is_some_and(|r| r.data.to_string().contains(" 2 3600 "))
+        })
+    });
+    assert_eq!(
+        udp_ixfr(ours.addr, 1).answers.len(),
+        6,
+        "a small step fits one datagram"
+    );
+    // A change too big for a datagram: our SOA alone sends the client to TCP.
+    let mut big = with_serial(ZONE, 3, "192.0.2.17");
+    for i in 0..300 {
+        big.push_str(&format!("bulk{i} IN TXT \"{}\"\n", "x".repeat(40)));
+    }
+    std::fs::write(&zone, big).unwrap();
+    hup(&ours);
+    eventually("serial 3 served", || {
+        answer_of(ours.addr, "xfr.test", 6).is_some_and(|m| {
+            m.answers
+                .first()
+                .is_some_and(|r| r.data.to_string().contains(" 3 3600 "))
+        })
+    });
+    let m = udp_ixfr(ours.addr, 2);
+    assert_eq!(m.answers.len(), 1);
+    assert!(m.answers[0].data.to_string().contains(" 3 3600 "));
+}
+
+#[test]
+fn notify_is_retried_until_a_secondary_answers() {
+    let dir = Dir::new("xfr-notify-retry");
+    // A "secondary" that ignores the first NOTIFY and acknowledges the second.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = sock.local_addr().unwrap().to_string();
+    let listener = std::thread::spawn(move || {
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let mut seen = 0;
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            seen += 1;
+            if seen == 2 {
+                let mut reply = buf[..n].to_vec();
+                reply[2] |= 0x80; // QR
+                reply[6..8].copy_from_slice(&[0, 0]); // no answer section
+                reply.truncate(12 + 14); // header + question (xfr.test SOA IN)
+                sock.send_to(&reply, from).unwrap();
+                return seen;
+            }
+        }
+        seen
+    });
+    let (ours, _) = primary(&dir, ZONE, &["--notify", &target]);
+    assert_eq!(listener.join().unwrap(), 2);
+    eventually("the acknowledgement to be logged", || {
+        server_log(&ours).contains("NOTIFY acknowledged") && server_log(&ours).contains("tries=2")
+    });
+}
+
+#[test]
+fn the_ixfr_history_survives_a_restart_with_a_state_dir() {
+    let dir = Dir::new("xfr-journal");
+    let state = dir.0.join("state");
+    let state_arg = state.to_str().unwrap().to_string();
+    let (ours, zone) = primary(
+        &dir,
+        ZONE,
+        &["--allow-transfer", "127.0.0.1", "--state-dir", &state_arg],
+    );
+    std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.18")).unwrap();
+    hup(&ours);
+    eventually("the history to be saved", || {
+        state.join("xfr.test.journal").exists()
+    });
+    drop(ours);
+    let spec = format!("xfr.test.={}", zone.display());
+    let again = serve(
+        &dir,
+        &[
+            "--zone",
+            &spec,
+            "--allow-transfer",
+            "127.0.0.1",
+            "--state-dir",
+            &state_arg,
+        ],
+        "www.xfr.test",
+    );
+    let m = Message::from_vec(&transfer_request(again.addr, "xfr.test", Some(1), None)).unwrap();
+    assert_eq!(m.answers.len(), 6, "IXFR form after the restart");
+    assert!(server_log(&again).contains("IXFR history restored"));
+}

@@ -106,10 +106,113 @@ impl Journal {
     }
 }
 
+/// The history's file in a state directory: `<dir>/<origin>journal`.
+pub fn file(dir: &std::path::Path, origin: &[u8]) -> std::path::PathBuf {
+    let text = crate::zone::name::to_text(origin);
+    let base = if text == "." {
+        "root.".to_string()
+    } else {
+        text
+    };
+    dir.join(format!("{base}journal"))
+}
+
+const MAGIC: &[u8; 8] = b"PDNSJRN1";
+
+fn put_rr(out: &mut Vec<u8>, r: &Rr<'_>) {
+    out.extend_from_slice(&r.owner);
+    out.extend_from_slice(&r.rtype.to_be_bytes());
+    out.extend_from_slice(&r.ttl.to_be_bytes());
+    out.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(&r.rdata);
+}
+
+fn get_rr(b: &[u8], pos: &mut usize) -> Option<Rr<'static>> {
+    let name_len = crate::zone::rdata::wire_name_len(b.get(*pos..)?)?;
+    let owner = b[*pos..*pos + name_len].to_vec();
+    let mut p = *pos + name_len;
+    let head = b.get(p..p + 8)?;
+    let rtype = u16::from_be_bytes([head[0], head[1]]);
+    let ttl = u32::from_be_bytes(head[2..6].try_into().ok()?);
+    let len = u16::from_be_bytes([head[6], head[7]]) as usize;
+    p += 8;
+    let rdata = b.get(p..p + len)?.to_vec();
+    *pos = p + len;
+    Some(Rr {
+        owner: std::borrow::Cow::Owned(owner),
+        rtype,
+        ttl,
+        rdata: std::borrow::Cow::Owned(rdata),
+    })
+}
+
+impl Journal {
+    /// The history as bytes: a magic, then per step the two SOAs and the counted removals and
+    /// additions, records in uncompressed wire form (owner, type, TTL, RDLENGTH, RDATA).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        for c in &self.changes {
+            put_rr(&mut out, &c.old_soa);
+            put_rr(&mut out, &c.new_soa);
+            for list in [&c.removed, &c.added] {
+                out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+                list.iter().for_each(|r| put_rr(&mut out, r));
+            }
+        }
+        out
+    }
+
+    /// Reads what [`Journal::encode`] wrote; `None` for anything else.
+    pub fn decode(b: &[u8]) -> Option<Journal> {
+        if b.get(..8)? != MAGIC {
+            return None;
+        }
+        let mut pos = 8;
+        let mut j = Journal::default();
+        while pos < b.len() {
+            let old_soa = get_rr(b, &mut pos)?;
+            let new_soa = get_rr(b, &mut pos)?;
+            let mut lists = [Vec::new(), Vec::new()];
+            for list in lists.iter_mut() {
+                let n = u32::from_be_bytes(b.get(pos..pos + 4)?.try_into().ok()?) as usize;
+                pos += 4;
+                for _ in 0..n {
+                    list.push(get_rr(b, &mut pos)?);
+                }
+            }
+            let [removed, added] = lists;
+            j = j.with(Change {
+                old_soa,
+                new_soa,
+                removed,
+                added,
+            });
+        }
+        Some(j)
+    }
+
+    /// The serial the history leads to.
+    pub fn last_serial(&self) -> Option<u32> {
+        self.changes.back().map(|c| c.to_serial())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::borrow::Cow;
+
+    #[test]
+    fn a_history_reads_back_as_written() {
+        let mut step1 = step(1, 2);
+        step1.removed.push(rr(b"\x01a\x00", &[1, 2, 3, 4]));
+        step1.added.push(rr(b"\x01b\x00", &[5, 6, 7, 8]));
+        let j = Journal::default().with(step1).with(step(2, 3));
+        let back = Journal::decode(&j.encode()).unwrap();
+        assert_eq!(back.changes, j.changes);
+        assert_eq!(back.last_serial(), Some(3));
+        assert!(Journal::decode(b"not a journal").is_none());
+    }
 
     fn rr(owner: &[u8], rdata: &[u8]) -> Rr<'static> {
         Rr {

@@ -77,6 +77,8 @@ pub struct Settings {
     pub keys: KeyRing,
     /// By lowercase wire origin.
     pub zones: HashMap<Vec<u8>, ZoneTransfer>,
+    /// Where IXFR histories are kept across restarts (with the secondary zones).
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// The transfer side of a running server.
@@ -104,12 +106,49 @@ impl Control {
         self.journals.load().get(origin).cloned()
     }
 
+    /// Replaces a zone's history, and writes it to the state directory when there is one.
     pub fn set_journal(&self, origin: &[u8], j: Journal) {
+        if let Some(dir) = &self.settings.load().state_dir {
+            let path = journal::file(dir, origin);
+            let tmp = path.with_extension("journal.tmp");
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&tmp, j.encode()))
+                .and_then(|_| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::warn!(file = %path.display(), "could not save the IXFR history: {e}");
+            }
+        }
         self.journals.rcu(|m| {
             let mut m = HashMap::clone(m);
             m.insert(origin.to_vec(), Arc::new(j.clone()));
             m
         });
+    }
+
+    /// Reads the saved histories of the zones `snap` serves; a history that does not lead to a
+    /// zone's serial (the zone changed while we were stopped) is dropped.
+    pub fn load_journals(&self, snap: &Snapshot) {
+        let Some(dir) = self.settings.load().state_dir.clone() else {
+            return;
+        };
+        for z in snap.catalog.zones() {
+            let Ok(bytes) = std::fs::read(journal::file(&dir, &z.origin)) else {
+                continue;
+            };
+            match Journal::decode(&bytes) {
+                Some(j) if j.last_serial() == Some(z.serial) => {
+                    tracing::info!(zone = %z.origin_text(), steps = j.changes.len(), "IXFR history restored");
+                    self.journals.rcu(|m| {
+                        let mut m = HashMap::clone(m);
+                        m.insert(z.origin.to_vec(), Arc::new(j.clone()));
+                        m
+                    });
+                }
+                _ => {
+                    tracing::info!(zone = %z.origin_text(), "saved IXFR history does not lead to serial {}; starting a new one", z.serial)
+                }
+            }
+        }
     }
 
     pub fn request_reload(&self) {
