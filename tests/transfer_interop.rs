@@ -583,6 +583,17 @@ fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
 }
 
 fn named_primary(dir: &Dir, port: u16, notify_port: u16, zone_text: &str) -> (Peer, PathBuf) {
+    named_primary_with(dir, port, notify_port, zone_text, false)
+}
+
+/// BIND as primary; with `key`, transfers only to holders of the test key.
+fn named_primary_with(
+    dir: &Dir,
+    port: u16,
+    notify_port: u16,
+    zone_text: &str,
+    key: bool,
+) -> (Peer, PathBuf) {
     let work = dir.0.join(format!("named-primary-{port}"));
     std::fs::create_dir_all(&work).unwrap();
     let zone = work.join("xfr.test.zone");
@@ -591,11 +602,13 @@ fn named_primary(dir: &Dir, port: u16, notify_port: u16, zone_text: &str) -> (Pe
         "options {{ directory \"{w}\"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
   pid-file none; recursion no; dnssec-validation no; session-keyfile \"{w}/session.key\";
   notify explicit; notify-delay 0; also-notify {{ 127.0.0.1 port {notify_port}; }};
-  allow-transfer {{ 127.0.0.1; }}; ixfr-from-differences yes; }};
+  allow-transfer {{ {allow} }}; ixfr-from-differences yes; }};
 controls {{ }};
-zone \"xfr.test\" {{ type primary; file \"{z}\"; }};\n",
+{key_conf}zone \"xfr.test\" {{ type primary; file \"{z}\"; }};\n",
         w = work.display(),
         z = zone.display(),
+        allow = if key { "key xfr-key;" } else { "127.0.0.1;" },
+        key_conf = if key { format!("key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{KEY_SECRET}\"; }};\n") } else { String::new() },
     );
     let conf_path = work.join("named.conf");
     std::fs::write(&conf_path, conf).unwrap();
@@ -987,4 +1000,40 @@ fn the_ixfr_history_survives_a_restart_with_a_state_dir() {
     let m = Message::from_vec(&transfer_request(again.addr, "xfr.test", Some(1), None)).unwrap();
     assert_eq!(m.answers.len(), 6, "IXFR form after the restart");
     assert!(server_log(&again).contains("IXFR history restored"));
+}
+
+#[test]
+fn policydns_secondary_signs_its_requests_to_a_bind_primary_that_requires_a_key() {
+    let dir = Dir::new("xfr-secondary-tsig");
+    let bind_port = free_port();
+    let (_bind, _) = named_primary_with(&dir, bind_port, free_port(), ZONE, true);
+    let bind_addr: SocketAddr = format!("127.0.0.1:{bind_port}").parse().unwrap();
+    eventually("BIND to serve the zone", || {
+        first_a(bind_addr, "www.xfr.test").is_some()
+    });
+    let unsigned = serve(
+        &dir,
+        &["--secondary", &format!("xfr.test.={bind_addr}")],
+        "www.xfr.test",
+    );
+    let signed = serve(
+        &dir,
+        &[
+            "--tsig-key",
+            KEY,
+            "--secondary",
+            &format!("xfr.test.={bind_addr}@xfr-key"),
+        ],
+        "www.xfr.test",
+    );
+    eventually("the signed secondary to transfer", || {
+        first_a(signed.addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
+    eventually("the unsigned one to be refused", || {
+        server_log(&unsigned).contains("refused")
+    });
+    assert!(
+        first_a(unsigned.addr, "www.xfr.test").is_none(),
+        "transferred without the key"
+    );
 }
