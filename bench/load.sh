@@ -13,19 +13,7 @@ cd "$(dirname "$0")/.."
 RECORDS=${RECORDS:-1000000}
 ROUNDS=${ROUNDS:-2}
 PORT_BASE=${PORT_BASE:-15460}
-for t in dig nsd knotd python3 taskset; do
-    command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "load.sh: $t is missing (apt-get install -y nsd knot dnsutils)" >&2; exit 1; }
-done
-PATH=$PATH:/usr/sbin
-
-work=$(mktemp -d /tmp/policydns-load.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/common.sh load dig nsd knotd python3 taskset
 
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
 BIN=${POLICYDNS_BIN:-target/release/policydns}

@@ -21,19 +21,7 @@ PRIMARIES=${PRIMARIES:-policydns knot bind}
 AXFR=${AXFR:-1}
 want() { [[ " $PRIMARIES " == *" $1 "* ]]; }
 P=${PORT_BASE:-15560}
-for t in named knotd knotc python3 taskset; do
-    command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "transfer.sh: $t is missing (apt-get install -y bind9 knot)" >&2; exit 1; }
-done
-PATH=$PATH:/usr/sbin
-
-work=$(mktemp -d /tmp/policydns-xfr.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/common.sh transfer named knotd knotc python3 taskset
 
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin policydns --example xfr_bench
 BIN=${POLICYDNS_BIN:-target/release/policydns}
@@ -161,7 +149,7 @@ reload_rows() { # name trigger...
         zone_text "$i" "192.0.2.$i" > "$work/xfr.test.zone"
         taskset -c 1 "$XB" reload "127.0.0.1:$((P + 11)),127.0.0.1:$((P + 12))" xfr.test. "$i" "$@" >> "$work/times"
         # Secondaries throttle refreshes that follow each other closely (BIND by ~190 ms, Knot
-        # by ~700 ms, whoever the primary is): rounds are spaced past that.
+        # by 300-700 ms, whoever the primary is): rounds are spaced past that.
         sleep "${PAUSE:-1.5}"
     done
     printf '%-10s %14s %14s\n' "$name" "$(awk '{print $1}' "$work/times" | median)" "$(awk '{print $2}' "$work/times" | median)"

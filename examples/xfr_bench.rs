@@ -92,18 +92,21 @@ fn axfr(addr: SocketAddr, zone: &str) -> (Duration, usize, usize, usize) {
 fn soa_serial(sock: &UdpSocket, addr: SocketAddr, zone: &str, id: u16) -> Option<u32> {
     sock.send_to(&query(id, zone, 6), addr).ok()?;
     let mut buf = [0u8; 1500];
-    let n = sock.recv(&mut buf).ok()?;
-    let m = &buf[..n];
-    if n < 12 || u16::from_be_bytes([m[0], m[1]]) != id || u16::from_be_bytes([m[6], m[7]]) == 0 {
+    // A late answer to an earlier query is skipped, not taken for this one's.
+    let m = loop {
+        let n = sock.recv(&mut buf).ok()?;
+        if n >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id {
+            break &buf[..n];
+        }
+    };
+    if u16::from_be_bytes([m[6], m[7]]) == 0 {
         return None;
     }
     let mut p = skip_name(m, 12) + 4;
     p = skip_name(m, p);
     let rdlen = u16::from_be_bytes([m[p + 8], m[p + 9]]) as usize;
     let end = p + 10 + rdlen;
-    Some(u32::from_be_bytes(
-        m[end - 20..end - 16].try_into().unwrap(),
-    ))
+    Some(u32::from_be_bytes(m[end - 20..end - 16].try_into().unwrap()))
 }
 
 fn main() {

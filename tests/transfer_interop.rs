@@ -553,12 +553,7 @@ values = ["192.0.2.132"]
 #[test]
 fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
     let dir = Dir::new("xfr-policy");
-    let zone = dir.write("xfr.test.zone", ZONE);
-    let conf = dir.write(
-        "c.toml",
-        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
-    );
-    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let (ours, _, _) = config_primary(&dir, POLICY_CONFIG);
     let port = free_port();
     let _bind = named_secondary(&dir, port, ours.addr, false);
     let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -580,6 +575,30 @@ fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
         first_a(ours.addr, "fo.xfr.test").as_deref(),
         Some("192.0.2.122")
     );
+}
+
+/// A primary serving `config` with its `ZONEFILE` replaced by a written [`ZONE`]: the server,
+/// the zone file and the config file.
+fn config_primary(dir: &Dir, config: &str) -> (Server, PathBuf, PathBuf) {
+    let zone = dir.write("xfr.test.zone", ZONE);
+    let conf = dir.write(
+        "c.toml",
+        &config.replace("ZONEFILE", zone.to_str().unwrap()),
+    );
+    let server = serve(dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    (server, zone, conf)
+}
+
+/// A policydns secondary of `primary`, keeping its state in `dir/state`.
+fn policydns_secondary(dir: &Dir, primary: &Server) -> (Server, PathBuf) {
+    let state = dir.0.join("state");
+    let spec = format!("xfr.test.={}", primary.addr);
+    let server = serve(
+        dir,
+        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
+        "www.xfr.test",
+    );
+    (server, state)
 }
 
 fn named_primary(dir: &Dir, port: u16, notify_port: u16, zone_text: &str) -> (Peer, PathBuf) {
@@ -739,12 +758,7 @@ fn a_secondary_answers_servfail_after_soa_expire_without_its_primary() {
 #[test]
 fn a_standard_secondary_never_receives_the_policy_records() {
     let dir = Dir::new("xfr-policy-private");
-    let zone = dir.write("xfr.test.zone", ZONE);
-    let conf = dir.write(
-        "c.toml",
-        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
-    );
-    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let (ours, _, _) = config_primary(&dir, POLICY_CONFIG);
     let port = free_port();
     let _bind = named_secondary(&dir, port, ours.addr, false);
     let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -767,19 +781,8 @@ fn a_standard_secondary_never_receives_the_policy_records() {
 #[test]
 fn a_policydns_secondary_answers_policy_names_as_the_primary_does() {
     let dir = Dir::new("xfr-policy-full");
-    let zone = dir.write("xfr.test.zone", ZONE);
-    let conf = dir.write(
-        "c.toml",
-        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
-    );
-    let primary_server = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
-    let state = dir.0.join("state");
-    let spec = format!("xfr.test.={}", primary_server.addr);
-    let ours = serve(
-        &dir,
-        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
-        "www.xfr.test",
-    );
+    let (primary_server, _, _) = config_primary(&dir, POLICY_CONFIG);
+    let (ours, state) = policydns_secondary(&dir, &primary_server);
     // The static rendering would say .121 (the failover primary); the policy, whose check is
     // down, says .122 — as the primary does.
     eventually("the secondary to answer by policy", || {
@@ -803,23 +806,14 @@ fn a_policydns_secondary_probes_the_transferred_health_checks_itself() {
     let dir = Dir::new("xfr-policy-probe");
     let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let backend_port = backend.local_addr().unwrap().port();
-    let zone = dir.write("xfr.test.zone", ZONE);
     let conf = format!(
-        "[[zone]]\norigin = \"xfr.test.\"\nfile = \"{}\"\nallow_transfer = [\"127.0.0.1\"]\n
+        "[[zone]]\norigin = \"xfr.test.\"\nfile = \"ZONEFILE\"\nallow_transfer = [\"127.0.0.1\"]\n
 [[health_check]]\nid = \"tcp\"\ntype = \"TCP\"\nip_address = \"127.0.0.1\"\nport = {backend_port}\nrequest_interval = 1\nfailure_threshold = 1\n
 [[record_set]]\nname = \"fo.xfr.test.\"\ntype = \"A\"\nset_identifier = \"p\"\nfailover = \"PRIMARY\"\nhealth_check = \"tcp\"\nttl = 1\nvalues = [\"192.0.2.121\"]\n
 [[record_set]]\nname = \"fo.xfr.test.\"\ntype = \"A\"\nset_identifier = \"s\"\nfailover = \"SECONDARY\"\nttl = 1\nvalues = [\"192.0.2.122\"]\n",
-        zone.display()
     );
-    let conf = dir.write("c.toml", &conf);
-    let primary_server = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
-    let state = dir.0.join("state");
-    let spec = format!("xfr.test.={}", primary_server.addr);
-    let ours = serve(
-        &dir,
-        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
-        "www.xfr.test",
-    );
+    let (primary_server, _, _) = config_primary(&dir, &conf);
+    let (ours, _) = policydns_secondary(&dir, &primary_server);
     eventually(
         "the secondary to probe and answer the healthy primary",
         || {
@@ -837,19 +831,8 @@ fn a_policydns_secondary_probes_the_transferred_health_checks_itself() {
 #[test]
 fn a_policydns_secondary_with_a_policy_follows_a_change_by_ixfr() {
     let dir = Dir::new("xfr-policy-ixfr");
-    let zone = dir.write("xfr.test.zone", ZONE);
-    let conf = dir.write(
-        "c.toml",
-        &POLICY_CONFIG.replace("ZONEFILE", zone.to_str().unwrap()),
-    );
-    let primary_server = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
-    let state = dir.0.join("state");
-    let spec = format!("xfr.test.={}", primary_server.addr);
-    let ours = serve(
-        &dir,
-        &["--secondary", &spec, "--state-dir", state.to_str().unwrap()],
-        "www.xfr.test",
-    );
+    let (primary_server, zone, conf) = config_primary(&dir, POLICY_CONFIG);
+    let (ours, _) = policydns_secondary(&dir, &primary_server);
     eventually("the secondary to answer by policy", || {
         first_a(ours.addr, "fo.xfr.test").as_deref() == Some("192.0.2.122")
     });

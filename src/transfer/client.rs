@@ -63,7 +63,8 @@ fn query(id: u16, origin: &[u8], qtype: u16, have_soa: Option<&Rr<'_>>) -> Vec<u
     m
 }
 
-fn random_id() -> u16 {
+/// A query ID no one can guess from the previous one (RFC 5452 §9.2 asks for it).
+pub(crate) fn random_id() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -416,43 +417,7 @@ fn decompress_rdata(m: &[u8], rtype: u16, start: usize, end: usize) -> Option<Ve
     Some(out)
 }
 
-/// A name at `pos`, following pointers (backwards only); returns it and where it ends.
-fn read_name(m: &[u8], mut pos: usize, lower: bool) -> Option<(Vec<u8>, usize)> {
-    let mut out = Vec::with_capacity(32);
-    let mut end = None;
-    let mut jumps = 0;
-    loop {
-        let len = *m.get(pos)? as usize;
-        if len & 0xC0 == 0xC0 {
-            let target = (len & 0x3F) << 8 | *m.get(pos + 1)? as usize;
-            end.get_or_insert(pos + 2);
-            jumps += 1;
-            if jumps > 128 || target >= pos {
-                return None;
-            }
-            pos = target;
-            continue;
-        }
-        if len > 63 {
-            return None;
-        }
-        out.push(len as u8);
-        if len == 0 {
-            break;
-        }
-        let label = m.get(pos + 1..pos + 1 + len)?;
-        if lower {
-            out.extend(label.iter().map(u8::to_ascii_lowercase));
-        } else {
-            out.extend_from_slice(label);
-        }
-        if out.len() > 255 {
-            return None;
-        }
-        pos += 1 + len;
-    }
-    Some((out, end.unwrap_or(pos + 1)))
-}
+use super::tsig::read_name_at as read_name;
 
 #[cfg(test)]
 mod tests {

@@ -87,7 +87,7 @@ pub async fn send_one(
     let mut wait = FIRST_WAIT;
     let mut last = String::from("no response");
     for attempt in 1..=TRIES {
-        let id: u16 = rand_id();
+        let id: u16 = super::client::random_id();
         let mut msg = message(id, origin, Some((soa.0, &soa.1)));
         let verifier = key.map(|k| {
             let mac = tsig::sign_request(k, &mut msg, tsig::now());
@@ -130,15 +130,4 @@ pub async fn send_one(
         wait *= 2;
     }
     Err(format!("{last} after {TRIES} tries"))
-}
-
-fn rand_id() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
-    );
-    h.finish() as u16
 }

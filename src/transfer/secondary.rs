@@ -47,40 +47,22 @@ fn timers(soa_rdata: &[u8]) -> (Duration, Duration, Duration) {
     (s(at(0)), s(at(1)), s(at(2)))
 }
 
-/// Where the zone is saved: `<dir>/<origin>zone` (`example.test.zone`; the root is `root.zone`).
+/// `<dir>/<origin><suffix>` (`example.test.zone`; the root is `root.zone`): where a zone's
+/// copy, policy and IXFR history are kept.
+pub fn state_path(dir: &Path, origin: &[u8], suffix: &str) -> PathBuf {
+    let text = name::to_text(origin);
+    let base = if text == "." { "root.".to_string() } else { text };
+    dir.join(format!("{base}{suffix}"))
+}
+
+/// Where the zone is saved.
 pub fn state_file(dir: &Path, origin: &[u8]) -> PathBuf {
-    let text = name::to_text(origin);
-    let base = if text == "." {
-        "root.".to_string()
-    } else {
-        text
-    };
-    dir.join(format!("{base}zone"))
+    state_path(dir, origin, "zone")
 }
 
-/// The policy its primary sent with a zone: `<dir>/<origin>policy.toml`, merged into the
-/// configuration on load (`config`).
+/// The policy its primary sent with a zone, merged into the configuration on load (`config`).
 pub fn policy_file(dir: &Path, origin: &[u8]) -> PathBuf {
-    let text = name::to_text(origin);
-    let base = if text == "." {
-        "root.".to_string()
-    } else {
-        text
-    };
-    dir.join(format!("{base}policy.toml"))
-}
-
-/// Loads a saved secondary zone; its file's modification time is the last successful refresh.
-pub fn load_saved(dir: &Path, origin: &[u8]) -> Option<(Zone, SystemTime)> {
-    let path = state_file(dir, origin);
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-    match Zone::load(origin, &path) {
-        Ok((zone, _)) => Some((zone, modified)),
-        Err(e) => {
-            tracing::warn!(file = %path.display(), "saved secondary zone unreadable, transferring afresh: {e}");
-            None
-        }
-    }
+    state_path(dir, origin, "policy.toml")
 }
 
 /// Writes the zone as a master file (RFC 3597 `\#` RDATA for all but addresses, so any type

@@ -152,9 +152,10 @@ pub struct TsigRecord {
     pub other: Vec<u8>,
 }
 
-/// Reads an uncompressed-or-compressed name at `pos`, returning it (lowercase) and the end.
-fn read_name(msg: &[u8], mut pos: usize) -> Option<(Vec<u8>, usize)> {
-    let mut out = Vec::new();
+/// A name at `pos`, following compression pointers (backwards only, so no loop); returns it
+/// (lowercased when `lower`) and where it ends in the message.
+pub(crate) fn read_name_at(msg: &[u8], mut pos: usize, lower: bool) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::with_capacity(32);
     let mut end = None;
     let mut hops = 0;
     loop {
@@ -163,7 +164,7 @@ fn read_name(msg: &[u8], mut pos: usize) -> Option<(Vec<u8>, usize)> {
             let ptr = (len & 0x3F) << 8 | *msg.get(pos + 1)? as usize;
             end.get_or_insert(pos + 2);
             hops += 1;
-            if hops > 64 || ptr >= pos {
+            if hops > 128 || ptr >= pos {
                 return None;
             }
             pos = ptr;
@@ -176,17 +177,22 @@ fn read_name(msg: &[u8], mut pos: usize) -> Option<(Vec<u8>, usize)> {
         if len == 0 {
             break;
         }
-        out.extend(
-            msg.get(pos + 1..pos + 1 + len)?
-                .iter()
-                .map(u8::to_ascii_lowercase),
-        );
-        pos += 1 + len;
+        let label = msg.get(pos + 1..pos + 1 + len)?;
+        if lower {
+            out.extend(label.iter().map(u8::to_ascii_lowercase));
+        } else {
+            out.extend_from_slice(label);
+        }
         if out.len() > 255 {
             return None;
         }
+        pos += 1 + len;
     }
     Some((out, end.unwrap_or(pos + 1)))
+}
+
+fn read_name(msg: &[u8], pos: usize) -> Option<(Vec<u8>, usize)> {
+    read_name_at(msg, pos, true)
 }
 
 /// Skips one resource record starting at `pos`; returns (type, end).
@@ -606,67 +612,56 @@ mod tests {
         m
     }
 
+    const SECRET: &str = "c2VjcmV0c2VjcmV0";
+
+    /// A query signed with `secret` at `signed_at` (then `tamper`ed with), as a server that
+    /// knows the key with secret `known` (if any) judges it at `now`.
+    fn judge(
+        secret: &str,
+        known: Option<&str>,
+        signed_at: u64,
+        now: u64,
+        tamper: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Verified, Rejection> {
+        let mut ring = KeyRing::default();
+        if let Some(k) = known {
+            ring.insert(key(k));
+        }
+        let mut m = query();
+        sign_request(&key(secret), &mut m, signed_at);
+        tamper(&mut m);
+        let t = find(&m).unwrap().unwrap();
+        verify_request(&ring, &m, &t, now).map_err(|e| e.0)
+    }
+
     #[test]
     fn a_request_signed_with_the_right_key_verifies() {
-        let k = key("c2VjcmV0c2VjcmV0");
-        let mut ring = KeyRing::default();
-        ring.insert(k.clone());
-        let mut m = query();
-        sign_request(&k, &mut m, 1_000_000);
-        let t = find(&m).unwrap().unwrap();
-        assert!(verify_request(&ring, &m, &t, 1_000_100).is_ok());
+        assert!(judge(SECRET, Some(SECRET), 1_000_000, 1_000_100, |_| {}).is_ok());
     }
 
     #[test]
     fn a_request_signed_with_another_secret_is_badsig() {
-        let mut ring = KeyRing::default();
-        ring.insert(key("c2VjcmV0c2VjcmV0"));
-        let mut m = query();
-        sign_request(&key("b3RoZXJvdGhlcg=="), &mut m, 1_000_000);
-        let t = find(&m).unwrap().unwrap();
-        assert_eq!(
-            verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0,
-            Rejection::BadSig
-        );
+        let r = judge("b3RoZXJvdGhlcg==", Some(SECRET), 1_000_000, 1_000_000, |_| {});
+        assert_eq!(r.unwrap_err(), Rejection::BadSig);
     }
 
     #[test]
     fn a_request_with_an_unknown_key_is_badkey() {
-        let ring = KeyRing::default();
-        let mut m = query();
-        sign_request(&key("c2VjcmV0c2VjcmV0"), &mut m, 1_000_000);
-        let t = find(&m).unwrap().unwrap();
-        assert_eq!(
-            verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0,
-            Rejection::BadKey
-        );
+        let r = judge(SECRET, None, 1_000_000, 1_000_000, |_| {});
+        assert_eq!(r.unwrap_err(), Rejection::BadKey);
     }
 
     #[test]
     fn a_request_outside_the_fudge_window_is_badtime() {
-        let k = key("c2VjcmV0c2VjcmV0");
-        let mut ring = KeyRing::default();
-        ring.insert(k.clone());
-        let mut m = query();
-        sign_request(&k, &mut m, 1_000_000);
-        let t = find(&m).unwrap().unwrap();
-        let err = verify_request(&ring, &m, &t, 1_000_000 + 301).unwrap_err();
-        assert_eq!(err.0, Rejection::BadTime);
+        let r = judge(SECRET, Some(SECRET), 1_000_000, 1_000_000 + 301, |_| {});
+        assert_eq!(r.unwrap_err(), Rejection::BadTime);
     }
 
     #[test]
     fn a_changed_byte_breaks_the_signature() {
-        let k = key("c2VjcmV0c2VjcmV0");
-        let mut ring = KeyRing::default();
-        ring.insert(k.clone());
-        let mut m = query();
-        sign_request(&k, &mut m, 1_000_000);
-        m[14] ^= 0x20; // "example" → "eXample"
-        let t = find(&m).unwrap().unwrap();
-        assert_eq!(
-            verify_request(&ring, &m, &t, 1_000_000).unwrap_err().0,
-            Rejection::BadSig
-        );
+        // "example" → "eXample": TSIG covers the bytes as sent, case included.
+        let r = judge(SECRET, Some(SECRET), 1_000_000, 1_000_000, |m| m[14] ^= 0x20);
+        assert_eq!(r.unwrap_err(), Rejection::BadSig);
     }
 
     #[test]
