@@ -106,7 +106,9 @@ fn soa_serial(sock: &UdpSocket, addr: SocketAddr, zone: &str, id: u16) -> Option
     p = skip_name(m, p);
     let rdlen = u16::from_be_bytes([m[p + 8], m[p + 9]]) as usize;
     let end = p + 10 + rdlen;
-    Some(u32::from_be_bytes(m[end - 20..end - 16].try_into().unwrap()))
+    Some(u32::from_be_bytes(
+        m[end - 20..end - 16].try_into().unwrap(),
+    ))
 }
 
 fn main() {

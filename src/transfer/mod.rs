@@ -262,6 +262,11 @@ impl Control {
             },
         };
         let signer = verified.as_ref().map(|v| ResponseSigner::new(v, now));
+        // What a UDP reply may take: 512 octets, or the EDNS size both sides accept (RFC 6891
+        // §6.2.5).
+        let udp_room = q.edns.map_or(512, |e| {
+            (e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize).min(udp_room)
+        });
 
         if q.opcode == OPCODE_NOTIFY {
             return Some(self.notify_in(
@@ -280,7 +285,7 @@ impl Control {
         }
         if q.qtype != types::AXFR && q.qtype != types::IXFR {
             // A signed ordinary query (a secondary's SOA check): answered as usual, then signed.
-            let room = if framed { 65535 } else { udp_room.min(4096) };
+            let room = if framed { 65535 } else { udp_room };
             let mut out = vec![0u8; room];
             let n = answer::respond_parsed(
                 snap,
@@ -288,7 +293,7 @@ impl Control {
                 parsed,
                 transport,
                 peer,
-                &mut out[..room.saturating_sub(xfr_tsig_room())],
+                &mut out[..room.saturating_sub(signer.as_ref().map_or(0, ResponseSigner::room))],
             );
             if n == 0 {
                 return None;
@@ -305,7 +310,7 @@ impl Control {
             flags,
             question,
             framed,
-            if framed { 65535 } else { udp_room.min(4096) },
+            if framed { 65535 } else { udp_room },
             signer,
         );
         stream.opt = q.edns.map(|_| snap.options.edns_payload);
@@ -373,7 +378,7 @@ impl Control {
                         flags,
                         question,
                         false,
-                        udp_room.min(4096),
+                        udp_room,
                         verified.as_ref().map(|v| ResponseSigner::new(v, now)),
                     );
                     again.opt = stream.opt;
@@ -456,10 +461,6 @@ fn has_edns_option(msg: &[u8], code: u16) -> bool {
         p += 4 + len;
     }
     false
-}
-
-fn xfr_tsig_room() -> usize {
-    512
 }
 
 fn frame(framed: bool, body: Vec<u8>) -> Vec<u8> {

@@ -51,7 +51,11 @@ fn timers(soa_rdata: &[u8]) -> (Duration, Duration, Duration) {
 /// copy, policy and IXFR history are kept.
 pub fn state_path(dir: &Path, origin: &[u8], suffix: &str) -> PathBuf {
     let text = name::to_text(origin);
-    let base = if text == "." { "root.".to_string() } else { text };
+    let base = if text == "." {
+        "root.".to_string()
+    } else {
+        text
+    };
     dir.join(format!("{base}{suffix}"))
 }
 

@@ -440,6 +440,12 @@ impl ResponseSigner {
         }
     }
 
+    /// Octets the TSIG record this signer appends takes (at most: SHA-512's MAC, BADTIME's
+    /// Other Data).
+    pub fn room(&self) -> usize {
+        self.key.name.len() + 10 + self.key.algorithm_wire().len() + 10 + 64 + 6 + 6
+    }
+
     /// For a BADTIME answer: signed, carrying our clock in Other Data.
     pub fn bad_time(v: &Verified, now: u64) -> Self {
         let mut s = Self::new(v, now);
@@ -641,7 +647,13 @@ mod tests {
 
     #[test]
     fn a_request_signed_with_another_secret_is_badsig() {
-        let r = judge("b3RoZXJvdGhlcg==", Some(SECRET), 1_000_000, 1_000_000, |_| {});
+        let r = judge(
+            "b3RoZXJvdGhlcg==",
+            Some(SECRET),
+            1_000_000,
+            1_000_000,
+            |_| {},
+        );
         assert_eq!(r.unwrap_err(), Rejection::BadSig);
     }
 
@@ -660,7 +672,9 @@ mod tests {
     #[test]
     fn a_changed_byte_breaks_the_signature() {
         // "example" → "eXample": TSIG covers the bytes as sent, case included.
-        let r = judge(SECRET, Some(SECRET), 1_000_000, 1_000_000, |m| m[14] ^= 0x20);
+        let r = judge(SECRET, Some(SECRET), 1_000_000, 1_000_000, |m| {
+            m[14] ^= 0x20
+        });
         assert_eq!(r.unwrap_err(), Rejection::BadSig);
     }
 

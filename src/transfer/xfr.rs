@@ -15,8 +15,6 @@ use crate::policy::elb::LoadBalancer;
 use crate::server::packet::hflags;
 use crate::zone::{types, Zone, APEX, NONE};
 
-/// Room left for the TSIG record at the end of a signed message.
-const TSIG_ROOM: usize = 512;
 const MAX_MESSAGE: usize = 65535;
 
 /// Messages of one transfer, built back to back into one buffer.
@@ -54,11 +52,12 @@ impl MessageStream {
         max_size: usize,
         signer: Option<ResponseSigner>,
     ) -> Self {
-        let room = if signer.is_some() { TSIG_ROOM } else { 0 };
+        // Room left for the TSIG record at the end of each signed message.
+        let room = signer.as_ref().map_or(0, ResponseSigner::room);
         MessageStream {
             buf: Vec::with_capacity(64 * 1024),
             framed,
-            limit: max_size.min(MAX_MESSAGE).saturating_sub(room).max(512),
+            limit: max_size.min(MAX_MESSAGE).saturating_sub(room).max(12 + 1),
             id,
             flags: hflags::QR
                 | hflags::AA
@@ -78,6 +77,16 @@ impl MessageStream {
 
     pub fn messages(&self) -> usize {
         self.messages
+    }
+
+    /// What this message's records may fill: the limit, less our OPT in the first message.
+    fn room(&self) -> usize {
+        let opt = if self.opt.is_some() && self.messages == 0 {
+            11
+        } else {
+            0
+        };
+        self.limit.saturating_sub(opt)
     }
 
     fn begin(&mut self) {
@@ -137,7 +146,7 @@ impl MessageStream {
         }
         let mark = self.buf.len();
         self.write(zone, node, rr);
-        if self.buf.len() - self.start <= self.limit {
+        if self.buf.len() - self.start <= self.room() {
             self.answers += 1;
             return;
         }
@@ -152,7 +161,7 @@ impl MessageStream {
         self.end();
         self.begin();
         self.write(zone, node, rr);
-        if self.buf.len() - self.start > self.limit {
+        if self.buf.len() - self.start > self.room() {
             self.oversized = true;
         }
         self.answers += 1;
@@ -253,4 +262,108 @@ pub fn ixfr(stream: &mut MessageStream, zone: &Zone, steps: &[Arc<Change>], full
 /// Only our SOA: the client is up to date (RFC 1995 §2), or must come back over TCP.
 pub fn soa_only(stream: &mut MessageStream, zone: &Zone) {
     stream.push(Some(zone), APEX, &records::soa(zone));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::parse;
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::RecordType;
+
+    fn zone(records: usize) -> Zone {
+        let mut text = String::from(
+            "$ORIGIN big.test.\n$TTL 60\n@ SOA ns hm 7 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n",
+        );
+        for i in 0..records {
+            text.push_str(&format!("h{i}.sub A 10.0.{}.{}\n", i / 256, i % 256));
+        }
+        let recs =
+            parse::parse_str(&text, b"\x03big\x04test\x00", std::path::Path::new("t")).unwrap();
+        Zone::compile(b"\x03big\x04test\x00", recs).unwrap().0
+    }
+
+    fn frames(stream: &[u8]) -> Vec<Message> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < stream.len() {
+            let len = u16::from_be_bytes([stream[at], stream[at + 1]]) as usize;
+            out.push(Message::from_vec(&stream[at + 2..at + 2 + len]).expect("message decodes"));
+            at += 2 + len;
+        }
+        out
+    }
+
+    #[test]
+    fn a_large_zone_is_split_into_messages_that_decode_with_soa_at_both_ends() {
+        let z = zone(20_000);
+        let mut s = MessageStream::new(
+            1,
+            0,
+            b"\x03big\x04test\x00\x00\xfc\x00\x01",
+            true,
+            65535,
+            None,
+        );
+        axfr(&mut s, &z, &[], false);
+        let msgs = frames(&s.finish());
+        assert!(msgs.len() > 1);
+        let all: Vec<_> = msgs.iter().flat_map(|m| m.answers.iter()).collect();
+        assert_eq!(all.len(), 20_000 + 2 + 2); // SOA, NS, A for ns, the hosts, SOA
+        assert_eq!(all.first().unwrap().record_type(), RecordType::SOA);
+        assert_eq!(all.last().unwrap().record_type(), RecordType::SOA);
+        assert!(
+            msgs[1..].iter().all(|m| m.queries.is_empty()),
+            "question in the first message only"
+        );
+    }
+
+    #[test]
+    fn owner_names_are_compressed_through_the_tree() {
+        let z = zone(2_000);
+        let mut s = MessageStream::new(
+            1,
+            0,
+            b"\x03big\x04test\x00\x00\xfc\x00\x01",
+            true,
+            65535,
+            None,
+        );
+        axfr(&mut s, &z, &[], false);
+        let bytes = s.finish();
+        // Each host record costs its own label, a pointer and the fixed fields: ~ 25 octets,
+        // where a full owner name alone would take 20.
+        assert!(bytes.len() < 2_000 * 27, "{} octets", bytes.len());
+        let names: Vec<String> = frames(&bytes)
+            .iter()
+            .flat_map(|m| m.answers.iter().map(|r| r.name.to_ascii()))
+            .collect();
+        assert!(names.contains(&"h1999.sub.big.test.".to_string()));
+    }
+
+    #[test]
+    fn a_udp_limit_keeps_one_message_and_flags_what_does_not_fit() {
+        let z = zone(100);
+        let mut s = MessageStream::new(
+            1,
+            0,
+            b"\x03big\x04test\x00\x00\xfb\x00\x01",
+            false,
+            512,
+            None,
+        );
+        axfr(&mut s, &z, &[], false);
+        assert!(s.messages() > 0, "100 records do not fit 512 octets");
+        let mut one = MessageStream::new(
+            1,
+            0,
+            b"\x03big\x04test\x00\x00\xfb\x00\x01",
+            false,
+            512,
+            None,
+        );
+        soa_only(&mut one, &z);
+        assert_eq!(one.messages(), 0);
+        assert!(one.finish().len() <= 512);
+    }
 }
