@@ -8,6 +8,8 @@
 //!                                                          │ (lookup → select → write)
 //!                                                          └─ response bytes ─ socket
 //! load:   config + zone::parse ─ zone::Zone::compile ─ load::build ─ Snapshot ─ ArcSwap ─ server
+//! xfr:    server (AXFR/IXFR, NOTIFY, TSIG) ─ transfer ─ Snapshot ─ response stream ─ socket
+//!         transfer::secondary ─ primary ─ Zone::compile ─ Snapshot::with_catalog ─ ArcSwap
 //! ```
 //!
 //! - [`zone`] owns zone data: master-file parsing (`parse`, `rdata`), wire names (`name`), and
@@ -25,6 +27,9 @@
 //! - [`health`] holds health checks: the Route 53 threshold state machine (and ELB's, for
 //!   load-balancer targets), the HTTP(S)/TCP probes that feed it, their scheduling and the
 //!   status listener.
+//! - [`transfer`] takes what the answer path does not: AXFR/IXFR out (from the same snapshot,
+//!   with a history per zone), NOTIFY in and out, TSIG, and secondary zones pulled from a
+//!   primary and published into the snapshot.
 
 pub mod answer;
 pub mod config;
