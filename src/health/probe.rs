@@ -259,7 +259,6 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
 /// line and headers, then (with a search string) at most [`SEARCH_WINDOW`] bytes of the body,
 /// de-chunked if needed. Redirects are not followed; the same timeouts as the reqwest path.
 async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::time::Instant;
     // One timer for the whole probe, moved on at each phase: a timer costs more than the rest
     // of a loopback probe's user-space work (bench/health.sh), and phases never overlap.
@@ -281,6 +280,23 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         },
         _ = &mut timer => return (false, Reason::Timeout),
     };
+    let verdict = plain_exchange(spec, &mut conn, timer, bound).await;
+    // Close with RST rather than FIN, as HAProxy's checks do: by now the verdict is known and
+    // nothing more is wanted from the server, and an abortive close leaves no TIME_WAIT on
+    // either side and saves the FIN/ACK exchange (bench/health.sh). Zero linger never blocks.
+    let _ = conn.set_zero_linger();
+    verdict
+}
+
+/// The request and the response on a connected socket; the caller closes it.
+async fn plain_exchange(
+    spec: &HttpSpec,
+    conn: &mut tokio::net::TcpStream,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    bound: impl Fn(tokio::time::Instant) -> tokio::time::Instant,
+) -> (bool, Reason) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::Instant;
     let host = match &spec.host_header {
         Some(h) => h.clone(),
         None if spec.host.contains(':') && spec.port == 80 => format!("[{}]", spec.host),
