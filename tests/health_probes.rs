@@ -22,6 +22,8 @@ struct Canned {
     delay_head: Duration,
     /// Wait between the headers and the body (a slow body).
     delay_body: Duration,
+    /// Send the body in chunks of this size with `Transfer-Encoding: chunked`.
+    chunked: Option<usize>,
 }
 
 impl Canned {
@@ -100,10 +102,13 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
         .unwrap()
         .push(String::from_utf8_lossy(&head).into_owned());
     tokio::time::sleep(c.delay_head).await;
+    let framing = match c.chunked {
+        Some(_) => "Transfer-Encoding: chunked".to_string(),
+        None => format!("Content-Length: {}", c.body.len()),
+    };
     let mut out = format!(
-        "HTTP/1.1 {} Canned\r\nContent-Length: {}\r\nConnection: close\r\n",
-        c.status,
-        c.body.len()
+        "HTTP/1.1 {} Canned\r\n{framing}\r\nConnection: close\r\n",
+        c.status
     );
     for (k, v) in &c.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
@@ -114,7 +119,20 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
         return;
     }
     tokio::time::sleep(c.delay_body).await;
-    let _ = s.write_all(&c.body).await;
+    let body = match c.chunked {
+        None => c.body.clone(),
+        Some(size) => {
+            let mut framed = Vec::new();
+            for piece in c.body.chunks(size) {
+                framed.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                framed.extend_from_slice(piece);
+                framed.extend_from_slice(b"\r\n");
+            }
+            framed.extend_from_slice(b"0\r\n\r\n");
+            framed
+        }
+    };
+    let _ = s.write_all(&body).await;
     let _ = s.shutdown().await;
 }
 
@@ -380,4 +398,144 @@ async fn https_unvalidated_validated_and_untrusted() {
     s.scheme = Scheme::Http;
     let r = probe::http(&probe::client(false, None).unwrap(), &s).await;
     assert!(!r.passed);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn encoded(coding: &str, body: Vec<u8>) -> Canned {
+    Canned {
+        headers: vec![("Content-Encoding", coding.to_string())],
+        ..Canned::body(200, body)
+    }
+}
+
+/// Bytes that do not compress, so their gzip form is longer than they are.
+fn incompressible(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn gzip_body_is_searched_after_decompression() {
+    let body = gzip(b"<html>status: ALL GOOD</html>");
+    assert!(!body.windows(8).any(|w| w == b"ALL GOOD"));
+    let (r, _) = run(encoded("gzip", body), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn gzip_body_without_the_string_is_string_missing() {
+    let (r, _) = run(encoded("gzip", gzip(b"status: degraded")), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+#[tokio::test]
+async fn gzip_string_past_5120_decompressed_bytes_is_missing() {
+    // Compresses to a few dozen bytes: only the decompressed offset puts it out of reach.
+    let mut text = vec![b'.'; SEARCH_WINDOW];
+    text.extend_from_slice(b"NEEDLE");
+    let body = gzip(&text);
+    assert!(body.len() < 200);
+    let (r, _) = run(encoded("gzip", body), |s| s.search = Some("NEEDLE".into())).await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+#[tokio::test]
+async fn gzip_string_within_5120_decompressed_bytes_passes_past_5120_compressed_bytes() {
+    let mut text = incompressible(SEARCH_WINDOW - 10);
+    text.extend_from_slice(b"NEEDLE");
+    let body = gzip(&text);
+    assert!(body.len() > SEARCH_WINDOW);
+    let (r, _) = run(encoded("gzip", body), |s| s.search = Some("NEEDLE".into())).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn chunked_gzip_body_is_searched_after_decompression() {
+    let mut text = incompressible(3000);
+    text.extend_from_slice(b"NEEDLE");
+    let canned = Canned {
+        chunked: Some(700),
+        ..encoded("gzip", gzip(&text))
+    };
+    let (r, _) = run(canned, |s| s.search = Some("NEEDLE".into())).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn deflate_body_is_searched_after_decompression() {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(b"status: ALL GOOD").unwrap();
+    let (r, _) = run(encoded("deflate", z.finish().unwrap()), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn corrupt_gzip_body_fails_with_a_reason() {
+    let mut body = gzip(b"status: ALL GOOD");
+    body[2] = 7; // not deflate
+    let (r, _) = run(encoded("gzip", body), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert!(!r.passed);
+    assert!(
+        matches!(&r.reason, Reason::Other(e) if e.contains("decompress")),
+        "{:?}",
+        r.reason
+    );
+}
+
+#[tokio::test]
+async fn other_content_encodings_are_searched_as_sent() {
+    // Route 53 decodes only gzip and deflate; anything else is searched byte for byte.
+    let (r, _) = run(encoded("br", b"ALL GOOD".to_vec()), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn https_gzip_body_is_searched_after_decompression() {
+    let (_, acceptor) = tls_setup();
+    let server = serve_with(encoded("gzip", gzip(b"secure ALL GOOD")), Some(acceptor)).await;
+    let mut s = spec(server.addr);
+    s.scheme = Scheme::Https;
+    s.search = Some("ALL GOOD".into());
+    let r = probe::http(&client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn https_gzip_string_past_5120_decompressed_bytes_is_missing() {
+    let (_, acceptor) = tls_setup();
+    let mut text = vec![b'.'; SEARCH_WINDOW];
+    text.extend_from_slice(b"NEEDLE");
+    let server = serve_with(encoded("gzip", gzip(&text)), Some(acceptor)).await;
+    let mut s = spec(server.addr);
+    s.scheme = Scheme::Https;
+    s.search = Some("NEEDLE".into());
+    let r = probe::http(&client(), &s).await;
+    assert_eq!(r.reason, Reason::StringMissing);
 }

@@ -5,6 +5,7 @@
 //! [`HealthTable`] holds every check's state for the answer path; [`spawn`] runs the probed
 //! checks and writes their transitions into it.
 
+pub mod body;
 pub mod elb;
 pub mod probe;
 pub mod state;

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HOST;
 
+use super::body;
+
 /// Route 53: the TCP connection must be up within 4 s...
 pub const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 /// ...and the status line must arrive within 2 s after connecting; for string matching the
@@ -250,8 +252,10 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
     match tokio::time::timeout(body_deadline, head_of_body(resp)).await {
         Err(_) => done(false, Reason::Timeout),
         Ok(Err(e)) => done(false, classify(&e, spec.scheme)),
-        Ok(Ok(body)) if contains(&body, needle.as_bytes()) => done(true, Reason::Ok(Some(status))),
-        Ok(Ok(_)) => done(false, Reason::StringMissing),
+        Ok(Ok((window, fill))) => {
+            let (passed, reason) = verdict_on_body(status, &window, fill, needle);
+            done(passed, reason)
+        }
     }
 }
 
@@ -359,27 +363,35 @@ async fn plain_exchange(
     let Some(needle) = spec.search.as_deref().filter(|s| !s.is_empty()) else {
         return (true, Reason::Ok(Some(status)));
     };
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    };
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let coding = body::Coding::from_header(header("content-encoding"));
     timer
         .as_mut()
         .reset(bound(Instant::now() + spec.body_timeout));
     let read_body = async {
         let mut raw = buf[end..].to_vec();
         let mut chunk = vec![0u8; 4096];
-        // Enough raw bytes for SEARCH_WINDOW of content, chunk headers included.
-        while raw.len() < SEARCH_WINDOW + if chunked { 1024 } else { 0 } {
+        loop {
+            let content = if chunked { dechunk(&raw) } else { raw.clone() };
+            let (window, fill) = body::window(coding, &content);
+            if fill != body::Fill::NeedMore || raw.len() >= body::RAW_LIMIT {
+                return Ok::<_, io::Error>((window, fill));
+            }
             let n = conn.read(&mut chunk).await?;
             if n == 0 {
-                break;
+                return Ok((window, fill));
             }
             raw.extend_from_slice(&chunk[..n]);
         }
-        Ok::<_, io::Error>(raw)
     };
-    let raw = tokio::select! {
+    let (window, fill) = tokio::select! {
         biased;
         r = read_body => match r {
             Ok(r) => r,
@@ -387,10 +399,19 @@ async fn plain_exchange(
         },
         _ = &mut timer => return (false, Reason::Timeout),
     };
-    let mut body = if chunked { dechunk(&raw) } else { raw };
-    body.truncate(SEARCH_WINDOW);
-    if contains(&body, needle.as_bytes()) {
+    verdict_on_body(status, &window, fill, needle)
+}
+
+/// The search's verdict on the window; a body that does not decompress says so rather than
+/// "string missing", unless the string came out before the damage.
+fn verdict_on_body(status: u16, window: &[u8], fill: body::Fill, needle: &str) -> (bool, Reason) {
+    if contains(window, needle.as_bytes()) {
         (true, Reason::Ok(Some(status)))
+    } else if let body::Fill::Corrupt(e) = fill {
+        (
+            false,
+            Reason::Other(format!("compressed body does not decompress: {e}")),
+        )
     } else {
         (false, Reason::StringMissing)
     }
@@ -420,16 +441,26 @@ fn dechunk(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads at most [`SEARCH_WINDOW`] bytes; the rest of the body is never downloaded.
-async fn head_of_body(mut resp: reqwest::Response) -> reqwest::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(SEARCH_WINDOW);
-    while buf.len() < SEARCH_WINDOW {
+/// Reads the body until its search window is complete (decompressed when it is gzip or
+/// deflate); the rest of the body is never downloaded. reqwest's own decompression is not
+/// enabled: it would decode whole bodies and for codings Route 53 does not decode.
+async fn head_of_body(mut resp: reqwest::Response) -> reqwest::Result<(Vec<u8>, body::Fill)> {
+    let coding = body::Coding::from_header(
+        resp.headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut raw = Vec::with_capacity(SEARCH_WINDOW);
+    loop {
+        let (window, fill) = body::window(coding, &raw);
+        if fill != body::Fill::NeedMore || raw.len() >= body::RAW_LIMIT {
+            return Ok((window, fill));
+        }
         match resp.chunk().await? {
-            Some(c) => buf.extend_from_slice(&c[..c.len().min(SEARCH_WINDOW - buf.len())]),
-            None => break,
+            Some(c) => raw.extend_from_slice(&c[..c.len().min(body::RAW_LIMIT - raw.len())]),
+            None => return Ok((window, fill)),
         }
     }
-    Ok(buf)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
