@@ -539,3 +539,130 @@ async fn https_gzip_string_past_5120_decompressed_bytes_is_missing() {
     let r = probe::http(&client(), &s).await;
     assert_eq!(r.reason, Reason::StringMissing);
 }
+
+/// A TLS server whose certificate names only `cert_name`; it records the SNI of every
+/// ClientHello (None when there was none) and answers 200 to the requests that get through.
+async fn sni_recording_server(cert_name: &str) -> (SocketAddr, Arc<Mutex<Vec<Option<String>>>>) {
+    let ck = rcgen::generate_simple_self_signed(vec![cert_name.to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (config, log) = (config.clone(), log.clone());
+            tokio::spawn(async move {
+                let acceptor = tokio_rustls::LazyConfigAcceptor::new(
+                    rustls::server::Acceptor::default(),
+                    sock,
+                );
+                let Ok(start) = acceptor.await else { return };
+                let sni = start.client_hello().server_name().map(str::to_owned);
+                log.lock().unwrap().push(sni);
+                // A failed handshake is the client rejecting the certificate.
+                if let Ok(s) = start.into_stream(config).await {
+                    answer(s, Canned::status(200), Arc::default()).await
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+fn sni_spec(addr: SocketAddr, sni: Option<&str>) -> HttpSpec {
+    let mut s = spec(addr);
+    s.scheme = Scheme::Https;
+    s.host_header = Some("www.example.test".into());
+    s.sni = sni.map(str::to_owned);
+    s
+}
+
+fn sni_client_for(addr: SocketAddr) -> reqwest::Client {
+    probe::sni_client(false, None, "www.example.test", Some(addr)).unwrap()
+}
+
+#[tokio::test]
+async fn https_check_sends_the_fqdn_as_sni_to_its_ip_address() {
+    let (addr, seen) = sni_recording_server("www.example.test").await;
+    let s = sni_spec(addr, Some("www.example.test"));
+    let r = probe::http_with_sni(&sni_client_for(addr), &client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Some("www.example.test".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn https_check_without_sni_sends_none() {
+    let (addr, seen) = sni_recording_server("www.example.test").await;
+    let s = sni_spec(addr, None);
+    let r = probe::http_with_sni(&sni_client_for(addr), &client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert_eq!(*seen.lock().unwrap(), [None]);
+}
+
+#[tokio::test]
+async fn sni_name_mismatch_retries_the_handshake_without_sni() {
+    // Route 53 does not validate, but a certificate not for the FQDN makes it shake hands
+    // again without SNI; that second attempt decides.
+    let (addr, seen) = sni_recording_server("other.example.test").await;
+    let s = sni_spec(addr, Some("www.example.test"));
+    let r = probe::http_with_sni(&sni_client_for(addr), &client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Some("www.example.test".to_string()), None]
+    );
+}
+
+fn built_sni(spec: policydns::health::CheckSpec) -> Option<String> {
+    match spec.build().unwrap() {
+        policydns::health::Built::Probe(p) => match p.target {
+            policydns::health::ProbeTarget::Http(h) => h.sni,
+            other => panic!("{other:?}"),
+        },
+        _ => panic!("not a probe"),
+    }
+}
+
+fn https_check(enable_sni: Option<bool>) -> policydns::health::CheckSpec {
+    policydns::health::CheckSpec {
+        kind: Some("HTTPS".into()),
+        ip_address: Some("192.0.2.1".parse().unwrap()),
+        fqdn: Some("www.example.test.".into()),
+        request_interval: 30,
+        failure_threshold: 3,
+        enable_sni,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn enable_sni_defaults_to_on_for_https_checks() {
+    assert_eq!(
+        built_sni(https_check(None)),
+        Some("www.example.test".into())
+    );
+    assert_eq!(built_sni(https_check(Some(false))), None);
+}
+
+#[test]
+fn route53_enable_sni_false_is_imported() {
+    let json = r#"{"HealthChecks": [{"Id": "a", "HealthCheckConfig": {"IPAddress": "192.0.2.1",
+        "Port": 443, "Type": "HTTPS", "FullyQualifiedDomainName": "www.example.test",
+        "EnableSNI": false}}]}"#;
+    let checks = policydns::health::import_route53(json).unwrap();
+    assert_eq!(checks[0].1.enable_sni, Some(false));
+    assert_eq!(built_sni(checks[0].1.clone()), None);
+}
