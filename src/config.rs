@@ -221,6 +221,8 @@ struct HealthCheckSection {
     /// Validate HTTPS certificates (Route 53 does not; our own checks do unless told).
     #[serde(default = "yes")]
     validate_certificates: bool,
+    /// HTTPS: send the FQDN as SNI (Route 53's EnableSNI; unset: true for HTTPS).
+    enable_sni: Option<bool>,
     /// CALCULATED: the children, and how many must be healthy.
     #[serde(default)]
     child_health_checks: Vec<String>,
@@ -1189,6 +1191,7 @@ fn check_spec(h: &HealthCheckSection) -> crate::health::CheckSpec {
         inverted: h.inverted,
         disabled: h.disabled,
         validate_certs: h.validate_certificates,
+        enable_sni: h.enable_sni,
         children: h.child_health_checks.clone(),
         health_threshold: h.health_threshold,
     }

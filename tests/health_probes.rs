@@ -22,6 +22,8 @@ struct Canned {
     delay_head: Duration,
     /// Wait between the headers and the body (a slow body).
     delay_body: Duration,
+    /// Send the body in chunks of this size with `Transfer-Encoding: chunked`.
+    chunked: Option<usize>,
 }
 
 impl Canned {
@@ -100,10 +102,13 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
         .unwrap()
         .push(String::from_utf8_lossy(&head).into_owned());
     tokio::time::sleep(c.delay_head).await;
+    let framing = match c.chunked {
+        Some(_) => "Transfer-Encoding: chunked".to_string(),
+        None => format!("Content-Length: {}", c.body.len()),
+    };
     let mut out = format!(
-        "HTTP/1.1 {} Canned\r\nContent-Length: {}\r\nConnection: close\r\n",
-        c.status,
-        c.body.len()
+        "HTTP/1.1 {} Canned\r\n{framing}\r\nConnection: close\r\n",
+        c.status
     );
     for (k, v) in &c.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
@@ -114,7 +119,20 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
         return;
     }
     tokio::time::sleep(c.delay_body).await;
-    let _ = s.write_all(&c.body).await;
+    let body = match c.chunked {
+        None => c.body.clone(),
+        Some(size) => {
+            let mut framed = Vec::new();
+            for piece in c.body.chunks(size) {
+                framed.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                framed.extend_from_slice(piece);
+                framed.extend_from_slice(b"\r\n");
+            }
+            framed.extend_from_slice(b"0\r\n\r\n");
+            framed
+        }
+    };
+    let _ = s.write_all(&body).await;
     let _ = s.shutdown().await;
 }
 
@@ -380,4 +398,271 @@ async fn https_unvalidated_validated_and_untrusted() {
     s.scheme = Scheme::Http;
     let r = probe::http(&probe::client(false, None).unwrap(), &s).await;
     assert!(!r.passed);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn encoded(coding: &str, body: Vec<u8>) -> Canned {
+    Canned {
+        headers: vec![("Content-Encoding", coding.to_string())],
+        ..Canned::body(200, body)
+    }
+}
+
+/// Bytes that do not compress, so their gzip form is longer than they are.
+fn incompressible(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn gzip_body_is_searched_after_decompression() {
+    let body = gzip(b"<html>status: ALL GOOD</html>");
+    assert!(!body.windows(8).any(|w| w == b"ALL GOOD"));
+    let (r, _) = run(encoded("gzip", body), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn gzip_body_without_the_string_is_string_missing() {
+    let (r, _) = run(encoded("gzip", gzip(b"status: degraded")), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+#[tokio::test]
+async fn gzip_string_past_5120_decompressed_bytes_is_missing() {
+    // Compresses to a few dozen bytes: only the decompressed offset puts it out of reach.
+    let mut text = vec![b'.'; SEARCH_WINDOW];
+    text.extend_from_slice(b"NEEDLE");
+    let body = gzip(&text);
+    assert!(body.len() < 200);
+    let (r, _) = run(encoded("gzip", body), |s| s.search = Some("NEEDLE".into())).await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+#[tokio::test]
+async fn gzip_string_within_5120_decompressed_bytes_passes_past_5120_compressed_bytes() {
+    let mut text = incompressible(SEARCH_WINDOW - 10);
+    text.extend_from_slice(b"NEEDLE");
+    let body = gzip(&text);
+    assert!(body.len() > SEARCH_WINDOW);
+    let (r, _) = run(encoded("gzip", body), |s| s.search = Some("NEEDLE".into())).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn chunked_gzip_body_is_searched_after_decompression() {
+    let mut text = incompressible(3000);
+    text.extend_from_slice(b"NEEDLE");
+    let canned = Canned {
+        chunked: Some(700),
+        ..encoded("gzip", gzip(&text))
+    };
+    let (r, _) = run(canned, |s| s.search = Some("NEEDLE".into())).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn deflate_body_is_searched_after_decompression() {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(b"status: ALL GOOD").unwrap();
+    let (r, _) = run(encoded("deflate", z.finish().unwrap()), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn corrupt_gzip_body_fails_with_a_reason() {
+    let mut body = gzip(b"status: ALL GOOD");
+    body[2] = 7; // not deflate
+    let (r, _) = run(encoded("gzip", body), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert!(!r.passed);
+    assert!(
+        matches!(&r.reason, Reason::Other(e) if e.contains("decompress")),
+        "{:?}",
+        r.reason
+    );
+}
+
+#[tokio::test]
+async fn other_content_encodings_are_searched_as_sent() {
+    // Route 53 decodes only gzip and deflate; anything else is searched byte for byte.
+    let (r, _) = run(encoded("br", b"ALL GOOD".to_vec()), |s| {
+        s.search = Some("ALL GOOD".into())
+    })
+    .await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn https_gzip_body_is_searched_after_decompression() {
+    let (_, acceptor) = tls_setup();
+    let server = serve_with(encoded("gzip", gzip(b"secure ALL GOOD")), Some(acceptor)).await;
+    let mut s = spec(server.addr);
+    s.scheme = Scheme::Https;
+    s.search = Some("ALL GOOD".into());
+    let r = probe::http(&client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+}
+
+#[tokio::test]
+async fn https_gzip_string_past_5120_decompressed_bytes_is_missing() {
+    let (_, acceptor) = tls_setup();
+    let mut text = vec![b'.'; SEARCH_WINDOW];
+    text.extend_from_slice(b"NEEDLE");
+    let server = serve_with(encoded("gzip", gzip(&text)), Some(acceptor)).await;
+    let mut s = spec(server.addr);
+    s.scheme = Scheme::Https;
+    s.search = Some("NEEDLE".into());
+    let r = probe::http(&client(), &s).await;
+    assert_eq!(r.reason, Reason::StringMissing);
+}
+
+/// A TLS server whose certificate names only `cert_name`; it records the SNI of every
+/// ClientHello (None when there was none) and answers 200 to the requests that get through.
+async fn sni_recording_server(cert_name: &str) -> (SocketAddr, Arc<Mutex<Vec<Option<String>>>>) {
+    let ck = rcgen::generate_simple_self_signed(vec![cert_name.to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (config, log) = (config.clone(), log.clone());
+            tokio::spawn(async move {
+                let acceptor = tokio_rustls::LazyConfigAcceptor::new(
+                    rustls::server::Acceptor::default(),
+                    sock,
+                );
+                let Ok(start) = acceptor.await else { return };
+                let sni = start.client_hello().server_name().map(str::to_owned);
+                log.lock().unwrap().push(sni);
+                // A failed handshake is the client rejecting the certificate.
+                if let Ok(s) = start.into_stream(config).await {
+                    answer(s, Canned::status(200), Arc::default()).await
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+fn sni_spec(addr: SocketAddr, sni: Option<&str>) -> HttpSpec {
+    let mut s = spec(addr);
+    s.scheme = Scheme::Https;
+    s.host_header = Some("www.example.test".into());
+    s.sni = sni.map(str::to_owned);
+    s
+}
+
+fn sni_client_for(addr: SocketAddr) -> reqwest::Client {
+    probe::sni_client(false, None, "www.example.test", Some(addr)).unwrap()
+}
+
+#[tokio::test]
+async fn https_check_sends_the_fqdn_as_sni_to_its_ip_address() {
+    let (addr, seen) = sni_recording_server("www.example.test").await;
+    let s = sni_spec(addr, Some("www.example.test"));
+    let r = probe::http_with_sni(&sni_client_for(addr), &client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Some("www.example.test".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn https_check_without_sni_sends_none() {
+    let (addr, seen) = sni_recording_server("www.example.test").await;
+    let s = sni_spec(addr, None);
+    let r = probe::http_with_sni(&sni_client_for(addr), &client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert_eq!(*seen.lock().unwrap(), [None]);
+}
+
+#[tokio::test]
+async fn sni_name_mismatch_retries_the_handshake_without_sni() {
+    // Route 53 does not validate, but a certificate not for the FQDN makes it shake hands
+    // again without SNI; that second attempt decides.
+    let (addr, seen) = sni_recording_server("other.example.test").await;
+    let s = sni_spec(addr, Some("www.example.test"));
+    let r = probe::http_with_sni(&sni_client_for(addr), &client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Some("www.example.test".to_string()), None]
+    );
+}
+
+fn built_sni(spec: policydns::health::CheckSpec) -> Option<String> {
+    match spec.build().unwrap() {
+        policydns::health::Built::Probe(p) => match p.target {
+            policydns::health::ProbeTarget::Http(h) => h.sni,
+            other => panic!("{other:?}"),
+        },
+        _ => panic!("not a probe"),
+    }
+}
+
+fn https_check(enable_sni: Option<bool>) -> policydns::health::CheckSpec {
+    policydns::health::CheckSpec {
+        kind: Some("HTTPS".into()),
+        ip_address: Some("192.0.2.1".parse().unwrap()),
+        fqdn: Some("www.example.test.".into()),
+        request_interval: 30,
+        failure_threshold: 3,
+        enable_sni,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn enable_sni_defaults_to_on_for_https_checks() {
+    assert_eq!(
+        built_sni(https_check(None)),
+        Some("www.example.test".into())
+    );
+    assert_eq!(built_sni(https_check(Some(false))), None);
+}
+
+#[test]
+fn route53_enable_sni_false_is_imported() {
+    let json = r#"{"HealthChecks": [{"Id": "a", "HealthCheckConfig": {"IPAddress": "192.0.2.1",
+        "Port": 443, "Type": "HTTPS", "FullyQualifiedDomainName": "www.example.test",
+        "EnableSNI": false}}]}"#;
+    let checks = policydns::health::import_route53(json).unwrap();
+    assert_eq!(checks[0].1.enable_sni, Some(false));
+    assert_eq!(built_sni(checks[0].1.clone()), None);
 }

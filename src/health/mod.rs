@@ -5,6 +5,7 @@
 //! [`HealthTable`] holds every check's state for the answer path; [`spawn`] runs the probed
 //! checks and writes their transitions into it.
 
+pub mod body;
 pub mod elb;
 pub mod probe;
 pub mod state;
@@ -124,6 +125,28 @@ pub fn spawn(
         } else {
             unverified.clone()
         };
+        let sni_client = match &cfg.target {
+            ProbeTarget::Http(spec) => match spec.sni.as_deref() {
+                Some(name) => {
+                    let addr = spec
+                        .host
+                        .parse()
+                        .ok()
+                        .map(|ip| SocketAddr::new(ip, spec.port));
+                    match probe::sni_client(cfg.validate_certs, None, name, addr) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            // Probing without SNI would be a different check; say so and
+                            // leave its state as it stands.
+                            tracing::error!(check = %id, "health check not started: {e}");
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            },
+            ProbeTarget::Tcp(_) => None,
+        };
         // Disabled checks are never probed (Route 53 stops them); their state stands.
         if cfg.disabled || (matches!(cfg.target, ProbeTarget::Http(_)) && client.is_none()) {
             continue;
@@ -137,6 +160,7 @@ pub fn spawn(
             cfg,
             check,
             client,
+            sni_client,
             due,
         }));
     }
@@ -152,6 +176,8 @@ struct Scheduled {
     cfg: ProbeConfig,
     check: HealthCheck,
     client: Option<reqwest::Client>,
+    /// An HTTPS check with EnableSNI: its own client, sending the FQDN.
+    sni_client: Option<reqwest::Client>,
     /// When this probe was due: the next is due one interval later.
     due: tokio::time::Instant,
 }
@@ -216,7 +242,10 @@ async fn run_probe(
 ) -> Scheduled {
     let (table, reports) = (&shared.0, &shared.1);
     let result = match (&e.cfg.target, &e.client) {
-        (ProbeTarget::Http(spec), Some(c)) => probe::http(c, spec).await,
+        (ProbeTarget::Http(spec), Some(c)) => match &e.sni_client {
+            Some(sni) => probe::http_with_sni(sni, c, spec).await,
+            None => probe::http(c, spec).await,
+        },
         (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, e.cfg.tcp_timeout).await,
         (ProbeTarget::Http(_), None) => return e,
     };
@@ -312,6 +341,9 @@ pub struct CheckSpec {
     pub inverted: bool,
     pub disabled: bool,
     pub validate_certs: bool,
+    /// HTTPS: send the FQDN as SNI. None takes Route 53's default, true for HTTPS checks
+    /// (API reference, HealthCheckConfig.EnableSNI).
+    pub enable_sni: Option<bool>,
     pub children: Vec<String>,
     pub health_threshold: usize,
 }
@@ -398,6 +430,10 @@ impl CheckSpec {
                     .fqdn
                     .as_ref()
                     .map(|f| f.trim_end_matches('.').to_string());
+                if scheme == Scheme::Https && self.enable_sni.unwrap_or(true) {
+                    // The FQDN, never the IP address: SNI carries only host names.
+                    spec.sni = spec.host_header.clone();
+                }
                 if string_match {
                     spec.search = Some(
                         self.search_string
@@ -460,6 +496,8 @@ pub fn import_route53(json: &str) -> Result<Vec<(String, CheckSpec)>, String> {
         #[serde(default)]
         child_health_checks: Vec<String>,
         health_threshold: Option<usize>,
+        #[serde(rename = "EnableSNI")]
+        enable_sni: Option<bool>,
     }
     let doc: Doc = serde_json::from_str(json).map_err(|e| format!("line {}: {e}", e.line()))?;
     if doc.is_truncated {
@@ -492,6 +530,7 @@ pub fn import_route53(json: &str) -> Result<Vec<(String, CheckSpec)>, String> {
                 inverted: cfg.inverted,
                 disabled: cfg.disabled,
                 validate_certs: false,
+                enable_sni: cfg.enable_sni,
                 children: cfg.child_health_checks,
                 health_threshold: cfg.health_threshold.unwrap_or(0),
             },

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HOST;
 
+use super::body;
+
 /// Route 53: the TCP connection must be up within 4 s...
 pub const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 /// ...and the status line must arrive within 2 s after connecting; for string matching the
@@ -131,6 +133,9 @@ pub struct HttpSpec {
     /// Bounds the whole probe, connect to verdict, on top of the phases' own bounds (ELB's
     /// single timeout); None for Route 53's per-phase timeouts.
     pub total_timeout: Option<Duration>,
+    /// HTTPS: the name to send in the TLS ClientHello (Route 53's EnableSNI with the check's
+    /// FQDN); None sends none. Only [`http_with_sni`] sends it.
+    pub sni: Option<String>,
 }
 
 impl HttpSpec {
@@ -148,6 +153,7 @@ impl HttpSpec {
             response_timeout: HTTP_RESPONSE_TIMEOUT,
             body_timeout: HTTP_BODY_TIMEOUT,
             total_timeout: None,
+            sni: None,
         }
     }
 
@@ -184,11 +190,103 @@ pub fn route53_host_header(scheme: Scheme, fqdn: Option<&str>, ip: IpAddr, port:
 /// Route 53 does not validate certificates, so its checks pass `validate_certs = false`;
 /// `extra_ca_pem` adds trusted roots (one or more PEM certificates) for checks that do validate.
 /// Redirects are not followed: a 3xx is itself the answer to classify. Idle connections are
-/// not kept, so each probe measures a fresh connect as a remote checker would.
+/// not kept, so each probe measures a fresh connect as a remote checker would. It never sends
+/// SNI, even to a host name: Route 53 sends the FQDN only when EnableSNI says so, and a check
+/// that does gets its own client ([`sni_client`]).
 pub fn client(
     validate_certs: bool,
     extra_ca_pem: Option<&[u8]>,
 ) -> reqwest::Result<reqwest::Client> {
+    builder(validate_certs, extra_ca_pem)?
+        .tls_sni(false)
+        .build()
+}
+
+/// The client of one HTTPS check that sends `fqdn` as SNI while connecting to `addr` (the
+/// check's IP address; None resolves `fqdn`). One client per such check, since a shared
+/// client cannot aim one name at different addresses. It fails the handshake when the
+/// certificate is not for `fqdn`, validating or not, so that [`http_with_sni`] can retry
+/// without SNI as Route 53 does.
+pub fn sni_client(
+    validate_certs: bool,
+    extra_ca_pem: Option<&[u8]>,
+    fqdn: &str,
+    addr: Option<SocketAddr>,
+) -> Result<reqwest::Client, String> {
+    let mut b = if validate_certs {
+        // Validation checks the name already.
+        builder(true, extra_ca_pem).map_err(|e| format!("HTTPS client for {fqdn}: {e}"))?
+    } else {
+        builder(true, None)
+            .map_err(|e| format!("HTTPS client for {fqdn}: {e}"))?
+            .use_preconfigured_tls(name_only_tls()?)
+    };
+    if let Some(addr) = addr {
+        b = b.resolve(fqdn, addr);
+    }
+    b.tls_sni(true)
+        .build()
+        .map_err(|e| format!("HTTPS client for {fqdn}: {e}"))
+}
+
+/// TLS that accepts any certificate (Route 53 does not validate) as long as it names the
+/// server: signatures are still checked so that the handshake itself is sound.
+fn name_only_tls() -> Result<rustls::ClientConfig, String> {
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+    #[derive(Debug)]
+    struct NameOnly(std::sync::Arc<rustls::crypto::CryptoProvider>);
+    impl ServerCertVerifier for NameOnly {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            _ocsp: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_name(&cert, server_name)?;
+            Ok(ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let algs = &self.0.signature_verification_algorithms;
+            rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let algs = &self.0.signature_verification_algorithms;
+            rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(
+        rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(NameOnly(provider)))
+            .with_no_client_auth(),
+    )
+}
+
+fn builder(
+    validate_certs: bool,
+    extra_ca_pem: Option<&[u8]>,
+) -> reqwest::Result<reqwest::ClientBuilder> {
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())
@@ -204,23 +302,59 @@ pub fn client(
             b = b.add_root_certificate(cert);
         }
     }
-    b.build()
+    Ok(b)
+}
+
+/// An HTTPS probe with Route 53's EnableSNI: the handshake sends `spec.sni`, and if the
+/// certificate is not for that name, the probe starts over without SNI (`client`, which
+/// sends none) and that attempt decides. Without `spec.sni` it is [`http`] with `client`.
+pub async fn http_with_sni(
+    sni_client: &reqwest::Client,
+    client: &reqwest::Client,
+    spec: &HttpSpec,
+) -> ProbeResult {
+    let Some(name) = spec.sni.as_deref().filter(|_| spec.scheme == Scheme::Https) else {
+        return http(client, spec).await;
+    };
+    let start = Instant::now();
+    let mut named = spec.clone();
+    named.host = name.to_owned();
+    let (result, mismatch) = send(sni_client, &named, start).await;
+    if !mismatch {
+        return result;
+    }
+    let mut retry = http(client, spec).await;
+    retry.latency = start.elapsed();
+    retry
 }
 
 /// Runs one HTTP(S) probe. Never fails: every error is a classified, unhealthy result.
 pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
     let start = Instant::now();
-    let done = |passed, reason| ProbeResult {
-        passed,
-        reason,
-        latency: start.elapsed(),
-    };
     if spec.scheme == Scheme::Http {
         // Plain HTTP needs none of a general client's machinery: a hand-written HTTP/1.1
         // exchange costs a fraction of reqwest's per-probe CPU (bench/health.sh).
         let (passed, reason) = plain_http(spec).await;
-        return done(passed, reason);
+        return ProbeResult {
+            passed,
+            reason,
+            latency: start.elapsed(),
+        };
     }
+    send(client, spec, start).await.0
+}
+
+/// One request through reqwest; also says whether the handshake failed because the
+/// certificate is not for the requested name.
+async fn send(client: &reqwest::Client, spec: &HttpSpec, start: Instant) -> (ProbeResult, bool) {
+    let done = |passed, reason| {
+        let r = ProbeResult {
+            passed,
+            reason,
+            latency: start.elapsed(),
+        };
+        (r, false)
+    };
     let mut req = client.get(spec.url());
     if let Some(h) = &spec.host_header {
         req = req.header(HOST, h);
@@ -233,7 +367,10 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
     }
     let resp = match tokio::time::timeout(headers_deadline, req.send()).await {
         Err(_) => return done(false, Reason::Timeout),
-        Ok(Err(e)) => return done(false, classify(&e, spec.scheme)),
+        Ok(Err(e)) => {
+            let (r, _) = done(false, classify(&e, spec.scheme));
+            return (r, is_name_mismatch(&e));
+        }
         Ok(Ok(r)) => r,
     };
     let status = resp.status().as_u16();
@@ -250,8 +387,10 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
     match tokio::time::timeout(body_deadline, head_of_body(resp)).await {
         Err(_) => done(false, Reason::Timeout),
         Ok(Err(e)) => done(false, classify(&e, spec.scheme)),
-        Ok(Ok(body)) if contains(&body, needle.as_bytes()) => done(true, Reason::Ok(Some(status))),
-        Ok(Ok(_)) => done(false, Reason::StringMissing),
+        Ok(Ok((window, fill))) => {
+            let (passed, reason) = verdict_on_body(status, &window, fill, needle);
+            done(passed, reason)
+        }
     }
 }
 
@@ -259,7 +398,6 @@ pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
 /// line and headers, then (with a search string) at most [`SEARCH_WINDOW`] bytes of the body,
 /// de-chunked if needed. Redirects are not followed; the same timeouts as the reqwest path.
 async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::time::Instant;
     // One timer for the whole probe, moved on at each phase: a timer costs more than the rest
     // of a loopback probe's user-space work (bench/health.sh), and phases never overlap.
@@ -281,6 +419,23 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         },
         _ = &mut timer => return (false, Reason::Timeout),
     };
+    let verdict = plain_exchange(spec, &mut conn, timer, bound).await;
+    // Close with RST rather than FIN, as HAProxy's checks do: by now the verdict is known and
+    // nothing more is wanted from the server, and an abortive close leaves no TIME_WAIT on
+    // either side and saves the FIN/ACK exchange (bench/health.sh). Zero linger never blocks.
+    let _ = conn.set_zero_linger();
+    verdict
+}
+
+/// The request and the response on a connected socket; the caller closes it.
+async fn plain_exchange(
+    spec: &HttpSpec,
+    conn: &mut tokio::net::TcpStream,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    bound: impl Fn(tokio::time::Instant) -> tokio::time::Instant,
+) -> (bool, Reason) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::Instant;
     let host = match &spec.host_header {
         Some(h) => h.clone(),
         None if spec.host.contains(':') && spec.port == 80 => format!("[{}]", spec.host),
@@ -343,27 +498,35 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
     let Some(needle) = spec.search.as_deref().filter(|s| !s.is_empty()) else {
         return (true, Reason::Ok(Some(status)));
     };
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    };
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let coding = body::Coding::from_header(header("content-encoding"));
     timer
         .as_mut()
         .reset(bound(Instant::now() + spec.body_timeout));
     let read_body = async {
         let mut raw = buf[end..].to_vec();
         let mut chunk = vec![0u8; 4096];
-        // Enough raw bytes for SEARCH_WINDOW of content, chunk headers included.
-        while raw.len() < SEARCH_WINDOW + if chunked { 1024 } else { 0 } {
+        loop {
+            let content = if chunked { dechunk(&raw) } else { raw.clone() };
+            let (window, fill) = body::window(coding, &content);
+            if fill != body::Fill::NeedMore || raw.len() >= body::RAW_LIMIT {
+                return Ok::<_, io::Error>((window, fill));
+            }
             let n = conn.read(&mut chunk).await?;
             if n == 0 {
-                break;
+                return Ok((window, fill));
             }
             raw.extend_from_slice(&chunk[..n]);
         }
-        Ok::<_, io::Error>(raw)
     };
-    let raw = tokio::select! {
+    let (window, fill) = tokio::select! {
         biased;
         r = read_body => match r {
             Ok(r) => r,
@@ -371,10 +534,19 @@ async fn plain_http(spec: &HttpSpec) -> (bool, Reason) {
         },
         _ = &mut timer => return (false, Reason::Timeout),
     };
-    let mut body = if chunked { dechunk(&raw) } else { raw };
-    body.truncate(SEARCH_WINDOW);
-    if contains(&body, needle.as_bytes()) {
+    verdict_on_body(status, &window, fill, needle)
+}
+
+/// The search's verdict on the window; a body that does not decompress says so rather than
+/// "string missing", unless the string came out before the damage.
+fn verdict_on_body(status: u16, window: &[u8], fill: body::Fill, needle: &str) -> (bool, Reason) {
+    if contains(window, needle.as_bytes()) {
         (true, Reason::Ok(Some(status)))
+    } else if let body::Fill::Corrupt(e) = fill {
+        (
+            false,
+            Reason::Other(format!("compressed body does not decompress: {e}")),
+        )
     } else {
         (false, Reason::StringMissing)
     }
@@ -404,20 +576,52 @@ fn dechunk(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads at most [`SEARCH_WINDOW`] bytes; the rest of the body is never downloaded.
-async fn head_of_body(mut resp: reqwest::Response) -> reqwest::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(SEARCH_WINDOW);
-    while buf.len() < SEARCH_WINDOW {
+/// Reads the body until its search window is complete (decompressed when it is gzip or
+/// deflate); the rest of the body is never downloaded. reqwest's own decompression is not
+/// enabled: it would decode whole bodies and for codings Route 53 does not decode.
+async fn head_of_body(mut resp: reqwest::Response) -> reqwest::Result<(Vec<u8>, body::Fill)> {
+    let coding = body::Coding::from_header(
+        resp.headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut raw = Vec::with_capacity(SEARCH_WINDOW);
+    loop {
+        let (window, fill) = body::window(coding, &raw);
+        if fill != body::Fill::NeedMore || raw.len() >= body::RAW_LIMIT {
+            return Ok((window, fill));
+        }
         match resp.chunk().await? {
-            Some(c) => buf.extend_from_slice(&c[..c.len().min(SEARCH_WINDOW - buf.len())]),
-            None => break,
+            Some(c) => raw.extend_from_slice(&c[..c.len().min(body::RAW_LIMIT - raw.len())]),
+            None => return Ok((window, fill)),
         }
     }
-    Ok(buf)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// rustls's "certificate not valid for name", found through the io::Errors that carry it
+/// (an io::Error's `source` skips its own payload, so each is opened with `get_ref`; here
+/// two are nested).
+fn is_name_mismatch(e: &reqwest::Error) -> bool {
+    use rustls::{CertificateError, Error as TlsError};
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        let inner = s
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &dyn std::error::Error);
+        if let Some(TlsError::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) = s.downcast_ref::<TlsError>()
+        {
+            return true;
+        }
+        src = inner.or_else(|| s.source());
+    }
+    false
 }
 
 fn classify(e: &reqwest::Error, scheme: Scheme) -> Reason {
