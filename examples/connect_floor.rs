@@ -58,7 +58,12 @@ fn main() {
         }
     }
     let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let f: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let user: f64 = f[11].parse::<f64>().unwrap_or(0.0) / hz;
     let kernel: f64 = f[12].parse::<f64>().unwrap_or(0.0) / hz;

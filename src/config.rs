@@ -748,7 +748,7 @@ impl Config {
         {
             match spec.build() {
                 Ok(crate::health::Built::Probe(p)) => {
-                    probes.insert(id.clone(), p);
+                    probes.insert(id.clone(), *p);
                 }
                 Ok(crate::health::Built::Calculated(c)) => {
                     calculated.insert(id.clone(), c);

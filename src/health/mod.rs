@@ -362,7 +362,8 @@ pub struct Calculated {
 pub enum Built {
     /// No probe: the state comes from the configuration.
     Static,
-    Probe(ProbeConfig),
+    /// Boxed: a probe's settings dwarf the other variants.
+    Probe(Box<ProbeConfig>),
     Calculated(Calculated),
 }
 
@@ -444,7 +445,7 @@ impl CheckSpec {
                 ProbeTarget::Http(spec)
             }
         };
-        Ok(Built::Probe(ProbeConfig {
+        Ok(Built::Probe(Box::new(ProbeConfig {
             target,
             interval: Duration::from_secs(self.request_interval),
             failure_threshold: self.failure_threshold,
@@ -453,7 +454,7 @@ impl CheckSpec {
             validate_certs: self.validate_certs,
             tcp_timeout: probe::TCP_TIMEOUT,
             target_group: None,
-        }))
+        })))
     }
 }
 
