@@ -275,6 +275,10 @@ fn check(src: &Source) -> anyhow::Result<ExitCode> {
     }
     if built.failures.is_empty() {
         for z in built.snapshot.catalog.zones() {
+            if z.servfail {
+                println!("{}: secondary zone, not transferred yet", z.origin_text());
+                continue;
+            }
             println!(
                 "{}: serial {}, {} records, {} names",
                 z.origin_text(),
