@@ -300,7 +300,7 @@ fn load_route53(
     if !problems.is_empty() {
         return Err(LoadError { problems });
     }
-    // Health checks are a later issue: an id the config does not define is healthy, as Route
+    // An id neither the config nor --health-checks defines is healthy, as Route
     // 53 starts new checks (route53-semantics §5.2). TOML record sets keep the strict check.
     let undefined: Vec<&str> = imported
         .health_check_ids()
