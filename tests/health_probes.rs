@@ -967,7 +967,7 @@ fn http_check(kind: &str, reuse: bool) -> policydns::health::CheckSpec {
 #[test]
 fn reuse_connection_is_refused_for_https_and_tcp_checks() {
     for kind in ["HTTPS", "HTTPS_STR_MATCH", "TCP"] {
-        let e = http_check(kind, true).build().err().expect(kind);
+        let e = http_check(kind, true).build().expect_err(kind);
         assert!(e.contains("reuse_connection"), "{kind}: {e}");
     }
 }
