@@ -12,9 +12,9 @@ INTERVAL=${INTERVAL:-10}
 WINDOW=${WINDOW:-30}
 HTTP_PORT=${HTTP_PORT:-18090}
 DNS_PORT=${DNS_PORT:-15391}
-REUSE=${REUSE:-}
+REUSE=${REUSE:-0}
 reuse_line=""
-[ -z "$REUSE" ] || reuse_line='reuse_connection = true\n'
+[ "$REUSE" = 0 ] || reuse_line='reuse_connection = true\n'
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --example http_ok
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
 BIN=${POLICYDNS_BIN:-target/release/policydns}   # another build to measure, e.g. an older one
@@ -49,14 +49,14 @@ rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 changes=$(grep -c "health check changed state" "$work/server.log" || true)
 # Connections the checker holds open at the end: kept ones with REUSE=1, a few in flight without.
 estab=$(ss -Htn state established "( dport = :$HTTP_PORT )" | wc -l)
-python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" "${REUSE:-0}" "$estab" <<'PY' | tee bench/results/health-latest.txt
+python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" "$REUSE" "$estab" <<'PY' | tee bench/results/health-latest.txt
 import sys
 t0, t1, s0, s1, hz, rss, n, interval, changes, u0, u1, reuse, estab = sys.argv[1:]
 cpu = (float(t1) - float(t0)) / float(hz)
 user = (float(u1) - float(u0)) / float(hz)
 wall = float(s1) - float(s0)
 probes = int(n) / int(interval) * wall
-mode = "reuse_connection = true" if reuse not in ("", "0") else "a fresh connection per probe"
+mode = "reuse_connection = true" if reuse != "0" else "a fresh connection per probe"
 print(f"{n} HTTP checks every {interval} s ({mode}), measured over {wall:.0f} s")
 print(f"checker CPU: {100 * cpu / wall:.2f} % of one core ({cpu * 1e6 / probes:.0f} us per probe, {probes / wall:.0f} probes/s)")
 print(f"  of which user space {100 * user / wall:.2f} %, kernel {100 * (cpu - user) / wall:.2f} %")
