@@ -237,6 +237,28 @@ mod tests {
     }
 
     #[test]
+    fn reuse_connection_is_off_unless_asked_and_only_for_http() {
+        let reuse = |text: &str| {
+            let p = hc(text)?.probe("127.0.0.1".parse().unwrap(), Some(80))?;
+            match p.target {
+                ProbeTarget::Http(spec) => Ok(spec.reuse_connection),
+                ProbeTarget::Tcp(_) => Err("TCP".to_string()),
+            }
+        };
+        assert_eq!(reuse(""), Ok(false));
+        assert_eq!(reuse("reuse_connection = true"), Ok(true));
+        for protocol in ["HTTPS", "TCP"] {
+            let e = reuse(&format!(
+                "protocol = \"{protocol}\"\nreuse_connection = true"
+            ));
+            assert!(
+                e.is_err_and(|e| e.contains("reuse_connection")),
+                "{protocol}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_settings_are_refused_by_name() {
         for (text, want) in [
             ("protocol = \"UDP\"", "protocol"),
