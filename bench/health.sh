@@ -4,6 +4,7 @@
 # one core and its memory once every check has started, over a measuring window.
 #
 #   bench/health.sh                 # N=10000 INTERVAL=10 WINDOW=30 [POLICYDNS_BIN=...]
+#   REUSE=1 bench/health.sh         # the same with reuse_connection = true on every check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
@@ -11,6 +12,9 @@ INTERVAL=${INTERVAL:-10}
 WINDOW=${WINDOW:-30}
 HTTP_PORT=${HTTP_PORT:-18090}
 DNS_PORT=${DNS_PORT:-15391}
+REUSE=${REUSE:-0}
+reuse_line=""
+[ "$REUSE" = 0 ] || reuse_line='reuse_connection = true\n'
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --example http_ok
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
 BIN=${POLICYDNS_BIN:-target/release/policydns}   # another build to measure, e.g. an older one
@@ -25,7 +29,7 @@ printf '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 127.0.0.1\n' >"$work/z.zon
 {
     printf '[[zone]]\norigin = "bench.test."\nfile = "z.zone"\n'
     for i in $(seq 1 "$N"); do
-        printf '[[health_check]]\nid = "c%d"\ntype = "HTTP"\nip_address = "127.0.0.1"\nport = %d\nresource_path = "/c/%d"\nrequest_interval = %d\nfailure_threshold = 3\n' \
+        printf '[[health_check]]\nid = "c%d"\ntype = "HTTP"\nip_address = "127.0.0.1"\nport = %d\nresource_path = "/c/%d"\nrequest_interval = %d\nfailure_threshold = 3\n'"$reuse_line" \
             "$i" "$HTTP_PORT" "$i" "$INTERVAL"
     done
 } >"$work/c.toml"
@@ -43,16 +47,20 @@ sleep "$WINDOW"
 t1=$(ticks); u1=$(uticks); s1=$(date +%s.%N)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 changes=$(grep -c "health check changed state" "$work/server.log" || true)
-python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" <<'PY' | tee bench/results/health-latest.txt
+# Connections the checker holds open at the end: kept ones with REUSE=1, a few in flight without.
+estab=$(ss -Htn state established "( dport = :$HTTP_PORT )" | wc -l)
+python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" "$REUSE" "$estab" <<'PY' | tee bench/results/health-latest.txt
 import sys
-t0, t1, s0, s1, hz, rss, n, interval, changes, u0, u1 = sys.argv[1:]
+t0, t1, s0, s1, hz, rss, n, interval, changes, u0, u1, reuse, estab = sys.argv[1:]
 cpu = (float(t1) - float(t0)) / float(hz)
 user = (float(u1) - float(u0)) / float(hz)
 wall = float(s1) - float(s0)
 probes = int(n) / int(interval) * wall
-print(f"{n} HTTP checks every {interval} s, measured over {wall:.0f} s")
+mode = "reuse_connection = true" if reuse != "0" else "a fresh connection per probe"
+print(f"{n} HTTP checks every {interval} s ({mode}), measured over {wall:.0f} s")
 print(f"checker CPU: {100 * cpu / wall:.2f} % of one core ({cpu * 1e6 / probes:.0f} us per probe, {probes / wall:.0f} probes/s)")
 print(f"  of which user space {100 * user / wall:.2f} %, kernel {100 * (cpu - user) / wall:.2f} %")
 print(f"checker memory (RSS): {int(rss) / 1024:.0f} MiB")
+print(f"checker's established connections to the server at the end: {estab}")
 print(f"state changes logged (should be 0: all healthy): {changes}")
 PY

@@ -1,5 +1,7 @@
 //! A minimal HTTP/1.1 server answering `200 OK` to every request, for the health-check
 //! benchmark (`bench/health.sh`): `cargo run --release --example http_ok -- 127.0.0.1:PORT`.
+//! It keeps a connection open for further requests unless the request says
+//! `Connection: close` (the checker's default), so it serves both of the checker's modes.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -14,13 +16,31 @@ async fn main() {
             continue;
         };
         tokio::spawn(async move {
+            let mut pending = Vec::new();
             let mut buf = [0u8; 1024];
-            if conn.read(&mut buf).await.is_ok() {
-                let _ = conn
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    )
-                    .await;
+            loop {
+                let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&pending[..end]).to_ascii_lowercase();
+                let close = head.lines().any(|l| {
+                    l.split_once(':').is_some_and(|(k, v)| {
+                        k.trim() == "connection" && v.split(',').any(|t| t.trim() == "close")
+                    })
+                });
+                pending.drain(..end + 4);
+                let reply: &[u8] = if close {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                };
+                if conn.write_all(reply).await.is_err() || close {
+                    return;
+                }
             }
         });
     }

@@ -223,6 +223,9 @@ struct HealthCheckSection {
     validate_certificates: bool,
     /// HTTPS: send the FQDN as SNI (Route 53's EnableSNI; unset: true for HTTPS).
     enable_sni: Option<bool>,
+    /// HTTP(_STR_MATCH): keep the connection between probes (Route 53 does not).
+    #[serde(default)]
+    reuse_connection: bool,
     /// CALCULATED: the children, and how many must be healthy.
     #[serde(default)]
     child_health_checks: Vec<String>,
@@ -1192,6 +1195,7 @@ fn check_spec(h: &HealthCheckSection) -> crate::health::CheckSpec {
         disabled: h.disabled,
         validate_certs: h.validate_certificates,
         enable_sni: h.enable_sni,
+        reuse_connection: h.reuse_connection,
         children: h.child_health_checks.clone(),
         health_threshold: h.health_threshold,
     }

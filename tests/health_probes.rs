@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use policydns::health::probe::{self, HttpSpec, ProbeResult, Reason, Scheme, SEARCH_WINDOW};
+use policydns::health::probe::{
+    self, HttpSpec, KeptConnection, ProbeResult, Reason, Scheme, SEARCH_WINDOW,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
@@ -665,4 +667,371 @@ fn route53_enable_sni_false_is_imported() {
     let checks = policydns::health::import_route53(json).unwrap();
     assert_eq!(checks[0].1.enable_sni, Some(false));
     assert_eq!(built_sni(checks[0].1.clone()), None);
+}
+
+// Connection reuse (`reuse_connection`): a keep-alive server that counts the connections it
+// accepts and records which connection each request came on.
+
+/// What the keep-alive server does with a connection after (or instead of) an answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Keeps it open for the next request (HTTP/1.1's default).
+    KeepOpen,
+    /// Says `Connection: close` and closes it.
+    SayCloseAndClose,
+    /// Says `Connection: close` but keeps it open and would answer again.
+    SayCloseStayOpen,
+    /// Closes it after the answer without saying so, as an idle timeout would.
+    CloseSilently,
+    /// Answers the first request on a connection; closes on the second without answering.
+    DropSecondRequest,
+    /// Answers the first request on a connection; never answers the second.
+    HangSecondRequest,
+}
+
+struct KeepAliveServer {
+    addr: SocketAddr,
+    /// (connection number from 1, request head), in arrival order.
+    requests: Arc<Mutex<Vec<(usize, String)>>>,
+}
+
+impl KeepAliveServer {
+    fn requests(&self) -> Vec<(usize, String)> {
+        self.requests.lock().unwrap().clone()
+    }
+    fn connections(&self) -> usize {
+        self.requests().iter().map(|(c, _)| *c).max().unwrap_or(0)
+    }
+}
+
+/// Answers `HTTP/1.1 200 OK\r\n` followed by `rest` (headers after the status line, the empty
+/// line and the body) to every request, as `after` says.
+async fn serve_keepalive(after: After, rest: &str) -> KeepAliveServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let log = requests.clone();
+    let close_header = matches!(after, After::SayCloseAndClose | After::SayCloseStayOpen);
+    let response = format!(
+        "HTTP/1.1 200 OK\r\n{}{rest}",
+        if close_header {
+            "Connection: close\r\n"
+        } else {
+            ""
+        }
+    );
+    tokio::spawn(async move {
+        let mut accepted = 0;
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            accepted += 1;
+            let (conn_no, log, response) = (accepted, log.clone(), response.clone());
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 1024];
+                for n_req in 1.. {
+                    let end = loop {
+                        if let Some(p) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p + 4;
+                        }
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head: Vec<u8> = pending.drain(..end).collect();
+                    log.lock()
+                        .unwrap()
+                        .push((conn_no, String::from_utf8_lossy(&head).into_owned()));
+                    match after {
+                        After::DropSecondRequest if n_req == 2 => return,
+                        After::HangSecondRequest if n_req == 2 => {
+                            // Until the client gives up and closes.
+                            let _ = sock.read(&mut buf).await;
+                            return;
+                        }
+                        _ => {}
+                    }
+                    if sock.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if matches!(after, After::SayCloseAndClose | After::CloseSilently) {
+                        let _ = sock.shutdown().await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    KeepAliveServer { addr, requests }
+}
+
+fn reusing(addr: SocketAddr) -> HttpSpec {
+    let mut s = spec(addr);
+    s.reuse_connection = true;
+    s
+}
+
+/// Runs `n` probes of `s` in turn, as the scheduler does, keeping the connection between them.
+async fn probes(s: &HttpSpec, n: usize) -> (Vec<ProbeResult>, KeptConnection) {
+    let (c, mut kept) = (client(), KeptConnection::default());
+    let mut results = Vec::new();
+    for _ in 0..n {
+        results.push(probe::http_kept(&c, s, &mut kept).await);
+    }
+    (results, kept)
+}
+
+fn all_ok(results: &[ProbeResult]) {
+    for r in results {
+        assert_eq!(r.reason, Reason::Ok(Some(200)), "{results:?}");
+    }
+}
+
+const OK: &str = "Content-Length: 2\r\n\r\nok";
+
+#[tokio::test]
+async fn reuse_keeps_one_connection_across_probes() {
+    let server = serve_keepalive(After::KeepOpen, OK).await;
+    let (results, kept) = probes(&reusing(server.addr), 5).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 1);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 5);
+    assert!(reqs
+        .iter()
+        .all(|(_, h)| h.contains("connection: keep-alive\r\n")));
+    assert!(kept.is_kept());
+}
+
+#[tokio::test]
+async fn without_reuse_every_probe_opens_a_new_connection() {
+    let server = serve_keepalive(After::KeepOpen, OK).await;
+    let (results, kept) = probes(&spec(server.addr), 3).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 3);
+    assert!(server
+        .requests()
+        .iter()
+        .all(|(_, h)| h.contains("connection: close\r\n")));
+    assert!(!kept.is_kept());
+}
+
+#[tokio::test]
+async fn reuse_opens_a_fresh_connection_at_least_every_fresh_every_probes() {
+    let server = serve_keepalive(After::KeepOpen, OK).await;
+    let n = 2 * probe::FRESH_EVERY as usize + 1;
+    let (results, _) = probes(&reusing(server.addr), n).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 3);
+    for conn in 1..=3 {
+        let on_it = server.requests().iter().filter(|(c, _)| *c == conn).count();
+        assert!(
+            on_it <= probe::FRESH_EVERY as usize,
+            "{on_it} probes on one connection"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_closing_after_each_response_gets_one_connection_per_probe() {
+    let server = serve_keepalive(After::SayCloseAndClose, OK).await;
+    let (results, _) = probes(&reusing(server.addr), 3).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 3);
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "no request sent on a closed connection"
+    );
+}
+
+#[tokio::test]
+async fn connection_close_header_is_honoured_even_if_the_socket_stays_open() {
+    let server = serve_keepalive(After::SayCloseStayOpen, OK).await;
+    let (results, kept) = probes(&reusing(server.addr), 3).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 3);
+    assert!(!kept.is_kept());
+}
+
+#[tokio::test]
+async fn response_without_a_length_is_not_reused() {
+    let server = serve_keepalive(After::KeepOpen, "\r\nok").await;
+    let (results, kept) = probes(&reusing(server.addr), 2).await;
+    all_ok(&results);
+    assert!(!kept.is_kept());
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn bytes_past_the_end_of_the_response_are_not_reused() {
+    let server = serve_keepalive(After::KeepOpen, "Content-Length: 2\r\n\r\nokHTTP/1.1").await;
+    let (results, kept) = probes(&reusing(server.addr), 1).await;
+    all_ok(&results);
+    assert!(!kept.is_kept());
+}
+
+#[tokio::test]
+async fn kept_connection_closed_by_the_server_between_probes_is_no_failure() {
+    let server = serve_keepalive(After::CloseSilently, OK).await;
+    let (results, _) = probes(&reusing(server.addr), 4).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 4);
+}
+
+#[tokio::test]
+async fn kept_connection_dropped_mid_request_is_retried_on_a_fresh_one() {
+    let server = serve_keepalive(After::DropSecondRequest, OK).await;
+    let (results, _) = probes(&reusing(server.addr), 3).await;
+    all_ok(&results);
+    // Probe 2 and 3 each lost a request on a kept connection and passed on a new one.
+    assert_eq!(server.connections(), 3);
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[tokio::test]
+async fn kept_connection_that_never_answers_is_retried_on_a_fresh_one() {
+    let server = serve_keepalive(After::HangSecondRequest, OK).await;
+    let (results, _) = probes(&reusing(server.addr), 2).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 2);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn chunked_body_is_read_to_its_end_and_the_connection_reused() {
+    let body =
+        "Transfer-Encoding: chunked\r\n\r\n4\r\nall \r\n6\r\nis ok.\r\n0\r\nx-trailer: 1\r\n\r\n";
+    let server = serve_keepalive(After::KeepOpen, body).await;
+    let mut s = reusing(server.addr);
+    s.search = Some("all is ok".into());
+    let (results, _) = probes(&s, 3).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn long_body_past_the_search_window_is_drained_and_the_connection_reused() {
+    let mut body = "x".repeat(20_000);
+    body.replace_range(100..102, "ok");
+    let server = serve_keepalive(
+        After::KeepOpen,
+        &format!("Content-Length: {}\r\n\r\n{body}", body.len()),
+    )
+    .await;
+    let mut s = reusing(server.addr);
+    s.search = Some("ok".into());
+    let (results, _) = probes(&s, 3).await;
+    all_ok(&results);
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn reuse_keeps_the_5120_byte_search_window() {
+    // "ok" ending exactly at byte 5,120 is in the window; one byte later it is not.
+    for (at, found) in [(SEARCH_WINDOW - 2, true), (SEARCH_WINDOW - 1, false)] {
+        let mut body = "x".repeat(SEARCH_WINDOW + 100);
+        body.replace_range(at..at + 2, "ok");
+        let rest = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        let server = serve_keepalive(After::KeepOpen, &rest).await;
+        let mut s = reusing(server.addr);
+        s.search = Some("ok".into());
+        let (results, _) = probes(&s, 2).await;
+        for r in &results {
+            let want = if found {
+                Reason::Ok(Some(200))
+            } else {
+                Reason::StringMissing
+            };
+            assert_eq!(r.reason, want, "string at {at}");
+        }
+    }
+}
+
+fn http_check(kind: &str, reuse: bool) -> policydns::health::CheckSpec {
+    policydns::health::CheckSpec {
+        kind: Some(kind.into()),
+        ip_address: Some("127.0.0.1".parse().unwrap()),
+        port: Some(8080),
+        search_string: Some("ok".into()),
+        request_interval: 1,
+        failure_threshold: 3,
+        reuse_connection: reuse,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn reuse_connection_is_refused_for_https_and_tcp_checks() {
+    for kind in ["HTTPS", "HTTPS_STR_MATCH", "TCP"] {
+        let e = http_check(kind, true).build().expect_err(kind);
+        assert!(e.contains("reuse_connection"), "{kind}: {e}");
+    }
+}
+
+#[test]
+fn route53_import_never_reuses_connections() {
+    let json = r#"{"HealthChecks": [{"Id": "a", "HealthCheckConfig": {"IPAddress": "192.0.2.1",
+        "Port": 80, "Type": "HTTP"}}]}"#;
+    let checks = policydns::health::import_route53(json).unwrap();
+    assert!(!checks[0].1.reuse_connection);
+}
+
+#[test]
+fn reuse_connection_in_the_config_reaches_the_probe() {
+    let dir = std::env::temp_dir().join(format!("policydns-reuse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.toml");
+    std::fs::write(
+        dir.join("z.zone"),
+        "$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 127.0.0.1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &path,
+        "[[zone]]\norigin = \"reuse.test.\"\nfile = \"z.zone\"\n\
+         [[health_check]]\nid = \"kept\"\ntype = \"HTTP\"\nip_address = \"127.0.0.1\"\nreuse_connection = true\n\
+         [[health_check]]\nid = \"fresh\"\ntype = \"HTTP\"\nip_address = \"127.0.0.1\"\n",
+    )
+    .unwrap();
+    let config = policydns::config::Config::load(Some(&path), &Default::default());
+    std::fs::remove_dir_all(&dir).unwrap();
+    let config = config.unwrap();
+    let reuse = |id: &str| match &config.probes[id].target {
+        policydns::health::ProbeTarget::Http(h) => h.reuse_connection,
+        other => panic!("{other:?}"),
+    };
+    assert!(reuse("kept"));
+    assert!(!reuse("fresh"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_check_with_reuse_keeps_its_connection_between_probes() {
+    use policydns::health::{self, status::Reports, Built, HealthTable};
+    let server = serve_keepalive(After::KeepOpen, OK).await;
+    let mut check = http_check("HTTP", true);
+    check.port = Some(server.addr.port());
+    let Built::Probe(cfg) = check.build().unwrap() else {
+        panic!("not a probe")
+    };
+    let table = Arc::new(HealthTable::new([true]));
+    let tasks = health::spawn(
+        vec![(0, "kept".into(), *cfg)],
+        table.clone(),
+        Arc::new(Reports::default()),
+    );
+    // Interval 1 s: three probes within a few seconds; the bound only ends a broken run.
+    for _ in 0..200 {
+        if server.requests().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tasks.iter().for_each(|t| t.abort());
+    assert!(server.requests().len() >= 3, "{:?}", server.requests());
+    assert_eq!(server.connections(), 1);
+    assert!(table.get(0));
 }

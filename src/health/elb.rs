@@ -34,6 +34,10 @@ pub struct TargetGroupHealthCheck {
     pub unhealthy_threshold_count: Option<u8>,
     /// HTTP codes: "200", "200,302", "200-299".
     pub matcher: Option<String>,
+    /// HTTP: keep the connection between checks. Not ELB's way (it closes after each check);
+    /// see `probe::KeptConnection`.
+    #[serde(default)]
+    pub reuse_connection: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -63,6 +67,7 @@ pub struct TargetGroupCheck {
     timeout: Duration,
     counts: TargetCounts,
     matcher: StatusMatcher,
+    reuse_connection: bool,
 }
 
 impl TargetGroupHealthCheck {
@@ -79,6 +84,9 @@ impl TargetGroupHealthCheck {
             "TCP" => None,
             other => return Err(format!("protocol {other:?} is not HTTP, HTTPS or TCP")),
         };
+        if self.reuse_connection && scheme != Some(Scheme::Http) {
+            return Err("reuse_connection is for HTTP health checks only".into());
+        }
         if scheme.is_none() && (self.path.is_some() || self.matcher.is_some()) {
             return Err("a TCP health check has no path or matcher".into());
         }
@@ -137,6 +145,7 @@ impl TargetGroupHealthCheck {
             timeout: Duration::from_secs(timeout),
             counts,
             matcher,
+            reuse_connection: self.reuse_connection,
         })
     }
 }
@@ -161,6 +170,7 @@ impl TargetGroupCheck {
                 spec.response_timeout = self.timeout;
                 spec.body_timeout = self.timeout;
                 spec.total_timeout = Some(self.timeout);
+                spec.reuse_connection = self.reuse_connection;
                 ProbeTarget::Http(spec)
             }
         };
@@ -224,6 +234,28 @@ mod tests {
             .probe("127.0.0.1".parse().unwrap(), Some(8080))
             .unwrap();
         assert!(matches!(p.target, ProbeTarget::Http(s) if s.port == 9000));
+    }
+
+    #[test]
+    fn reuse_connection_is_off_unless_asked_and_only_for_http() {
+        let reuse = |text: &str| {
+            let p = hc(text)?.probe("127.0.0.1".parse().unwrap(), Some(80))?;
+            match p.target {
+                ProbeTarget::Http(spec) => Ok(spec.reuse_connection),
+                ProbeTarget::Tcp(_) => Err("TCP".to_string()),
+            }
+        };
+        assert_eq!(reuse(""), Ok(false));
+        assert_eq!(reuse("reuse_connection = true"), Ok(true));
+        for protocol in ["HTTPS", "TCP"] {
+            let e = reuse(&format!(
+                "protocol = \"{protocol}\"\nreuse_connection = true"
+            ));
+            assert!(
+                e.is_err_and(|e| e.contains("reuse_connection")),
+                "{protocol}"
+            );
+        }
     }
 
     #[test]

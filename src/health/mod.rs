@@ -161,6 +161,7 @@ pub fn spawn(
             check,
             client,
             sni_client,
+            kept: probe::KeptConnection::default(),
             due,
         }));
     }
@@ -178,6 +179,9 @@ struct Scheduled {
     client: Option<reqwest::Client>,
     /// An HTTPS check with EnableSNI: its own client, sending the FQDN.
     sni_client: Option<reqwest::Client>,
+    /// A plain-HTTP check with `reuse_connection`: its connection between probes. Here rather
+    /// than in a shared pool, so a probe reaches it without a lock.
+    kept: probe::KeptConnection,
     /// When this probe was due: the next is due one interval later.
     due: tokio::time::Instant,
 }
@@ -244,7 +248,7 @@ async fn run_probe(
     let result = match (&e.cfg.target, &e.client) {
         (ProbeTarget::Http(spec), Some(c)) => match &e.sni_client {
             Some(sni) => probe::http_with_sni(sni, c, spec).await,
-            None => probe::http(c, spec).await,
+            None => probe::http_kept(c, spec, &mut e.kept).await,
         },
         (ProbeTarget::Tcp(addr), _) => probe::tcp(*addr, e.cfg.tcp_timeout).await,
         (ProbeTarget::Http(_), None) => return e,
@@ -344,6 +348,9 @@ pub struct CheckSpec {
     /// HTTPS: send the FQDN as SNI. None takes Route 53's default, true for HTTPS checks
     /// (API reference, HealthCheckConfig.EnableSNI).
     pub enable_sni: Option<bool>,
+    /// HTTP and HTTP_STR_MATCH: keep the connection between probes (not Route 53's way; see
+    /// [`probe::KeptConnection`]).
+    pub reuse_connection: bool,
     pub children: Vec<String>,
     pub health_threshold: usize,
 }
@@ -406,6 +413,9 @@ impl CheckSpec {
                 ))
             }
         };
+        if self.reuse_connection && scheme != Some(Scheme::Http) {
+            return Err("reuse_connection is for HTTP and HTTP_STR_MATCH checks only".into());
+        }
         let target = match scheme {
             None => {
                 let ip = self.ip_address.ok_or("a TCP check needs an IP address")?;
@@ -435,6 +445,7 @@ impl CheckSpec {
                     // The FQDN, never the IP address: SNI carries only host names.
                     spec.sni = spec.host_header.clone();
                 }
+                spec.reuse_connection = self.reuse_connection;
                 if string_match {
                     spec.search = Some(
                         self.search_string
@@ -532,6 +543,8 @@ pub fn import_route53(json: &str) -> Result<Vec<(String, CheckSpec)>, String> {
                 disabled: cfg.disabled,
                 validate_certs: false,
                 enable_sni: cfg.enable_sni,
+                // Route 53 opens a connection per check.
+                reuse_connection: false,
                 children: cfg.child_health_checks,
                 health_threshold: cfg.health_threshold.unwrap_or(0),
             },
