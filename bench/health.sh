@@ -23,7 +23,7 @@ pids=()
 cleanup() { for p in "${pids[@]-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-taskset -c 1 target/release/examples/http_ok "127.0.0.1:$HTTP_PORT" &
+HTTP_OK_COUNT="$work/answered" taskset -c 1 target/release/examples/http_ok "127.0.0.1:$HTTP_PORT" &
 pids+=("$!")
 printf '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 127.0.0.1\n' >"$work/z.zone"
 {
@@ -42,23 +42,25 @@ kill -0 "$pid" || { tail -5 "$work/server.log"; exit 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 uticks() { awk '{print $14}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
-t0=$(ticks); u0=$(uticks); s0=$(date +%s.%N)
+answered() { cat "$work/answered" 2>/dev/null || echo 0; }
+t0=$(ticks); u0=$(uticks); s0=$(date +%s.%N); a0=$(answered)
 sleep "$WINDOW"
-t1=$(ticks); u1=$(uticks); s1=$(date +%s.%N)
+t1=$(ticks); u1=$(uticks); s1=$(date +%s.%N); a1=$(answered)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 changes=$(grep -c "health check changed state" "$work/server.log" || true)
 # Connections the checker holds open at the end: kept ones with REUSE=1, a few in flight without.
 estab=$(ss -Htn state established "( dport = :$HTTP_PORT )" | wc -l)
-python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" "$REUSE" "$estab" <<'PY' | tee bench/results/health-latest.txt
+python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" "$REUSE" "$estab" "$a0" "$a1" <<'PY' | tee bench/results/health-latest.txt
 import sys
-t0, t1, s0, s1, hz, rss, n, interval, changes, u0, u1, reuse, estab = sys.argv[1:]
+t0, t1, s0, s1, hz, rss, n, interval, changes, u0, u1, reuse, estab, a0, a1 = sys.argv[1:]
 cpu = (float(t1) - float(t0)) / float(hz)
 user = (float(u1) - float(u0)) / float(hz)
 wall = float(s1) - float(s0)
-probes = int(n) / int(interval) * wall
+# Probes the server really answered in the window (the counter is ~0.1 s behind at both ends).
+probes = max(int(a1) - int(a0), 1)
 mode = "reuse_connection = true" if reuse != "0" else "a fresh connection per probe"
 print(f"{n} HTTP checks every {interval} s ({mode}), measured over {wall:.0f} s")
-print(f"checker CPU: {100 * cpu / wall:.2f} % of one core ({cpu * 1e6 / probes:.0f} us per probe, {probes / wall:.0f} probes/s)")
+print(f"checker CPU: {100 * cpu / wall:.2f} % of one core ({cpu * 1e6 / probes:.0f} us per probe, {probes / wall:.0f} probes/s answered; {int(n) / int(interval):.0f} expected)")
 print(f"  of which user space {100 * user / wall:.2f} %, kernel {100 * (cpu - user) / wall:.2f} %")
 print(f"checker memory (RSS): {int(rss) / 1024:.0f} MiB")
 print(f"checker's established connections to the server at the end: {estab}")

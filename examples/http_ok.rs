@@ -2,8 +2,13 @@
 //! benchmark (`bench/health.sh`): `cargo run --release --example http_ok -- 127.0.0.1:PORT`.
 //! It keeps a connection open for further requests unless the request says
 //! `Connection: close` (the checker's default), so it serves both of the checker's modes.
+//! With `HTTP_OK_COUNT=FILE` it writes the number of requests answered so far to FILE ten
+//! times a second, so the benchmark counts the probes that really happened.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+static ANSWERED: AtomicU64 = AtomicU64::new(0);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -11,6 +16,18 @@ async fn main() {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:18090".into());
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+    if let Ok(path) = std::env::var("HTTP_OK_COUNT") {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let tmp = format!("{path}.tmp");
+                let n = ANSWERED.load(Ordering::Relaxed).to_string();
+                if std::fs::write(&tmp, n).is_ok() {
+                    let _ = std::fs::rename(&tmp, &path);
+                }
+            }
+        });
+    }
     loop {
         let Ok((mut conn, _)) = listener.accept().await else {
             continue;
@@ -38,7 +55,11 @@ async fn main() {
                 } else {
                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
                 };
-                if conn.write_all(reply).await.is_err() || close {
+                if conn.write_all(reply).await.is_err() {
+                    return;
+                }
+                ANSWERED.fetch_add(1, Ordering::Relaxed);
+                if close {
                     return;
                 }
             }
