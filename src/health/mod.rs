@@ -174,7 +174,10 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("health".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => return tracing::error!("health checks not started: runtime: {e}"),
             };

@@ -128,11 +128,13 @@ async fn connection(
                 control.respond_tcp(&snap, &query[..n], parsed, Some(peer))
             };
             let Some(stream) = stream else { return Ok(()) };
-            // A whole zone may take a while to send: allow a generous time per 64 KiB.
-            let budget = limits.idle_timeout * (1 + (stream.len() / 65536) as u32);
-            tokio::time::timeout(budget, wr.write_all(&stream))
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client not reading"))??;
+            // A zone may take a while to send: the idle limit applies to each 64 KiB written,
+            // so a client that keeps reading is never cut off and one that stops is let go.
+            for chunk in stream.chunks(64 * 1024) {
+                tokio::time::timeout(limits.idle_timeout, wr.write_all(chunk))
+                    .await
+                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client not reading"))??;
+            }
             continue;
         }
         let resp = {
