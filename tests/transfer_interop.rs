@@ -142,13 +142,29 @@ zone \"xfr.test\" {{ type secondary; primaries port {pport} {{ {pip}; }}; file \
 }
 
 fn knot_secondary(dir: &Dir, port: u16, primary: SocketAddr) -> Peer {
+    knot_secondary_with(dir, port, primary, false)
+}
+
+/// Knot as a secondary; with `key`, its requests are signed with the test key.
+fn knot_secondary_with(dir: &Dir, port: u16, primary: SocketAddr, key: bool) -> Peer {
     let work = dir.0.join(format!("knot-{port}"));
     std::fs::create_dir_all(&work).unwrap();
+    let (key_section, key_ref) = if key {
+        (
+            format!(
+                "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {KEY_SECRET}\n"
+            ),
+            "    key: xfr-key\n",
+        )
+    } else {
+        (String::new(), "")
+    };
     let conf = format!(
         "server:\n    rundir: \"{w}\"\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n\
 database:\n    storage: \"{w}\"\n\
 log:\n  - target: stderr\n    any: info\n\
-remote:\n  - id: primary\n    address: {pip}@{pport}\n\
+{key_section}\
+remote:\n  - id: primary\n    address: {pip}@{pport}\n{key_ref}\
 acl:\n  - id: notify_from_primary\n    address: {pip}\n    action: notify\n\
 template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
 zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n",
@@ -1019,4 +1035,21 @@ fn policydns_secondary_signs_its_requests_to_a_bind_primary_that_requires_a_key(
         first_a(unsigned.addr, "www.xfr.test").is_none(),
         "transferred without the key"
     );
+}
+
+#[test]
+fn tsig_signed_transfer_with_the_right_key_is_accepted_by_knot() {
+    let dir = Dir::new("xfr-tsig-knot");
+    let (ours, _) = primary(
+        &dir,
+        ZONE,
+        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
+    );
+    let port = free_port();
+    let knot = knot_secondary_with(&dir, port, ours.addr, true);
+    let knot_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    eventually("Knot to transfer with TSIG", || {
+        first_a(knot_addr, "www.xfr.test").is_some()
+    });
+    assert!(knot.log().contains("AXFR, incoming"), "{}", knot.log());
 }
