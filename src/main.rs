@@ -356,7 +356,8 @@ async fn run(
         "serving"
     );
     let reports = Arc::new(policydns::health::status::Reports::default());
-    let mut probes = start_probes(&config, &server.snapshot.load(), &reports);
+    let mut probes =
+        policydns::health::spawn_configured(&config, &server.snapshot.load(), &reports);
     let mut status_task = None;
     if let Some(addr) = config.status_listen {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -424,7 +425,7 @@ async fn run(
             // Probes write into the new snapshot's table from now on (the status listener
             // reads whichever snapshot is current and keeps running).
             probes.iter().for_each(|t| t.abort());
-            probes = start_probes(&config, &built.snapshot, &reports);
+            probes = policydns::health::spawn_configured(&config, &built.snapshot, &reports);
             server.swap(built.snapshot);
             drop(guard);
             report_transfer_outcome(&outcome);
@@ -491,26 +492,6 @@ fn start_secondaries(config: &Config, server: &Server) -> Vec<tokio::task::JoinH
             ))
         })
         .collect()
-}
-
-/// Starts the probes of the checks that have one, writing into `snapshot`'s health table.
-fn start_probes(
-    config: &Config,
-    snapshot: &policydns::answer::Snapshot,
-    reports: &Arc<policydns::health::status::Reports>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let checks = config
-        .probes
-        .iter()
-        .filter_map(|(id, p)| {
-            let index = snapshot.health_ids.iter().position(|x| x == id)?;
-            Some((index as u32, id.clone(), p.clone()))
-        })
-        .collect::<Vec<_>>();
-    if !checks.is_empty() {
-        tracing::info!(checks = checks.len(), "health checks probing");
-    }
-    policydns::health::spawn(checks, snapshot.health.clone(), reports.clone())
 }
 
 /// `import route53`: the same conversion `--route53` does at load time, written out as a

@@ -328,7 +328,10 @@ pub fn spawn_configured(
             let index = snapshot.health_ids.iter().position(|x| x == id)?;
             Some((index as u32, id.clone(), p.clone()))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if !checks.is_empty() {
+        tracing::info!(checks = checks.len(), "health checks probing");
+    }
     spawn(checks, snapshot.health.clone(), reports.clone())
 }
 

@@ -295,25 +295,60 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The TSIG variables of RFC 8945 §4.3.3, as they enter the digest.
-fn variables(
-    out: &mut Vec<u8>,
-    key: &[u8],
-    algorithm: &[u8],
+/// The TSIG fields a MAC covers (RFC 8945 §4.3.3) and the record carries.
+struct Vars<'a> {
+    key: &'a [u8],
+    algorithm: &'a [u8],
     time: u64,
     fudge: u16,
     error: u16,
-    other: &[u8],
-) {
-    out.extend_from_slice(key);
-    out.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
-    out.extend_from_slice(&0u32.to_be_bytes());
-    out.extend_from_slice(algorithm);
-    out.extend_from_slice(&time.to_be_bytes()[2..]);
-    out.extend_from_slice(&fudge.to_be_bytes());
-    out.extend_from_slice(&error.to_be_bytes());
-    out.extend_from_slice(&(other.len() as u16).to_be_bytes());
-    out.extend_from_slice(other);
+    other: &'a [u8],
+}
+
+impl Vars<'_> {
+    /// What the MAC covers: the prior MAC when there is one (a response's request, a chain's
+    /// previous message), the message as it was before the TSIG was added, then every variable,
+    /// or only the timers in the later messages of a chain (§5.3.1).
+    fn digest(
+        &self,
+        prior: Option<&[u8]>,
+        message: impl FnOnce(&mut Vec<u8>),
+        all: bool,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        if let Some(p) = prior {
+            out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            out.extend_from_slice(p);
+        }
+        message(&mut out);
+        if all {
+            out.extend_from_slice(self.key);
+            out.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
+            out.extend_from_slice(&0u32.to_be_bytes());
+            out.extend_from_slice(self.algorithm);
+        }
+        out.extend_from_slice(&self.time.to_be_bytes()[2..]);
+        out.extend_from_slice(&self.fudge.to_be_bytes());
+        if all {
+            out.extend_from_slice(&self.error.to_be_bytes());
+            out.extend_from_slice(&(self.other.len() as u16).to_be_bytes());
+            out.extend_from_slice(self.other);
+        }
+        out
+    }
+}
+
+impl TsigRecord {
+    fn vars(&self) -> Vars<'_> {
+        Vars {
+            key: &self.key,
+            algorithm: &self.algorithm,
+            time: self.time,
+            fudge: self.fudge,
+            error: self.error,
+            other: &self.other,
+        }
+    }
 }
 
 /// The message as it was before the TSIG was added: ARCOUNT one less and the original ID.
@@ -357,17 +392,7 @@ pub fn verify_request(
     else {
         return Err((Rejection::BadKey, None));
     };
-    let mut data = Vec::with_capacity(msg.len() + 64);
-    unsigned_part(&mut data, msg, t);
-    variables(
-        &mut data,
-        &t.key,
-        &t.algorithm,
-        t.time,
-        t.fudge,
-        t.error,
-        &t.other,
-    );
+    let data = t.vars().digest(None, |d| unsigned_part(d, msg, t), true);
     if t.mac.len() < 10 || !key.verify(&data, &t.mac) {
         return Err((Rejection::BadSig, None));
     }
@@ -385,33 +410,22 @@ pub fn verify_request(
 /// Appends a TSIG record to the message `msg[start..]` (complete, unsigned) and bumps its
 /// ARCOUNT.
 #[allow(clippy::too_many_arguments)]
-fn append(
-    msg: &mut Vec<u8>,
-    start: usize,
-    key: &[u8],
-    algorithm: &[u8],
-    time: u64,
-    fudge: u16,
-    mac: &[u8],
-    original_id: u16,
-    error: u16,
-    other: &[u8],
-) {
-    msg.extend_from_slice(key);
+fn append(msg: &mut Vec<u8>, start: usize, v: &Vars<'_>, mac: &[u8], original_id: u16) {
+    msg.extend_from_slice(v.key);
     msg.extend_from_slice(&types::TSIG.to_be_bytes());
     msg.extend_from_slice(&types::CLASS_ANY.to_be_bytes());
     msg.extend_from_slice(&0u32.to_be_bytes());
-    let rdlen = algorithm.len() + 10 + mac.len() + 6 + other.len();
+    let rdlen = v.algorithm.len() + 10 + mac.len() + 6 + v.other.len();
     msg.extend_from_slice(&(rdlen as u16).to_be_bytes());
-    msg.extend_from_slice(algorithm);
-    msg.extend_from_slice(&time.to_be_bytes()[2..]);
-    msg.extend_from_slice(&fudge.to_be_bytes());
+    msg.extend_from_slice(v.algorithm);
+    msg.extend_from_slice(&v.time.to_be_bytes()[2..]);
+    msg.extend_from_slice(&v.fudge.to_be_bytes());
     msg.extend_from_slice(&(mac.len() as u16).to_be_bytes());
     msg.extend_from_slice(mac);
     msg.extend_from_slice(&original_id.to_be_bytes());
-    msg.extend_from_slice(&error.to_be_bytes());
-    msg.extend_from_slice(&(other.len() as u16).to_be_bytes());
-    msg.extend_from_slice(other);
+    msg.extend_from_slice(&v.error.to_be_bytes());
+    msg.extend_from_slice(&(v.other.len() as u16).to_be_bytes());
+    msg.extend_from_slice(v.other);
     let ar = u16::from_be_bytes([msg[start + 10], msg[start + 11]]) + 1;
     msg[start + 10..start + 12].copy_from_slice(&ar.to_be_bytes());
 }
@@ -457,42 +471,26 @@ impl ResponseSigner {
     /// already signed, as a TCP stream is built).
     pub fn sign(&mut self, msg: &mut Vec<u8>, start: usize) {
         let alg = self.key.algorithm_wire();
-        let other: Vec<u8> = if self.error == BADTIME {
-            self.time.to_be_bytes()[2..].to_vec()
-        } else {
-            Vec::new()
+        let time = self.time.to_be_bytes();
+        let v = Vars {
+            key: &self.key.name,
+            algorithm: &alg,
+            time: self.time,
+            fudge: FUDGE,
+            error: self.error,
+            other: if self.error == BADTIME {
+                &time[2..]
+            } else {
+                &[]
+            },
         };
-        let mut data = Vec::with_capacity(msg.len() + 128);
-        data.extend_from_slice(&(self.prior_mac.len() as u16).to_be_bytes());
-        data.extend_from_slice(&self.prior_mac);
-        data.extend_from_slice(&msg[start..]);
-        if self.first {
-            variables(
-                &mut data,
-                &self.key.name,
-                &alg,
-                self.time,
-                FUDGE,
-                self.error,
-                &other,
-            );
-        } else {
-            data.extend_from_slice(&self.time.to_be_bytes()[2..]);
-            data.extend_from_slice(&FUDGE.to_be_bytes());
-        }
-        let mac = self.key.mac(&data);
-        append(
-            msg,
-            start,
-            &self.key.name,
-            &alg,
-            self.time,
-            FUDGE,
-            &mac,
-            self.original_id,
-            self.error,
-            &other,
+        let data = v.digest(
+            Some(&self.prior_mac),
+            |d| d.extend_from_slice(&msg[start..]),
+            self.first,
         );
+        let mac = self.key.mac(&data);
+        append(msg, start, &v, &mac, self.original_id);
         self.prior_mac = mac;
         self.first = false;
     }
@@ -501,18 +499,13 @@ impl ResponseSigner {
 /// An unsigned TSIG carrying an error (BADKEY, BADSIG), echoing the request's key and
 /// algorithm (RFC 8945 §5.2.1, §5.2.2).
 pub fn append_unsigned_error(msg: &mut Vec<u8>, t: &TsigRecord, error: u16, now: u64) {
-    append(
-        msg,
-        0,
-        &t.key,
-        &t.algorithm,
-        now,
-        t.fudge,
-        &[],
-        t.original_id,
+    let v = Vars {
+        time: now,
         error,
-        &[],
-    );
+        other: &[],
+        ..t.vars()
+    };
+    append(msg, 0, &v, &[], t.original_id);
 }
 
 /// Signs a request we send (a transfer or SOA query as a secondary, a NOTIFY as a primary).
@@ -520,11 +513,16 @@ pub fn append_unsigned_error(msg: &mut Vec<u8>, t: &TsigRecord, error: u16, now:
 pub fn sign_request(key: &Key, msg: &mut Vec<u8>, now: u64) -> Vec<u8> {
     let alg = key.algorithm_wire();
     let id = u16::from_be_bytes([msg[0], msg[1]]);
-    let mut data = Vec::with_capacity(msg.len() + 64);
-    data.extend_from_slice(msg);
-    variables(&mut data, &key.name, &alg, now, FUDGE, 0, &[]);
-    let mac = key.mac(&data);
-    append(msg, 0, &key.name, &alg, now, FUDGE, &mac, id, 0, &[]);
+    let v = Vars {
+        key: &key.name,
+        algorithm: &alg,
+        time: now,
+        fudge: FUDGE,
+        error: 0,
+        other: &[],
+    };
+    let mac = key.mac(&v.digest(None, |d| d.extend_from_slice(msg), true));
+    append(msg, 0, &v, &mac, id);
     mac
 }
 
@@ -571,24 +569,11 @@ impl ResponseVerifier {
         if t.error != 0 {
             return Err(VerifyError::Error(t.error));
         }
-        let mut data = Vec::with_capacity(msg.len() + 128);
-        data.extend_from_slice(&(self.prior_mac.len() as u16).to_be_bytes());
-        data.extend_from_slice(&self.prior_mac);
-        unsigned_part(&mut data, msg, &t);
-        if self.first {
-            variables(
-                &mut data,
-                &t.key,
-                &t.algorithm,
-                t.time,
-                t.fudge,
-                t.error,
-                &t.other,
-            );
-        } else {
-            data.extend_from_slice(&t.time.to_be_bytes()[2..]);
-            data.extend_from_slice(&t.fudge.to_be_bytes());
-        }
+        let data = t.vars().digest(
+            Some(&self.prior_mac),
+            |d| unsigned_part(d, msg, &t),
+            self.first,
+        );
         if !self.key.verify(&data, &t.mac) {
             return Err(VerifyError::BadMac);
         }
