@@ -256,6 +256,16 @@ fn rcode(m: &[u8]) -> u8 {
     m[3] & 0xF
 }
 
+/// A primary whose zone only holders of the test key may transfer.
+fn key_only_primary(dir: &Dir) -> Server {
+    primary(
+        dir,
+        ZONE,
+        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
+    )
+    .0
+}
+
 fn primary(dir: &Dir, zone_text: &str, extra: &[&str]) -> (Server, PathBuf) {
     let zone = dir.write("xfr.test.zone", zone_text);
     let spec = format!("xfr.test.={}", zone.display());
@@ -357,11 +367,7 @@ fn knot_secondary_transfers_the_zone_and_follows_a_reload_by_ixfr() {
 #[test]
 fn tsig_signed_transfer_with_the_right_key_is_accepted_by_bind() {
     let dir = Dir::new("xfr-tsig-ok");
-    let (ours, _) = primary(
-        &dir,
-        ZONE,
-        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
-    );
+    let ours = key_only_primary(&dir);
     let port = free_port();
     let bind = named_secondary(&dir, port, ours.addr, true);
     let bind_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -378,11 +384,7 @@ fn tsig_signed_transfer_with_the_right_key_is_accepted_by_bind() {
 #[test]
 fn transfer_signed_with_a_wrong_key_is_notauth() {
     let dir = Dir::new("xfr-tsig-bad");
-    let (ours, _) = primary(
-        &dir,
-        ZONE,
-        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
-    );
+    let ours = key_only_primary(&dir);
     let m = transfer_request(ours.addr, "xfr.test", None, Some(WRONG_KEY));
     assert_eq!(rcode(&m), 9, "expected NOTAUTH");
     let t = tsig::find(&m)
@@ -395,11 +397,7 @@ fn transfer_signed_with_a_wrong_key_is_notauth() {
 #[test]
 fn unsigned_transfer_of_a_key_only_zone_is_refused() {
     let dir = Dir::new("xfr-tsig-none");
-    let (ours, _) = primary(
-        &dir,
-        ZONE,
-        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
-    );
+    let ours = key_only_primary(&dir);
     assert_eq!(
         rcode(&transfer_request(ours.addr, "xfr.test", None, None)),
         5
@@ -1040,11 +1038,7 @@ fn policydns_secondary_signs_its_requests_to_a_bind_primary_that_requires_a_key(
 #[test]
 fn tsig_signed_transfer_with_the_right_key_is_accepted_by_knot() {
     let dir = Dir::new("xfr-tsig-knot");
-    let (ours, _) = primary(
-        &dir,
-        ZONE,
-        &["--tsig-key", KEY, "--allow-transfer", "key:xfr-key"],
-    );
+    let ours = key_only_primary(&dir);
     let port = free_port();
     let knot = knot_secondary_with(&dir, port, ours.addr, true);
     let knot_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

@@ -32,24 +32,42 @@ pub enum Pulled {
     Incremental(Vec<Change>),
 }
 
-fn query(id: u16, origin: &[u8], qtype: u16, have_soa: Option<&Rr<'_>>) -> Vec<u8> {
-    let transfer = qtype == AXFR || qtype == IXFR;
-    let mut m = Vec::with_capacity(64);
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0, 0, 0, 1, 0, 0]);
-    m.extend_from_slice(&(have_soa.is_some() as u16).to_be_bytes());
-    m.extend_from_slice(&(transfer as u16).to_be_bytes());
+/// A message with one question (`origin`, `qtype`) and, when given, the zone's SOA as the one
+/// record of the answer section (NOTIFY, RFC 1996 §3.7) or of the authority section (IXFR,
+/// RFC 1995 §3); `additional` counts records the caller appends.
+pub(crate) fn soa_message(
+    id: u16,
+    flags: u16,
+    origin: &[u8],
+    qtype: u16,
+    soa: Option<(u32, &[u8])>,
+    soa_in_answer: bool,
+    additional: u16,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64 + origin.len() + soa.map_or(0, |s| s.1.len()));
+    let has = soa.is_some() as u16;
+    let (an, ns) = if soa_in_answer { (has, 0) } else { (0, has) };
+    for v in [id, flags, 1, an, ns, additional] {
+        m.extend_from_slice(&v.to_be_bytes());
+    }
     m.extend_from_slice(origin);
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&CLASS_IN.to_be_bytes());
-    if let Some(soa) = have_soa {
+    if let Some((ttl, rdata)) = soa {
         m.extend_from_slice(&[0xC0, 12]);
         m.extend_from_slice(&SOA.to_be_bytes());
         m.extend_from_slice(&CLASS_IN.to_be_bytes());
-        m.extend_from_slice(&soa.ttl.to_be_bytes());
-        m.extend_from_slice(&(soa.rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(&soa.rdata);
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
     }
+    m
+}
+
+fn query(id: u16, origin: &[u8], qtype: u16, have_soa: Option<&Rr<'_>>) -> Vec<u8> {
+    let transfer = qtype == AXFR || qtype == IXFR;
+    let soa = have_soa.map(|s| (s.ttl, &*s.rdata));
+    let mut m = soa_message(id, 0, origin, qtype, soa, false, transfer as u16);
     if transfer {
         // OPT asking a policydns primary for the zone's routing policy (`records`); other
         // primaries ignore the unknown option (RFC 6891 §6.1.2).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 
 use super::tsig::{self, Key};
-use crate::server::packet::hflags;
+use crate::server::packet::{hflags, OPCODE_NOTIFY};
 use crate::zone::types;
 
 /// Tries per secondary; the wait doubles from 1 s (RFC 1996 §3.6 asks for retries with
@@ -17,25 +17,8 @@ const FIRST_WAIT: Duration = Duration::from_secs(1);
 /// A NOTIFY for `origin` with its new SOA in the answer section (RFC 1996 §3.7 lets the
 /// secondary use it as a hint).
 pub fn message(id: u16, origin: &[u8], soa: Option<(u32, &[u8])>) -> Vec<u8> {
-    let mut m = Vec::with_capacity(64 + origin.len());
-    m.extend_from_slice(&id.to_be_bytes());
-    let flags: u16 = (4 << 11) | hflags::AA;
-    m.extend_from_slice(&flags.to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes());
-    m.extend_from_slice(&(soa.is_some() as u16).to_be_bytes());
-    m.extend_from_slice(&[0, 0, 0, 0]);
-    m.extend_from_slice(origin);
-    m.extend_from_slice(&types::SOA.to_be_bytes());
-    m.extend_from_slice(&types::CLASS_IN.to_be_bytes());
-    if let Some((ttl, rdata)) = soa {
-        m.extend_from_slice(&[0xC0, 12]);
-        m.extend_from_slice(&types::SOA.to_be_bytes());
-        m.extend_from_slice(&types::CLASS_IN.to_be_bytes());
-        m.extend_from_slice(&ttl.to_be_bytes());
-        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(rdata);
-    }
-    m
+    let flags: u16 = ((OPCODE_NOTIFY as u16) << 11) | hflags::AA;
+    super::client::soa_message(id, flags, origin, types::SOA, soa, true, 0)
 }
 
 /// Sends NOTIFY for a zone to every target, each in its own task.

@@ -283,6 +283,14 @@ mod tests {
         Zone::compile(b"\x03big\x04test\x00", recs).unwrap().0
     }
 
+    /// A stream answering a `qtype` question for big.test.
+    fn stream(qtype: u16, framed: bool, max_size: usize) -> MessageStream {
+        let mut question = b"\x03big\x04test\x00".to_vec();
+        question.extend_from_slice(&qtype.to_be_bytes());
+        question.extend_from_slice(&types::CLASS_IN.to_be_bytes());
+        MessageStream::new(1, 0, &question, framed, max_size, None)
+    }
+
     fn frames(stream: &[u8]) -> Vec<Message> {
         let mut out = Vec::new();
         let mut at = 0;
@@ -297,14 +305,7 @@ mod tests {
     #[test]
     fn a_large_zone_is_split_into_messages_that_decode_with_soa_at_both_ends() {
         let z = zone(20_000);
-        let mut s = MessageStream::new(
-            1,
-            0,
-            b"\x03big\x04test\x00\x00\xfc\x00\x01",
-            true,
-            65535,
-            None,
-        );
+        let mut s = stream(types::AXFR, true, 65535);
         axfr(&mut s, &z, &[], false);
         let msgs = frames(&s.finish());
         assert!(msgs.len() > 1);
@@ -321,14 +322,7 @@ mod tests {
     #[test]
     fn owner_names_are_compressed_through_the_tree() {
         let z = zone(2_000);
-        let mut s = MessageStream::new(
-            1,
-            0,
-            b"\x03big\x04test\x00\x00\xfc\x00\x01",
-            true,
-            65535,
-            None,
-        );
+        let mut s = stream(types::AXFR, true, 65535);
         axfr(&mut s, &z, &[], false);
         let bytes = s.finish();
         // Each host record costs its own label, a pointer and the fixed fields: ~ 25 octets,
@@ -344,24 +338,10 @@ mod tests {
     #[test]
     fn a_udp_limit_keeps_one_message_and_flags_what_does_not_fit() {
         let z = zone(100);
-        let mut s = MessageStream::new(
-            1,
-            0,
-            b"\x03big\x04test\x00\x00\xfb\x00\x01",
-            false,
-            512,
-            None,
-        );
+        let mut s = stream(types::IXFR, false, 512);
         axfr(&mut s, &z, &[], false);
         assert!(s.messages() > 0, "100 records do not fit 512 octets");
-        let mut one = MessageStream::new(
-            1,
-            0,
-            b"\x03big\x04test\x00\x00\xfb\x00\x01",
-            false,
-            512,
-            None,
-        );
+        let mut one = stream(types::IXFR, false, 512);
         soa_only(&mut one, &z);
         assert_eq!(one.messages(), 0);
         assert!(one.finish().len() <= 512);
