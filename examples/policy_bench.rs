@@ -2,7 +2,7 @@
 //! `select` stage's price. `cargo run --release --example policy_bench [ROUNDS]`.
 //!
 //! Names: `static` (zone file), `weighted` (2 members), `failover` (2, with health checks),
-//! `geo` (geolocation, 4 members, queried with EDNS Client Subnet from the shipped test GeoIP
+//! `geo` (geolocation, 3 members, queried with EDNS Client Subnet from the shipped test GeoIP
 //! database), `tree` (an alias chain: weighted → failover, Evaluate Target Health).
 
 use std::net::IpAddr;
@@ -11,89 +11,6 @@ use std::time::Instant;
 use policydns::answer::{respond_from, Transport, MAX_MESSAGE};
 use policydns::config::{Config, Overrides};
 use policydns::load;
-
-const ZONE: &str = "$TTL 300
-@      SOA ns1 hostmaster 1 7200 900 1209600 60
-       NS  ns1
-ns1    A   192.0.2.53
-static A   192.0.2.1
-";
-
-const CONFIG: &str = r#"
-[server]
-geoip = "GEOIP"
-[[zone]]
-origin = "bench.test."
-file = "bench.test.zone"
-[[health_check]]
-id = "p"
-healthy = true
-[[health_check]]
-id = "s"
-healthy = true
-[[record_set]]
-name = "weighted.bench.test."
-type = "A"
-set_identifier = "a"
-weight = 3
-values = ["192.0.2.10"]
-[[record_set]]
-name = "weighted.bench.test."
-type = "A"
-set_identifier = "b"
-weight = 1
-values = ["192.0.2.11"]
-[[record_set]]
-name = "failover.bench.test."
-type = "A"
-set_identifier = "p"
-failover = "PRIMARY"
-health_check = "p"
-values = ["192.0.2.20"]
-[[record_set]]
-name = "failover.bench.test."
-type = "A"
-set_identifier = "s"
-failover = "SECONDARY"
-health_check = "s"
-values = ["192.0.2.21"]
-[[record_set]]
-name = "geo.bench.test."
-type = "A"
-set_identifier = "wa"
-geolocation = { country = "US", subdivision = "WA" }
-values = ["192.0.2.30"]
-[[record_set]]
-name = "geo.bench.test."
-type = "A"
-set_identifier = "us"
-geolocation = { country = "US" }
-values = ["192.0.2.31"]
-[[record_set]]
-name = "geo.bench.test."
-type = "A"
-set_identifier = "eu"
-geolocation = { continent = "EU" }
-values = ["192.0.2.32"]
-[[record_set]]
-name = "geo.bench.test."
-type = "A"
-set_identifier = "default"
-geolocation = { country = "*" }
-values = ["192.0.2.33"]
-[[record_set]]
-name = "tree.bench.test."
-type = "A"
-set_identifier = "w1"
-weight = 3
-alias = { name = "failover.bench.test.", evaluate_target_health = true }
-[[record_set]]
-name = "tree.bench.test."
-type = "A"
-set_identifier = "w2"
-weight = 1
-alias = { name = "weighted.bench.test.", evaluate_target_health = true }
-"#;
 
 fn query(name: &str, ecs: Option<[u8; 3]>) -> Vec<u8> {
     let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
@@ -117,16 +34,9 @@ fn main() {
         .nth(1)
         .map(|r| r.parse().unwrap())
         .unwrap_or(200_000);
-    let dir = std::env::temp_dir().join(format!("policydns-policy-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let geoip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geoip/policydns-test.mmdb");
-    std::fs::write(dir.join("bench.test.zone"), ZONE).unwrap();
-    std::fs::write(
-        dir.join("c.toml"),
-        CONFIG.replace("GEOIP", geoip.to_str().unwrap()),
-    )
-    .unwrap();
-    let config = Config::load(Some(&dir.join("c.toml")), &Overrides::default()).expect("config");
+    // The same config bench/policy.sh serves.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/policy/policy.toml");
+    let config = Config::load(Some(&path), &Overrides::default()).expect("config");
     let built = load::build(&config, None);
     assert!(
         built.failures.is_empty(),
@@ -138,7 +48,6 @@ fn main() {
             .collect::<Vec<_>>()
     );
     let snap = built.snapshot;
-    let _ = std::fs::remove_dir_all(&dir);
 
     let client: Option<IpAddr> = Some("192.0.2.77".parse().unwrap());
     let cases = [
