@@ -2,35 +2,12 @@
 //! CNAME chains, wildcards, referrals, DNAME, NODATA, NXDOMAIN, refusals, truncation, errors),
 //! answered into a caller's buffer, with a counting allocator watching this thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use policydns::answer::{respond, Transport, MAX_MESSAGE};
 use policydns::fuzzing::demo_snapshot;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 fn query(name: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
     let mut p = vec![
@@ -98,7 +75,7 @@ fn answering_allocates_nothing() {
     for q in &corpus {
         respond(&snap, q, Transport::Udp, &mut out);
     }
-    let before = ALLOCS.with(|c| c.get());
+    let before = allocations();
     let mut answered = 0;
     for q in &corpus {
         for t in [Transport::Udp, Transport::Tcp] {
@@ -107,10 +84,10 @@ fn answering_allocates_nothing() {
             }
         }
     }
-    let after = ALLOCS.with(|c| c.get());
+    let after = allocations();
     // The counter itself works: one allocation is seen.
     drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
-    assert_eq!(ALLOCS.with(|c| c.get()), after + 1);
+    assert_eq!(allocations(), after + 1);
     assert!(answered > 60, "the corpus is answered ({answered})");
     assert_eq!(
         after - before,
@@ -209,7 +186,7 @@ alias = {{ name = "f.example.test.", evaluate_target_health = true }}
     for q in &corpus {
         policydns::answer::respond_from(&snap, q, Transport::Udp, Some(from), &mut out);
     }
-    let before = ALLOCS.with(|c| c.get());
+    let before = allocations();
     let mut answered = 0;
     for _ in 0..50 {
         for q in &corpus {
@@ -218,5 +195,5 @@ alias = {{ name = "f.example.test.", evaluate_target_health = true }}
         }
     }
     assert_eq!(answered, 50 * corpus.len(), "every query has an answer");
-    assert_eq!(ALLOCS.with(|c| c.get()) - before, 0);
+    assert_eq!(allocations() - before, 0);
 }
