@@ -120,7 +120,9 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Built {
         match loaded {
             Ok((mut zone, w)) => {
                 warnings.extend(w);
-                if zone.policy.is_none() {
+                // Only a zone that may be transferred carries its policy (to policydns
+                // secondaries); the others never need it.
+                if zone.policy.is_none() && !spec.transfer.allow.is_empty() {
                     let sets: Vec<&RecordSetSpec> = config
                         .record_sets
                         .iter()
@@ -342,6 +344,9 @@ fn load_route53(
             e
         })?;
     zone.source = Some(source);
+    if spec.transfer.allow.is_empty() {
+        return Ok((zone, w));
+    }
     let sets: Vec<&RecordSetSpec> = others
         .iter()
         .copied()

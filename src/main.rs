@@ -477,18 +477,12 @@ fn start_secondaries(config: &Config, server: &Server) -> Vec<tokio::task::JoinH
     load::secondaries(config)
         .into_iter()
         .map(|s| {
-            let saved_at = s.state_dir.as_deref().and_then(|d| {
-                std::fs::metadata(policydns::transfer::secondary::state_file(d, &s.origin))
-                    .and_then(|m| m.modified())
-                    .ok()
-            });
             tracing::info!(zone = %policydns::zone::name::to_text(&s.origin), primary = %s.primary, "secondary zone");
             tokio::spawn(policydns::transfer::secondary::run(
                 s,
                 server.control.clone(),
                 server.snapshot.clone(),
                 server.writer.clone(),
-                saved_at,
             ))
         })
         .collect()

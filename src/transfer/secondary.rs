@@ -198,11 +198,16 @@ pub async fn run(
     control: Arc<Control>,
     snapshot: Arc<ArcSwap<Snapshot>>,
     writer: Arc<Mutex<()>>,
-    saved_at: Option<SystemTime>,
 ) {
     let text = name::to_text(&s.origin);
     let wake = control.refresh_handle(&s.origin);
-    // The last successful refresh, for expiry: the saved file's time after a restart.
+    // The last successful refresh, for expiry: after a restart, when the saved copy was
+    // last written or confirmed current.
+    let saved_at = s.state_dir.as_deref().and_then(|d| {
+        std::fs::metadata(state_file(d, &s.origin))
+            .and_then(|m| m.modified())
+            .ok()
+    });
     let mut last_ok: Option<Instant> = saved_at.and_then(|t| {
         let age = SystemTime::now().duration_since(t).unwrap_or_default();
         Instant::now().checked_sub(age)

@@ -130,9 +130,6 @@ impl KeyRing {
         let wire = name::from_text(text.trim_end_matches('.'), Some(&[0])).ok()?;
         self.get(&name::to_lowercase(&wire))
     }
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
 }
 
 /// A TSIG record as found at the end of a message.

@@ -141,7 +141,7 @@ impl MessageStream {
     /// Appends one record, starting a new message when this one is full. `node` (with `zone`)
     /// lets the owner be compressed.
     pub fn push(&mut self, zone: Option<&Zone>, node: u32, rr: &Rr<'_>) {
-        if self.messages == 0 && self.start == 0 && self.buf.is_empty() {
+        if self.buf.is_empty() {
             self.begin();
         }
         let mark = self.buf.len();
