@@ -13,8 +13,11 @@ use std::time::Instant;
 
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RecordType};
-use policydns::answer::{respond, Options, Snapshot, Transport, MAX_MESSAGE};
-use policydns::zone::{name, Catalog, Zone};
+use policydns::answer::respond;
+use policydns::snapshot::{Options, Snapshot};
+use policydns::wire::name;
+use policydns::wire::{Transport, MAX_MESSAGE};
+use policydns::zone::{Catalog, Zone};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Failover demo: two HTTP backends on loopback, a failover record set on 127.0.0.1:5353 whose
 # primary is health-checked every second, and a timeline of what dig gets back while the
-# primary backend is stopped and started again. README "Failover demo" walks through it.
+# primary backend is stopped and started again. docs/health-checks.md ("Failover demo") walks through it.
 #
 #   examples/failover-demo.sh          (needs python3 and dig; builds policydns in release)
 set -euo pipefail

@@ -8,9 +8,10 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use policydns::answer::{respond_from, Transport, MAX_MESSAGE};
+use policydns::answer::respond_from;
 use policydns::config::{Config, Overrides};
 use policydns::load;
+use policydns::wire::{Transport, MAX_MESSAGE};
 
 fn query(name: &str, ecs: Option<[u8; 3]>) -> Vec<u8> {
     let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
@@ -44,7 +45,7 @@ fn main() {
         built
             .failures
             .iter()
-            .map(|f| f.1.to_string())
+            .map(|f| f.error.to_string())
             .collect::<Vec<_>>()
     );
     let snap = built.snapshot;

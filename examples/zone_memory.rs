@@ -26,7 +26,7 @@ static A: Counting = Counting;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let origin = policydns::zone::name::from_text(&args[2], None).expect("origin");
+    let origin = policydns::wire::name::from_text(&args[2], None).expect("origin");
     let t = std::time::Instant::now();
     let (zone, _) =
         policydns::zone::Zone::load(&origin, std::path::Path::new(&args[1])).expect("loads");

@@ -6,12 +6,12 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use crate::config::{Config, Overrides};
+use crate::serve::Service;
 use crate::server::Server;
 
 const NAME: &str = "app.demo.test.";
@@ -47,17 +47,15 @@ pub async fn failover(
     };
     let config = Config::load(Some(&config_path), &overrides)?;
     let built = crate::load::build(&config, None);
-    if let Some((origin, e)) = built.failures.first() {
-        anyhow::bail!("demo zone {origin} does not load: {e}");
+    if let Some(f) = built.failures.first() {
+        anyhow::bail!("demo zone {} does not load: {}", f.what, f.error);
     }
-    let server = Server::start(&config, built.snapshot)
+    let service = Service::start(config, built.snapshot)
+        .await
         .with_context(|| format!("serving the demo on {listen} (choose another with --listen)"))?;
-    let reports = Arc::new(crate::health::status::Reports::default());
-    let probes = crate::health::spawn_configured(&config, &server.snapshot.load(), &reports);
-    let result = timeline(&server, listen, primary, down, out).await;
-    probes.iter().for_each(|t| t.abort());
+    let result = timeline(&service.server, listen, primary, down, out).await;
     drop(secondary);
-    server.shutdown().await;
+    service.shutdown().await;
     result
 }
 
@@ -122,7 +120,7 @@ async fn timeline(
     )?;
     writeln!(
         out,
-        "(interval × threshold = 1000 ms; the issue's bound is that + 100 ms)"
+        "(interval × threshold = 1000 ms; the target is that + 100 ms)"
     )?;
     Ok(Flips {
         to_secondary,

@@ -1,39 +1,64 @@
-//! policydns: an authoritative DNS server that answers from standard zone files, built so that
-//! Route 53-style routing policies can decide record sets per query.
+//! policydns: an authoritative DNS server that answers from standard zone files and Route 53
+//! JSON, with Route 53's routing policies deciding record sets per query from health checks and
+//! what is known of the client.
 //!
-//! Data flows one way:
+//! Data flows one way; no module reaches back up:
 //!
 //! ```text
-//! query:  socket ─ server::{udp,tcp} ─ server::packet ─ answer::respond ─ zone::Catalog
-//!                                                          │ (lookup → select → write)
-//!                                                          └─ response bytes ─ socket
-//! load:   config + zone::parse ─ zone::Zone::compile ─ load::build ─ Snapshot ─ ArcSwap ─ server
-//! xfr:    server (AXFR/IXFR, NOTIFY, TSIG) ─ transfer ─ Snapshot ─ response stream ─ socket
-//!         transfer::secondary ─ primary ─ Zone::compile ─ Snapshot::with_catalog ─ ArcSwap
+//! query:   socket ─ server::{udp,tcp} ─ wire::packet ─ answer ─ snapshot ─ zone
+//!                                                       │ lookup → select (policy) → sections
+//!                                                       └─ response bytes ─ socket
+//! health:  health::schedule (probes) ─ health::state ─ health::view (table) ─ answer::select
+//! load:    config ─ zone::{parse, compile} ─ load ─ Snapshot ─ ArcSwap ─ server
+//! xfr:     server ─ transfer (AXFR/IXFR out, NOTIFY, TSIG) ─ snapshot
+//!          transfer::secondary ─ primary ─ zone::compile ─ Snapshot::with_catalog ─ ArcSwap
 //! ```
 //!
-//! - [`zone`] owns zone data: master-file parsing (`parse`, `rdata`), wire names (`name`), and
-//!   the compiled, immutable [`zone::Zone`] with precomputed lookup facts.
-//! - [`answer`] turns a query into a response over one [`answer::Snapshot`]; it never allocates.
-//! - [`policy`] holds Route 53's routing policies as pure functions (members, client, health,
-//!   random → selection and ECS scope); the answer path's `select` stage is where they plug in.
-//! - [`server`] owns sockets: UDP workers with batched I/O, TCP on tokio.
-//! - [`demo`] runs `policydns demo failover` on the real server and probes.
-//! - [`config`] validates the TOML file and the command line; [`load`] builds snapshots.
-//! - [`route53`] reads Route 53's JSON (record-set exports, change batches, CIDR blocks) into
-//!   zone-file records and routing-policy record sets, for `--route53` and `import route53`.
-//! - [`geo`] maps a client address to continent, country, US state and coordinates from a
-//!   MaxMind-format database, for the routing policies.
-//! - [`health`] holds health checks: the Route 53 threshold state machine (and ELB's, for
-//!   load-balancer targets), the HTTP(S)/TCP probes that feed it, their scheduling and the
-//!   status listener.
-//! - [`transfer`] takes what the answer path does not: AXFR/IXFR out (from the same snapshot,
-//!   with a history per zone), NOTIFY in and out, TSIG, and secondary zones pulled from a
-//!   primary and published into the snapshot.
+//! Module dependencies, top to bottom:
+//!
+//! ```text
+//! main ─ serve ─ {server, load, health, transfer}
+//! load ─ config ─ {route53, policy::spec, health::spec}
+//! server ─ transfer ─ answer ─ snapshot ─ {zone, policy, health::view, geo} ─ wire
+//! ```
+//!
+//! - [`wire`]: the bottom floor. Names in wire form, record-type knowledge, and the bounded,
+//!   allocation-free parser of incoming messages.
+//! - [`snapshot`]: what every query reads — the zones, the answering options and the policies'
+//!   inputs (health view, CIDR collections, GeoIP, load balancers, latency) — swapped whole.
+//! - [`zone`]: zone data. Master-file lexing and parsing (`lex`, `parse`, `rdata`), and the
+//!   compiled, immutable [`zone::Zone`] with its lookup facts decided at load (`compile`,
+//!   `layout`, `render`), gathered in a [`zone::Catalog`].
+//! - [`policy`]: Route 53's routing policies as pure functions, the load-balancer model, and
+//!   `spec`, the one builder of record-set rules (TOML and Route 53 JSON alike).
+//! - [`health`]: health checks. `view` is what queries read (with the calculated, inverted and
+//!   disabled rules); `state` the threshold machines; `schedule` and `probe` run the probes;
+//!   `spec` turns a configured check into what runs; `target_group` is ELB's; `report` what
+//!   the probes found, for people.
+//! - [`geo`]: client address → continent, country, US state and coordinates from a
+//!   MaxMind-format database, with Route 53's country table.
+//! - [`answer`]: a query's bytes → a response's bytes over one snapshot, never allocating:
+//!   `lookup` (where the name is), `select` (the policy stage: what a record set answers
+//!   with), `sections` and `writer` (the bytes); `explain` reuses the first two.
+//! - [`transfer`]: what the answer path does not take — AXFR/IXFR out with a history per zone,
+//!   NOTIFY in and out, TSIG, and secondary zones pulled from a primary.
+//! - [`server`]: sockets. UDP workers with batched I/O on threads of their own, TCP on tokio.
+//! - [`route53`]: Route 53's JSON (record-set exports, change batches, CIDR blocks, health
+//!   checks) read and converted, and `import route53` written back out.
+//! - [`config`]: the TOML file and the command line, validated into one typed
+//!   [`config::Config`]; [`load`] builds a [`snapshot::Snapshot`] from it.
+//! - [`status`]: the status listener (zones, health checks, metrics) for people.
+//! - [`durable`]: files written whole or not at all (fsync, rename, directory fsync).
+//! - [`serve`]: the running server as library code (start, reload, shut down); [`demo`] runs
+//!   `policydns demo failover` on it.
+//!
+//! A bare `§N.M` in a comment refers to `docs/route53.md`, our statement of Route 53's
+//! behaviour with AWS's documentation cited; `RFC NNNN §N` to the RFC.
 
 pub mod answer;
 pub mod config;
 pub mod demo;
+pub mod durable;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod geo;
@@ -41,6 +66,10 @@ pub mod health;
 pub mod load;
 pub mod policy;
 pub mod route53;
+pub mod serve;
 pub mod server;
+pub mod snapshot;
+pub mod status;
 pub mod transfer;
+pub mod wire;
 pub mod zone;

@@ -1,14 +1,12 @@
 //! The `policydns` command: `serve`, `check`, `explain`, `import route53` and `demo failover`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use policydns::config::{Config, Overrides};
-use policydns::server::Server;
-use policydns::transfer::{reload, Control};
+use policydns::config::{Config, ConfigError, Overrides};
+use policydns::snapshot::ZoneState;
 use policydns::{load, zone};
 
 #[derive(Parser)]
@@ -151,6 +149,10 @@ struct Source {
     /// Where transferred zones are kept, so a restart serves at once.
     #[arg(long = "state-dir", value_name = "DIR")]
     state_dir: Option<String>,
+    /// Refuse to start when any zone fails to load (without it, a zone that fails answers
+    /// SERVFAIL and the others serve).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -173,6 +175,7 @@ impl Source {
             notify: self.notify.clone(),
             secondaries: self.secondary.clone(),
             state_dir: self.state_dir.clone(),
+            strict: self.strict,
         };
         let no_zones = self.zone.is_empty() && self.route53.is_empty() && self.secondary.is_empty();
         let path = match (&self.config, no_zones) {
@@ -235,10 +238,10 @@ fn demo_failover(listen: std::net::SocketAddr, down: u64) -> anyhow::Result<Exit
 fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
     let config = args.source.config()?;
     let built = load::build(&config, None);
-    if let Some((origin, e)) = built.failures.first() {
-        anyhow::bail!("{origin} does not load:\n{e}");
+    if let Some(f) = built.failures.first() {
+        anyhow::bail!("{} does not load:\n{}", f.what, f.error);
     }
-    let qtype = policydns::zone::types::from_mnemonic(&args.rtype)
+    let qtype = policydns::wire::types::from_mnemonic(&args.rtype)
         .with_context(|| format!("unknown record type {:?}", args.rtype))?;
     let ecs = match &args.ecs {
         None => None,
@@ -262,44 +265,80 @@ fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `check`: every problem in the configuration and in every zone's files, each as
+/// `file:line: message`, then a line per zone. Exit status 0: no problem; 1: problems found;
+/// 2: nothing could be checked (an unreadable configuration file, a bad command line).
 fn check(src: &Source) -> anyhow::Result<ExitCode> {
-    let config = src.config()?;
+    let config = match src.config() {
+        Ok(c) => c,
+        Err(e) => match e.downcast::<ConfigError>() {
+            Ok(ConfigError::Invalid { problems, zones }) => {
+                for p in &problems {
+                    println!("{p}");
+                }
+                // The zone files can be checked still (without the record sets of the
+                // configuration, which did not load).
+                for spec in &zones {
+                    if let Some(file) = &spec.file {
+                        if let Err(e) = zone::Zone::load(&spec.origin, file) {
+                            e.problems.iter().for_each(|p| println!("{p}"));
+                        }
+                    }
+                }
+                return Ok(ExitCode::from(1));
+            }
+            Ok(e @ ConfigError::Syntax { .. }) => {
+                println!("{e}");
+                return Ok(ExitCode::from(1));
+            }
+            Ok(e) => return Err(e.into()),
+            Err(e) => return Err(e),
+        },
+    };
     let built = load::build(&config, None);
     for w in &built.warnings {
         eprintln!("warning: {w}");
     }
-    for (_, e) in &built.failures {
-        for p in &e.problems {
-            println!("{}", display_problem(p));
+    for f in &built.failures {
+        for p in &f.error.problems {
+            println!("{p}");
         }
     }
-    if built.failures.is_empty() {
-        for z in built.snapshot.catalog.zones() {
-            if z.servfail {
-                println!("{}: secondary zone, not transferred yet", z.origin_text());
-                continue;
-            }
-            println!(
+    for (z, report) in built
+        .snapshot
+        .catalog
+        .zones()
+        .iter()
+        .zip(built.snapshot.zone_reports.iter())
+    {
+        match report.state {
+            ZoneState::Loaded | ZoneState::Previous => println!(
                 "{}: serial {}, {} records, {} names",
                 z.origin_text(),
                 z.serial,
                 z.record_count,
                 z.nodes.len()
-            );
+            ),
+            ZoneState::Secondary => println!(
+                "{}: secondary zone, saved copy at serial {}",
+                z.origin_text(),
+                z.serial
+            ),
+            ZoneState::Servfail if report.problems.is_empty() => {
+                println!("{}: secondary zone, not transferred yet", z.origin_text())
+            }
+            ZoneState::Servfail => println!(
+                "{}: does not load ({} problems); it would answer SERVFAIL",
+                z.origin_text(),
+                report.problems.len()
+            ),
         }
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Ok(ExitCode::from(1))
     }
-}
-
-/// Zone-level problems (no SOA, ...) have no line: print them without `:0`.
-fn display_problem(p: &zone::ParseError) -> String {
-    if p.file == Path::new("") {
-        p.message.clone()
+    Ok(if built.failures.is_empty() {
+        ExitCode::SUCCESS
     } else {
-        p.to_string()
-    }
+        ExitCode::from(1)
+    })
 }
 
 fn serve(src: &Source) -> anyhow::Result<ExitCode> {
@@ -308,13 +347,22 @@ fn serve(src: &Source) -> anyhow::Result<ExitCode> {
     for w in &built.warnings {
         tracing::warn!("{w}");
     }
-    if !built.failures.is_empty() {
+    if config.strict && !built.failures.is_empty() {
         let lines: Vec<String> = built
             .failures
             .iter()
-            .flat_map(|(_, e)| e.problems.iter().map(display_problem))
+            .flat_map(|f| f.error.problems.iter().map(|p| p.to_string()))
             .collect();
-        anyhow::bail!("zones failed to load, not starting:\n{}", lines.join("\n"));
+        anyhow::bail!(
+            "zones failed to load, not starting (strict mode):\n{}",
+            lines.join("\n")
+        );
+    }
+    for f in &built.failures {
+        for p in &f.error.problems {
+            tracing::error!(zone = %f.what, "{p}");
+        }
+        tracing::error!(zone = %f.what, "does not load: answers SERVFAIL until it does (fix it and send SIGHUP)");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -322,235 +370,31 @@ fn serve(src: &Source) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(run(src, config, built.snapshot))?;
+    runtime.block_on(policydns::serve::run(config, built.snapshot, || {
+        src.config()
+    }))?;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn run(
-    src: &Source,
-    mut config: Config,
-    snapshot: policydns::answer::Snapshot,
-) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    // Handlers first: a signal that arrives once queries are answered must not kill us.
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let control = Arc::new(Control::new(load::transfer_settings(&config)));
-    control.load_journals(&snapshot);
-    let mut snapshot = snapshot;
-    let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
-    let server = Server::start_with(&config, snapshot, control.clone())?;
-    report_transfer_outcome(&outcome);
-    let mut secondaries = start_secondaries(&config, &server);
-    for z in server.snapshot.load().catalog.zones() {
-        if z.servfail {
-            tracing::info!(zone = %z.origin_text(), "secondary zone: SERVFAIL until its first transfer");
-        } else {
-            tracing::info!(zone = %z.origin_text(), serial = z.serial, records = z.record_count, "zone loaded");
-        }
-    }
-    tracing::info!(
-        listen = ?server.listening,
-        udp_workers_per_address = config.udp_workers,
-        "serving"
-    );
-    let reports = Arc::new(policydns::health::status::Reports::default());
-    let mut probes =
-        policydns::health::spawn_configured(&config, &server.snapshot.load(), &reports);
-    let mut status_task = None;
-    if let Some(addr) = config.status_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("status listener on {addr}"))?;
-        let snapshot = server.snapshot.clone();
-        let states: policydns::health::status::States = Arc::new(move || {
-            let snap = snapshot.load();
-            snap.health_ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| (id.clone(), snap.check_healthy(i as u32)))
-                .collect()
-        });
-        tracing::info!(%addr, "health-check status at /health-checks and /metrics");
-        status_task = Some(tokio::spawn(policydns::health::status::serve(
-            listener,
-            reports.clone(),
-            states,
-        )));
-    }
-    loop {
-        let why = tokio::select! {
-            _ = hup.recv() => "SIGHUP",
-            // A secondary zone arrived with its routing policy: merge it as a reload would.
-            _ = control.reload.notified() => "secondary zone policy",
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-        };
-        tracing::info!("reloading ({why})");
-        {
-            match src.config() {
-                Ok(new) => {
-                    if new.listen != config.listen || new.udp_workers != config.udp_workers {
-                        tracing::warn!("listen addresses and worker counts change only on restart");
-                    }
-                    config = new;
-                }
-                Err(e) => {
-                    tracing::error!("reload: config refused, keeping the running one: {e:#}");
-                }
-            }
-            // Nobody else publishes (a secondary's transfer) while this reload builds.
-            let writer = server.writer.clone();
-            let guard = writer.lock().unwrap();
-            control
-                .settings
-                .store(Arc::new(load::transfer_settings(&config)));
-            let current = server.snapshot.load_full();
-            let mut built = load::build(&config, Some(&current));
-            let outcome = reload::apply(&control, Some(&current), &mut built.snapshot, |o| {
-                serial_policy(&config, o)
-            });
-            for w in &built.warnings {
-                tracing::warn!("{w}");
-            }
-            for (origin, e) in &built.failures {
-                for p in &e.problems {
-                    tracing::error!(zone = %origin, "reload failed, previous version keeps serving: {}", display_problem(p));
-                }
-            }
-            for z in built.snapshot.catalog.zones() {
-                tracing::info!(zone = %z.origin_text(), serial = z.serial, "zone serving");
-            }
-            // Probes write into the new snapshot's table from now on (the status listener
-            // reads whichever snapshot is current and keeps running).
-            probes.iter().for_each(|t| t.abort());
-            probes = policydns::health::spawn_configured(&config, &built.snapshot, &reports);
-            server.swap(built.snapshot);
-            drop(guard);
-            report_transfer_outcome(&outcome);
-            secondaries.iter().for_each(|t| t.abort());
-            secondaries = start_secondaries(&config, &server);
-        }
-    }
-    tracing::info!("shutting down");
-    probes
-        .iter()
-        .chain(status_task.iter())
-        .chain(secondaries.iter())
-        .for_each(|t| t.abort());
-    server.shutdown().await;
-    Ok(())
-}
-
-fn serial_policy(config: &Config, origin: &[u8]) -> reload::SerialPolicy {
-    config
-        .zones
-        .iter()
-        .find(|z| z.origin == origin)
-        .map(|z| z.serial_policy)
-        .unwrap_or_default()
-}
-
-/// Logs what a load meant for transfers and sends the NOTIFYs it calls for.
-fn report_transfer_outcome(outcome: &reload::Outcome) {
-    for (zone, why) in &outcome.refused {
-        tracing::error!(zone = %zone, "{why}");
-    }
-    for (zone, old, new) in &outcome.renumbered {
-        tracing::warn!(zone = %zone, "content changed without a serial bump: serial {old} → {new} by serial_policy");
-    }
-    for c in &outcome.changed {
-        tracing::info!(zone = %policydns::zone::name::to_text(&c.origin), serial = c.serial, targets = c.notify.len(), "sending NOTIFY");
-        policydns::transfer::notify::send_all(
-            c.origin.clone(),
-            c.serial,
-            (c.soa_ttl, c.soa_rdata.clone()),
-            &c.notify,
-            None,
-        );
-    }
-}
-
-/// One task per secondary zone, publishing into the server's snapshot.
-fn start_secondaries(config: &Config, server: &Server) -> Vec<tokio::task::JoinHandle<()>> {
-    load::secondaries(config)
-        .into_iter()
-        .map(|s| {
-            tracing::info!(zone = %policydns::zone::name::to_text(&s.origin), primary = %s.primary, "secondary zone");
-            tokio::spawn(policydns::transfer::secondary::run(
-                s,
-                server.control.clone(),
-                server.snapshot.clone(),
-                server.writer.clone(),
-            ))
-        })
-        .collect()
 }
 
 /// `import route53`: the same conversion `--route53` does at load time, written out as a
 /// config and a zone file that load back to the same answers.
 fn import_route53(args: &ImportRoute53) -> anyhow::Result<ExitCode> {
-    use policydns::route53;
-    use std::collections::BTreeMap;
-    let origin_text = if args.origin.ends_with('.') {
-        args.origin.clone()
-    } else {
-        format!("{}.", args.origin)
-    };
-    let origin = zone::name::to_lowercase(
-        &zone::name::from_text(&origin_text, None)
-            .map_err(|e| anyhow::anyhow!("--origin {:?}: {e}", args.origin))?,
-    );
-    let origin_text = zone::name::to_text(&origin);
-    let fail = |problems: Vec<zone::ParseError>| {
-        for p in &problems {
-            eprintln!("{}", display_problem(p));
+    use policydns::route53::{self, ImportError};
+    let files = match route53::import(&args.files, &args.origin, &args.cidr_collection) {
+        Ok(f) => f,
+        Err(ImportError::Records(problems)) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            return Ok(ExitCode::from(1));
         }
-        Ok(ExitCode::from(1))
+        Err(e) => return Err(e.into()),
     };
-    let sets = match route53::read_files(&args.files) {
-        Ok(s) => s,
-        Err(problems) => return fail(problems),
-    };
-    let imported = match route53::convert(&sets, &origin, &[], route53::ConvertOptions::default()) {
-        Ok(i) => i,
-        Err(problems) => return fail(problems),
-    };
-    let mut cidr = BTreeMap::new();
-    for spec in &args.cidr_collection {
-        let (id, file) = spec
-            .split_once('=')
-            .filter(|(i, f)| !i.is_empty() && !f.is_empty())
-            .ok_or_else(|| {
-                anyhow::anyhow!("--cidr-collection {spec:?}: expected COLLECTION_ID=FILE")
-            })?;
-        let raw = route53::read_cidr_blocks(Path::new(file)).map_err(anyhow::Error::msg)?;
-        let mut locations = BTreeMap::new();
-        for (loc, blocks) in raw {
-            let nets = blocks
-                .iter()
-                .map(|b| policydns::config::parse_block(b))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("{file}: location {loc:?}: {e}"))?;
-            locations.insert(loc, nets);
-        }
-        cidr.insert(id.to_string(), locations);
-    }
-    let missing: Vec<&str> = imported
-        .cidr_collection_ids()
-        .into_iter()
-        .filter(|id| !cidr.contains_key(*id))
-        .collect();
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "IP-based record sets use CIDR collection {}: give --cidr-collection ID=BLOCKS.json with the output of aws route53 list-cidr-blocks --collection-id ID",
-            missing.join(", ")
-        );
-    }
-    let zone_name = format!("{}.zone", origin_text.trim_end_matches('.'));
-    let toml = route53::config_toml(&imported, &origin, &zone_name, &cidr, &args.files);
-    let zone_text = route53::zone_file_text(&imported, &origin, &args.files);
+    let route53::ImportedFiles {
+        config_toml: toml,
+        zone_name,
+        zone_text,
+    } = files;
     match &args.out {
         None => {
             println!("# ---- policydns.toml ----");

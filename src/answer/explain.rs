@@ -9,10 +9,13 @@ use std::net::IpAddr;
 use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
-use super::{lookup, Found, PolicyCtx, Snapshot};
+use super::lookup::{lookup, Found};
+use super::select::{ClientFacts, Selector};
 use crate::policy::{self, regions, GeoKey, Rule};
-use crate::server::packet::ClientSubnet;
-use crate::zone::{name, types, Group, RrSet, Zone};
+use crate::snapshot::Snapshot;
+use crate::wire::packet::ClientSubnet;
+use crate::wire::{name, types};
+use crate::zone::{Group, LoadBalancerAlias, MemberAnswer, RrSet, Zone};
 
 /// Explains the answer to `qname` `qtype` for a client at `client`, optionally with an EDNS
 /// Client Subnet of `ecs` (address, source prefix).
@@ -64,13 +67,7 @@ pub fn explain(
         return out;
     };
     let _ = writeln!(out, "zone       {}", zone.origin_text());
-    let mut ctx = PolicyCtx {
-        snap,
-        client: Some(client),
-        ecs: ecs_opt,
-        scope: 0,
-        facts: None,
-    };
+    let mut ctx = Selector::new(snap, Some(client), ecs_opt);
     match lookup(zone, &lower, qtype) {
         Found::NxDomain => {
             let _ = writeln!(out, "lookup     no such name: NXDOMAIN");
@@ -124,7 +121,13 @@ pub fn explain(
     out
 }
 
-fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'_>, depth: u8) {
+fn explain_set<'a>(
+    out: &mut String,
+    zone: &'a Zone,
+    set: &'a RrSet,
+    ctx: &mut Selector<'a>,
+    depth: u8,
+) {
     let pad = "  ".repeat(depth as usize);
     let Some(g) = set.group() else {
         let _ = writeln!(out, "{pad}answer     zone-file records (no routing policy)");
@@ -133,7 +136,10 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
     };
     let group = &zone.groups[g];
     if depth == 0 {
-        let (addr, facts) = ctx.facts(true);
+        let ClientFacts {
+            addr,
+            client: facts,
+        } = ctx.facts(true);
         let _ = writeln!(
             out,
             "client     {addr} (source prefix /{})",
@@ -160,7 +166,7 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
                 let _ = writeln!(
                     out,
                     "location   unknown{}",
-                    if ctx.snap.geo.is_none() {
+                    if ctx.snap.inputs.geo.is_none() {
                         " (no GeoIP database)"
                     } else {
                         ""
@@ -181,13 +187,20 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
             Some(h) => format!("health check #{h}"),
             None => "no health check".to_string(),
         };
-        let target = match (group.alias[i], group.load_balancer[i]) {
-            (Some((t, eth)), _) => format!(
+        let target = match group.answers[i] {
+            MemberAnswer::Alias {
+                node: t,
+                evaluate_target_health: eth,
+            } => format!(
                 ", alias to {}{}",
                 name::to_text(zone.name(zone.node(t))),
                 if eth { " (evaluate target health)" } else { "" }
             ),
-            (_, Some((lb, dualstack, eth))) => match ctx.load_balancer(lb) {
+            MemberAnswer::LoadBalancer(LoadBalancerAlias {
+                index: lb,
+                dualstack,
+                evaluate_target_health: eth,
+            }) => match ctx.load_balancer(lb) {
                 Some((l, st)) => format!(
                     ", alias to load balancer {}{}{}: zones {}; {}",
                     if dualstack { "dualstack." } else { "" },
@@ -215,7 +228,7 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
                 ),
                 None => String::new(),
             },
-            _ => String::new(),
+            MemberAnswer::Records => String::new(),
         };
         let _ = writeln!(
             out,
@@ -239,8 +252,8 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
     }
     for &i in sel.members() {
         let i = i as usize;
-        match group.alias[i] {
-            Some((t, _)) => {
+        match group.answers[i] {
+            MemberAnswer::Alias { node: t, .. } => {
                 let _ = writeln!(
                     out,
                     "{pad}follow     [{i}] → {}",
@@ -250,7 +263,7 @@ fn explain_set(out: &mut String, zone: &Zone, set: &RrSet, ctx: &mut PolicyCtx<'
                     explain_set(out, zone, tset, ctx, depth + 1);
                 }
             }
-            None => {
+            _ => {
                 let _ = writeln!(out, "{pad}answer     [{i}] {}", group.ids[i]);
                 records(out, zone, &group.sets[i], &pad);
             }

@@ -44,6 +44,14 @@ impl<T: Copy, const N: usize> Small<T, N> {
         self.len == 0
     }
 
+    /// Puts the items in a uniformly random order (Fisher–Yates).
+    pub fn shuffle(&mut self, rng: &mut crate::policy::Random) {
+        for i in (1..self.len).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            self.items.swap(i, j);
+        }
+    }
+
     /// Forgets items past `len` (used to roll back).
     #[inline]
     pub fn truncate(&mut self, len: usize) {

@@ -3,8 +3,9 @@
 //! an RRset behind (RFC 2181 §9).
 
 use super::small::Small;
-use crate::zone::wire::Template;
-use crate::zone::{types, NameRef, RrSet, Zone, NONE};
+use crate::wire::types;
+use crate::zone::render::Template;
+use crate::zone::{NameRef, RrSet, Zone, NONE};
 
 /// The response would not fit in the size the client can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,7 +347,7 @@ impl<'a> Writer<'a> {
         )
     }
 
-    /// Copies pre-rendered records (see `zone::wire`) and fills in their pointers.
+    /// Copies pre-rendered records (see `zone::render`) and fills in their pointers.
     #[inline]
     pub fn rendered(
         &mut self,
@@ -416,6 +417,75 @@ impl<'a> Writer<'a> {
         self.counts[section] += set.count;
         Ok(last)
     }
+
+    /// [`Writer::rrset`] with the records in a random order: a uniformly random permutation
+    /// of sets of up to 64 records, a random rotation of larger ones. Returns where the first
+    /// written record's first RDATA name starts.
+    pub fn rrset_shuffled(
+        &mut self,
+        section: usize,
+        owner: Owner<'_>,
+        zone: &Zone,
+        set: &RrSet,
+        ttl: u32,
+        rng: &mut crate::policy::Random,
+    ) -> Result<Option<u16>, Full> {
+        const MAX_PERMUTED: usize = 64;
+        let m = self.mark();
+        let per = if matches!(set.rtype, types::SOA | types::MINFO) {
+            2
+        } else {
+            1
+        };
+        let names = zone.name_refs(set);
+        let n = set.count as usize;
+        let mut order: Small<u16, MAX_PERMUTED> = Small::new();
+        let rotation = if n <= MAX_PERMUTED {
+            for i in 0..n {
+                order.push(i as u16);
+            }
+            order.shuffle(rng);
+            0
+        } else {
+            rng.below(n as u64) as usize
+        };
+        let mut rdatas: Small<&[u8], MAX_PERMUTED> = Small::new();
+        let mut first = None;
+        let mut write = |w: &mut Self, i: usize, rdata: &[u8]| {
+            let refs = names.get(i * per..).unwrap_or(&[]);
+            let r = w.record(
+                owner,
+                set.rtype,
+                types::CLASS_IN,
+                ttl,
+                rdata,
+                Some((zone, refs)),
+            )?;
+            first = first.or(Some(r));
+            Ok::<(), Full>(())
+        };
+        let written = if n <= MAX_PERMUTED {
+            zone.rdatas(set).for_each(|r| {
+                rdatas.push(r);
+            });
+            order
+                .as_slice()
+                .iter()
+                .try_for_each(|&i| write(self, i as usize, rdatas.as_slice()[i as usize]))
+        } else {
+            zone.rdatas(set)
+                .enumerate()
+                .skip(rotation)
+                .chain(zone.rdatas(set).enumerate().take(rotation))
+                .try_for_each(|(i, r)| write(self, i, r))
+        };
+        if let Err(e) = written {
+            self.reset(m);
+            return Err(e);
+        }
+        self.counts[section] += set.count;
+        Ok(first.flatten())
+    }
 }
 
 #[cfg(test)]
@@ -449,7 +519,7 @@ mod tests {
     fn rrset_that_does_not_fit_leaves_nothing() {
         let mut buf = [0u8; 64];
         let mut w = Writer::new(&mut buf, 12, 40);
-        let origin = crate::zone::name::from_text("t.", None).unwrap();
+        let origin = crate::wire::name::from_text("t.", None).unwrap();
         let recs = crate::zone::parse::parse_str(
             "$TTL 1\n@ SOA a b 1 1 1 1 1\n@ NS a\n@ A 192.0.2.1\n@ A 192.0.2.2\n",
             &origin,
@@ -457,7 +527,7 @@ mod tests {
         )
         .unwrap();
         let (zone, _) = Zone::compile(&origin, recs).unwrap();
-        let set = zone.rrset(zone.apex(), crate::zone::types::A).unwrap();
+        let set = zone.rrset(zone.apex(), crate::wire::types::A).unwrap();
         // Two A records take 32 octets; 28 are left.
         assert_eq!(w.rrset(AN, Owner::At(12), &zone, set, 60), Err(Full));
         assert_eq!(w.pos, 12);

@@ -1,11 +1,13 @@
 //! The part of a response body a search string is looked for in: the first
 //! [`SEARCH_WINDOW`] bytes of the body as the application wrote it. Route 53 decompresses gzip
-//! and deflate bodies before searching (route53-semantics §5.1); a body in any other encoding
+//! and deflate bodies before searching (docs/route53.md §5.1); a body in any other encoding
 //! is searched as sent, which is why such checks "almost always fail" there too.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::probe::SEARCH_WINDOW;
+/// The search string must lie entirely within this many leading bytes of the body (Route
+/// 53: 5,120).
+pub const SEARCH_WINDOW: usize = 5120;
 
 /// Most body bytes a probe reads off the wire looking for the window. Identity bodies need
 /// only [`SEARCH_WINDOW`]; compressed ones need fewer in practice, and the cap keeps a body
@@ -72,7 +74,7 @@ pub fn window(coding: Coding, body: &[u8]) -> (Vec<u8>, Fill) {
         Coding::Gzip => match gzip_header_len(body) {
             Ok(Some(n)) => inflate(Decompress::new(false), &body[n..]),
             Ok(None) => (Vec::new(), Fill::NeedMore),
-            Err(e) => (Vec::new(), Fill::Corrupt(e)),
+            Err(e) => (Vec::new(), Fill::Corrupt(e.to_string())),
         },
         Coding::Deflate => {
             if body.len() < 2 {
@@ -114,25 +116,34 @@ fn inflate(mut d: Decompress, input: &[u8]) -> (Vec<u8>, Fill) {
     }
 }
 
+/// A body that says it is gzip and is not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum GzipError {
+    #[error("not gzip (bad magic)")]
+    Magic,
+    #[error("gzip compression method {0} is not deflate")]
+    Method(u8),
+}
+
 /// The length of the gzip member header at the start of `b` (RFC 1952 §2.3), `None` while
 /// it is incomplete. The trailer's CRC is never reached: the search needs only the window.
-fn gzip_header_len(b: &[u8]) -> Result<Option<usize>, String> {
+fn gzip_header_len(b: &[u8]) -> Result<Option<usize>, GzipError> {
     const FHCRC: u8 = 2;
     const FEXTRA: u8 = 4;
     const FNAME: u8 = 8;
     const FCOMMENT: u8 = 16;
     if b.len() < 10 {
         return match b {
-            [a, ..] if *a != 0x1f => Err("not gzip (bad magic)".into()),
-            [_, c, ..] if *c != 0x8b => Err("not gzip (bad magic)".into()),
+            [a, ..] if *a != 0x1f => Err(GzipError::Magic),
+            [_, c, ..] if *c != 0x8b => Err(GzipError::Magic),
             _ => Ok(None),
         };
     }
     if b[..2] != [0x1f, 0x8b] {
-        return Err("not gzip (bad magic)".into());
+        return Err(GzipError::Magic);
     }
     if b[2] != 8 {
-        return Err(format!("gzip compression method {} is not deflate", b[2]));
+        return Err(GzipError::Method(b[2]));
     }
     let flags = b[3];
     let mut n = 10;

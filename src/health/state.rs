@@ -197,11 +197,7 @@ impl HealthCheck {
     /// The reported status. Disabled checks are healthy, unless inverted: Route 53's way to
     /// force a check unhealthy is to invert a disabled one.
     pub fn healthy(&self) -> bool {
-        if self.disabled {
-            !self.inverted
-        } else {
-            self.state.healthy() != self.inverted
-        }
+        reported(self.state.healthy(), self.inverted, self.disabled)
     }
 
     pub fn state(&self) -> &CheckState {
@@ -232,8 +228,19 @@ impl HealthCheck {
 
 /// A CALCULATED check: healthy when at least `healthy_threshold` children are. A threshold of
 /// 0 is always healthy and one above the child count never is, as Route 53 documents.
-pub fn calculated(children: &[bool], healthy_threshold: usize) -> bool {
-    children.iter().filter(|&&h| h).count() >= healthy_threshold
+pub fn calculated(children: impl IntoIterator<Item = bool>, healthy_threshold: usize) -> bool {
+    children.into_iter().filter(|&h| h).count() >= healthy_threshold
+}
+
+/// What a check reports given its endpoint's state and Route 53's `Inverted` and `Disabled`
+/// flags: disabled checks are healthy, unless inverted (Route 53's way to force a check
+/// unhealthy is to invert a disabled one); otherwise the state, flipped when inverted.
+pub fn reported(endpoint_healthy: bool, inverted: bool, disabled: bool) -> bool {
+    if disabled {
+        !inverted
+    } else {
+        endpoint_healthy != inverted
+    }
 }
 
 #[cfg(test)]
@@ -479,7 +486,11 @@ mod tests {
             (&[false, true], 1, true),
         ];
         for (children, n, want) in cases {
-            assert_eq!(calculated(children, *n), *want, "{children:?} >= {n}");
+            assert_eq!(
+                calculated(children.iter().copied(), *n),
+                *want,
+                "{children:?} >= {n}"
+            );
         }
     }
 }

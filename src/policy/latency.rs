@@ -27,14 +27,44 @@ pub struct LatencyMap {
     prefixes: Vec<(IpNetwork, Vec<(u16, f64)>)>,
 }
 
+/// A latency map that does not read; shown as `file:line: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum LatencyError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{}: {}", path.display(), error.line, error.problem)]
+    Line {
+        path: std::path::PathBuf,
+        error: LineError,
+    },
+}
+
+/// What is wrong with one line of a latency map.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct LineError {
+    pub line: usize,
+    pub problem: String,
+}
+
 impl LatencyMap {
     /// Reads a map; errors are `file:line: message`.
-    pub fn load(path: &Path) -> Result<LatencyMap, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|(line, m)| format!("{}:{line}: {m}", path.display()))
+    pub fn load(path: &Path) -> Result<LatencyMap, LatencyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LatencyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|error| LatencyError::Line {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 
-    pub fn parse(text: &str) -> Result<LatencyMap, (usize, String)> {
+    /// Lines of `CIDR REGION RTT_MS`; `#` starts a comment.
+    pub fn parse(text: &str) -> Result<LatencyMap, LineError> {
         let mut prefixes: Vec<(IpNetwork, Vec<(u16, f64)>)> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -42,27 +72,25 @@ impl LatencyMap {
                 continue;
             }
             let f: Vec<&str> = line.split_whitespace().collect();
+            let problem = |problem: String| LineError {
+                line: i + 1,
+                problem,
+            };
             let [cidr, region, rtt] = f[..] else {
-                return Err((
-                    i + 1,
-                    format!("expected CIDR REGION RTT_MS, found {line:?}"),
-                ));
+                return Err(problem(format!(
+                    "expected CIDR REGION RTT_MS, found {line:?}"
+                )));
             };
             let net: IpNetwork = cidr
                 .parse()
-                .map_err(|e| (i + 1, format!("{cidr:?}: {e}")))?;
+                .map_err(|e| problem(format!("{cidr:?}: {e}")))?;
             let region = regions::index(region)
-                .ok_or_else(|| (i + 1, format!("unknown region {region:?}")))?;
+                .ok_or_else(|| problem(format!("unknown region {region:?}")))?;
             let rtt: f64 = rtt
                 .parse()
                 .ok()
                 .filter(|r: &f64| r.is_finite() && *r >= 0.0)
-                .ok_or_else(|| {
-                    (
-                        i + 1,
-                        format!("RTT {rtt:?} is not a number of milliseconds"),
-                    )
-                })?;
+                .ok_or_else(|| problem(format!("RTT {rtt:?} is not a number of milliseconds")))?;
             match prefixes.iter_mut().find(|(n, _)| *n == net) {
                 Some((_, v)) => match v.iter_mut().find(|(r, _)| *r == region) {
                     Some(e) => e.1 = rtt,
@@ -118,7 +146,7 @@ mod tests {
         assert_eq!(
             LatencyMap::parse("\n198.51.100.0/24 mars-1 3\n")
                 .unwrap_err()
-                .0,
+                .line,
             2
         );
         assert!(LatencyMap::parse("10.0.0.0/8 us-east-1 fast\n").is_err());

@@ -4,16 +4,16 @@
 //! out. No I/O, no clock, no allocation: the answer path calls this per query, and the tests
 //! call it with every combination of health.
 //!
-//! The rules are those of `../shared/route53-semantics.md` (§2, §3, §12); where that text says
-//! "unknown", the choice made here is stated beside the code and in the README.
+//! The rules are those of `docs/route53.md` (§2, §3, §12); where that text says
+//! "unknown", the choice made here is stated beside the code and in `docs/routing-policies.md`.
 //!
 //! Health is given per member, already resolved by the caller (a member's own health check,
 //! and for an alias with Evaluate Target Health, whether its target group has a healthy
 //! member), so this module never recurses through aliases.
 
-pub mod elb;
 pub mod geo_math;
 pub mod latency;
+pub mod load_balancer;
 pub mod regions;
 pub mod spec;
 
@@ -309,12 +309,11 @@ fn multivalue(members: &[Member], rng: &mut Random) -> Selection {
         }
     }
     let take = n.min(MAX_ANSWER);
-    if n > MAX_ANSWER {
-        // Partial Fisher–Yates: a uniformly random eight.
-        for i in 0..take {
-            let j = i + rng.below((n - i) as u64) as usize;
-            pool.swap(i, j);
-        }
+    // Partial Fisher–Yates: a uniformly random eight (or all), in a random order, as Route 53
+    // answers (§3.8).
+    for i in 0..take {
+        let j = i + rng.below((n - i) as u64) as usize;
+        pool.swap(i, j);
     }
     let mut s = Selection::none(reason, 0);
     s.members[..take].copy_from_slice(&pool[..take]);

@@ -1,13 +1,14 @@
-//! Record sets with routing policies as an operator writes them (the TOML config today, Route
-//! 53's JSON next), and the rules Route 53 enforces on a group of them (§1). Names of regions,
-//! CIDR locations and health checks are still names here; compiling a zone turns them into
-//! indices.
+//! Record sets with routing policies as an operator writes them — a TOML `[[record_set]]` or a
+//! Route 53 `ResourceRecordSet` — and the rules Route 53 enforces on one record set
+//! ([`PolicyFields::rule`], the one builder both sources use) and on a group of them (§1,
+//! [`validate_group`]). Names of regions, CIDR locations and health checks are still names here;
+//! compiling a zone turns them into indices.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use super::{regions, FailoverRole, GeoKey};
-use crate::zone::types;
+use crate::wire::types;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProximityAt {
@@ -89,21 +90,238 @@ impl fmt::Display for RecordSetSpec {
     }
 }
 
-/// The one routing policy a record set's fields name (none: simple); more than one is an error.
-pub fn single_rule(mut rules: Vec<RuleSpec>) -> Result<RuleSpec, String> {
-    if rules.len() > 1 {
-        let kinds: Vec<&str> = rules.iter().map(RuleSpec::kind).collect();
-        return Err(format!(
-            "a record set has one routing policy; this one has {}",
-            kinds.join(" and ")
-        ));
+/// Where a record set was written: its field names appear in messages as that source spells
+/// them (`weight` in TOML, `Weight` in Route 53 JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Toml,
+    Route53,
+}
+
+impl Dialect {
+    fn field(self, toml: &'static str, route53: &'static str) -> &'static str {
+        match self {
+            Dialect::Toml => toml,
+            Dialect::Route53 => route53,
+        }
     }
-    Ok(rules.pop().unwrap_or(RuleSpec::Simple))
+}
+
+/// What is wrong with one record set's routing-policy fields.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    #[error("{field} {value} is outside {range}")]
+    OutOfRange {
+        field: &'static str,
+        value: i64,
+        range: &'static str,
+    },
+    #[error("{field} {value:?} must be PRIMARY or SECONDARY")]
+    FailoverRole { field: &'static str, value: String },
+    #[error("{prefix}{source}")]
+    Geolocation {
+        prefix: &'static str,
+        source: GeoKeyError,
+    },
+    #[error("geoproximity takes either region or latitude and longitude")]
+    ProximityFields,
+    #[error("GeoProximityLocation takes exactly one of AWSRegion, LocalZoneGroup, Coordinates")]
+    ProximityLocation,
+    #[error("GeoProximityLocation LocalZoneGroup {0:?}: Local Zone locations are not known here; give Coordinates (or the AWSRegion) instead")]
+    LocalZoneGroup(String),
+    #[error("a record set has one routing policy; this one has {}", .0.join(" and "))]
+    SeveralPolicies(Vec<&'static str>),
+}
+
+/// A geolocation that is not one Route 53 takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GeoKeyError {
+    #[error("{what} {code:?} is not a two-letter code")]
+    NotTwoLetters { what: &'static str, code: String },
+    #[error("continent {0:?} is not one of AF AN AS EU OC NA SA")]
+    UnknownContinent(String),
+    #[error("subdivision {0:?} must be 1 to 3 characters")]
+    SubdivisionLength(String),
+    #[error("geolocation takes a continent, a country (\"*\" for the default), or a country and a subdivision")]
+    Combination,
+}
+
+/// A geolocation's fields as written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GeoFields<'a> {
+    pub continent: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub subdivision: Option<&'a str>,
+}
+
+/// A geoproximity location's fields as written: exactly one of `region`, `local_zone_group`
+/// (Route 53 only) and `coordinates`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProximityFields<'a> {
+    pub region: Option<&'a str>,
+    pub local_zone_group: Option<&'a str>,
+    /// Latitude and longitude, each given or not (TOML writes them as two keys).
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub bias: i64,
+}
+
+/// A CIDR routing config: the collection, and the location (`*`: the default).
+#[derive(Debug, Clone, Copy)]
+pub struct CidrFields<'a> {
+    pub collection: &'a str,
+    pub location: &'a str,
+}
+
+/// The routing-policy fields of one record set as its source wrote them, before they are
+/// checked: at most one may be given (none is simple routing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PolicyFields<'a> {
+    pub weight: Option<i64>,
+    pub failover: Option<&'a str>,
+    pub geolocation: Option<GeoFields<'a>>,
+    pub region: Option<&'a str>,
+    pub geoproximity: Option<ProximityFields<'a>>,
+    pub cidr: Option<CidrFields<'a>>,
+    pub multivalue: Option<bool>,
+}
+
+impl PolicyFields<'_> {
+    /// The one routing policy these fields name, checked as Route 53 checks one record set.
+    pub fn rule(&self, dialect: Dialect) -> Result<RuleSpec, RuleError> {
+        let mut rules = Vec::new();
+        if let Some(w) = self.weight {
+            let w = u8::try_from(w).map_err(|_| RuleError::OutOfRange {
+                field: dialect.field("weight", "Weight"),
+                value: w,
+                range: "0..255",
+            })?;
+            rules.push(RuleSpec::Weighted(w));
+        }
+        if let Some(f) = self.failover {
+            // Route 53 takes the values as written; our TOML in any case.
+            let role = match dialect {
+                Dialect::Toml => f.to_ascii_uppercase(),
+                Dialect::Route53 => f.to_string(),
+            };
+            rules.push(RuleSpec::Failover(match role.as_str() {
+                "PRIMARY" => FailoverRole::Primary,
+                "SECONDARY" => FailoverRole::Secondary,
+                _ => {
+                    return Err(RuleError::FailoverRole {
+                        field: dialect.field("failover", "Failover"),
+                        value: f.to_string(),
+                    })
+                }
+            }));
+        }
+        if let Some(g) = self.geolocation {
+            let key = geo_key(g).map_err(|source| RuleError::Geolocation {
+                prefix: dialect.field("", "GeoLocation: "),
+                source,
+            })?;
+            rules.push(RuleSpec::Geolocation(key));
+        }
+        if let Some(region) = self.region {
+            rules.push(RuleSpec::Latency(region.to_string()));
+        }
+        if let Some(p) = self.geoproximity {
+            let at = match (p.region, p.local_zone_group, p.latitude, p.longitude) {
+                (Some(region), None, None, None) => ProximityAt::Region(region.to_string()),
+                (None, None, Some(lat), Some(lon)) => ProximityAt::Coordinates(lat, lon),
+                (None, Some(g), None, None) => {
+                    return Err(RuleError::LocalZoneGroup(g.to_string()))
+                }
+                _ => {
+                    return Err(match dialect {
+                        Dialect::Toml => RuleError::ProximityFields,
+                        Dialect::Route53 => RuleError::ProximityLocation,
+                    })
+                }
+            };
+            let bias = bias(p.bias).ok_or(RuleError::OutOfRange {
+                field: dialect.field("bias", "GeoProximityLocation Bias"),
+                value: p.bias,
+                range: "-99..99",
+            })?;
+            rules.push(RuleSpec::Geoproximity { at, bias });
+        }
+        if let Some(c) = self.cidr {
+            rules.push(RuleSpec::IpBased {
+                collection: c.collection.to_string(),
+                location: (c.location != "*").then(|| c.location.to_string()),
+            });
+        }
+        if self.multivalue == Some(true) {
+            rules.push(RuleSpec::Multivalue);
+        }
+        if rules.len() > 1 {
+            return Err(RuleError::SeveralPolicies(
+                rules.iter().map(RuleSpec::kind).collect(),
+            ));
+        }
+        Ok(rules.pop().unwrap_or(RuleSpec::Simple))
+    }
+}
+
+/// A CIDR block that is not one: not an address and prefix, or host bits set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("{text} has host bits set")]
+    HostBits { text: String },
+    #[error("{text:?}: {reason}")]
+    Syntax { text: String, reason: String },
+}
+
+/// A CIDR block as written (`192.0.2.0/24`), refused when host bits are set.
+pub fn parse_block(text: &str) -> Result<ipnetwork::IpNetwork, BlockError> {
+    match text.parse::<ipnetwork::IpNetwork>() {
+        Ok(n) if n.network() == n.ip() => Ok(n),
+        Ok(_) => Err(BlockError::HostBits {
+            text: text.to_string(),
+        }),
+        Err(e) => Err(BlockError::Syntax {
+            text: text.to_string(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// A geoproximity bias, if within Route 53's −99..=99.
-pub fn bias(value: i64) -> Option<i8> {
+fn bias(value: i64) -> Option<i8> {
     i8::try_from(value).ok().filter(|b| (-99..=99).contains(b))
+}
+
+/// A geolocation: a continent, a country (`*`: the default), or a country and a subdivision.
+pub fn geo_key(g: GeoFields<'_>) -> Result<GeoKey, GeoKeyError> {
+    let two = |s: &str, what: &'static str| -> Result<[u8; 2], GeoKeyError> {
+        let b = s.to_ascii_uppercase().into_bytes();
+        b.try_into().map_err(|_| GeoKeyError::NotTwoLetters {
+            what,
+            code: s.to_string(),
+        })
+    };
+    match (g.continent, g.country, g.subdivision) {
+        (Some(c), None, None) => {
+            let code = two(c, "continent")?;
+            if !matches!(&code, b"AF" | b"AN" | b"AS" | b"EU" | b"OC" | b"NA" | b"SA") {
+                return Err(GeoKeyError::UnknownContinent(c.to_string()));
+            }
+            Ok(GeoKey::Continent(code))
+        }
+        (None, Some("*"), None) => Ok(GeoKey::Default),
+        (None, Some(c), None) => Ok(GeoKey::Country(two(c, "country")?)),
+        (None, Some(c), Some(s)) => {
+            let sub = s.to_ascii_uppercase().into_bytes();
+            if sub.is_empty() || sub.len() > 3 {
+                return Err(GeoKeyError::SubdivisionLength(s.to_string()));
+            }
+            let mut code = [0u8; 3];
+            code[..sub.len()].copy_from_slice(&sub);
+            Ok(GeoKey::Subdivision(two(c, "country")?, code))
+        }
+        _ => Err(GeoKeyError::Combination),
+    }
 }
 
 /// Most record sets one name and type may have (Route 53: 100, §1.3).

@@ -1,4 +1,4 @@
-//! The routing rules of `route53-semantics.md` as tables: each row a combination of health (and
+//! The routing rules of `docs/route53.md` as tables: each row a combination of health (and
 //! client position), and the members that may answer.
 
 use super::*;

@@ -1,7 +1,6 @@
 //! Sockets and workers: UDP on dedicated threads (`udp`), TCP on tokio (`tcp`), both reading
 //! the same atomically swapped [`Snapshot`].
 
-pub mod packet;
 pub mod tcp;
 pub mod udp;
 
@@ -13,9 +12,21 @@ use std::thread::JoinHandle;
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
-use crate::answer::Snapshot;
-use crate::config::Config;
+use crate::snapshot::Snapshot;
 use crate::transfer::Control;
+
+/// Where and how to listen.
+#[derive(Debug, Clone)]
+pub struct Listeners {
+    /// UDP and TCP on each.
+    pub addrs: Vec<SocketAddr>,
+    /// The addresses are defaults: one that cannot be bound (no IPv6 on the host) is skipped
+    /// with a warning rather than fatal.
+    pub skip_unbindable: bool,
+    /// UDP worker threads per address.
+    pub udp_workers: usize,
+    pub tcp: tcp::Limits,
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr} ({proto}): {source}")]
@@ -42,15 +53,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds every listen address (UDP and TCP) and starts the workers. Must be called inside
-    /// a tokio runtime (TCP). Default addresses that cannot be bound are skipped with a warning.
-    pub fn start(config: &Config, snapshot: Snapshot) -> Result<Server, BindError> {
-        Self::start_with(config, snapshot, Arc::new(Control::default()))
-    }
-
-    /// As [`Server::start`], with the transfer side given.
-    pub fn start_with(
-        config: &Config,
+    /// Binds every listen address (UDP and TCP) and starts the workers, serving `snapshot`
+    /// and handing transfers, NOTIFY and signed messages to `control`. Must be called inside
+    /// a tokio runtime (TCP).
+    pub fn start(
+        listeners: &Listeners,
         snapshot: Snapshot,
         control: Arc<Control>,
     ) -> Result<Server, BindError> {
@@ -68,16 +75,13 @@ impl Server {
             stop_tcp,
             tcp_tasks: Vec::new(),
         };
-        let limits = tcp::Limits {
-            idle_timeout: config.tcp_idle_timeout,
-            max_connections: config.tcp_max_connections,
-        };
+        let limits = listeners.tcp;
         let mut skipped = None;
-        for &addr in &config.listen {
-            let bound = Self::bind_all(addr, config.udp_workers);
+        for &addr in &listeners.addrs {
+            let bound = Self::bind_all(addr, listeners.udp_workers);
             let (udp_sockets, tcp_listener) = match bound {
                 Ok(b) => b,
-                Err(e) if config.default_listen => {
+                Err(e) if listeners.skip_unbindable => {
                     tracing::warn!("{e}; skipping this default address");
                     skipped = Some(e);
                     continue;

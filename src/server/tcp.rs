@@ -12,9 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use crate::answer::{self, Snapshot, Transport, MAX_MESSAGE};
-use crate::server::packet;
+use crate::answer;
+use crate::snapshot::Snapshot;
 use crate::transfer::Control;
+use crate::wire::packet;
+use crate::wire::{Transport, MAX_MESSAGE};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -15,9 +15,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::answer::{self, Snapshot, Transport};
-use crate::server::packet;
+use crate::answer;
+use crate::snapshot::Snapshot;
 use crate::transfer::Control;
+use crate::wire::packet;
+use crate::wire::Transport;
 
 /// Datagrams per `recvmmsg`/`sendmmsg` call.
 const BATCH: usize = 32;

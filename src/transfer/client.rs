@@ -11,12 +11,58 @@ use tokio::net::{TcpStream, UdpSocket};
 use super::journal::{soa_serial, Change};
 use super::records::Rr;
 use super::tsig::{self, Key, ResponseVerifier};
-use crate::zone::types::{self, *};
+use crate::wire::types::{self, *};
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for the next message of a transfer.
 const MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why an SOA query or a transfer from a primary failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error("socket: {0}")]
+    Socket(std::io::Error),
+    #[error("{peer}: {source}")]
+    Io {
+        peer: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}: no answer to the SOA query")]
+    NoAnswer(SocketAddr),
+    #[error("{0}: connect timed out")]
+    ConnectTimeout(SocketAddr),
+    #[error("transfer stalled")]
+    Stalled,
+    #[error("{peer}: SOA query answered with rcode {rcode}")]
+    SoaRcode { peer: SocketAddr, rcode: u8 },
+    #[error("{0}: SOA answer is not authoritative (is the zone configured there?)")]
+    NotAuthoritative(SocketAddr),
+    #[error("{0}: no SOA in the answer")]
+    NoSoa(SocketAddr),
+    #[error("TSIG: {0}")]
+    Tsig(String),
+    #[error("transfer: response with another id")]
+    WrongId,
+    #[error("{} refused: {}", types::mnemonic(*qtype), refusal_text(*rcode))]
+    Refused { qtype: u16, rcode: u8 },
+    #[error("malformed transfer message")]
+    Malformed,
+    #[error("empty transfer")]
+    Empty,
+    #[error("transfer ended after one SOA")]
+    OneSoa,
+    #[error("IXFR step without its new SOA")]
+    StepWithoutSoa,
+}
+
+fn refusal_text(rcode: u8) -> String {
+    match rcode {
+        5 => "REFUSED (are we in the primary's allow-transfer list?)".to_string(),
+        9 => "NOTAUTH (not authoritative, or TSIG refused)".to_string(),
+        other => format!("rcode {other}"),
+    }
+}
 
 /// What a transfer brought.
 #[derive(Debug)]
@@ -98,7 +144,7 @@ pub async fn soa_serial_of(
     primary: SocketAddr,
     origin: &[u8],
     key: Option<&Key>,
-) -> Result<u32, String> {
+) -> Result<u32, PullError> {
     let id = random_id();
     let mut msg = query(id, origin, SOA, None);
     let mac = key.map(|k| tsig::sign_request(k, &mut msg, tsig::now()));
@@ -107,21 +153,19 @@ pub async fn soa_serial_of(
     } else {
         "[::]:0"
     };
-    let sock = UdpSocket::bind(bind)
-        .await
-        .map_err(|e| format!("socket: {e}"))?;
-    sock.connect(primary)
-        .await
-        .map_err(|e| format!("{primary}: {e}"))?;
-    sock.send(&msg)
-        .await
-        .map_err(|e| format!("{primary}: {e}"))?;
+    let io = |source| PullError::Io {
+        peer: primary,
+        source,
+    };
+    let sock = UdpSocket::bind(bind).await.map_err(PullError::Socket)?;
+    sock.connect(primary).await.map_err(io)?;
+    sock.send(&msg).await.map_err(io)?;
     let mut buf = vec![0u8; 65535];
     let resp = loop {
         let n = tokio::time::timeout(QUERY_TIMEOUT, sock.recv(&mut buf))
             .await
-            .map_err(|_| format!("{primary}: no answer to the SOA query"))?
-            .map_err(|e| format!("{primary}: {e}"))?;
+            .map_err(|_| PullError::NoAnswer(primary))?
+            .map_err(io)?;
         if n >= 12 && u16::from_be_bytes([buf[0], buf[1]]) == id && buf[2] & 0x80 != 0 {
             break buf[..n].to_vec();
         }
@@ -141,50 +185,56 @@ pub async fn soa_serial_of(
     };
     let rc = resp[3] & 0xF;
     if rc != 0 {
-        return Err(format!("{primary}: SOA query answered with rcode {rc}"));
+        return Err(PullError::SoaRcode {
+            peer: primary,
+            rcode: rc,
+        });
     }
     if resp[2] & 0x04 == 0 {
-        return Err(format!(
-            "{primary}: SOA answer is not authoritative (is the zone configured there?)"
-        ));
+        return Err(PullError::NotAuthoritative(primary));
     }
-    let records = answers(&resp).map_err(|e| format!("{primary}: {e}"))?;
+    let records = answers(&resp)?;
     records
         .iter()
         .find(|r| r.rtype == SOA && r.owner.eq_ignore_ascii_case(origin))
         .map(|r| soa_serial(&r.rdata))
-        .ok_or_else(|| format!("{primary}: no SOA in the answer"))
+        .ok_or(PullError::NoSoa(primary))
 }
 
-fn check(resp: &[u8], key: Option<&Key>, mac: Option<Vec<u8>>) -> Result<(), String> {
+fn check(resp: &[u8], key: Option<&Key>, mac: Option<Vec<u8>>) -> Result<(), PullError> {
     if let (Some(k), Some(mac)) = (key, mac) {
         ResponseVerifier::new(k, mac)
             .verify(resp, tsig::now())
-            .map_err(|e| format!("TSIG: {e}"))?;
+            .map_err(|e| PullError::Tsig(e.to_string()))?;
     }
     Ok(())
 }
 
-async fn connect(primary: SocketAddr) -> Result<TcpStream, String> {
+async fn connect(primary: SocketAddr) -> Result<TcpStream, PullError> {
     let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(primary))
         .await
-        .map_err(|_| format!("{primary}: connect timed out"))?
-        .map_err(|e| format!("{primary}: {e}"))?;
+        .map_err(|_| PullError::ConnectTimeout(primary))?
+        .map_err(|source| PullError::Io {
+            peer: primary,
+            source,
+        })?;
     let _ = s.set_nodelay(true);
     Ok(s)
 }
 
-async fn send(stream: &mut TcpStream, msg: &[u8]) -> Result<(), String> {
+async fn send(stream: &mut TcpStream, msg: &[u8]) -> Result<(), PullError> {
     let mut framed = Vec::with_capacity(msg.len() + 2);
     framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
     framed.extend_from_slice(msg);
+    let peer = stream.peer_addr().map_err(PullError::Socket)?;
     stream
         .write_all(&framed)
         .await
-        .map_err(|e| format!("send: {e}"))
+        .map_err(|source| PullError::Io { peer, source })
 }
 
-async fn read_message(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
+async fn read_message(stream: &mut TcpStream) -> Result<Vec<u8>, PullError> {
+    let peer = stream.peer_addr().map_err(PullError::Socket)?;
     let read = async {
         let mut len = [0u8; 2];
         stream.read_exact(&mut len).await?;
@@ -194,8 +244,8 @@ async fn read_message(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
     };
     tokio::time::timeout(MESSAGE_TIMEOUT, read)
         .await
-        .map_err(|_| "transfer stalled".to_string())?
-        .map_err(|e| format!("transfer connection: {e}"))
+        .map_err(|_| PullError::Stalled)?
+        .map_err(|source| PullError::Io { peer, source })
 }
 
 /// Pulls the zone: IXFR from our version when we have one, AXFR otherwise.
@@ -204,7 +254,7 @@ pub async fn pull(
     origin: &[u8],
     key: Option<&Key>,
     have: Option<&Rr<'_>>,
-) -> Result<Pulled, String> {
+) -> Result<Pulled, PullError> {
     let mut stream = connect(primary).await?;
     let id = random_id();
     let qtype = if have.is_some() { IXFR } else { AXFR };
@@ -220,20 +270,15 @@ pub async fn pull(
     loop {
         let m = read_message(&mut stream).await?;
         if m.len() < 12 || u16::from_be_bytes([m[0], m[1]]) != id {
-            return Err("transfer: response with another id".into());
+            return Err(PullError::WrongId);
         }
         if let Some(v) = &mut verifier {
             v.verify(&m, tsig::now())
-                .map_err(|e| format!("transfer TSIG: {e}"))?;
+                .map_err(|e| PullError::Tsig(e.to_string()))?;
         }
         let rc = m[3] & 0xF;
         if rc != 0 {
-            let what = match rc {
-                5 => "REFUSED (are we in the primary's allow-transfer list?)".to_string(),
-                9 => "NOTAUTH (not authoritative, or TSIG refused)".to_string(),
-                other => format!("rcode {other}"),
-            };
-            return Err(format!("{} refused: {what}", types::mnemonic(qtype)));
+            return Err(PullError::Refused { qtype, rcode: rc });
         }
         for rr in answers(&m)? {
             if parser.feed(&rr, ours) {
@@ -308,14 +353,14 @@ impl Stream {
     }
 }
 
-fn finish(all: Vec<Rr<'static>>, ours: Option<u32>) -> Result<Pulled, String> {
-    let soa = all.first().cloned().ok_or("empty transfer")?;
+fn finish(all: Vec<Rr<'static>>, ours: Option<u32>) -> Result<Pulled, PullError> {
+    let soa = all.first().cloned().ok_or(PullError::Empty)?;
     let serial = soa_serial(&soa.rdata);
     if all.len() == 1 {
         return if Some(serial) == ours {
             Ok(Pulled::UpToDate)
         } else {
-            Err("transfer ended after one SOA".into())
+            Err(PullError::OneSoa)
         };
     }
     let incremental = all[1].rtype == SOA
@@ -337,10 +382,7 @@ fn finish(all: Vec<Rr<'static>>, ours: Option<u32>) -> Result<Pulled, String> {
             removed.push(body[i].clone());
             i += 1;
         }
-        let new_soa = body
-            .get(i)
-            .cloned()
-            .ok_or("IXFR step without its new SOA")?;
+        let new_soa = body.get(i).cloned().ok_or(PullError::StepWithoutSoa)?;
         i += 1;
         let mut added = Vec::new();
         while i < body.len() && body[i].rtype != SOA {
@@ -358,8 +400,8 @@ fn finish(all: Vec<Rr<'static>>, ours: Option<u32>) -> Result<Pulled, String> {
 }
 
 /// The answer-section records of a message, names decompressed.
-pub fn answers(m: &[u8]) -> Result<Vec<Rr<'static>>, String> {
-    let bad = || "malformed transfer message".to_string();
+pub fn answers(m: &[u8]) -> Result<Vec<Rr<'static>>, PullError> {
+    let bad = || PullError::Malformed;
     if m.len() < 12 {
         return Err(bad());
     }

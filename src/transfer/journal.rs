@@ -108,7 +108,7 @@ impl Journal {
 
 /// The history's file in a state directory: `<dir>/<origin>journal`.
 pub fn file(dir: &std::path::Path, origin: &[u8]) -> std::path::PathBuf {
-    let text = crate::zone::name::to_text(origin);
+    let text = crate::wire::name::to_text(origin);
     let base = if text == "." {
         "root.".to_string()
     } else {

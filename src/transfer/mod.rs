@@ -21,9 +21,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use ipnetwork::IpNetwork;
 
-use crate::answer::{self, Snapshot, Transport};
-use crate::server::packet::{self, rcode, Parsed, HEADER_LEN, OPCODE_NOTIFY};
-use crate::zone::{name, types};
+use crate::answer;
+use crate::snapshot::Snapshot;
+use crate::wire::packet::{self, rcode, Parsed, HEADER_LEN, OPCODE_NOTIFY};
+use crate::wire::Transport;
+use crate::wire::{name, types};
 use journal::Journal;
 use tsig::{KeyRing, Rejection, ResponseSigner, Verified};
 use xfr::MessageStream;
@@ -36,20 +38,36 @@ pub enum Acl {
     Key(Vec<u8>),
 }
 
+/// An access-list entry that is none of the forms [`Acl::parse`] takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AclError {
+    #[error("allow-transfer {text:?}: {source}")]
+    KeyName {
+        text: String,
+        source: name::NameError,
+    },
+    #[error(
+        "allow-transfer {0:?}: expected an address, a CIDR block (10.0.0.0/8, ::1/128) or key:NAME"
+    )]
+    Form(String),
+}
+
 impl Acl {
     /// `CIDR`, a bare address, or `key:NAME`.
-    pub fn parse(text: &str) -> Result<Acl, String> {
+    pub fn parse(text: &str) -> Result<Acl, AclError> {
         if let Some(k) = text.strip_prefix("key:") {
-            let wire = name::from_text(k.trim_end_matches('.'), Some(&[0]))
-                .map_err(|e| format!("allow-transfer {text:?}: {e}"))?;
+            let wire = name::from_text(k.trim_end_matches('.'), Some(&[0])).map_err(|source| {
+                AclError::KeyName {
+                    text: text.to_string(),
+                    source,
+                }
+            })?;
             return Ok(Acl::Key(name::to_lowercase(&wire)));
         }
         let net = text
             .parse::<IpNetwork>()
             .or_else(|_| text.parse::<IpAddr>().map(IpNetwork::from))
-            .map_err(|_| {
-                format!("allow-transfer {text:?}: expected an address, a CIDR block (10.0.0.0/8, ::1/128) or key:NAME")
-            })?;
+            .map_err(|_| AclError::Form(text.to_string()))?;
         Ok(Acl::Net(net))
     }
 }
@@ -110,10 +128,7 @@ impl Control {
     pub fn set_journal(&self, origin: &[u8], j: Journal) {
         if let Some(dir) = &self.settings.load().state_dir {
             let path = journal::file(dir, origin);
-            let tmp = path.with_extension("journal.tmp");
-            let written = std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(&tmp, j.encode()))
-                .and_then(|_| std::fs::rename(&tmp, &path));
+            let written = crate::durable::write(&path, &j.encode());
             if let Err(e) = written {
                 tracing::warn!(file = %path.display(), "could not save the IXFR history: {e}");
             }
@@ -214,7 +229,6 @@ impl Control {
         transport: Transport,
         udp_room: usize,
     ) -> Option<Vec<u8>> {
-        let framed = transport == Transport::Tcp;
         let (id, flags, q) = match &parsed {
             Parsed::Query(q) => (q.id, q.flags, q.clone()),
             Parsed::Error {
@@ -225,114 +239,66 @@ impl Control {
             } => (*id, *flags, q.clone()),
             _ => return None,
         };
-        let question = &packet[HEADER_LEN..q.question_end];
-        let settings = self.settings.load();
-        let now = tsig::now();
-        let peer_text = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
-        let qname = name::to_lowercase(q.qname(packet));
-
-        // RFC 8945 §5.2: a bad signature is answered NOTAUTH before anything else is looked at.
-        let verified: Option<Verified> = match tsig::find(packet) {
-            Err(tsig::Malformed) => {
-                return Some(
-                    MessageStream::new(id, flags, question, framed, 512, None)
-                        .error(rcode::FORMERR, false),
-                );
-            }
-            Ok(None) => None,
-            Ok(Some(t)) => match tsig::verify_request(&settings.keys, packet, &t, now) {
-                Ok(v) => Some(v),
-                Err((why, v)) => {
-                    tracing::warn!(peer = %peer_text, key = %name::to_text(&t.key), zone = %name::to_text(&qname), "TSIG rejected: {why:?}");
-                    let stream = MessageStream::new(id, flags, question, framed, 65535, None);
-                    let mut msg = stream.error(rcode::NOTAUTH, false);
-                    let start = if framed { 2 } else { 0 };
-                    let mut body = msg.split_off(start);
-                    match (why, v) {
-                        (Rejection::BadTime, Some(v)) => {
-                            ResponseSigner::bad_time(&v, now).sign(&mut body, 0);
-                        }
-                        (Rejection::BadKey, _) => {
-                            tsig::append_unsigned_error(&mut body, &t, tsig::BADKEY, now)
-                        }
-                        _ => tsig::append_unsigned_error(&mut body, &t, tsig::BADSIG, now),
-                    }
-                    return Some(frame(framed, body));
-                }
-            },
-        };
-        let signer = verified.as_ref().map(|v| ResponseSigner::new(v, now));
-        // What a UDP reply may take: 512 octets, or the EDNS size both sides accept (RFC 6891
-        // §6.2.5).
-        let udp_room = q.edns.map_or(512, |e| {
-            (e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize).min(udp_room)
-        });
-
-        if q.opcode == OPCODE_NOTIFY {
-            return Some(self.notify_in(
-                snap,
-                &settings,
-                id,
-                flags,
-                question,
-                &qname,
-                &q,
-                peer,
-                verified.as_ref(),
-                signer,
-                framed,
-            ));
-        }
-        if q.qtype != types::AXFR && q.qtype != types::IXFR {
-            // A signed ordinary query (a secondary's SOA check): answered as usual, then signed.
-            let room = if framed { 65535 } else { udp_room };
-            let mut out = vec![0u8; room];
-            let n = answer::respond_parsed(
-                snap,
-                packet,
-                parsed,
-                transport,
-                peer,
-                &mut out[..room.saturating_sub(signer.as_ref().map_or(0, ResponseSigner::room))],
-            );
-            if n == 0 {
-                return None;
-            }
-            out.truncate(n);
-            if let Some(mut s) = signer {
-                s.sign(&mut out, 0);
-            }
-            return Some(frame(framed, out));
-        }
-
-        let mut stream = MessageStream::new(
+        let mut req = Request {
             id,
             flags,
-            question,
-            framed,
-            if framed { 65535 } else { udp_room },
-            signer,
-        );
-        stream.opt = q.edns.map(|_| snap.options.edns_payload);
-        let refuse = |stream: MessageStream, rc: u16, why: &str| {
-            tracing::warn!(peer = %peer_text, zone = %name::to_text(&qname), qtype = %types::mnemonic(q.qtype), "transfer refused: {why}");
-            Some(stream.error(rc, false))
+            question: &packet[HEADER_LEN..q.question_end],
+            qname: name::to_lowercase(q.qname(packet)),
+            peer,
+            framed: transport == Transport::Tcp,
+            // What a UDP reply may take: 512 octets, or the EDNS size both sides accept (RFC
+            // 6891 §6.2.5).
+            udp_room: q.edns.map_or(512, |e| {
+                (e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize).min(udp_room)
+            }),
+            now: tsig::now(),
+            verified: None,
+            q,
         };
+        let settings = self.settings.load();
+        // RFC 8945 §5.2: a bad signature is answered NOTAUTH before anything else is looked at.
+        req.verified = match req.verify(&settings.keys, packet) {
+            Ok(v) => v,
+            Err(reply) => return Some(reply),
+        };
+        if req.q.opcode == OPCODE_NOTIFY {
+            return Some(self.notify_in(snap, &settings, &req));
+        }
+        if req.q.qtype != types::AXFR && req.q.qtype != types::IXFR {
+            return req.signed_query(snap, packet, parsed, transport);
+        }
+        Some(self.transfer(snap, &settings, packet, &req))
+    }
+
+    /// AXFR or IXFR out, after the zone's access list.
+    fn transfer(
+        &self,
+        snap: &Snapshot,
+        settings: &Settings,
+        packet: &[u8],
+        req: &Request<'_>,
+    ) -> Vec<u8> {
+        let q = &req.q;
+        let mut stream = req.stream(if req.framed { 65535 } else { req.udp_room });
+        stream.opt = q.edns.map(|_| snap.options.edns_payload);
+        let refuse = |mut stream: MessageStream, rc: u16, why: &str| {
+            tracing::warn!(peer = %req.peer_text(), zone = %name::to_text(&req.qname), qtype = %types::mnemonic(q.qtype), "transfer refused: {why}");
+            if rc == rcode::REFUSED {
+                stream.ede = Some(answer::ede::PROHIBITED);
+            }
+            stream.error(rc, false)
+        };
+        if q.qtype == types::AXFR && !req.framed {
+            // RFC 5936 §4.2: AXFR is defined over TCP only; NSD and Knot say NOTIMP.
+            return refuse(stream, rcode::NOTIMP, "AXFR over UDP");
+        }
         if q.qclass != types::CLASS_IN {
             return refuse(stream, rcode::REFUSED, "class is not IN");
         }
-        let Some(zone) = snap.catalog.zone_by_origin(&qname).cloned() else {
+        let Some(zone) = snap.catalog.zone_by_origin(&req.qname).cloned() else {
             return refuse(stream, rcode::NOTAUTH, "not a zone we serve");
         };
-        let allowed = settings.zones.get(&qname).is_some_and(|z| {
-            z.allow.iter().any(|a| match a {
-                Acl::Net(n) => peer.is_some_and(|p| {
-                    n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))
-                }),
-                Acl::Key(k) => verified.as_ref().is_some_and(|v| &v.key.name == k),
-            })
-        });
-        if !allowed {
+        if !req.allowed(settings) {
             return refuse(
                 stream,
                 rcode::REFUSED,
@@ -348,14 +314,11 @@ impl Control {
         }
         // A policydns secondary asks for the policy records too.
         let full = has_edns_option(packet, records::FULL_OPTION);
+        let lbs = &snap.inputs.load_balancers;
         if q.qtype == types::AXFR {
-            if !framed {
-                // RFC 5936 §4.2: AXFR is defined over TCP only.
-                return refuse(stream, rcode::REFUSED, "AXFR over UDP");
-            }
-            xfr::axfr(&mut stream, &zone, &snap.load_balancers, full);
-            tracing::info!(peer = %peer_text, zone = %zone.origin_text(), serial = zone.serial, messages = stream.messages() + 1, full, "AXFR out");
-            return Some(stream.finish());
+            xfr::axfr(&mut stream, &zone, lbs, full);
+            tracing::info!(peer = %req.peer_text(), zone = %zone.origin_text(), serial = zone.serial, messages = stream.messages() + 1, full, "AXFR out");
+            return stream.finish();
         }
         // IXFR: the client's serial is in the SOA of the authority section (RFC 1995 §3).
         let Some(client_serial) = ixfr_client_serial(packet, q.question_end) else {
@@ -363,60 +326,40 @@ impl Control {
         };
         if !journal::serial_gt(zone.serial, client_serial) {
             xfr::soa_only(&mut stream, &zone);
-            return Some(stream.finish());
+            return stream.finish();
         }
         let steps = self
-            .journal(&qname)
+            .journal(&req.qname)
             .and_then(|j| j.path(client_serial, zone.serial));
         match steps {
             Some(steps) => {
                 xfr::ixfr(&mut stream, &zone, &steps, full);
-                if !framed && (stream.messages() > 0 || stream.oversized) {
+                if !req.framed && (stream.messages() > 0 || stream.oversized) {
                     // Does not fit one datagram: our SOA tells the client to come over TCP.
-                    let mut again = MessageStream::new(
-                        id,
-                        flags,
-                        question,
-                        false,
-                        udp_room,
-                        verified.as_ref().map(|v| ResponseSigner::new(v, now)),
-                    );
+                    let mut again = req.stream(req.udp_room);
                     again.opt = stream.opt;
                     xfr::soa_only(&mut again, &zone);
-                    return Some(again.finish());
+                    return again.finish();
                 }
-                tracing::info!(peer = %peer_text, zone = %zone.origin_text(), from = client_serial, to = zone.serial, steps = steps.len(), "IXFR out");
-                Some(stream.finish())
+                tracing::info!(peer = %req.peer_text(), zone = %zone.origin_text(), from = client_serial, to = zone.serial, steps = steps.len(), "IXFR out");
+                stream.finish()
             }
-            None if framed => {
-                xfr::axfr(&mut stream, &zone, &snap.load_balancers, full);
-                tracing::info!(peer = %peer_text, zone = %zone.origin_text(), from = client_serial, to = zone.serial, "IXFR out as a full zone: history does not reach the client's serial");
-                Some(stream.finish())
+            None if req.framed => {
+                xfr::axfr(&mut stream, &zone, lbs, full);
+                tracing::info!(peer = %req.peer_text(), zone = %zone.origin_text(), from = client_serial, to = zone.serial, "IXFR out as a full zone: history does not reach the client's serial");
+                stream.finish()
             }
             None => {
                 xfr::soa_only(&mut stream, &zone);
-                Some(stream.finish())
+                stream.finish()
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn notify_in(
-        &self,
-        snap: &Snapshot,
-        settings: &Settings,
-        id: u16,
-        flags: u16,
-        question: &[u8],
-        qname: &[u8],
-        q: &packet::Query,
-        peer: Option<IpAddr>,
-        verified: Option<&Verified>,
-        signer: Option<ResponseSigner>,
-        framed: bool,
-    ) -> Vec<u8> {
-        let stream = MessageStream::new(id, flags, question, framed, 4096, signer);
-        let peer_text = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
+    /// A NOTIFY for one of our secondary zones, from its primary (by address or key).
+    fn notify_in(&self, snap: &Snapshot, settings: &Settings, req: &Request<'_>) -> Vec<u8> {
+        let stream = req.stream(4096);
+        let qname = &req.qname[..];
         let zone_text = name::to_text(qname);
         let Some(primary) = settings.zones.get(qname).and_then(|z| z.primary.as_ref()) else {
             let rc = if snap.catalog.zone_by_origin(qname).is_some() {
@@ -424,25 +367,148 @@ impl Control {
             } else {
                 rcode::NOTAUTH
             };
-            tracing::warn!(peer = %peer_text, zone = %zone_text, "NOTIFY refused: not a secondary zone here");
+            tracing::warn!(peer = %req.peer_text(), zone = %zone_text, "NOTIFY refused: not a secondary zone here");
             return stream.error(rc, false);
         };
-        let from_primary =
-            peer.is_some_and(|p| p == primary.addr.ip() || mapped_v4(p) == Some(primary.addr.ip()));
-        let signed_by_primary_key = match (&primary.key, verified) {
+        let from_primary = req
+            .peer
+            .is_some_and(|p| p == primary.addr.ip() || mapped_v4(p) == Some(primary.addr.ip()));
+        let signed_by_primary_key = match (&primary.key, &req.verified) {
             (Some(k), Some(v)) => settings
                 .keys
                 .by_text(k)
                 .is_some_and(|pk| pk.name == v.key.name),
             _ => false,
         };
-        if q.qtype != types::SOA || !(from_primary || signed_by_primary_key) {
-            tracing::warn!(peer = %peer_text, zone = %zone_text, primary = %primary.addr, "NOTIFY refused: not from the zone's primary");
+        if req.q.qtype != types::SOA || !(from_primary || signed_by_primary_key) {
+            tracing::warn!(peer = %req.peer_text(), zone = %zone_text, primary = %primary.addr, "NOTIFY refused: not from the zone's primary");
             return stream.error(rcode::REFUSED, false);
         }
-        tracing::info!(peer = %peer_text, zone = %zone_text, "NOTIFY received: refreshing");
+        tracing::info!(peer = %req.peer_text(), zone = %zone_text, "NOTIFY received: refreshing");
         self.wake(qname);
         stream.finish()
+    }
+}
+
+/// One control message being answered: what every reply to it needs.
+struct Request<'p> {
+    id: u16,
+    flags: u16,
+    /// The question as sent.
+    question: &'p [u8],
+    q: packet::Query,
+    /// Lowercase wire form.
+    qname: Vec<u8>,
+    peer: Option<IpAddr>,
+    /// Over TCP: replies carry the two-octet length.
+    framed: bool,
+    /// What a UDP reply may take.
+    udp_room: usize,
+    now: u64,
+    /// The request's valid TSIG, if it was signed.
+    verified: Option<Verified>,
+}
+
+impl Request<'_> {
+    fn peer_text(&self) -> String {
+        self.peer.map_or_else(|| "?".to_string(), |p| p.to_string())
+    }
+
+    /// A reply stream of at most `room` octets per message, signed when the request was.
+    fn stream(&self, room: usize) -> MessageStream {
+        MessageStream::new(
+            self.id,
+            self.flags,
+            self.question,
+            self.framed,
+            room,
+            self.verified
+                .as_ref()
+                .map(|v| ResponseSigner::new(v, self.now)),
+        )
+    }
+
+    /// The request's TSIG, verified; a malformed or rejected one gets its error reply
+    /// (FORMERR, or NOTAUTH with BADKEY, BADSIG or a signed BADTIME).
+    fn verify(&self, keys: &KeyRing, packet: &[u8]) -> Result<Option<Verified>, Vec<u8>> {
+        let t = match tsig::find(packet) {
+            Err(tsig::Malformed) => {
+                return Err(MessageStream::new(
+                    self.id,
+                    self.flags,
+                    self.question,
+                    self.framed,
+                    512,
+                    None,
+                )
+                .error(rcode::FORMERR, false));
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(t)) => t,
+        };
+        let (why, v) = match tsig::verify_request(keys, packet, &t, self.now) {
+            Ok(v) => return Ok(Some(v)),
+            Err(rejected) => rejected,
+        };
+        tracing::warn!(peer = %self.peer_text(), key = %name::to_text(&t.key), zone = %name::to_text(&self.qname), "TSIG rejected: {why:?}");
+        let stream =
+            MessageStream::new(self.id, self.flags, self.question, self.framed, 65535, None);
+        let mut msg = stream.error(rcode::NOTAUTH, false);
+        let mut body = msg.split_off(if self.framed { 2 } else { 0 });
+        match (why, v) {
+            (Rejection::BadTime, Some(v)) => {
+                ResponseSigner::bad_time(&v, self.now).sign(&mut body, 0);
+            }
+            (Rejection::BadKey, _) => {
+                tsig::append_unsigned_error(&mut body, &t, tsig::BADKEY, self.now)
+            }
+            _ => tsig::append_unsigned_error(&mut body, &t, tsig::BADSIG, self.now),
+        }
+        Err(frame(self.framed, body))
+    }
+
+    /// A signed ordinary query (a secondary's SOA check): answered as usual, then signed.
+    fn signed_query(
+        &self,
+        snap: &Snapshot,
+        packet: &[u8],
+        parsed: Parsed,
+        transport: Transport,
+    ) -> Option<Vec<u8>> {
+        let signer = self
+            .verified
+            .as_ref()
+            .map(|v| ResponseSigner::new(v, self.now));
+        let room = if self.framed { 65535 } else { self.udp_room };
+        let mut out = vec![0u8; room];
+        let n = answer::respond_parsed(
+            snap,
+            packet,
+            parsed,
+            transport,
+            self.peer,
+            &mut out[..room.saturating_sub(signer.as_ref().map_or(0, ResponseSigner::room))],
+        );
+        if n == 0 {
+            return None;
+        }
+        out.truncate(n);
+        if let Some(mut s) = signer {
+            s.sign(&mut out, 0);
+        }
+        Some(frame(self.framed, out))
+    }
+
+    /// Whether the zone's allow-transfer list takes this peer or this request's key.
+    fn allowed(&self, settings: &Settings) -> bool {
+        settings.zones.get(&self.qname).is_some_and(|z| {
+            z.allow.iter().any(|a| match a {
+                Acl::Net(n) => self.peer.is_some_and(|p| {
+                    n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))
+                }),
+                Acl::Key(k) => self.verified.as_ref().is_some_and(|v| &v.key.name == k),
+            })
+        })
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 
 use super::tsig::{self, Key};
-use crate::server::packet::{hflags, OPCODE_NOTIFY};
-use crate::zone::types;
+use crate::wire::packet::{hflags, OPCODE_NOTIFY};
+use crate::wire::types;
 
 /// Tries per secondary; the wait doubles from 1 s (RFC 1996 §3.6 asks for retries with
 /// back-off, and leaves the numbers to us; BIND uses 5 tries too).
@@ -34,7 +34,7 @@ pub fn send_all(
         let soa = soa.clone();
         let key = key.clone();
         tokio::spawn(async move {
-            let zone = crate::zone::name::to_text(&origin);
+            let zone = crate::wire::name::to_text(&origin);
             match send_one(&origin, &soa, target, key.as_ref()).await {
                 Ok(tries) => {
                     tracing::info!(zone = %zone, serial, %target, tries, "NOTIFY acknowledged")
@@ -47,13 +47,27 @@ pub fn send_all(
     }
 }
 
+/// Why a NOTIFY was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("socket: {0}")]
+    Socket(std::io::Error),
+    #[error("response: {0}")]
+    Tsig(String),
+    /// An answer, even a refusal, ends the retries (RFC 1996 §4.8).
+    #[error("answered with rcode {0}")]
+    Rcode(u8),
+    #[error("{last} after {tries} tries")]
+    NoAnswer { last: String, tries: u32 },
+}
+
 /// One secondary: send, wait for the matching response, back off and retry.
 pub async fn send_one(
     origin: &[u8],
     soa: &(u32, Vec<u8>),
     target: SocketAddr,
     key: Option<&Key>,
-) -> Result<u32, String> {
+) -> Result<u32, NotifyError> {
     let bind: SocketAddr = if target.is_ipv4() {
         "0.0.0.0:0"
     } else {
@@ -61,12 +75,8 @@ pub async fn send_one(
     }
     .parse()
     .unwrap();
-    let sock = UdpSocket::bind(bind)
-        .await
-        .map_err(|e| format!("socket: {e}"))?;
-    sock.connect(target)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    let sock = UdpSocket::bind(bind).await.map_err(NotifyError::Socket)?;
+    sock.connect(target).await.map_err(NotifyError::Socket)?;
     let mut wait = FIRST_WAIT;
     let mut last = String::from("no response");
     for attempt in 1..=TRIES {
@@ -97,20 +107,19 @@ pub async fn send_one(
                         }
                         if let Some(mut v) = verifier {
                             if let Err(e) = v.verify(r, tsig::now()) {
-                                return Err(format!("response: {e}"));
+                                return Err(NotifyError::Tsig(e.to_string()));
                             }
                         }
                         let rc = r[3] & 0xF;
                         if rc == 0 {
                             return Ok(attempt);
                         }
-                        // An answer, even a refusal, ends the retries (RFC 1996 §4.8).
-                        return Err(format!("answered with rcode {rc}"));
+                        return Err(NotifyError::Rcode(rc));
                     }
                 }
             }
         }
         wait *= 2;
     }
-    Err(format!("{last} after {TRIES} tries"))
+    Err(NotifyError::NoAnswer { last, tries: TRIES })
 }

@@ -27,9 +27,10 @@
 
 use std::borrow::Cow;
 
-use crate::policy::elb::LoadBalancer;
+use crate::policy::load_balancer::LoadBalancer;
 use crate::policy::{FailoverRole, GeoKey, Rule};
-use crate::zone::{rdata, types, Group, RrSet, Zone};
+use crate::wire::types;
+use crate::zone::{rdata, Group, MemberAnswer, RrSet, Zone};
 
 /// One record on its way into a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -181,6 +182,53 @@ pub fn collect(zone: &Zone, lbs: &[LoadBalancer]) -> Vec<Rr<'static>> {
     all
 }
 
+/// The records the zone's own source gave (no policy renderings, no policy records, no SOA),
+/// sorted: what decides whether an edit of the zone file changed the zone.
+pub fn source_part(zone: &Zone) -> Vec<Rr<'static>> {
+    let mut out = Vec::with_capacity(zone.record_count);
+    for (id, node) in zone.nodes.iter().enumerate() {
+        for set in zone.rrsets(node) {
+            if (id as u32 == crate::zone::APEX && set.rtype == types::SOA) || set.group().is_some()
+            {
+                continue;
+            }
+            for rd in zone.rdatas(set) {
+                out.push(Rr {
+                    owner: Cow::Owned(zone.name(node).to_vec()),
+                    rtype: set.rtype,
+                    ttl: set.ttl,
+                    rdata: Cow::Owned(rd.to_vec()),
+                });
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A digest of a zone's content (every record but the SOA, policy records included) that is
+/// the same from one run and one build to the next (FNV-1a, 64 bits): whether the content
+/// changed while the server was stopped.
+pub fn content_digest(records: &[Rr<'_>]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for r in records {
+        eat(&(r.owner.len() as u32).to_be_bytes());
+        eat(&r.owner);
+        eat(&r.rtype.to_be_bytes());
+        eat(&r.ttl.to_be_bytes());
+        eat(&(r.rdata.len() as u32).to_be_bytes());
+        eat(&r.rdata);
+    }
+    h
+}
+
 const MAX_ALIAS_DEPTH: usize = 8;
 
 /// The static rendering of one policy group: a TTL and deduplicated RDATAs.
@@ -203,35 +251,40 @@ fn render_group(
         }
     };
     for i in chosen {
-        if let Some((target, _)) = group.alias[i] {
-            if depth >= MAX_ALIAS_DEPTH {
-                continue;
-            }
-            let node = zone.node(target);
-            if let Some(set) = zone.rrset(node, rtype) {
-                match set.group() {
-                    Some(tg) => {
-                        let (t, rds) = render_group(zone, lbs, tg, rtype, depth + 1);
-                        rds.iter().for_each(|rd| add(rd, t, &mut out));
+        match group.answers[i] {
+            MemberAnswer::Alias { node: target, .. } => {
+                if depth >= MAX_ALIAS_DEPTH {
+                    continue;
+                }
+                let node = zone.node(target);
+                if let Some(set) = zone.rrset(node, rtype) {
+                    match set.group() {
+                        Some(tg) => {
+                            let (t, rds) = render_group(zone, lbs, tg, rtype, depth + 1);
+                            rds.iter().for_each(|rd| add(rd, t, &mut out));
+                        }
+                        None => zone.rdatas(set).for_each(|rd| add(rd, set.ttl, &mut out)),
                     }
-                    None => zone.rdatas(set).for_each(|rd| add(rd, set.ttl, &mut out)),
                 }
             }
-        } else if let Some((lb, dualstack, _)) = group.load_balancer[i] {
-            let Some(lb) = lbs.get(lb as usize) else {
-                continue;
-            };
-            // Load balancers answer with TTL 60, as ELB's names do.
-            for z in &lb.zones {
-                if rtype == types::A {
-                    z.ipv4.iter().for_each(|a| add(&a.octets(), 60, &mut out));
-                } else if rtype == types::AAAA && dualstack {
-                    z.ipv6.iter().for_each(|a| add(&a.octets(), 60, &mut out));
+            MemberAnswer::LoadBalancer(alias) => {
+                let dualstack = alias.dualstack;
+                let Some(lb) = lbs.get(alias.index as usize) else {
+                    continue;
+                };
+                // Load balancers answer with TTL 60, as ELB's names do.
+                for z in &lb.zones {
+                    if rtype == types::A {
+                        z.ipv4.iter().for_each(|a| add(&a.octets(), 60, &mut out));
+                    } else if rtype == types::AAAA && dualstack {
+                        z.ipv6.iter().for_each(|a| add(&a.octets(), 60, &mut out));
+                    }
                 }
             }
-        } else {
-            let set: &RrSet = &group.sets[i];
-            zone.rdatas(set).for_each(|rd| add(rd, set.ttl, &mut out));
+            MemberAnswer::Records => {
+                let set: &RrSet = &group.sets[i];
+                zone.rdatas(set).for_each(|rd| add(rd, set.ttl, &mut out));
+            }
         }
         if rtype == types::CNAME && !out.is_empty() {
             break;

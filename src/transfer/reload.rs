@@ -1,6 +1,22 @@
-//! What a reload means for transfers: a zone whose content changed gets a history step (for
-//! IXFR) and a NOTIFY to its secondaries; a zone whose content changed without a serial bump is
-//! handled by its serial policy.
+//! What a reload means for transfers: which serial each zone serves, a history step (for IXFR)
+//! and a NOTIFY for each zone whose content changed.
+//!
+//! The served serial follows these rules, for zones that are transferred (they have an
+//! `allow_transfer` or `notify` list; the serial matters to no one else):
+//!
+//! - The zone file's serial is a floor: a zone never serves less than its source wrote, and a
+//!   source serial above the served one is served as written.
+//! - A change that comes from the configuration — routing-policy record sets, health-check
+//!   states, load balancers, CIDR collections, Route 53 JSON — advances the served serial by
+//!   itself (by `serial_policy`: +1, or the Unix time), so secondaries receive it. Route 53
+//!   users never manage serials, and neither does an operator who edits a weight.
+//! - An edit of the zone file itself whose serial was not raised is handled as BIND and Knot
+//!   handle it by default: refused, the previous version kept, with a message naming the file
+//!   and line of the SOA to edit — unless `serial_policy` is `increment` or `unixtime`, which
+//!   advance the serial for such edits too (Knot's `zonefile-load: difference-no-serial`).
+//! - With a state directory, the served serial and a digest of the content are kept there
+//!   (`<zone>.serial`), so a restart serves the serial it served before, and advances it when
+//!   the content changed while the server was stopped.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,34 +24,54 @@ use std::sync::Arc;
 use super::journal::{self, Change};
 use super::records;
 use super::Control;
-use crate::answer::Snapshot;
-use crate::zone::{name, Catalog, Zone};
+use crate::snapshot::Snapshot;
+use crate::wire::name;
+use crate::zone::{Catalog, Zone};
 
 /// What to do with a zone whose content changed but whose serial did not increase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SerialPolicy {
-    /// Refuse the new version with an error and keep serving the previous one (the default:
-    /// the operator's serial is never second-guessed).
+    /// Configuration-sourced changes advance the serial by one; a zone-file edit without a
+    /// serial bump is refused and the previous version keeps serving (the operator's serial is
+    /// never second-guessed).
     #[default]
     Keep,
-    /// Previous serial + 1.
+    /// Previous serial + 1, for every change.
     Increment,
-    /// Seconds since 1970, or previous + 1 if that is not newer.
+    /// Seconds since 1970, or previous + 1 if that is not newer, for every change.
     Unixtime,
 }
 
 impl SerialPolicy {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnknownSerialPolicy> {
         match text {
             "keep" => Ok(SerialPolicy::Keep),
             "increment" => Ok(SerialPolicy::Increment),
             "unixtime" => Ok(SerialPolicy::Unixtime),
-            other => Err(format!(
-                "serial_policy {other:?}: expected \"keep\" (refuse a changed zone whose serial did not increase), \"increment\" or \"unixtime\""
-            )),
+            other => Err(UnknownSerialPolicy(other.to_string())),
+        }
+    }
+
+    /// The serial after `serial` for a change.
+    fn next(self, serial: u32) -> u32 {
+        match self {
+            SerialPolicy::Keep | SerialPolicy::Increment => serial.wrapping_add(1),
+            SerialPolicy::Unixtime => {
+                let now = super::tsig::now() as u32;
+                if journal::serial_gt(now, serial) {
+                    now
+                } else {
+                    serial.wrapping_add(1)
+                }
+            }
         }
     }
 }
+
+/// A `serial_policy` that is none of the three.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("serial_policy {0:?}: expected \"keep\" (configuration changes advance the serial, zone-file edits need their own bump), \"increment\" or \"unixtime\" (every change advances it)")]
+pub struct UnknownSerialPolicy(pub String);
 
 /// A zone whose serial moved: its secondaries get a NOTIFY.
 #[derive(Debug, Clone)]
@@ -47,19 +83,31 @@ pub struct Changed {
     pub notify: Vec<SocketAddr>,
 }
 
+/// A zone whose served serial is not its source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advanced {
+    /// Presentation form.
+    pub zone: String,
+    pub from: u32,
+    pub to: u32,
+    /// Why: what changed.
+    pub why: &'static str,
+}
+
 /// The outcome for the caller to act on and log.
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub changed: Vec<Changed>,
-    /// Zones whose new version was refused (serial policy `keep`), with the reason.
+    /// Zones whose new version was refused, with the reason.
     pub refused: Vec<(String, String)>,
-    pub renumbered: Vec<(String, u32, u32)>,
+    pub advanced: Vec<Advanced>,
 }
 
-/// Compares each primary zone of `next` with its version in `previous`, records history,
-/// applies serial policies (which may put the previous zone back into `next`), and lists the
-/// zones to NOTIFY. `policy` gives each zone's serial policy. With no `previous` (start-up),
-/// every zone with NOTIFY targets is listed, as BIND and Knot notify on start.
+/// Compares each transferred primary zone of `next` with its version in `previous`, decides
+/// the serial it serves (module docs), records history, and lists the zones to NOTIFY. A
+/// refused zone's previous version is put back into `next`. `policy` gives each zone's serial
+/// policy. With no `previous` (start-up), the served serial is restored from the state
+/// directory, and every zone with NOTIFY targets is listed, as BIND and Knot notify on start.
 pub fn apply(
     control: &Control,
     previous: Option<&Snapshot>,
@@ -75,13 +123,22 @@ pub fn apply(
         let Some(t) = settings.zones.get(&origin) else {
             continue;
         };
-        if t.primary.is_some() || (t.allow.is_empty() && t.notify.is_empty()) {
+        if t.primary.is_some() || (t.allow.is_empty() && t.notify.is_empty()) || slot.servfail {
             continue; // secondaries record their own history; others need none
         }
-        let old = previous
-            .and_then(|p| p.catalog.zone_by_origin(&origin))
-            .cloned();
-        let Some(old) = old else {
+        let lbs_new = &next.inputs.load_balancers;
+        let old = previous.and_then(|p| {
+            p.catalog
+                .zone_by_origin(&origin)
+                .filter(|z| !z.servfail)
+                .map(|z| (z.clone(), &p.inputs.load_balancers))
+        });
+        let Some((old, lbs_old)) = old else {
+            // Start-up (or the zone is new, or was failing): the serial served before, if known.
+            let content = records::collect(slot, lbs_new);
+            if let Some(a) = restore(control, slot, &content, policy(&origin)) {
+                out.advanced.push(a);
+            }
             if !t.notify.is_empty() {
                 out.changed.push(changed(slot, &t.notify));
             }
@@ -90,51 +147,52 @@ pub fn apply(
         if Arc::ptr_eq(&old, slot) {
             continue; // the new version failed to load; the old one stays
         }
-        let lbs_old = &previous.expect("old zone came from it").load_balancers;
         let before = records::collect(&old, lbs_old);
-        let mut after = records::collect(slot, &next.load_balancers);
-        let same_content = before == after;
-        if same_content && slot.serial == old.serial {
-            continue;
-        }
-        if !journal::serial_gt(slot.serial, old.serial) {
-            if same_content {
-                continue; // only the SOA moved (backwards or sideways): nothing to transfer
+        let after = records::collect(slot, lbs_new);
+        let content_changed = before != after;
+        let source_raised = journal::serial_gt(slot.source_serial, old.source_serial);
+        let text = name::to_text(&origin);
+        let served = if !content_changed {
+            if !journal::serial_gt(slot.source_serial, old.serial) {
+                // Nothing to transfer: keep serving the serial secondaries have.
+                set_serial(slot, old.serial);
+                continue;
             }
-            let text = name::to_text(&origin);
-            let new_serial = match policy(&origin) {
-                SerialPolicy::Keep => {
+            slot.source_serial
+        } else if journal::serial_gt(slot.source_serial, old.serial) {
+            slot.source_serial
+        } else {
+            let file_edited = records::source_part(&old) != records::source_part(slot);
+            let why = if file_edited && !source_raised {
+                if policy(&origin) == SerialPolicy::Keep {
+                    let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
                     out.refused.push((
                         text.clone(),
                         format!(
-                            "zone {text}: content changed but serial {} is not above the serving {}; keeping the previous version (bump the serial, or set serial_policy = \"increment\" or \"unixtime\")",
-                            slot.serial, old.serial
+                            "zone {text}: the zone file changed but its serial {} was not raised; keeping the previous version (serial {}). Raise the serial in the SOA at {soa}, or set serial_policy = \"increment\" to have it raised for you",
+                            slot.source_serial, old.serial
                         ),
                     ));
                     *slot = old;
                     continue;
                 }
-                SerialPolicy::Increment => old.serial.wrapping_add(1),
-                SerialPolicy::Unixtime => {
-                    let now = super::tsig::now() as u32;
-                    if journal::serial_gt(now, old.serial) {
-                        now
-                    } else {
-                        old.serial.wrapping_add(1)
-                    }
-                }
+                "the zone file changed without a serial bump (serial_policy)"
+            } else if file_edited {
+                "the zone file changed; its serial is below the one served"
+            } else {
+                "the configuration changed"
             };
-            match Arc::get_mut(slot) {
-                Some(z) => z.set_serial(new_serial),
-                None => {
-                    // Shared (cannot happen for a freshly loaded zone); keep the old one.
-                    *slot = old;
-                    continue;
-                }
-            }
-            out.renumbered.push((text, old.serial, new_serial));
-            after = records::collect(slot, &next.load_balancers);
-        }
+            let to = policy(&origin).next(old.serial);
+            out.advanced.push(Advanced {
+                zone: text.clone(),
+                from: old.serial,
+                to,
+                why,
+            });
+            to
+        };
+        set_serial(slot, served);
+        let after = records::collect(slot, lbs_new);
         let (removed, added) = journal::diff(&before, &after);
         let change = Change {
             old_soa: records::soa(&old).into_owned(),
@@ -147,12 +205,87 @@ pub fn apply(
             .map(|j| (*j).clone())
             .unwrap_or_default();
         control.set_journal(&origin, j.with(change));
+        save_serial(control, slot, &after);
         if !t.notify.is_empty() {
             out.changed.push(changed(slot, &t.notify));
         }
     }
     next.catalog = Catalog::new(zones);
     out
+}
+
+/// Sets a freshly loaded zone's served serial (nobody else holds it yet).
+fn set_serial(slot: &mut Arc<Zone>, serial: u32) {
+    if slot.serial == serial {
+        return;
+    }
+    match Arc::get_mut(slot) {
+        Some(z) => z.set_serial(serial),
+        None => {
+            tracing::error!(zone = %slot.origin_text(), "cannot set the serial of a shared zone")
+        }
+    }
+}
+
+/// `<state>/<zone>.serial`: the served serial and the content digest, one line.
+fn serial_file(control: &Control, origin: &[u8]) -> Option<std::path::PathBuf> {
+    let dir = control.settings.load().state_dir.clone()?;
+    Some(super::secondary::state_path(&dir, origin, "serial"))
+}
+
+/// At start-up: serve the serial served before the stop when the content is the same, one
+/// past it when the content changed meanwhile, or the source's when that is higher.
+fn restore(
+    control: &Control,
+    slot: &mut Arc<Zone>,
+    content: &[records::Rr<'_>],
+    policy: SerialPolicy,
+) -> Option<Advanced> {
+    let path = serial_file(control, &slot.origin)?;
+    let digest = records::content_digest(content);
+    let saved = std::fs::read_to_string(&path).ok().and_then(|t| {
+        let mut it = t.split_whitespace();
+        Some((
+            it.next()?.parse::<u32>().ok()?,
+            it.next()?.parse::<u64>().ok()?,
+        ))
+    });
+    let mut advanced = None;
+    if let Some((serial, was)) = saved {
+        if journal::serial_gt(serial, slot.source_serial) || serial == slot.source_serial {
+            let to = if was == digest {
+                serial
+            } else {
+                policy.next(serial)
+            };
+            if to != slot.source_serial {
+                advanced = Some(Advanced {
+                    zone: slot.origin_text(),
+                    from: slot.source_serial,
+                    to,
+                    why: if was == digest {
+                        "the serial served before the restart"
+                    } else {
+                        "the content changed while the server was stopped"
+                    },
+                });
+            }
+            set_serial(slot, to);
+        }
+    }
+    save_serial(control, slot, content);
+    advanced
+}
+
+/// Records the served serial and the content's digest in the state directory.
+fn save_serial(control: &Control, zone: &Zone, content: &[records::Rr<'_>]) {
+    let Some(path) = serial_file(control, &zone.origin) else {
+        return;
+    };
+    let text = format!("{} {}\n", zone.serial, records::content_digest(content));
+    if let Err(e) = crate::durable::write(&path, text.as_bytes()) {
+        tracing::warn!(file = %path.display(), "could not save the served serial: {e}");
+    }
 }
 
 fn changed(zone: &Zone, notify: &[SocketAddr]) -> Changed {

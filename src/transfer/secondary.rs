@@ -10,15 +10,42 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+/// Why a refresh of a secondary zone failed; the zone keeps serving what it had.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Pull(#[from] PullError),
+    #[error("IXFR steps without a zone to apply them to")]
+    NoZone,
+    #[error("IXFR without steps")]
+    NoSteps,
+    #[error("IXFR removes a record we do not have")]
+    MissingRecord,
+    #[error("AXFR answered with something else")]
+    NotFull,
+    #[error("the transferred zone does not compile: {0}")]
+    Compile(#[from] crate::zone::LoadError),
+    #[error("policy records are incomplete")]
+    IncompletePolicy,
+    #[error("policy from the primary: {0}")]
+    Policy(String),
+    #[error("saving to {dir}: {source}")]
+    Save {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 use arc_swap::ArcSwap;
 
-use super::client::{self, Pulled};
+use super::client::{self, PullError, Pulled};
 use super::journal::{self, Change};
 use super::records::{self, Rr};
 use super::tsig::Key;
 use super::Control;
-use crate::answer::Snapshot;
-use crate::zone::{name, parse, types, Zone};
+use crate::snapshot::Snapshot;
+use crate::wire::{name, types};
+use crate::zone::{parse, Zone};
 
 /// Timers before the first SOA is known (BIND's defaults for a zone never loaded).
 const FIRST_RETRY: Duration = Duration::from_secs(15);
@@ -70,7 +97,7 @@ pub fn policy_file(dir: &Path, origin: &[u8]) -> PathBuf {
 }
 
 /// Writes the zone as a master file (RFC 3597 `\#` RDATA for all but addresses, so any type
-/// round-trips exactly), through a temporary file and a rename.
+/// round-trips exactly), whole or not at all (`durable::write`).
 fn save(
     dir: &Path,
     origin: &[u8],
@@ -122,9 +149,7 @@ fn save(
         }
         text.push('\n');
     }
-    let tmp = path.with_extension("zone.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path)
+    crate::durable::write(&path, text.as_bytes())
 }
 
 fn touch(dir: &Path, origin: &[u8]) {
@@ -140,7 +165,7 @@ fn compile(
     soa: &Rr<'_>,
     records: &[Rr<'_>],
     primary: SocketAddr,
-) -> Result<Zone, String> {
+) -> Result<Zone, RefreshError> {
     let file: Arc<Path> = Arc::from(PathBuf::from(format!("transfer from {primary}")));
     let recs = std::iter::once(soa)
         .chain(records.iter())
@@ -154,23 +179,21 @@ fn compile(
             line: i + 1,
         })
         .collect();
-    Zone::compile(origin, recs)
-        .map(|(z, _)| z)
-        .map_err(|e| e.to_string())
+    Ok(Zone::compile(origin, recs).map(|(z, _)| z)?)
 }
 
 /// Applies IXFR steps to a record list (sorted, as `records::collect` gives it).
 fn apply_steps(
     mut current: Vec<Rr<'static>>,
     steps: &[Change],
-) -> Result<Vec<Rr<'static>>, String> {
+) -> Result<Vec<Rr<'static>>, RefreshError> {
     for step in steps {
         for r in &step.removed {
             match current.binary_search(r) {
                 Ok(i) => {
                     current.remove(i);
                 }
-                Err(_) => return Err("IXFR removes a record we do not have".into()),
+                Err(_) => return Err(RefreshError::MissingRecord),
             }
         }
         for r in &step.added {
@@ -257,7 +280,7 @@ async fn refresh(
     snapshot: &ArcSwap<Snapshot>,
     writer: &Mutex<()>,
     have: Option<&Zone>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, RefreshError> {
     let theirs = client::soa_serial_of(s.primary, &s.origin, s.key.as_ref()).await?;
     if let Some(z) = have {
         if !journal::serial_gt(theirs, z.serial) {
@@ -268,7 +291,7 @@ async fn refresh(
         }
     }
     let have_soa = have.map(|z| records::soa(z).into_owned());
-    let lbs = snapshot.load().load_balancers.clone();
+    let lbs = snapshot.load().inputs.load_balancers.clone();
     let pulled = client::pull(s.primary, &s.origin, s.key.as_ref(), have_soa.as_ref()).await?;
     let (soa, list, how) = match pulled {
         Pulled::UpToDate => return Ok(None),
@@ -279,14 +302,14 @@ async fn refresh(
             (soa, records, format!("AXFR: {} records", n + 1))
         }
         Pulled::Incremental(steps) => {
-            let z = have.ok_or("IXFR steps without a zone to apply them to")?;
+            let z = have.ok_or(RefreshError::NoZone)?;
             // Our full view (static renderings and policy records) is what the primary's
             // steps were computed against.
             let current = records::collect(z, &lbs);
             let soa = steps
                 .last()
                 .map(|c| c.new_soa.clone())
-                .ok_or("IXFR without steps")?;
+                .ok_or(RefreshError::NoSteps)?;
             let changes: usize = steps.iter().map(|c| c.removed.len() + c.added.len()).sum();
             match apply_steps(current, &steps) {
                 Ok(applied) => (
@@ -308,7 +331,7 @@ async fn refresh(
                                 format!("AXFR after an IXFR that did not apply: {} records", n + 1),
                             )
                         }
-                        _ => return Err("AXFR answered with something else".into()),
+                        _ => return Err(RefreshError::NotFull),
                     }
                 }
             }
@@ -348,7 +371,7 @@ async fn refresh(
     let policy = if policy_rdatas.is_empty() {
         None
     } else {
-        Some(records::policy_text(&policy_rdatas).ok_or("policy records are incomplete")?)
+        Some(records::policy_text(&policy_rdatas).ok_or(RefreshError::IncompletePolicy)?)
     };
     match (&s.state_dir, policy) {
         (Some(dir), Some(text)) => {
@@ -360,10 +383,12 @@ async fn refresh(
                 .into_iter()
                 .filter(|r| !is_policy(r) && !rendered.contains(&(r.owner.to_vec(), r.rtype)))
                 .collect();
-            save(dir, &s.origin, &owner_fixed, &rest, s.primary)
-                .map_err(|e| format!("saving to {}: {e}", dir.display()))?;
-            std::fs::write(policy_file(dir, &s.origin), &text)
-                .map_err(|e| format!("saving the policy to {}: {e}", dir.display()))?;
+            let saving = |source| RefreshError::Save {
+                dir: dir.clone(),
+                source,
+            };
+            save(dir, &s.origin, &owner_fixed, &rest, s.primary).map_err(saving)?;
+            crate::durable::write(&policy_file(dir, &s.origin), text.as_bytes()).map_err(saving)?;
             control.request_reload();
             Ok(Some(format!(
                 "serial {serial} received with its routing policy ({how}); reloading to serve it"
@@ -399,9 +424,9 @@ async fn refresh(
 
 /// The (owner, type) of every record set a policy text defines: their static renderings give
 /// way to the policy.
-fn rendered_sets(text: &str) -> Result<Vec<(Vec<u8>, u16)>, String> {
+fn rendered_sets(text: &str) -> Result<Vec<(Vec<u8>, u16)>, RefreshError> {
     let table: toml::Table =
-        toml::from_str(text).map_err(|e| format!("policy from the primary: {e}"))?;
+        toml::from_str(text).map_err(|e| RefreshError::Policy(e.to_string()))?;
     let mut out = Vec::new();
     for r in table
         .get("record_set")
@@ -416,9 +441,9 @@ fn rendered_sets(text: &str) -> Result<Vec<(Vec<u8>, u16)>, String> {
             continue;
         };
         let owner = name::from_text(n.trim_end_matches('.'), Some(&[0]))
-            .map_err(|e| format!("policy from the primary: {n}: {e}"))?;
+            .map_err(|e| RefreshError::Policy(format!("{n}: {e}")))?;
         let rtype =
-            types::from_mnemonic(t).ok_or_else(|| format!("policy from the primary: type {t}"))?;
+            types::from_mnemonic(t).ok_or_else(|| RefreshError::Policy(format!("type {t}")))?;
         out.push((name::to_lowercase(&owner), rtype));
     }
     Ok(out)

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use super::journal::Change;
 use super::records::{self, Rr};
 use super::tsig::ResponseSigner;
-use crate::policy::elb::LoadBalancer;
-use crate::server::packet::hflags;
-use crate::zone::{types, Zone, APEX, NONE};
+use crate::policy::load_balancer::LoadBalancer;
+use crate::wire::packet::hflags;
+use crate::wire::types;
+use crate::zone::{Zone, APEX, NONE};
 
 const MAX_MESSAGE: usize = 65535;
 
@@ -40,6 +41,8 @@ pub struct MessageStream {
     pub oversized: bool,
     /// Our EDNS payload size, when the request had an OPT: the first message carries ours.
     pub opt: Option<u16>,
+    /// An Extended DNS Error (RFC 8914) for the first message's OPT.
+    pub ede: Option<u16>,
 }
 
 impl MessageStream {
@@ -72,6 +75,7 @@ impl MessageStream {
             offset: Vec::new(),
             oversized: false,
             opt: None,
+            ede: None,
         }
     }
 
@@ -82,7 +86,7 @@ impl MessageStream {
     /// What this message's records may fill: the limit, less our OPT in the first message.
     fn room(&self) -> usize {
         let opt = if self.opt.is_some() && self.messages == 0 {
-            11
+            11 + if self.ede.is_some() { 6 } else { 0 }
         } else {
             0
         };
@@ -114,7 +118,16 @@ impl MessageStream {
             self.buf.push(0);
             self.buf.extend_from_slice(&types::OPT.to_be_bytes());
             self.buf.extend_from_slice(&payload.to_be_bytes());
-            self.buf.extend_from_slice(&[0; 6]);
+            self.buf.extend_from_slice(&[0; 4]);
+            match self.ede {
+                Some(code) => {
+                    self.buf.extend_from_slice(&6u16.to_be_bytes());
+                    self.buf.extend_from_slice(&15u16.to_be_bytes());
+                    self.buf.extend_from_slice(&2u16.to_be_bytes());
+                    self.buf.extend_from_slice(&code.to_be_bytes());
+                }
+                None => self.buf.extend_from_slice(&[0, 0]),
+            }
             self.buf[s + 10..s + 12].copy_from_slice(&1u16.to_be_bytes());
         }
         if let Some(signer) = &mut self.signer {

@@ -10,17 +10,28 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::name;
+use super::lex::{parse_ttl, Entry, Lexer, Token};
 use super::rdata;
-use super::types;
+use super::LoadError;
+use crate::wire::{name, types};
 
-/// A zone-file problem, printed as `file:line: message`.
+/// A zone-file problem, printed as `file:line: message` (`file: message` when it concerns the
+/// whole file, and only the message when it has no file: a zone with no SOA built from JSON).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}{}: {message}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct ParseError {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.file.as_os_str().is_empty(), self.line) {
+            (true, _) => f.write_str(&self.message),
+            (false, 0) => write!(f, "{}: {}", self.file.display(), self.message),
+            (false, line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
 }
 
 /// One resource record as read from the file.
@@ -36,37 +47,34 @@ pub struct Record {
     pub line: usize,
 }
 
-/// A token of the master-file grammar; `quoted` keeps `"1 2"` one token and stops it from being
-/// taken for `(`, `;` or a TTL.
-#[derive(Debug, Clone, Copy)]
-pub struct Token<'a> {
-    /// As written (escapes still in place), without the quotes of a quoted string.
-    pub text: &'a str,
-    pub quoted: bool,
-}
-
 const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// Past this many problems in one zone, reading stops: the operator has enough to fix.
+const MAX_PROBLEMS: usize = 1000;
+
 /// Reads a master file (and what it `$INCLUDE`s) into records; `origin` is the zone's apex.
-pub fn parse_file(path: &Path, origin: &[u8]) -> Result<Vec<Record>, ParseError> {
+/// Every problem is reported, each at its file and line; a bad entry is skipped and reading
+/// goes on.
+pub fn parse_file(path: &Path, origin: &[u8]) -> Result<Vec<Record>, LoadError> {
     let mut records = Vec::new();
     parse_file_with(path, origin, &mut |r| records.push(r))?;
     Ok(records)
 }
 
 /// Like [`parse_file`], handing each record to `sink` as it is read, so a large zone is never
-/// held twice.
+/// held twice. Records of good entries reach `sink` even when others are bad.
 pub fn parse_file_with(
     path: &Path,
     origin: &[u8],
     sink: &mut dyn FnMut(Record),
-) -> Result<(), ParseError> {
+) -> Result<(), LoadError> {
     let mut state = State::new(sink);
-    read_into(&mut state, path, origin, 0, None)
+    read_into(&mut state, path, origin, 0, None);
+    state.finish()
 }
 
 /// Parses master-file text (tests, fuzzing): `$INCLUDE` is resolved against the current directory.
-pub fn parse_str(text: &str, origin: &[u8], file: &Path) -> Result<Vec<Record>, ParseError> {
+pub fn parse_str(text: &str, origin: &[u8], file: &Path) -> Result<Vec<Record>, LoadError> {
     let mut records = Vec::new();
     let mut sink = |r| records.push(r);
     let mut state = State::new(&mut sink);
@@ -76,7 +84,8 @@ pub fn parse_str(text: &str, origin: &[u8], file: &Path) -> Result<Vec<Record>, 
         Arc::from(file),
         origin,
         0,
-    )?;
+    );
+    state.finish()?;
     Ok(records)
 }
 
@@ -85,6 +94,7 @@ struct State<'s> {
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     soa_minimum: Option<u32>,
+    problems: Vec<ParseError>,
 }
 
 impl<'s> State<'s> {
@@ -94,6 +104,25 @@ impl<'s> State<'s> {
             default_ttl: None,
             last_ttl: None,
             soa_minimum: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn problem(&mut self, p: ParseError) {
+        self.problems.push(p);
+    }
+
+    fn full(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
+    }
+
+    fn finish(self) -> Result<(), LoadError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadError {
+                problems: self.problems,
+            })
         }
     }
 }
@@ -104,18 +133,21 @@ fn read_into(
     origin: &[u8],
     depth: usize,
     from: Option<(&Path, usize)>,
-) -> Result<(), ParseError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        let (file, line) = match from {
-            Some((f, l)) => (f.to_path_buf(), l),
-            None => (path.to_path_buf(), 0),
-        };
-        ParseError {
-            file,
-            line,
-            message: format!("cannot read {}: {e}", path.display()),
+) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let (file, line) = match from {
+                Some((f, l)) => (f.to_path_buf(), l),
+                None => (path.to_path_buf(), 0),
+            };
+            return state.problem(ParseError {
+                file,
+                line,
+                message: format!("cannot read {}: {e}", path.display()),
+            });
         }
-    })?;
+    };
     parse_text(
         state,
         &escape_non_ascii(&bytes),
@@ -149,152 +181,190 @@ fn escape_non_ascii(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-fn parse_text(
-    state: &mut State,
-    text: &str,
+/// Where an entry is read: the file, the current `$ORIGIN`, the last owner, the include depth.
+struct Place {
     file: Arc<Path>,
-    zone_origin: &[u8],
+    origin: Vec<u8>,
+    last_owner: Option<Vec<u8>>,
     depth: usize,
-) -> Result<(), ParseError> {
-    let err = |line: usize, message: String| ParseError {
-        file: file.to_path_buf(),
-        line,
-        message,
-    };
+}
+
+impl Place {
+    fn err(&self, line: usize, message: String) -> ParseError {
+        ParseError {
+            file: self.file.to_path_buf(),
+            line,
+            message,
+        }
+    }
+}
+
+fn parse_text(state: &mut State, text: &str, file: Arc<Path>, zone_origin: &[u8], depth: usize) {
     let mut lexer = Lexer::new(text);
     let mut toks: Vec<Token<'_>> = Vec::with_capacity(16);
-    let mut origin = zone_origin.to_vec();
-    let mut last_owner: Option<Vec<u8>> = None;
-
-    while let Some((line, blank_owner)) = lexer
-        .next_entry(&mut toks)
-        .map_err(|(line, m)| err(line, m))?
-    {
-        let toks = &toks[..];
-        let first = &toks[0];
-        if !blank_owner && !first.quoted && first.text.starts_with('$') {
-            match first.text.to_ascii_uppercase().as_str() {
-                "$ORIGIN" => {
-                    let arg = toks
-                        .get(1)
-                        .ok_or_else(|| err(line, "$ORIGIN needs a name".into()))?;
-                    origin = name::from_text(arg.text, Some(&origin))
-                        .map_err(|e| err(line, format!("$ORIGIN {}: {e}", arg.text)))?;
-                }
-                "$TTL" => {
-                    let arg = toks
-                        .get(1)
-                        .ok_or_else(|| err(line, "$TTL needs a value".into()))?;
-                    let ttl = parse_ttl(arg.text).map_err(|m| err(line, m))?;
-                    state.default_ttl = Some(ttl);
-                }
-                "$INCLUDE" => {
-                    if depth >= MAX_INCLUDE_DEPTH {
-                        return Err(err(line, "$INCLUDE nested too deeply".into()));
-                    }
-                    let arg = toks
-                        .get(1)
-                        .ok_or_else(|| err(line, "$INCLUDE needs a file".into()))?;
-                    let mut target = PathBuf::from(&arg.text);
-                    if target.is_relative() {
-                        // BIND resolves against its working directory, Knot and NSD against the
-                        // including file; the including file is what a zone author can predict.
-                        if let Some(dir) = file.parent() {
-                            target = dir.join(target);
-                        }
-                    }
-                    let inc_origin = match toks.get(2) {
-                        Some(o) => name::from_text(o.text, Some(&origin))
-                            .map_err(|e| err(line, format!("$INCLUDE origin {}: {e}", o.text)))?,
-                        None => origin.clone(),
-                    };
-                    read_into(state, &target, &inc_origin, depth + 1, Some((&file, line)))?;
-                }
-                other => return Err(err(line, format!("unsupported directive {other}"))),
-            }
-            continue;
-        }
-
-        let mut i = 0;
-        let owner = if blank_owner {
-            last_owner.clone().ok_or_else(|| {
-                err(
-                    line,
-                    "record with no owner name and no previous owner".into(),
-                )
-            })?
-        } else {
-            i = 1;
-            if first.quoted {
-                return Err(err(line, "an owner name cannot be a quoted string".into()));
-            }
-            name::from_text(first.text, Some(&origin))
-                .map_err(|e| err(line, format!("owner {}: {e}", first.text)))?
-        };
-        last_owner = Some(owner.clone());
-
-        let mut ttl = None;
-        let mut class_seen = false;
-        let rtype = loop {
-            let tok = toks
-                .get(i)
-                .ok_or_else(|| err(line, "record has no type".into()))?;
-            i += 1;
-            let t = tok.text;
-            if ttl.is_none() && !tok.quoted && t.as_bytes().first().is_some_and(u8::is_ascii_digit)
-            {
-                ttl = Some(parse_ttl(t).map_err(|m| err(line, m))?);
+    let mut place = Place {
+        file,
+        origin: zone_origin.to_vec(),
+        last_owner: None,
+        depth,
+    };
+    while !state.full() {
+        let entry = match lexer.next_entry(&mut toks) {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => {
+                // The lexer has moved past the bad text: report it and read on.
+                state.problem(place.err(e.line, e.what.to_string()));
                 continue;
             }
-            if !class_seen {
-                match t.to_ascii_uppercase().as_str() {
-                    "IN" | "CLASS1" => {
-                        class_seen = true;
-                        continue;
-                    }
-                    "CH" | "HS" | "CS" | "NONE" | "ANY" => {
-                        return Err(err(line, format!("class {t} is not served; only IN is")))
-                    }
-                    u if u.starts_with("CLASS") => {
-                        return Err(err(line, format!("class {t} is not served; only IN is")))
-                    }
-                    _ => {}
+        };
+        if let Err(p) = read_entry(state, &toks, entry, &mut place) {
+            state.problem(p);
+        }
+    }
+}
+
+/// One entry: a directive or a record.
+fn read_entry(
+    state: &mut State,
+    toks: &[Token<'_>],
+    Entry { line, blank_owner }: Entry,
+    place: &mut Place,
+) -> Result<(), ParseError> {
+    let first = &toks[0];
+    if !blank_owner && !first.quoted && first.text.starts_with('$') {
+        return directive(state, toks, line, place);
+    }
+    let mut i = 0;
+    let owner = if blank_owner {
+        place.last_owner.clone().ok_or_else(|| {
+            place.err(
+                line,
+                "record with no owner name and no previous owner".into(),
+            )
+        })?
+    } else {
+        i = 1;
+        if first.quoted {
+            return Err(place.err(line, "an owner name cannot be a quoted string".into()));
+        }
+        let owner = name::from_text(first.text, Some(&place.origin))
+            .map_err(|e| place.err(line, format!("owner {}: {e}", first.text)))?;
+        place.last_owner = Some(owner.clone());
+        owner
+    };
+
+    let mut ttl = None;
+    let mut class_seen = false;
+    let rtype = loop {
+        let tok = toks
+            .get(i)
+            .ok_or_else(|| place.err(line, "record has no type".into()))?;
+        i += 1;
+        let t = tok.text;
+        if ttl.is_none() && !tok.quoted && t.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            ttl = Some(parse_ttl(t).map_err(|m| place.err(line, m.to_string()))?);
+            continue;
+        }
+        if !class_seen {
+            match t.to_ascii_uppercase().as_str() {
+                "IN" | "CLASS1" => {
+                    class_seen = true;
+                    continue;
+                }
+                u if matches!(u, "CH" | "HS" | "CS" | "NONE" | "ANY") || u.starts_with("CLASS") => {
+                    return Err(place.err(line, format!("class {t} is not served; only IN is")))
+                }
+                _ => {}
+            }
+        }
+        break types::from_mnemonic(t)
+            .ok_or_else(|| place.err(line, format!("unknown record type {t}")))?;
+    };
+
+    let rdata = rdata::parse(rtype, &toks[i..], &place.origin)
+        .map_err(|m| place.err(line, format!("{} record: {m}", types::mnemonic(rtype))))?;
+    let ttl = match ttl {
+        Some(t) => {
+            state.last_ttl = Some(t);
+            t
+        }
+        None => state
+            .default_ttl
+            .or(state.last_ttl)
+            .or(if rtype == types::SOA {
+                soa_minimum(&rdata)
+            } else {
+                state.soa_minimum
+            })
+            .ok_or_else(|| place.err(line, "no TTL given and no $TTL before this record".into()))?,
+    };
+    if rtype == types::SOA {
+        state.soa_minimum = soa_minimum(&rdata);
+    }
+    (state.sink)(Record {
+        owner,
+        ttl,
+        rtype,
+        rdata,
+        file: place.file.clone(),
+        line,
+    });
+    Ok(())
+}
+
+/// `$ORIGIN`, `$TTL`, `$INCLUDE`.
+fn directive(
+    state: &mut State,
+    toks: &[Token<'_>],
+    line: usize,
+    place: &mut Place,
+) -> Result<(), ParseError> {
+    match toks[0].text.to_ascii_uppercase().as_str() {
+        "$ORIGIN" => {
+            let arg = toks
+                .get(1)
+                .ok_or_else(|| place.err(line, "$ORIGIN needs a name".into()))?;
+            place.origin = name::from_text(arg.text, Some(&place.origin))
+                .map_err(|e| place.err(line, format!("$ORIGIN {}: {e}", arg.text)))?;
+        }
+        "$TTL" => {
+            let arg = toks
+                .get(1)
+                .ok_or_else(|| place.err(line, "$TTL needs a value".into()))?;
+            let ttl = parse_ttl(arg.text).map_err(|m| place.err(line, m.to_string()))?;
+            state.default_ttl = Some(ttl);
+        }
+        "$INCLUDE" => {
+            if place.depth >= MAX_INCLUDE_DEPTH {
+                return Err(place.err(line, "$INCLUDE nested too deeply".into()));
+            }
+            let arg = toks
+                .get(1)
+                .ok_or_else(|| place.err(line, "$INCLUDE needs a file".into()))?;
+            let mut target = PathBuf::from(&arg.text);
+            if target.is_relative() {
+                // BIND resolves against its working directory, Knot and NSD against the
+                // including file; the including file is what a zone author can predict.
+                if let Some(dir) = place.file.parent() {
+                    target = dir.join(target);
                 }
             }
-            break types::from_mnemonic(t)
-                .ok_or_else(|| err(line, format!("unknown record type {t}")))?;
-        };
-
-        let rdata_tokens = &toks[i..];
-        let rdata = rdata::parse(rtype, rdata_tokens, &origin)
-            .map_err(|m| err(line, format!("{} record: {m}", types::mnemonic(rtype))))?;
-
-        let ttl = match ttl {
-            Some(t) => {
-                state.last_ttl = Some(t);
-                t
-            }
-            None => state
-                .default_ttl
-                .or(state.last_ttl)
-                .or(if rtype == types::SOA {
-                    soa_minimum(&rdata)
-                } else {
-                    state.soa_minimum
-                })
-                .ok_or_else(|| err(line, "no TTL given and no $TTL before this record".into()))?,
-        };
-        if rtype == types::SOA {
-            state.soa_minimum = soa_minimum(&rdata);
+            let inc_origin = match toks.get(2) {
+                Some(o) => name::from_text(o.text, Some(&place.origin))
+                    .map_err(|e| place.err(line, format!("$INCLUDE origin {}: {e}", o.text)))?,
+                None => place.origin.clone(),
+            };
+            let from = place.file.clone();
+            read_into(
+                state,
+                &target,
+                &inc_origin,
+                place.depth + 1,
+                Some((&from, line)),
+            );
         }
-        (state.sink)(Record {
-            owner,
-            ttl,
-            rtype,
-            rdata,
-            file: file.clone(),
-            line,
-        });
+        other => return Err(place.err(line, format!("unsupported directive {other}"))),
     }
     Ok(())
 }
@@ -302,151 +372,6 @@ fn parse_text(
 fn soa_minimum(rdata: &[u8]) -> Option<u32> {
     let tail = rdata.get(rdata.len().checked_sub(4)?..)?;
     Some(u32::from_be_bytes(tail.try_into().ok()?))
-}
-
-/// TTLs and SOA timers: plain seconds or BIND units (`1h30m`, `2d`, `1w`).
-/// SOA timers and other 32-bit periods: units allowed, the full unsigned range (RFC 1035 §3.3.13).
-pub fn parse_period(text: &str) -> Result<u32, String> {
-    hickory_proto::serialize::txt::parse_ttl(text).map_err(|_| format!("bad time value {text:?}"))
-}
-
-pub fn parse_ttl(text: &str) -> Result<u32, String> {
-    let ttl =
-        hickory_proto::serialize::txt::parse_ttl(text).map_err(|_| format!("bad TTL {text:?}"))?;
-    if ttl > i32::MAX as u32 {
-        // RFC 2181 §8: values with the top bit set are treated as zero by resolvers; refuse
-        // rather than serve something nobody meant.
-        return Err(format!("TTL {text} is above 2147483647 (RFC 2181 §8)"));
-    }
-    Ok(ttl)
-}
-
-/// Splits ASCII master-file text into entries (a line, parentheses joined), one at a time, as
-/// slices of the text. Errors carry the line they were found on.
-struct Lexer<'a> {
-    text: &'a str,
-    i: usize,
-    line: usize,
-}
-
-impl<'a> Lexer<'a> {
-    fn new(text: &'a str) -> Self {
-        Lexer {
-            text,
-            i: 0,
-            line: 1,
-        }
-    }
-
-    /// Fills `toks` with the next entry's tokens; returns its line and whether it began with
-    /// white space (the owner is the previous record's), or `None` at the end.
-    fn next_entry(
-        &mut self,
-        toks: &mut Vec<Token<'a>>,
-    ) -> Result<Option<(usize, bool)>, (usize, String)> {
-        let bytes = self.text.as_bytes();
-        loop {
-            toks.clear();
-            if self.i >= bytes.len() {
-                return Ok(None);
-            }
-            let start_line = self.line;
-            let blank_owner = matches!(bytes[self.i], b' ' | b'\t');
-            let mut first_line = None;
-            let mut depth = 0u32;
-            let mut paren_line = 0usize;
-            while self.i < bytes.len() {
-                let c = bytes[self.i];
-                match c {
-                    b'\n' => {
-                        self.line += 1;
-                        self.i += 1;
-                        if depth == 0 {
-                            break;
-                        }
-                        continue;
-                    }
-                    b' ' | b'\t' | b'\r' => {
-                        self.i += 1;
-                        continue;
-                    }
-                    b';' => {
-                        while self.i < bytes.len() && bytes[self.i] != b'\n' {
-                            self.i += 1;
-                        }
-                        continue;
-                    }
-                    b'(' => {
-                        if depth == 0 {
-                            paren_line = self.line;
-                        }
-                        depth += 1;
-                        self.i += 1;
-                        continue;
-                    }
-                    b')' => {
-                        if depth == 0 {
-                            return Err((self.line, "')' without matching '('".into()));
-                        }
-                        depth -= 1;
-                        self.i += 1;
-                        continue;
-                    }
-                    _ => {}
-                }
-                first_line.get_or_insert(self.line);
-                if c == b'"' {
-                    let quote_line = self.line;
-                    let start = self.i + 1;
-                    let mut j = start;
-                    loop {
-                        match bytes.get(j) {
-                            None => return Err((quote_line, "unterminated quoted string".into())),
-                            Some(b'"') => break,
-                            Some(b'\\') => {
-                                if bytes.get(j + 1) == Some(&b'\n') {
-                                    self.line += 1;
-                                }
-                                j += 2;
-                            }
-                            Some(b'\n') => {
-                                self.line += 1;
-                                j += 1;
-                            }
-                            Some(_) => j += 1,
-                        }
-                    }
-                    toks.push(Token {
-                        text: &self.text[start..j],
-                        quoted: true,
-                    });
-                    self.i = j + 1;
-                } else {
-                    let start = self.i;
-                    let mut j = start;
-                    while j < bytes.len() {
-                        match bytes[j] {
-                            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
-                            b'\\' => j += 2,
-                            _ => j += 1,
-                        }
-                    }
-                    let end = j.min(bytes.len());
-                    toks.push(Token {
-                        text: &self.text[start..end],
-                        quoted: false,
-                    });
-                    self.i = end;
-                }
-            }
-            if depth != 0 {
-                return Err((paren_line, "'(' not closed before end of file".into()));
-            }
-            if !toks.is_empty() {
-                return Ok(Some((first_line.unwrap_or(start_line), blank_owner)));
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -457,8 +382,9 @@ mod tests {
         name::from_text("example.test.", None).unwrap()
     }
 
+    /// The records, or the first problem.
     fn parse(text: &str) -> Result<Vec<Record>, ParseError> {
-        parse_str(text, &origin(), Path::new("t.zone"))
+        parse_str(text, &origin(), Path::new("t.zone")).map_err(|e| e.problems[0].clone())
     }
 
     #[test]
@@ -507,6 +433,28 @@ mod tests {
     #[test]
     fn missing_ttl_is_an_error() {
         assert!(parse("www A 192.0.2.1\n").is_err());
+    }
+
+    #[test]
+    fn every_bad_entry_is_reported_and_the_good_ones_still_read() {
+        let text = "$TTL 60\nbad1 A 300.1.1.1\nok A 192.0.2.1\nbad2 MX ten mail\n) stray\nok2 A 192.0.2.2\nbad3 NOPE x\n";
+        let mut good = Vec::new();
+        let e = {
+            let mut sink = |r: Record| good.push(r);
+            let mut state = State::new(&mut sink);
+            parse_text(
+                &mut state,
+                text,
+                Arc::from(Path::new("t.zone")),
+                &origin(),
+                0,
+            );
+            state.finish().unwrap_err()
+        };
+        let lines: Vec<usize> = e.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 4, 5, 7], "{e}");
+        let names: Vec<String> = good.iter().map(|r| name::to_text(&r.owner)).collect();
+        assert_eq!(names, vec!["ok.example.test.", "ok2.example.test."]);
     }
 
     #[test]

@@ -9,9 +9,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
-use super::name;
-use super::parse::{parse_period, Token};
-use super::types::*;
+use super::lex::{parse_period, Token};
+use crate::wire::name;
+use crate::wire::types::*;
 
 pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, String> {
     if is_meta(rtype) {
@@ -59,7 +59,7 @@ pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, S
                 .map_err(|_| "bad SOA serial".to_string())?;
             out.extend_from_slice(&serial.to_be_bytes());
             for _ in 0..4 {
-                let v = parse_period(r.word()?)?;
+                let v = parse_period(r.word()?).map_err(|e| e.to_string())?;
                 out.extend_from_slice(&v.to_be_bytes());
             }
         }

@@ -7,7 +7,7 @@
 //! with the template's position). RDATA names inside the zone (for the types whose names may be
 //! compressed, RFC 3597 §4) are written as their labels above the apex plus an apex pointer.
 
-use super::{name, types};
+use crate::wire::{name, types};
 
 /// Bytes plus the pointer fields to fill in when the bytes are placed in a response.
 #[derive(Debug, Clone, Default)]

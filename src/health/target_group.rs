@@ -1,7 +1,7 @@
 //! Target-group health checks as Elastic Load Balancing runs them, for `[[load_balancer]]`
 //! targets: protocol, port, path, interval, timeout, a count of consecutive results for each
 //! direction, and a success-code matcher. Each target becomes one probed check whose state
-//! feeds the load balancer's target health (`policy::elb`).
+//! feeds the load balancer's target health (`policy::load_balancer`).
 //!
 //! Defaults are ELB's documented ones (ALB User Guide, "Health checks for your target
 //! groups", and the `CreateTargetGroup` API reference): HTTP, the traffic port, path `/`,
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{HttpSpec, ProbeConfig, ProbeTarget, Scheme, StatusMatcher, TargetCounts};
+use super::{CheckError, HttpSpec, ProbeConfig, ProbeTarget, Scheme, StatusMatcher, TargetCounts};
 
 /// The `health_check = { ... }` table of a target group, as written (ELB's names without
 /// their `HealthCheck` prefix).
@@ -72,7 +72,7 @@ pub struct TargetGroupCheck {
 
 impl TargetGroupHealthCheck {
     /// Checks the fields; errors name the field to fix.
-    pub fn build(&self) -> Result<TargetGroupCheck, String> {
+    pub fn build(&self) -> Result<TargetGroupCheck, CheckError> {
         let protocol = self
             .protocol
             .as_deref()
@@ -82,28 +82,24 @@ impl TargetGroupHealthCheck {
             "HTTP" => Some(Scheme::Http),
             "HTTPS" => Some(Scheme::Https),
             "TCP" => None,
-            other => return Err(format!("protocol {other:?} is not HTTP, HTTPS or TCP")),
+            other => return Err(CheckError::Protocol(other.to_string())),
         };
         if self.reuse_connection && scheme != Some(Scheme::Http) {
-            return Err("reuse_connection is for HTTP health checks only".into());
+            return Err(CheckError::TargetReuseNotHttp);
         }
         if scheme.is_none() && (self.path.is_some() || self.matcher.is_some()) {
-            return Err("a TCP health check has no path or matcher".into());
+            return Err(CheckError::TcpPathOrMatcher);
         }
         let port = match &self.port {
             None => None,
             Some(PortSetting::Text(t)) if t == "traffic-port" => None,
-            Some(PortSetting::Number(0)) => return Err("port 0 is not a port".into()),
+            Some(PortSetting::Number(0)) => return Err(CheckError::PortZero),
             Some(PortSetting::Number(n)) => Some(*n),
-            Some(PortSetting::Text(t)) => {
-                return Err(format!("port {t:?} is not a number or \"traffic-port\""))
-            }
+            Some(PortSetting::Text(t)) => return Err(CheckError::PortText(t.clone())),
         };
         let interval = self.interval_seconds.unwrap_or(INTERVAL);
         if !(1..=300).contains(&interval) {
-            return Err(format!(
-                "interval_seconds {interval} is outside 1..300 (ELB: 5..300; 1 for labs)"
-            ));
+            return Err(CheckError::Interval(interval));
         }
         let default_timeout = if scheme.is_none() {
             TIMEOUT_TCP
@@ -116,13 +112,11 @@ impl TargetGroupHealthCheck {
             .timeout_seconds
             .unwrap_or(default_timeout.min(interval));
         if !(1..=120).contains(&timeout) || timeout > interval {
-            return Err(format!(
-                "timeout_seconds {timeout} must be 1..120 and no more than interval_seconds ({interval})"
-            ));
+            return Err(CheckError::Timeout { timeout, interval });
         }
-        let count = |v: Option<u8>, default: u8, what: &str| match v.unwrap_or(default) {
+        let count = |v: Option<u8>, default: u8, field: &'static str| match v.unwrap_or(default) {
             n @ 2..=10 => Ok(n),
-            n => Err(format!("{what} {n} is outside 2..10")),
+            n => Err(CheckError::Count { field, value: n }),
         };
         let counts = TargetCounts {
             healthy: count(
@@ -154,10 +148,11 @@ impl TargetGroupCheck {
     /// The probe of one target at `ip`, which receives traffic on `traffic_port` (the target's
     /// port, else the target group's). Errors when the check's port would be the traffic port
     /// and there is none.
-    pub fn probe(&self, ip: IpAddr, traffic_port: Option<u16>) -> Result<ProbeConfig, String> {
-        let port = self.port.or(traffic_port).ok_or(
-            "the health check uses the traffic port, and neither the target nor its target group has a port",
-        )?;
+    pub fn probe(&self, ip: IpAddr, traffic_port: Option<u16>) -> Result<ProbeConfig, CheckError> {
+        let port = self
+            .port
+            .or(traffic_port)
+            .ok_or(CheckError::NoTrafficPort)?;
         let target = match self.scheme {
             None => ProbeTarget::Tcp(SocketAddr::new(ip, port)),
             Some(scheme) => {
@@ -205,7 +200,7 @@ mod tests {
 
     fn hc(toml_text: &str) -> Result<TargetGroupCheck, String> {
         let h: TargetGroupHealthCheck = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-        h.build()
+        h.build().map_err(|e| e.to_string())
     }
 
     #[test]
@@ -239,7 +234,9 @@ mod tests {
     #[test]
     fn reuse_connection_is_off_unless_asked_and_only_for_http() {
         let reuse = |text: &str| {
-            let p = hc(text)?.probe("127.0.0.1".parse().unwrap(), Some(80))?;
+            let p = hc(text)?
+                .probe("127.0.0.1".parse().unwrap(), Some(80))
+                .map_err(|e| e.to_string())?;
             match p.target {
                 ProbeTarget::Http(spec) => Ok(spec.reuse_connection),
                 ProbeTarget::Tcp(_) => Err("TCP".to_string()),

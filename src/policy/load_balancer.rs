@@ -1,4 +1,4 @@
-//! Load balancers as alias targets, modelled on Elastic Load Balancing (route53-semantics §4):
+//! Load balancers as alias targets, modelled on Elastic Load Balancing (docs/route53.md §4):
 //! which availability zones' node addresses an alias answers with, and whether the load
 //! balancer counts as healthy for Evaluate Target Health.
 

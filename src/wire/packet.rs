@@ -2,7 +2,7 @@
 //! the OPT record with the options we act on. Nothing is allocated; every read is checked, so a
 //! malformed packet ends as FORMERR or silence, never a panic.
 
-use crate::zone::types;
+use crate::wire::types;
 
 pub const HEADER_LEN: usize = 12;
 
@@ -183,6 +183,19 @@ pub fn parse(packet: &[u8]) -> Parsed {
         rcode: rcode::FORMERR,
         question,
     };
+    let unknown_opcode = !matches!(opcode, OPCODE_QUERY | OPCODE_NOTIFY);
+    // An opcode we do not implement is NOTIMP whatever it carries (RFC 1035 §4.1.1), as NSD
+    // and Knot answer; its header bits mean nothing to us, so none is echoed (RD and CD
+    // included: genreport's `opcodeflg`).
+    let notimp = |question| Parsed::Error {
+        id,
+        flags: flags & hflags::OPCODE_MASK,
+        rcode: rcode::NOTIMP,
+        question,
+    };
+    if unknown_opcode && qd != 1 {
+        return notimp(None);
+    }
     if qd != 1 {
         // Zero or several questions: no server answers those (RFC 9619).
         return formerr(None);
@@ -233,11 +246,18 @@ pub fn parse(packet: &[u8]) -> Parsed {
     q.question_end = c.pos;
 
     if opcode != OPCODE_QUERY {
-        return Parsed::Error {
-            id,
-            flags,
-            rcode: rcode::NOTIMP,
-            question: Some(q),
+        // Knot's way, on the whole answer: the question and an OPT echoed when the request
+        // had them (RFC 6891 §7). Sections we cannot read leave the OPT out.
+        q.edns = opt_of_any_message(&mut c, an, ns, ar);
+        return if unknown_opcode {
+            notimp(Some(q))
+        } else {
+            Parsed::Error {
+                id,
+                flags,
+                rcode: rcode::NOTIMP,
+                question: Some(q),
+            }
         };
     }
     // A query carries no answers; an authority section only in IXFR (RFC 1995 §3).
@@ -273,9 +293,20 @@ pub fn parse(packet: &[u8]) -> Parsed {
             return formerr(Some(q));
         }
         match parse_opt(class, ttl, rdata) {
-            Some(e) => q.edns = Some(e),
+            Some(Ok(e)) => q.edns = Some(e),
+            // A bad option (a malformed client subnet): FORMERR, with an OPT all the same
+            // (RFC 6891 §7), carrying what could be read.
+            Some(Err(e)) => {
+                q.edns = Some(e);
+                return formerr(Some(q));
+            }
             None => return formerr(Some(q)),
         }
+    }
+    if c.pos != packet.len() {
+        // Octets after the last record the counts announce: a malformed message, as NSD and
+        // Knot judge it (a TCP message padded to its length field's maximum included).
+        return formerr(Some(q));
     }
     Parsed::Query(q)
 }
@@ -288,7 +319,9 @@ fn skip_record(c: &mut Cursor<'_>) -> Option<()> {
     Some(())
 }
 
-fn parse_opt(class: u16, ttl: u32, rdata: &[u8]) -> Option<Edns> {
+/// The OPT record's fields; `None` when its options do not parse, `Err` (with the fields
+/// read) when one option is malformed.
+fn parse_opt(class: u16, ttl: u32, rdata: &[u8]) -> Option<Result<Edns, Edns>> {
     let mut e = Edns {
         payload: class,
         version: (ttl >> 16) as u8,
@@ -297,17 +330,38 @@ fn parse_opt(class: u16, ttl: u32, rdata: &[u8]) -> Option<Edns> {
         ecs: None,
     };
     let mut c = Cursor { b: rdata, pos: 0 };
+    let mut bad = false;
     while c.pos < rdata.len() {
         let code = c.u16()?;
         let len = c.u16()?;
         let data = c.take(len as usize)?;
         match code {
             OPT_NSID => e.nsid = true,
-            OPT_ECS => e.ecs = Some(parse_ecs(data)?),
+            OPT_ECS => match parse_ecs(data) {
+                Some(ecs) => e.ecs = Some(ecs),
+                None => bad = true,
+            },
             _ => {}
         }
     }
-    Some(e)
+    Some(if bad { Err(e) } else { Ok(e) })
+}
+
+/// The OPT of a message of another opcode (its sections skipped), if it reads.
+fn opt_of_any_message(c: &mut Cursor<'_>, an: u16, ns: u16, ar: u16) -> Option<Edns> {
+    for _ in 0..u32::from(an) + u32::from(ns) {
+        skip_record(c)?;
+    }
+    let mut edns = None;
+    for _ in 0..ar {
+        let root = c.skip_name()?;
+        let (rtype, class, ttl, rdlen) = (c.u16()?, c.u16()?, c.u32()?, c.u16()?);
+        let rdata = c.take(rdlen as usize)?;
+        if rtype == types::OPT && root && edns.is_none() {
+            edns = Some(parse_opt(class, ttl, rdata)?.unwrap_or_else(|e| e));
+        }
+    }
+    edns
 }
 
 /// RFC 7871 §6 and §7.1.2: malformed subnets are FORMERR.
@@ -471,6 +525,32 @@ mod tests {
         };
         assert_eq!(rcode, rcode::NOTIMP);
         assert!(question.is_some());
+    }
+
+    #[test]
+    fn trailing_octets_are_formerr_with_the_question() {
+        let mut p = query(WWW, 1, &[], 0);
+        p.extend_from_slice(b"garbage");
+        let Parsed::Error {
+            rcode, question, ..
+        } = parse(&p)
+        else {
+            panic!()
+        };
+        assert_eq!(rcode, rcode::FORMERR);
+        assert!(question.is_some());
+    }
+
+    #[test]
+    fn an_unknown_opcode_without_a_question_is_notimp() {
+        let p = [0x12, 0x34, 0x78, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]; // opcode 15, QDCOUNT 0
+        let Parsed::Error {
+            rcode, question, ..
+        } = parse(&p)
+        else {
+            panic!()
+        };
+        assert_eq!((rcode, question.is_none()), (rcode::NOTIMP, true));
     }
 
     #[test]

@@ -1,0 +1,355 @@
+//! The TOML configuration and the command line's quick mode, validated into one typed
+//! [`Config`]. Problems are reported with what to change, before anything is served; every
+//! problem found is reported, not only the first.
+//!
+//! ```toml
+//! [server]
+//! listen = ["127.0.0.1:5353", "[::1]:5353"]
+//! udp_workers = 0            # 0 = one per core
+//! edns_payload = 1232
+//! minimal_responses = false  # true: no NS RRset in the authority section of positive answers
+//! version = "policydns"      # CH TXT version.bind; "" refuses the query
+//! identity = "ns1"           # CH TXT id.server; absent or "" refuses the query
+//! nsid = "ns1"               # EDNS NSID; absent sends none
+//! tcp_idle_timeout_secs = 10
+//! tcp_max_connections = 1024
+//!
+//! [[zone]]
+//! origin = "example.test."
+//! file = "example.test.zone"   # relative to this config file
+//! route53 = "records.json"     # and/or Route 53 JSON (a list, applied in order)
+//! ```
+//!
+//! `docs/configuration.md` is the reference for every table and flag. The work is split by
+//! what a part of the file describes: [`file`] (the tables as written), [`zones`] (zones,
+//! transfers, TSIG keys), [`health`] (health checks), [`policy`] (CIDR collections, load
+//! balancers, routing-policy record sets).
+
+mod file;
+mod health;
+mod policy;
+mod zones;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+
+use crate::policy::spec::RecordSetSpec;
+use crate::snapshot::Options;
+
+pub use policy::{LoadBalancerConfig, TargetConfig};
+pub use zones::ZoneSpec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    /// Every problem found, one per line. `zones` are the zones the configuration names, so
+    /// that `check` can look at their files too.
+    #[error("{}", problems.join("\n"))]
+    Invalid {
+        problems: Vec<String>,
+        zones: Vec<ZoneSpec>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Vec<SocketAddr>,
+    /// True when the listen addresses are the built-in defaults: a default address that cannot
+    /// be bound (no IPv6 on the host) is skipped with a warning rather than fatal.
+    pub default_listen: bool,
+    pub udp_workers: usize,
+    pub tcp_idle_timeout: Duration,
+    pub tcp_max_connections: usize,
+    pub options: Options,
+    pub zones: Vec<ZoneSpec>,
+    /// Record sets with routing policies, all zones together.
+    pub record_sets: Vec<RecordSetSpec>,
+    /// Health-check states by id.
+    pub health: BTreeMap<String, bool>,
+    /// Checks that probe, by id.
+    pub probes: BTreeMap<String, crate::health::ProbeConfig>,
+    /// Calculated checks, by id.
+    pub calculated: BTreeMap<String, crate::health::Calculated>,
+    /// CIDR collections by id: location name → blocks.
+    pub cidr_collections: BTreeMap<String, BTreeMap<String, Vec<IpNetwork>>>,
+    /// Load balancers aliases may target.
+    pub load_balancers: Vec<LoadBalancerConfig>,
+    /// GeoIP database for location-based routing.
+    pub geoip: Option<PathBuf>,
+    /// Latency map file (see `policy::latency`).
+    pub latency_map: Option<PathBuf>,
+    /// The status listener's address, if on.
+    pub status_listen: Option<SocketAddr>,
+    /// The file this came from, re-read on SIGHUP.
+    pub source: Option<PathBuf>,
+    pub tsig_keys: crate::transfer::tsig::KeyRing,
+    /// Where secondary zones are kept.
+    pub state_dir: Option<PathBuf>,
+    /// Refuse to start when any zone fails to load (for CI pipelines); otherwise a zone that
+    /// fails answers SERVFAIL and the others serve.
+    pub strict: bool,
+    /// Policy definitions as written, for carrying a zone's policy to policydns secondaries.
+    pub raw_policy: RawPolicy,
+}
+
+/// `[[health_check]]` and `[[load_balancer]]` tables as written (by id, by lowercase name
+/// without the final dot), and Route 53 health-check objects as read (by id).
+#[derive(Debug, Clone, Default)]
+pub struct RawPolicy {
+    pub health_checks: BTreeMap<String, toml::Value>,
+    pub load_balancers: BTreeMap<String, toml::Value>,
+    pub route53_health_checks: BTreeMap<String, serde_json::Value>,
+}
+
+pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5353", "[::1]:5353"];
+
+/// What the command line adds to (or, without a file, is) the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces the file's `listen` when given.
+    pub listen: Vec<String>,
+    /// `ORIGIN=FILE`, added to the file's zones.
+    pub zones: Vec<String>,
+    pub udp_workers: Option<usize>,
+    /// `--geoip FILE`, replacing the file's `geoip`.
+    pub geoip: Option<String>,
+    /// `--health-checks FILE.json`: Route 53 `list-health-checks` output.
+    pub health_checks: Vec<String>,
+    /// `--status-listen ADDR`, replacing the file's `status_listen`.
+    pub status_listen: Option<String>,
+    /// `--latency-map FILE`, replacing the file's `latency_map`.
+    pub latency_map: Option<String>,
+    /// `ORIGIN=FILE`: Route 53 JSON for a zone (added to a zone of that origin, or a new one).
+    pub route53: Vec<String>,
+    /// `COLLECTION_ID=FILE`: `aws route53 list-cidr-blocks` output, a CIDR collection.
+    pub cidr_collections: Vec<String>,
+    /// `--allow-transfer CIDR|key:NAME`, for every zone.
+    pub allow_transfer: Vec<String>,
+    /// `--tsig-key NAME:ALGORITHM:BASE64`.
+    pub tsig_keys: Vec<String>,
+    /// `--notify ADDR:PORT`, for every primary zone.
+    pub notify: Vec<String>,
+    /// `--secondary ORIGIN=ADDR:PORT[@KEY]`.
+    pub secondaries: Vec<String>,
+    /// `--state-dir DIR`.
+    pub state_dir: Option<String>,
+    /// `--strict`: refuse to start when a zone fails to load.
+    pub strict: bool,
+}
+
+/// Paths in the file are relative to the file's directory.
+struct Base<'a>(&'a Path);
+
+impl Base<'_> {
+    fn join(&self, p: PathBuf) -> PathBuf {
+        if p.is_relative() {
+            self.0.join(p)
+        } else {
+            p
+        }
+    }
+}
+
+impl Config {
+    /// Builds the configuration from an optional file and the command line.
+    pub fn load(path: Option<&Path>, cli: &Overrides) -> Result<Config, ConfigError> {
+        let file::Source {
+            mut file,
+            base,
+            raw,
+            problems,
+        } = file::read(path)?;
+        let base = Base(&base);
+        let mut errors = problems;
+        let s = std::mem::take(&mut file.server);
+
+        let (listen, default_listen) = listen_addresses(s.listen.clone(), cli, &mut errors);
+        let state_dir: Option<PathBuf> = cli
+            .state_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .or_else(|| s.state_dir.clone().map(|g| base.join(g)));
+        let zones = zones::specs(std::mem::take(&mut file.zone), &base, cli, &mut errors);
+        // The policy a primary sent with each secondary zone (saved beside the zone by the
+        // transfer), merged as if it were written here.
+        let fragment_checks = zones::merge_fragments(&mut file, &zones, &state_dir, &mut errors);
+        let tsig_keys =
+            zones::tsig_keys(std::mem::take(&mut file.tsig_key), cli, &zones, &mut errors);
+        if zones.is_empty() {
+            errors.push(
+                "no zones to serve: add [[zone]] tables to the config, --zone ORIGIN=FILE or --route53 ORIGIN=FILE".into(),
+            );
+        }
+        let options = answer_options(&s, &mut errors);
+        let tcp_max_connections = s.tcp_max_connections.unwrap_or(1024);
+        if tcp_max_connections == 0 {
+            errors.push("tcp_max_connections must be at least 1".into());
+        }
+        let status_listen = match cli.status_listen.clone().or(s.status_listen.clone()) {
+            None => None,
+            Some(text) => match text.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(format!(
+                        "status_listen {text:?} is not IP:PORT, e.g. 127.0.0.1:8053"
+                    ));
+                    None
+                }
+            },
+        };
+
+        let mut checks = health::checks(
+            &file.health_check,
+            &cli.health_checks,
+            fragment_checks,
+            &mut errors,
+        );
+        let cidr_collections = policy::cidr_collections(
+            std::mem::take(&mut file.cidr_collection),
+            &cli.cidr_collections,
+            &base,
+            &mut errors,
+        );
+        let load_balancers = policy::load_balancers(
+            std::mem::take(&mut file.load_balancer),
+            &mut checks,
+            &mut errors,
+        );
+        let record_sets = policy::record_sets(
+            std::mem::take(&mut file.record_set),
+            &zones,
+            &checks.states,
+            &cidr_collections,
+            &mut errors,
+        );
+        if !errors.is_empty() {
+            return Err(ConfigError::Invalid {
+                problems: errors,
+                zones,
+            });
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let udp_workers = match cli.udp_workers.or(s.udp_workers) {
+            None | Some(0) => cores,
+            Some(n) => n,
+        };
+        Ok(Config {
+            listen,
+            default_listen,
+            udp_workers,
+            tcp_idle_timeout: Duration::from_secs(s.tcp_idle_timeout_secs.unwrap_or(10).max(1)),
+            tcp_max_connections,
+            options,
+            zones,
+            record_sets,
+            health: checks.states,
+            probes: checks.probes,
+            calculated: checks.calculated,
+            cidr_collections,
+            load_balancers,
+            geoip: cli
+                .geoip
+                .as_ref()
+                .map(PathBuf::from)
+                .or_else(|| s.geoip.map(|g| base.join(g))),
+            status_listen,
+            latency_map: cli
+                .latency_map
+                .as_ref()
+                .map(PathBuf::from)
+                .or_else(|| s.latency_map.map(|g| base.join(g))),
+            source: path.map(Path::to_path_buf),
+            tsig_keys,
+            state_dir,
+            strict: cli.strict || s.strict.unwrap_or(false),
+            raw_policy: RawPolicy {
+                health_checks: raw_tables(&raw, "health_check", "id"),
+                load_balancers: raw_tables(&raw, "load_balancer", "name")
+                    .into_iter()
+                    .map(|(n, v)| (n.trim_end_matches('.').to_ascii_lowercase(), v))
+                    .collect(),
+                route53_health_checks: checks.route53_objects,
+            },
+        })
+    }
+}
+
+/// The listen addresses: the command line's, else the file's, else the defaults (and whether
+/// they are the defaults).
+fn listen_addresses(
+    from_file: Option<Vec<String>>,
+    cli: &Overrides,
+    errors: &mut Vec<String>,
+) -> (Vec<SocketAddr>, bool) {
+    let (text, default_listen) = if !cli.listen.is_empty() {
+        (cli.listen.clone(), false)
+    } else if let Some(l) = from_file {
+        (l, false)
+    } else {
+        (DEFAULT_LISTEN.iter().map(|s| s.to_string()).collect(), true)
+    };
+    let mut listen = Vec::new();
+    for l in &text {
+        match l.parse::<SocketAddr>() {
+            Ok(a) if !listen.contains(&a) => listen.push(a),
+            Ok(a) => errors.push(format!("listen address {a} is given twice")),
+            Err(_) => errors.push(format!(
+                "listen address {l:?} is not IP:PORT (IPv6 as [::1]:5353)"
+            )),
+        }
+    }
+    (listen, default_listen)
+}
+
+/// `[server]`'s answering choices.
+fn answer_options(s: &file::ServerSection, errors: &mut Vec<String>) -> Options {
+    let edns_payload = s.edns_payload.unwrap_or(1232);
+    if !(512..=4096).contains(&edns_payload) {
+        errors.push(format!(
+            "edns_payload {edns_payload} must be between 512 and 4096"
+        ));
+    }
+    let nonempty = |v: &Option<String>| {
+        v.clone()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.into_bytes().into_boxed_slice())
+    };
+    let defaults = Options::default();
+    Options {
+        edns_payload,
+        minimal_responses: s.minimal_responses.unwrap_or(false),
+        version: match &s.version {
+            Some(_) => nonempty(&s.version),
+            None => defaults.version,
+        },
+        identity: nonempty(&s.identity),
+        nsid: nonempty(&s.nsid),
+    }
+}
+
+/// The tables of `[[key]]` in `raw`, by their `id_field`.
+fn raw_tables(raw: &toml::Table, key: &str, id_field: &str) -> BTreeMap<String, toml::Value> {
+    raw.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| Some((t.get(id_field)?.as_str()?.to_string(), t.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! The configuration's own rules, tested without a server.
+use super::*;
+use crate::wire::name;
+
+fn write(text: &str) -> (tempdir::Dir, PathBuf) {
+    let d = tempdir::Dir::new();
+    let p = d.0.join("c.toml");
+    std::fs::write(&p, text).unwrap();
+    (d, p)
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "policydns-config-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[test]
+fn zone_paths_are_relative_to_the_config_file() {
+    let (d, p) = write("[[zone]]\norigin = \"example.test\"\nfile = \"e.zone\"\n");
+    let c = Config::load(Some(&p), &Overrides::default()).unwrap();
+    assert_eq!(c.zones[0].file, Some(d.0.join("e.zone")));
+    assert_eq!(
+        c.zones[0].origin,
+        name::from_text("example.test.", None).unwrap()
+    );
+    assert!(c.default_listen);
+}
+
+#[test]
+fn command_line_listen_replaces_and_zones_add() {
+    let (_d, p) =
+        write("[server]\nlisten=[\"127.0.0.1:1\"]\n[[zone]]\norigin = \"a.test.\"\nfile = \"a\"\n");
+    let cli = Overrides {
+        listen: vec!["127.0.0.1:2".into()],
+        zones: vec!["b.test.=b".into()],
+        ..Overrides::default()
+    };
+    let c = Config::load(Some(&p), &cli).unwrap();
+    assert_eq!(c.listen, vec!["127.0.0.1:2".parse().unwrap()]);
+    assert_eq!(c.zones.len(), 2);
+}
+
+#[test]
+fn a_zone_file_and_route53_json_for_one_origin_make_one_zone() {
+    let (d, p) = write(
+        "[[zone]]\norigin = \"a.test.\"\nroute53 = [\"a.json\", \"b.json\"]\n[[zone]]\norigin = \"b.test.\"\nroute53 = \"c.json\"\n",
+    );
+    let cli = Overrides {
+        zones: vec!["a.test.=a.zone".into()],
+        route53: vec!["b.test=d.json".into()],
+        ..Overrides::default()
+    };
+    let c = Config::load(Some(&p), &cli).unwrap();
+    assert_eq!(c.zones.len(), 2);
+    assert_eq!(c.zones[0].file, Some(PathBuf::from("a.zone")));
+    assert_eq!(
+        c.zones[0].route53,
+        vec![d.0.join("a.json"), d.0.join("b.json")]
+    );
+    assert_eq!(c.zones[1].file, None);
+    assert_eq!(
+        c.zones[1].route53,
+        vec![d.0.join("c.json"), PathBuf::from("d.json")]
+    );
+    let twice = Overrides {
+        zones: vec!["a.test.=a.zone".into(), "a.test.=b.zone".into()],
+        ..Overrides::default()
+    };
+    let e = Config::load(None, &twice).unwrap_err().to_string();
+    assert!(e.contains("zone a.test. is configured twice"), "{e}");
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let (_d, p) = write("[server]\nlisen = []\n");
+    let e = Config::load(Some(&p), &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lisen"), "{e}");
+}
+
+#[test]
+fn bad_values_are_all_reported() {
+    let cli = Overrides {
+        listen: vec!["localhost".into()],
+        zones: vec!["nofile".into()],
+        ..Overrides::default()
+    };
+    let e = Config::load(None, &cli).unwrap_err().to_string();
+    assert!(e.contains("IP:PORT") && e.contains("ORIGIN=FILE"), "{e}");
+}
+
+#[test]
+fn empty_version_refuses_version_queries() {
+    let (_d, p) = write("[server]\nversion = \"\"\n[[zone]]\norigin = \"a.test.\"\nfile = \"a\"\n");
+    let c = Config::load(Some(&p), &Overrides::default()).unwrap();
+    assert!(c.options.version.is_none());
+}
+
+#[test]
+fn every_bad_key_of_every_table_is_reported_at_its_line() {
+    let (_d, p) = write(
+        "[server]\nlisen = []\n\n[[zone]]\norigin = \"a.test.\"\nfile = \"a\"\nfiel = \"b\"\n\n[[record_set]]\nname = \"w.a.test.\"\ntype = \"A\"\nset_identifier = \"one\"\nweight = 300\nvalues = [\"192.0.2.1\"]\n\n[[record_set]]\nname = \"v.a.test.\"\ntype = \"A\"\nwieght = 1\nvalues = [\"192.0.2.2\"]\n\n[bogus]\nx = 1\n",
+    );
+    let Err(ConfigError::Invalid { problems, .. }) = Config::load(Some(&p), &Overrides::default())
+    else {
+        panic!("the config must be refused")
+    };
+    let at = |line: usize, what: &str| {
+        problems
+            .iter()
+            .any(|m| m.contains(&format!("c.toml:{line}:")) && m.contains(what))
+    };
+    assert!(at(2, "`lisen`"), "{problems:#?}");
+    assert!(at(7, "`fiel`"), "{problems:#?}");
+    // A value that reads but is out of range is reported at its table's first line.
+    assert!(at(9, "weight 300 is outside 0..255"), "{problems:#?}");
+    assert!(at(19, "`wieght`"), "{problems:#?}");
+    assert!(at(22, "`bogus`"), "{problems:#?}");
+}

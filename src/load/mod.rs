@@ -1,0 +1,246 @@
+//! Configuration + zone files (and Route 53 JSON) → a new [`Snapshot`].
+//!
+//! One broken zone never takes the others down: a zone that fails keeps its previous version
+//! on reload, and answers SERVFAIL when it has none (as BIND and Knot do), while its problems
+//! are reported with file:line ([`Loaded::failures`], the log, `check`, the status listener).
+//! A secondary zone whose saved copy is damaged is set aside and transferred afresh.
+
+mod fragment;
+mod groups;
+mod route53;
+mod zones;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ipnetwork::IpNetwork;
+
+use crate::config::Config;
+use crate::health::{CalculatedCheck, HealthTable, HealthView};
+use crate::snapshot::{CidrTable, PolicyInputs, Snapshot, ZoneReport};
+use crate::zone::{Catalog, LoadError, ParseError};
+
+/// The result of building a snapshot: what to serve, and what went wrong on the way.
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    /// What failed (zones, the GeoIP database, the latency map), each with every problem found.
+    pub failures: Vec<Failure>,
+    pub warnings: Vec<String>,
+}
+
+/// Something that did not load, and what is served in its place.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// A zone's origin, or `geoip` / `latency map`.
+    pub what: String,
+    pub error: LoadError,
+}
+
+/// Loads every configured zone. A zone that fails is taken from `previous` when it has one,
+/// and answers SERVFAIL otherwise.
+pub fn build(config: &Config, previous: Option<&Snapshot>) -> Loaded {
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    // The GeoIP database: a new one on every build (a reload picks up a replaced file); if it
+    // cannot be read, the previous one stays.
+    let geo = match &config.geoip {
+        None => None,
+        Some(path) => match crate::geo::GeoDb::open(path) {
+            Ok(db) => Some(Arc::new(db)),
+            Err(e) => {
+                failures.push(Failure {
+                    what: "geoip".to_string(),
+                    error: LoadError::from(ParseError {
+                        file: path.clone(),
+                        line: 0,
+                        message: e.to_string(),
+                    }),
+                });
+                previous.and_then(|p| p.inputs.geo.clone())
+            }
+        },
+    };
+    let latency = match &config.latency_map {
+        None => None,
+        Some(path) => match crate::policy::latency::LatencyMap::load(path) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(message) => {
+                failures.push(Failure {
+                    what: "latency map".to_string(),
+                    error: LoadError::from(ParseError {
+                        // The message names the file and line already.
+                        file: std::path::PathBuf::new(),
+                        line: 0,
+                        message: message.to_string(),
+                    }),
+                });
+                previous.and_then(|p| p.inputs.latency.clone())
+            }
+        },
+    };
+    // Names become the indices the snapshot's tables use (sorted by id, as the maps are).
+    let health_index = index_of(config.health.keys());
+    let collection_index = index_of(config.cidr_collections.keys());
+    let indices = zones::Indices {
+        health: &health_index,
+        collections: &collection_index,
+    };
+    let mut zones = Vec::with_capacity(config.zones.len());
+    let mut reports = Vec::with_capacity(config.zones.len());
+    for spec in &config.zones {
+        let outcome = zones::load(config, spec, &indices, previous);
+        warnings.extend(outcome.warnings);
+        if let Some(error) = &outcome.error {
+            failures.push(Failure {
+                what: crate::wire::name::to_text(&spec.origin),
+                error: error.clone(),
+            });
+        }
+        reports.push(ZoneReport {
+            origin: spec.origin.clone(),
+            state: outcome.state,
+            problems: outcome
+                .error
+                .map(|e| e.problems.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+        });
+        zones.push(outcome.zone);
+    }
+    let built = Loaded {
+        snapshot: Snapshot {
+            catalog: Catalog::new(zones),
+            options: config.options.clone(),
+            inputs: Arc::new(PolicyInputs {
+                health: health_view(config, &health_index, previous),
+                cidr: config.cidr_collections.values().map(cidr_table).collect(),
+                load_balancers: config
+                    .load_balancers
+                    .iter()
+                    .map(|l| crate::policy::load_balancer::LoadBalancer {
+                        name: l.name.clone(),
+                        cross_zone: l.cross_zone,
+                        zones: l.zones.clone(),
+                        target_groups: l.target_groups.clone(),
+                        targets: l
+                            .targets
+                            .iter()
+                            .map(|t| crate::policy::load_balancer::Target {
+                                group: t.group,
+                                zone: t.zone,
+                                health: t
+                                    .health_check
+                                    .as_deref()
+                                    .and_then(|h| health_index.get(h).copied()),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                geo,
+                latency,
+            }),
+            zone_reports: Arc::new(reports),
+        },
+        failures,
+        warnings,
+    };
+    release_freed_memory();
+    built
+}
+
+/// The health view of `config`: probed checks keep the state their probes reached (in
+/// `previous`) across reloads; the others, and new ones, take their configured state.
+fn health_view(
+    config: &Config,
+    health_index: &BTreeMap<&str, u32>,
+    previous: Option<&Snapshot>,
+) -> HealthView {
+    let old = previous.map(|p| &p.inputs.health);
+    let table = HealthTable::new(config.health.iter().map(|(id, initial)| {
+        let probed = config.probes.contains_key(id);
+        old.filter(|_| probed)
+            .and_then(|h| h.index(id).map(|i| h.table.get(i)))
+            .unwrap_or(*initial)
+    }));
+    let calculated = config
+        .health
+        .keys()
+        .map(|id| {
+            config.calculated.get(id).map(|c| CalculatedCheck {
+                children: c
+                    .children
+                    .iter()
+                    .filter_map(|ch| health_index.get(ch.as_str()).copied())
+                    .collect(),
+                threshold: c.threshold,
+                inverted: c.inverted,
+                disabled: c.disabled,
+            })
+        })
+        .collect();
+    HealthView {
+        table: Arc::new(table),
+        ids: config.health.keys().cloned().collect(),
+        calculated,
+    }
+}
+
+/// The transfer settings (keys, who may transfer, whom to notify, primaries) of a config.
+pub fn transfer_settings(config: &Config) -> crate::transfer::Settings {
+    crate::transfer::Settings {
+        keys: config.tsig_keys.clone(),
+        zones: config
+            .zones
+            .iter()
+            .map(|z| (z.origin.clone(), z.transfer.clone()))
+            .collect(),
+        state_dir: config.state_dir.clone(),
+    }
+}
+
+/// The secondary zones of a config, for `transfer::secondary::run`.
+pub fn secondaries(config: &Config) -> Vec<crate::transfer::secondary::Secondary> {
+    config
+        .zones
+        .iter()
+        .filter_map(|z| {
+            let p = z.transfer.primary.as_ref()?;
+            Some(crate::transfer::secondary::Secondary {
+                origin: z.origin.clone(),
+                primary: p.addr,
+                key: p
+                    .key
+                    .as_ref()
+                    .and_then(|k| config.tsig_keys.by_text(k).cloned()),
+                state_dir: config.state_dir.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Parsing a large zone leaves many freed blocks that glibc keeps mapped; hand them back so
+/// the server's resident size is what the zones really take.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// A CIDR collection as a longest-prefix-first list of (block, location index).
+fn cidr_table(locations: &BTreeMap<String, Vec<IpNetwork>>) -> CidrTable {
+    let mut blocks: Vec<(IpNetwork, u16)> = locations
+        .values()
+        .enumerate()
+        .flat_map(|(i, nets)| nets.iter().map(move |n| (*n, i as u16)))
+        .collect();
+    blocks.sort_by_key(|b| std::cmp::Reverse(b.0.prefix()));
+    CidrTable { blocks }
+}
+
+/// Position of each key in sorted order.
+fn index_of<'a>(keys: impl Iterator<Item = &'a String>) -> BTreeMap<&'a str, u32> {
+    keys.enumerate()
+        .map(|(i, k)| (k.as_str(), i as u32))
+        .collect()
+}

@@ -1,0 +1,266 @@
+//! policydns's own files from imported record sets: `[[record_set]]` tables and a zone file,
+//! as `policydns import route53` writes them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::convert::{convert, ConvertOptions, Imported};
+use super::read::{read_cidr_blocks, read_files};
+use crate::policy::spec::{parse_block, ProximityAt, RecordSetSpec, RuleSpec};
+use crate::policy::{FailoverRole, GeoKey};
+use crate::wire::{name, types};
+use crate::zone::ParseError;
+
+/// A string as a TOML basic string.
+pub(super) fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// A TOML key: bare when it can be.
+fn toml_key(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    {
+        s.to_string()
+    } else {
+        toml_str(s)
+    }
+}
+
+/// One record set as a `[[record_set]]` table.
+pub fn record_set_toml(s: &RecordSetSpec) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "[[record_set]]");
+    let _ = writeln!(t, "name = {}", toml_str(&s.name));
+    let _ = writeln!(t, "type = {}", toml_str(&types::mnemonic(s.rtype)));
+    if let Some(id) = &s.set_identifier {
+        let _ = writeln!(t, "set_identifier = {}", toml_str(id));
+    }
+    let code = |b: &[u8]| toml_str(String::from_utf8_lossy(b).trim_end_matches('\0'));
+    match &s.rule {
+        RuleSpec::Simple => {}
+        RuleSpec::Weighted(w) => {
+            let _ = writeln!(t, "weight = {w}");
+        }
+        RuleSpec::Failover(role) => {
+            let role = match role {
+                FailoverRole::Primary => "PRIMARY",
+                FailoverRole::Secondary => "SECONDARY",
+            };
+            let _ = writeln!(t, "failover = \"{role}\"");
+        }
+        RuleSpec::Geolocation(k) => {
+            let inner = match k {
+                GeoKey::Continent(c) => format!("continent = {}", code(c)),
+                GeoKey::Country(c) => format!("country = {}", code(c)),
+                GeoKey::Subdivision(c, s) => {
+                    format!("country = {}, subdivision = {}", code(c), code(s))
+                }
+                GeoKey::Default => "country = \"*\"".to_string(),
+            };
+            let _ = writeln!(t, "geolocation = {{ {inner} }}");
+        }
+        RuleSpec::Latency(region) => {
+            let _ = writeln!(t, "region = {}", toml_str(region));
+        }
+        RuleSpec::Geoproximity { at, bias } => {
+            let at = match at {
+                ProximityAt::Region(r) => format!("region = {}", toml_str(r)),
+                ProximityAt::Coordinates(lat, lon) => {
+                    format!("latitude = {lat:?}, longitude = {lon:?}")
+                }
+            };
+            if *bias == 0 {
+                let _ = writeln!(t, "geoproximity = {{ {at} }}");
+            } else {
+                let _ = writeln!(t, "geoproximity = {{ {at}, bias = {bias} }}");
+            }
+        }
+        RuleSpec::IpBased {
+            collection,
+            location,
+        } => {
+            let _ = writeln!(
+                t,
+                "cidr = {{ collection = {}, location = {} }}",
+                toml_str(collection),
+                toml_str(location.as_deref().unwrap_or("*"))
+            );
+        }
+        RuleSpec::Multivalue => {
+            let _ = writeln!(t, "multivalue = true");
+        }
+    }
+    if let Some(hc) = &s.health_check {
+        let _ = writeln!(t, "health_check = {}", toml_str(hc));
+    }
+    match &s.alias {
+        Some(a) => {
+            let _ = writeln!(
+                t,
+                "alias = {{ name = {}, evaluate_target_health = {} }}",
+                toml_str(&a.dns_name),
+                a.evaluate_target_health
+            );
+        }
+        None => {
+            let _ = writeln!(t, "ttl = {}", s.ttl);
+            let values: Vec<String> = s.values.iter().map(|v| toml_str(v)).collect();
+            let _ = writeln!(t, "values = [{}]", values.join(", "));
+        }
+    }
+    t
+}
+
+/// The policydns configuration equivalent to an import: a `[[zone]]` naming `zone_file`
+/// (relative to the config), a `[[health_check]]` (healthy, as Route 53 starts new checks) for
+/// each id referred to, the CIDR collections used, and the routing-policy record sets.
+pub fn config_toml(
+    imported: &Imported,
+    origin: &[u8],
+    zone_file: &str,
+    cidr: &BTreeMap<String, BTreeMap<String, Vec<ipnetwork::IpNetwork>>>,
+    sources: &[PathBuf],
+) -> String {
+    let mut t = String::new();
+    let from: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+    let _ = writeln!(
+        t,
+        "# policydns configuration converted by `policydns import route53` from {}",
+        from.join(", ")
+    );
+    let _ = writeln!(t, "# Simple record sets are in {zone_file}.\n");
+    let _ = writeln!(t, "[[zone]]");
+    let _ = writeln!(t, "origin = {}", toml_str(&name::to_text(origin)));
+    let _ = writeln!(t, "file = {}\n", toml_str(zone_file));
+    for id in imported.health_check_ids() {
+        let _ = writeln!(t, "# Route 53 health check {id}: its configuration is not imported; healthy until probes run.");
+        let _ = writeln!(t, "[[health_check]]");
+        let _ = writeln!(t, "id = {}", toml_str(id));
+        let _ = writeln!(t, "healthy = true\n");
+    }
+    for id in imported.cidr_collection_ids() {
+        let Some(locations) = cidr.get(id) else {
+            continue;
+        };
+        let _ = writeln!(t, "[[cidr_collection]]");
+        let _ = writeln!(t, "id = {}", toml_str(id));
+        let locs: Vec<String> = locations
+            .iter()
+            .map(|(loc, blocks)| {
+                let blocks: Vec<String> = blocks.iter().map(|b| toml_str(&b.to_string())).collect();
+                format!("{} = [{}]", toml_key(loc), blocks.join(", "))
+            })
+            .collect();
+        let _ = writeln!(t, "locations = {{ {} }}\n", locs.join(", "));
+    }
+    for s in &imported.record_sets {
+        t.push_str(&record_set_toml(s));
+        t.push('\n');
+    }
+    t
+}
+
+/// The master file of an import: the simple record sets, with a header naming the sources.
+pub fn zone_file_text(imported: &Imported, origin: &[u8], sources: &[PathBuf]) -> String {
+    let from: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        "; zone {}: simple record sets converted by `policydns import route53` from {}\n; (routing-policy and alias record sets are in the policydns configuration)\n{}",
+        name::to_text(origin),
+        from.join(", "),
+        imported.zone_text
+    )
+}
+
+/// What `policydns import route53` writes: a config and a zone file.
+#[derive(Debug, Clone)]
+pub struct ImportedFiles {
+    pub config_toml: String,
+    /// `ORIGIN.zone`, which the config names.
+    pub zone_name: String,
+    pub zone_text: String,
+}
+
+/// Why an import produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("--origin {origin:?}: {source}")]
+    Origin {
+        origin: String,
+        source: name::NameError,
+    },
+    /// The JSON does not read or convert: every problem, each as `file:line: message`.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Records(Vec<ParseError>),
+    #[error("--cidr-collection {0:?}: expected COLLECTION_ID=FILE")]
+    CollectionSpec(String),
+    #[error("{file}: {message}")]
+    Collection { file: String, message: String },
+    #[error("IP-based record sets use CIDR collection {}: give --cidr-collection ID=BLOCKS.json with the output of aws route53 list-cidr-blocks --collection-id ID", .0.join(", "))]
+    MissingCollections(Vec<String>),
+}
+
+/// Route 53 JSON `files` (applied in order) for the hosted zone `origin`, with the CIDR
+/// collections (`ID=FILE`, `aws route53 list-cidr-blocks` output) its IP-based record sets
+/// use: the same conversion `--route53` does at load time, as files that load back to the same
+/// answers.
+pub fn import(
+    files: &[PathBuf],
+    origin: &str,
+    cidr_specs: &[String],
+) -> Result<ImportedFiles, ImportError> {
+    let text = if origin.ends_with('.') {
+        origin.to_string()
+    } else {
+        format!("{origin}.")
+    };
+    let origin_wire = name::from_text(&text, None)
+        .map(|o| name::to_lowercase(&o))
+        .map_err(|source| ImportError::Origin {
+            origin: origin.to_string(),
+            source,
+        })?;
+    let sets = read_files(files).map_err(ImportError::Records)?;
+    let imported = convert(&sets, &origin_wire, &[], ConvertOptions::default())
+        .map_err(ImportError::Records)?;
+    let mut cidr = BTreeMap::new();
+    for spec in cidr_specs {
+        let (id, file) = spec
+            .split_once('=')
+            .filter(|(i, f)| !i.is_empty() && !f.is_empty())
+            .ok_or_else(|| ImportError::CollectionSpec(spec.clone()))?;
+        let problem = |message: String| ImportError::Collection {
+            file: file.to_string(),
+            message,
+        };
+        let raw = read_cidr_blocks(Path::new(file)).map_err(|e| problem(e.to_string()))?;
+        let mut locations = BTreeMap::new();
+        for (loc, blocks) in raw {
+            let nets = blocks
+                .iter()
+                .map(|b| parse_block(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| problem(format!("location {loc:?}: {e}")))?;
+            locations.insert(loc, nets);
+        }
+        cidr.insert(id.to_string(), locations);
+    }
+    let missing: Vec<String> = imported
+        .cidr_collection_ids()
+        .into_iter()
+        .filter(|id| !cidr.contains_key(*id))
+        .map(str::to_string)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ImportError::MissingCollections(missing));
+    }
+    let origin_text = name::to_text(&origin_wire);
+    let zone_name = format!("{}.zone", origin_text.trim_end_matches('.'));
+    Ok(ImportedFiles {
+        config_toml: config_toml(&imported, &origin_wire, &zone_name, &cidr, files),
+        zone_text: zone_file_text(&imported, &origin_wire, files),
+        zone_name,
+    })
+}

@@ -1,0 +1,256 @@
+//! The running server as library code: what `policydns serve` and `policydns demo` start, and
+//! what a reload does. It wires the parts together and owns their tasks — sockets
+//! ([`crate::server`]), transfers and secondaries ([`crate::transfer`]), probes
+//! ([`crate::health`]) and the status listener — around one swapped [`Snapshot`].
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::health::report::Reports;
+use crate::load;
+use crate::server::{Listeners, Server};
+use crate::snapshot::{Snapshot, ZoneState};
+use crate::transfer::{notify, reload, secondary, Control};
+use crate::wire::name;
+
+/// A server with everything it runs beside the sockets.
+pub struct Service {
+    pub server: Server,
+    config: Config,
+    reports: Arc<Reports>,
+    probes: Vec<JoinHandle<()>>,
+    secondaries: Vec<JoinHandle<()>>,
+    status: Option<JoinHandle<()>>,
+}
+
+/// Where `config` listens, as the socket layer takes it.
+pub fn listeners(config: &Config) -> Listeners {
+    Listeners {
+        addrs: config.listen.clone(),
+        skip_unbindable: config.default_listen,
+        udp_workers: config.udp_workers,
+        tcp: crate::server::tcp::Limits {
+            idle_timeout: config.tcp_idle_timeout,
+            max_connections: config.tcp_max_connections,
+        },
+    }
+}
+
+impl Service {
+    /// Binds the listeners, restores IXFR histories, sends the NOTIFYs a start calls for, and
+    /// starts secondaries, probes and the status listener. Must run inside a tokio runtime.
+    pub async fn start(config: Config, mut snapshot: Snapshot) -> anyhow::Result<Service> {
+        let control = Arc::new(Control::new(load::transfer_settings(&config)));
+        control.load_journals(&snapshot);
+        let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
+        let server = Server::start(&listeners(&config), snapshot, control)?;
+        report_transfer_outcome(&outcome);
+        let reports = Arc::new(Reports::default());
+        let mut service = Service {
+            secondaries: start_secondaries(&config, &server),
+            probes: spawn_probes(&config, &server.snapshot.load(), &reports),
+            status: None,
+            server,
+            config,
+            reports,
+        };
+        if let Some(addr) = service.config.status_listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("status listener on {addr}"))?;
+            tracing::info!(%addr, "status at /zones, /health-checks and /metrics");
+            service.status = Some(tokio::spawn(crate::status::serve(
+                listener,
+                service.server.snapshot.clone(),
+                service.reports.clone(),
+            )));
+        }
+        Ok(service)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Builds a new snapshot from `config` (or from the running configuration when the new one
+    /// was refused) and publishes it: zones that fail keep their previous version, probes
+    /// restart on the new health table, and NOTIFYs go out for changed serials.
+    pub fn reload(&mut self, config: anyhow::Result<Config>) {
+        match config {
+            Ok(new) => {
+                if new.listen != self.config.listen || new.udp_workers != self.config.udp_workers {
+                    tracing::warn!("listen addresses and worker counts change only on restart");
+                }
+                self.config = new;
+            }
+            Err(e) => {
+                tracing::error!("reload: config refused, keeping the running one: {e:#}");
+            }
+        }
+        let config = &self.config;
+        let server = &self.server;
+        let control = &server.control;
+        // Nobody else publishes (a secondary's transfer) while this reload builds.
+        let writer = server.writer.clone();
+        let guard = writer.lock().unwrap_or_else(|e| e.into_inner());
+        control
+            .settings
+            .store(Arc::new(load::transfer_settings(config)));
+        let current = server.snapshot.load_full();
+        let mut built = load::build(config, Some(&current));
+        let outcome = reload::apply(control, Some(&current), &mut built.snapshot, |o| {
+            serial_policy(config, o)
+        });
+        for w in &built.warnings {
+            tracing::warn!("{w}");
+        }
+        for f in &built.failures {
+            for p in &f.error.problems {
+                tracing::error!(zone = %f.what, "reload failed: {p}");
+            }
+        }
+        for r in built.snapshot.zone_reports.iter() {
+            match r.state {
+                ZoneState::Previous => {
+                    tracing::error!(zone = %name::to_text(&r.origin), "reload failed: the previous version keeps serving")
+                }
+                ZoneState::Servfail if !r.problems.is_empty() => {
+                    tracing::error!(zone = %name::to_text(&r.origin), "does not load: answers SERVFAIL until it does")
+                }
+                _ => {}
+            }
+        }
+        for z in built.snapshot.catalog.zones() {
+            tracing::info!(zone = %z.origin_text(), serial = z.serial, "zone serving");
+        }
+        // Probes write into the new snapshot's table from now on (the status listener reads
+        // whichever snapshot is current and keeps running).
+        self.probes.iter().for_each(|t| t.abort());
+        self.probes = spawn_probes(config, &built.snapshot, &self.reports);
+        server.swap(built.snapshot);
+        drop(guard);
+        report_transfer_outcome(&outcome);
+        self.secondaries.iter().for_each(|t| t.abort());
+        self.secondaries = start_secondaries(config, server);
+    }
+
+    /// Stops every task and the sockets.
+    pub async fn shutdown(self) {
+        self.probes
+            .iter()
+            .chain(self.status.iter())
+            .chain(self.secondaries.iter())
+            .for_each(|t| t.abort());
+        self.server.shutdown().await;
+    }
+}
+
+/// `policydns serve`: starts the service and runs it until SIGTERM or SIGINT, reloading on
+/// SIGHUP (and when a secondary zone brought a routing policy) with `reread` giving the new
+/// configuration.
+pub async fn run(
+    config: Config,
+    snapshot: Snapshot,
+    reread: impl Fn() -> anyhow::Result<Config>,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Handlers first: a signal that arrives once queries are answered must not kill us.
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut service = Service::start(config, snapshot).await?;
+    for z in service.server.snapshot.load().catalog.zones() {
+        if z.servfail {
+            tracing::info!(zone = %z.origin_text(), "secondary zone: SERVFAIL until its first transfer");
+        } else {
+            tracing::info!(zone = %z.origin_text(), serial = z.serial, records = z.record_count, "zone loaded");
+        }
+    }
+    tracing::info!(
+        listen = ?service.server.listening,
+        udp_workers_per_address = service.config.udp_workers,
+        "serving"
+    );
+    let control = service.server.control.clone();
+    loop {
+        let why = tokio::select! {
+            _ = hup.recv() => "SIGHUP",
+            // A secondary zone arrived with its routing policy: merge it as a reload would.
+            _ = control.reload.notified() => "secondary zone policy",
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        };
+        tracing::info!("reloading ({why})");
+        service.reload(reread());
+    }
+    tracing::info!("shutting down");
+    service.shutdown().await;
+    Ok(())
+}
+
+/// Starts the probes of `config`'s probed checks, writing into `snapshot`'s health table (the
+/// indices are the snapshot's).
+pub fn spawn_probes(
+    config: &Config,
+    snapshot: &Snapshot,
+    reports: &Arc<Reports>,
+) -> Vec<JoinHandle<()>> {
+    let health = &snapshot.inputs.health;
+    let checks = config
+        .probes
+        .iter()
+        .filter_map(|(id, p)| Some((health.index(id)?, id.clone(), p.clone())))
+        .collect::<Vec<_>>();
+    if !checks.is_empty() {
+        tracing::info!(checks = checks.len(), "health checks probing");
+    }
+    crate::health::spawn(checks, health.table.clone(), reports.clone())
+}
+
+fn serial_policy(config: &Config, origin: &[u8]) -> reload::SerialPolicy {
+    config
+        .zones
+        .iter()
+        .find(|z| z.origin == origin)
+        .map(|z| z.serial_policy)
+        .unwrap_or_default()
+}
+
+/// Logs what a load meant for transfers and sends the NOTIFYs it calls for.
+fn report_transfer_outcome(outcome: &reload::Outcome) {
+    for (zone, why) in &outcome.refused {
+        tracing::error!(zone = %zone, "{why}");
+    }
+    for a in &outcome.advanced {
+        tracing::info!(zone = %a.zone, "serial {} → {}: {}", a.from, a.to, a.why);
+    }
+    for c in &outcome.changed {
+        tracing::info!(zone = %name::to_text(&c.origin), serial = c.serial, targets = c.notify.len(), "sending NOTIFY");
+        notify::send_all(
+            c.origin.clone(),
+            c.serial,
+            (c.soa_ttl, c.soa_rdata.clone()),
+            &c.notify,
+            None,
+        );
+    }
+}
+
+/// One task per secondary zone, publishing into the server's snapshot.
+fn start_secondaries(config: &Config, server: &Server) -> Vec<JoinHandle<()>> {
+    load::secondaries(config)
+        .into_iter()
+        .map(|s| {
+            tracing::info!(zone = %name::to_text(&s.origin), primary = %s.primary, "secondary zone");
+            tokio::spawn(secondary::run(
+                s,
+                server.control.clone(),
+                server.snapshot.clone(),
+                server.writer.clone(),
+            ))
+        })
+        .collect()
+}
