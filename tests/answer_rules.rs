@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use policydns::answer::{respond, Options, Snapshot, Transport, MAX_MESSAGE};
-use policydns::zone::{name, parse, Catalog, Zone};
+use policydns::answer::respond;
+use policydns::snapshot::{Options, Snapshot};
+use policydns::wire::name;
+use policydns::wire::{Transport, MAX_MESSAGE};
+use policydns::zone::{parse, Catalog, Zone};
 
 const ZONE: &str = r#"
 $TTL 3600
@@ -370,14 +373,15 @@ fn names_outside_our_zones_are_refused() {
 }
 
 #[test]
-fn any_over_udp_returns_one_rrset_and_tcp_all() {
+fn any_returns_one_rrset_over_udp_and_tcp() {
     let q = query("example.test.", RecordType::ANY);
-    let udp = ask(&q);
-    let sets: std::collections::BTreeSet<_> = udp.answers.iter().map(|r| r.record_type()).collect();
-    assert_eq!(sets.len(), 1, "RFC 8482 §4.2");
-    let tcp = ask_with(&snapshot(), &q, Transport::Tcp);
-    let sets: std::collections::BTreeSet<_> = tcp.answers.iter().map(|r| r.record_type()).collect();
-    assert_eq!(sets.len(), 3, "SOA, NS, MX");
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let m = ask_with(&snapshot(), &q, transport);
+        let sets: std::collections::BTreeSet<_> =
+            m.answers.iter().map(|r| r.record_type()).collect();
+        // RFC 8482 §4.2, as NSD and Knot answer over both transports.
+        assert_eq!(sets.len(), 1, "{transport:?}");
+    }
 }
 
 #[test]

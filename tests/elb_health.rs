@@ -4,85 +4,14 @@
 //! and generous; no assertion depends on elapsed time.
 
 mod common;
-use common::{a_records, eventually, free_port, Dir};
+use common::{a_records, eventually, free_port, http_get, Backend, Hook, TempDir};
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use policydns::health::elb::TargetGroupHealthCheck;
-use policydns::health::{self, status::Reports, HealthTable, ProbeTarget};
-
-type Hook = Arc<dyn Fn(u16) + Send + Sync>;
-
-/// An HTTP backend on loopback answering every request with the current `status`; `hook`
-/// sees each request (with the status it gets) as it arrives.
-struct Backend {
-    port: u16,
-    status: Arc<AtomicU16>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Backend {
-    fn start(port: u16, status: u16) -> Backend {
-        Self::start_with(port, Arc::new(AtomicU16::new(status)), Arc::new(|_| {}))
-    }
-
-    fn start_with(port: u16, status: Arc<AtomicU16>, hook: Hook) -> Backend {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, code) = (stop.clone(), status.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut c) = conn else { continue };
-                let mut buf = [0u8; 1024];
-                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = c.read(&mut buf);
-                let status = code.load(Ordering::SeqCst);
-                hook(status);
-                let _ = c.write_all(
-                    format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                    )
-                    .as_bytes(),
-                );
-            }
-        });
-        Backend {
-            port,
-            status,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops accepting (connections are refused from now on); returns the port for a restart.
-    fn stop(mut self) -> u16 {
-        self.halt();
-        self.port
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
+use policydns::health::target_group::TargetGroupHealthCheck;
+use policydns::health::{self, report::Reports, HealthTable, ProbeTarget};
 
 fn check(toml_text: &str) -> TargetGroupHealthCheck {
     toml::from_str(toml_text).unwrap()
@@ -245,7 +174,7 @@ ns1 A   192.0.2.53
 /// A config with a load balancer of two zones (a: 192.0.2.101, b: 192.0.2.102), one target
 /// in each probed every second, an alias `lb.example.test` to it, and a failover
 /// `fo.example.test` whose primary is that alias with Evaluate Target Health.
-fn lb_config(dir: &Dir, port_a: u16, port_b: u16, extra_server: &str, unhealthy: u8) -> String {
+fn lb_config(dir: &TempDir, port_a: u16, port_b: u16, extra_server: &str, unhealthy: u8) -> String {
     let zone = dir.write("z", ZONE);
     format!(
         r#"[server]
@@ -298,7 +227,7 @@ fn answer(s: &common::Server, name: &str) -> Vec<String> {
 
 #[test]
 fn an_alias_to_a_load_balancer_drops_a_zone_while_its_target_is_down_and_takes_it_back() {
-    let dir = Dir::new("elb-alias");
+    let dir = TempDir::new("elb-alias");
     let a = Backend::start(0, 200);
     let b = Backend::start(0, 200);
     let config = dir.write("c.toml", &lb_config(&dir, a.port, b.port, "", 2));
@@ -319,7 +248,7 @@ fn an_alias_to_a_load_balancer_drops_a_zone_while_its_target_is_down_and_takes_i
     eventually("both zones once the target is back", || {
         answer(&s, "lb.example.test.") == both
     });
-    let log = std::fs::read_to_string(&s.log).unwrap();
+    let log = s.log();
     assert!(
         log.contains("health check changed state")
             && log.contains("elb:my-lb.elb.example/web/127.0.0.1:"),
@@ -329,7 +258,7 @@ fn an_alias_to_a_load_balancer_drops_a_zone_while_its_target_is_down_and_takes_i
 
 #[test]
 fn evaluate_target_health_on_a_load_balancer_follows_its_probed_targets() {
-    let dir = Dir::new("elb-eth");
+    let dir = TempDir::new("elb-eth");
     let a = Backend::start(0, 200);
     let b = Backend::start(0, 200);
     let config = dir.write("c.toml", &lb_config(&dir, a.port, b.port, "", 2));
@@ -356,7 +285,7 @@ fn evaluate_target_health_on_a_load_balancer_follows_its_probed_targets() {
 
 #[test]
 fn the_status_listener_shows_each_target_with_its_elb_state() {
-    let dir = Dir::new("elb-status");
+    let dir = TempDir::new("elb-status");
     let a = Backend::start(0, 200);
     // Fails every check, but needs 10 failures to leave "initial".
     let b = Backend::start(0, 500);
@@ -376,16 +305,7 @@ fn the_status_listener_shows_each_target_with_its_elb_state() {
         &["--config", config.to_str().unwrap()],
         "ns1.example.test.",
     );
-    let get = |path: &str| -> String {
-        let Ok(mut c) = TcpStream::connect(("127.0.0.1", status_port)) else {
-            return String::new();
-        };
-        let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
-        let mut out = String::new();
-        let _ = c.read_to_string(&mut out);
-        out
-    };
+    let get = |path: &str| http_get(status_port, path);
     let id = |port: u16| format!("elb:my-lb.elb.example/web/127.0.0.1:{port}");
     let state_of = |json: &str, port: u16| -> Option<String> {
         let body = json.split("\r\n\r\n").nth(1)?;
@@ -414,7 +334,7 @@ fn the_status_listener_shows_each_target_with_its_elb_state() {
 
 #[test]
 fn a_target_with_both_a_check_id_and_an_address_is_refused_by_name() {
-    let dir = Dir::new("elb-refuse");
+    let dir = TempDir::new("elb-refuse");
     let zone = dir.write("z", ZONE);
     let config = dir.write(
         "c.toml",
@@ -450,7 +370,7 @@ target_groups = [ {{ name = "web", health_check = {{ matcher = "200-" }}, target
 
 #[test]
 fn a_target_checked_on_the_traffic_port_needs_a_port() {
-    let dir = Dir::new("elb-port");
+    let dir = TempDir::new("elb-port");
     let zone = dir.write("z", ZONE);
     let config = dir.write(
         "c.toml",

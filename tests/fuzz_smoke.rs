@@ -1,12 +1,15 @@
 //! A bounded, seeded fuzz run on the stable toolchain (proptest), as CI's stand-in for the
-//! cargo-fuzz targets in `fuzz/` (which need libFuzzer and run by hand, see README). Same
-//! properties: no panic, responses decode, the ID is echoed, UDP stays within 4096 octets.
+//! cargo-fuzz targets in `fuzz/` (which need libFuzzer and run by hand, see docs/design.md). The
+//! properties are the same functions the fuzz targets call, in `policydns::fuzzing`: no
+//! panic, responses decode, the ID is echoed, UDP stays within 4096 octets, TCP framing is
+//! exact.
 
-use hickory_proto::op::Message;
-use policydns::answer::{respond, Snapshot, Transport, MAX_MESSAGE};
-use policydns::fuzzing::{demo_snapshot, parse_and_compile};
-use policydns::server::packet;
-use policydns::transfer::{client, tsig, Acl, Control, Settings, ZoneTransfer};
+use policydns::fuzzing::{
+    check_packet_answer, check_transfer_request, check_zone_parse, demo_snapshot,
+    demo_transfer_control, DEMO_TRANSFER_KEY as KEY,
+};
+use policydns::snapshot::Snapshot;
+use policydns::transfer::{tsig, Control};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -15,70 +18,20 @@ fn snapshot() -> &'static Snapshot {
     S.get_or_init(demo_snapshot)
 }
 
-fn check_packet(data: &[u8]) {
-    let mut out = vec![0u8; MAX_MESSAGE];
-    for t in [Transport::Udp, Transport::Tcp] {
-        let n = respond(snapshot(), data, t, &mut out);
-        if n == 0 {
-            continue;
-        }
-        if t == Transport::Udp {
-            assert!(n <= 4096);
-        }
-        Message::from_vec(&out[..n]).expect("response decodes");
-        assert_eq!(&out[..2], &data[..2]);
-    }
-}
-
-const KEY: &str = "k:hmac-sha256:c2VjcmV0c2VjcmV0c2VjcmV0";
-
 /// Transfers allowed from loopback and to holders of `KEY`, for the demo zone.
 fn control() -> &'static Control {
     static C: OnceLock<Control> = OnceLock::new();
-    C.get_or_init(|| {
-        let mut keys = tsig::KeyRing::default();
-        let key = tsig::Key::parse_spec(KEY).unwrap();
-        let key_name = key.name.clone();
-        keys.insert(key);
-        let zone = ZoneTransfer {
-            allow: vec![Acl::parse("127.0.0.1").unwrap(), Acl::Key(key_name)],
-            ..Default::default()
-        };
-        Control::new(Settings {
-            keys,
-            zones: [(b"\x07example\x04test\x00".to_vec(), zone)]
-                .into_iter()
-                .collect(),
-            state_dir: None,
-        })
-    })
+    C.get_or_init(demo_transfer_control)
 }
 
-/// The transfer side: no panic, every message of a TCP stream and every UDP reply decodes,
-/// and whatever a transfer client or TSIG reader is handed is read without a panic.
+/// The answer path's property (`policydns::fuzzing::check_packet_answer`).
+fn check_packet(data: &[u8]) {
+    check_packet_answer(snapshot(), data);
+}
+
+/// The transfer side's property (`policydns::fuzzing::check_transfer_request`).
 fn check_control(data: &[u8]) {
-    let _ = tsig::find(data);
-    let _ = client::answers(data);
-    let peer = Some("127.0.0.1".parse().unwrap());
-    if !packet::parse(data).is_control() {
-        return;
-    }
-    let mut out = vec![0u8; 4096];
-    let n = control().respond_udp(snapshot(), data, packet::parse(data), peer, &mut out);
-    if n > 0 {
-        Message::from_vec(&out[..n]).expect("UDP control reply decodes");
-    }
-    if let Some(stream) = control().respond_tcp(snapshot(), data, packet::parse(data), peer) {
-        let mut at = 0;
-        while at + 2 <= stream.len() {
-            let len = u16::from_be_bytes([stream[at], stream[at + 1]]) as usize;
-            let msg = &stream[at + 2..at + 2 + len];
-            Message::from_vec(msg).expect("TCP control message decodes");
-            assert_eq!(&msg[..2], &data[..2]);
-            at += 2 + len;
-        }
-        assert_eq!(at, stream.len(), "framing covers the stream");
-    }
+    check_transfer_request(snapshot(), control(), data);
 }
 
 /// A transfer request, NOTIFY or signed query for the demo zone, to mutate.
@@ -201,6 +154,6 @@ proptest! {
 
     #[test]
     fn zone_text_never_panics(text in "(\\$TTL [0-9]{1,4}\n|@ SOA ns hm [0-9] 1 1 1 1\n|@ NS ns\n|[a-z*]{1,3}( [0-9]{1,3})? (IN )?(A|AAAA|CNAME|MX|TXT|DNAME|SRV|NS|TYPE[0-9]{1,5}) [ -~]{0,20}\n|\\(|\\)|;[a-z ]*\n|\"[a-z\\\\]{0,5}\"|\\\\# [0-9] [0-9A-F]{0,8}\n){0,12}") {
-        let _ = parse_and_compile(&text);
+        check_zone_parse(&text);
     }
 }

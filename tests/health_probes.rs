@@ -3,6 +3,9 @@
 //! classified. Timeouts are short so slow-server cases end quickly; no assertion depends on
 //! elapsed time.
 
+mod common;
+use common::TempDir;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -630,7 +633,7 @@ async fn sni_name_mismatch_retries_the_handshake_without_sni() {
 
 fn built_sni(spec: policydns::health::CheckSpec) -> Option<String> {
     match spec.build().unwrap() {
-        policydns::health::Built::Probe(p) => match p.target {
+        policydns::health::CheckKind::Probe(p) => match p.target {
             policydns::health::ProbeTarget::Http(h) => h.sni,
             other => panic!("{other:?}"),
         },
@@ -664,7 +667,7 @@ fn route53_enable_sni_false_is_imported() {
     let json = r#"{"HealthChecks": [{"Id": "a", "HealthCheckConfig": {"IPAddress": "192.0.2.1",
         "Port": 443, "Type": "HTTPS", "FullyQualifiedDomainName": "www.example.test",
         "EnableSNI": false}}]}"#;
-    let checks = policydns::health::import_route53(json).unwrap();
+    let checks = policydns::route53::health::import_checks(json).unwrap();
     assert_eq!(checks[0].1.enable_sni, Some(false));
     assert_eq!(built_sni(checks[0].1.clone()), None);
 }
@@ -968,7 +971,8 @@ fn http_check(kind: &str, reuse: bool) -> policydns::health::CheckSpec {
 fn reuse_connection_is_refused_for_https_and_tcp_checks() {
     for kind in ["HTTPS", "HTTPS_STR_MATCH", "TCP"] {
         let e = http_check(kind, true).build().expect_err(kind);
-        assert!(e.contains("reuse_connection"), "{kind}: {e}");
+        assert_eq!(e, policydns::health::CheckError::ReuseNotHttp, "{kind}");
+        assert!(e.to_string().contains("reuse_connection"), "{kind}: {e}");
     }
 }
 
@@ -976,14 +980,14 @@ fn reuse_connection_is_refused_for_https_and_tcp_checks() {
 fn route53_import_never_reuses_connections() {
     let json = r#"{"HealthChecks": [{"Id": "a", "HealthCheckConfig": {"IPAddress": "192.0.2.1",
         "Port": 80, "Type": "HTTP"}}]}"#;
-    let checks = policydns::health::import_route53(json).unwrap();
+    let checks = policydns::route53::health::import_checks(json).unwrap();
     assert!(!checks[0].1.reuse_connection);
 }
 
 #[test]
 fn reuse_connection_in_the_config_reaches_the_probe() {
-    let dir = std::env::temp_dir().join(format!("policydns-reuse-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("reuse");
+    let dir = tmp.path();
     let path = dir.join("c.toml");
     std::fs::write(
         dir.join("z.zone"),
@@ -998,7 +1002,6 @@ fn reuse_connection_in_the_config_reaches_the_probe() {
     )
     .unwrap();
     let config = policydns::config::Config::load(Some(&path), &Default::default());
-    std::fs::remove_dir_all(&dir).unwrap();
     let config = config.unwrap();
     let reuse = |id: &str| match &config.probes[id].target {
         policydns::health::ProbeTarget::Http(h) => h.reuse_connection,
@@ -1010,11 +1013,11 @@ fn reuse_connection_in_the_config_reaches_the_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_check_with_reuse_keeps_its_connection_between_probes() {
-    use policydns::health::{self, status::Reports, Built, HealthTable};
+    use policydns::health::{self, report::Reports, CheckKind, HealthTable};
     let server = serve_keepalive(After::KeepOpen, OK).await;
     let mut check = http_check("HTTP", true);
     check.port = Some(server.addr.port());
-    let Built::Probe(cfg) = check.build().unwrap() else {
+    let CheckKind::Probe(cfg) = check.build().unwrap() else {
         panic!("not a probe")
     };
     let table = Arc::new(HealthTable::new([true]));

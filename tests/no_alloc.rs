@@ -2,43 +2,25 @@
 //! CNAME chains, wildcards, referrals, DNAME, NODATA, NXDOMAIN, refusals, truncation, errors),
 //! answered into a caller's buffer, with a counting allocator watching this thread.
 
-use policydns::answer::{respond, Transport, MAX_MESSAGE};
+use policydns::answer::respond;
 use policydns::fuzzing::demo_snapshot;
+use policydns::wire::{Transport, MAX_MESSAGE};
+
+mod common;
+use common::{query_with, Opt, TempDir};
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 use counting_alloc::allocations;
 
+/// A query (ID 0xabcd, RD set) for `name` `qtype`; with `edns`, an OPT of that payload size
+/// carrying EDNS Client Subnet 192.0.2.0/24.
 fn query(name: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
-    let mut p = vec![
-        0xab,
-        0xcd,
-        0x01,
-        0x00,
-        0,
-        1,
-        0,
-        0,
-        0,
-        0,
-        0,
-        edns.is_some() as u8,
-    ];
-    for label in name.trim_end_matches('.').split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.push(0);
-    p.extend_from_slice(&qtype.to_be_bytes());
-    p.extend_from_slice(&1u16.to_be_bytes());
-    if let Some(size) = edns {
-        // OPT with an EDNS Client Subnet option for 192.0.2.0/24.
-        p.extend_from_slice(&[0, 0, 41]);
-        p.extend_from_slice(&size.to_be_bytes());
-        p.extend_from_slice(&[0, 0, 0, 0, 0, 11]);
-        p.extend_from_slice(&[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2]);
-    }
-    p
+    let opt = edns.map(|payload| Opt {
+        payload,
+        ecs: Some(("192.0.2.0".parse().unwrap(), 24)),
+    });
+    query_with(0xabcd, true, name, qtype, opt)
 }
 
 #[test]
@@ -100,8 +82,8 @@ fn answering_allocates_nothing() {
 #[test]
 fn routing_policy_answers_allocate_nothing() {
     // Weighted, failover, geolocation (GeoIP + ECS) and an alias chain, from a config file.
-    let dir = std::env::temp_dir().join(format!("policydns-noalloc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("noalloc");
+    let dir = tmp.path();
     let geoip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geoip/policydns-test.mmdb");
     std::fs::write(
         dir.join("z.zone"),
@@ -159,6 +141,22 @@ values = ["192.0.2.31"]
 name = "t.example.test."
 type = "A"
 alias = {{ name = "f.example.test.", evaluate_target_health = true }}
+[[record_set]]
+name = "s.example.test."
+type = "A"
+values = ["192.0.2.40", "192.0.2.41", "192.0.2.42"]
+[[record_set]]
+name = "m.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+values = ["192.0.2.50"]
+[[record_set]]
+name = "m.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+values = ["192.0.2.51"]
 "#,
         geoip.display()
     );
@@ -169,7 +167,6 @@ alias = {{ name = "f.example.test.", evaluate_target_health = true }}
     )
     .unwrap();
     let built = policydns::load::build(&cfg, None);
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(built.failures.is_empty());
     let snap = built.snapshot;
     let from: std::net::IpAddr = "192.0.2.5".parse().unwrap();
@@ -178,6 +175,9 @@ alias = {{ name = "f.example.test.", evaluate_target_health = true }}
         "f.example.test",
         "g.example.test",
         "t.example.test",
+        // Answered in a random order (a simple set of three values, multivalue members).
+        "s.example.test",
+        "m.example.test",
     ]
     .iter()
     .flat_map(|n| [query(n, 1, None), query(n, 1, Some(1232))])

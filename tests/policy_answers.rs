@@ -2,15 +2,17 @@
 //! path's `select` stage, the client's address and EDNS Client Subnet, health states, scopes.
 
 mod common;
+use common::TempDir;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RData;
-use policydns::answer::{respond_from, Snapshot, Transport, MAX_MESSAGE};
+use policydns::answer::respond_from;
 use policydns::config::{Config, Overrides};
 use policydns::load;
+use policydns::snapshot::Snapshot;
+use policydns::wire::{Transport, MAX_MESSAGE};
 
 const ZONE: &str = "$TTL 300
 @    SOA ns1 hostmaster 1 7200 900 1209600 60
@@ -107,22 +109,20 @@ health_check = "secondary-hc"
 values = ["192.0.2.52"]
 "#;
 
+/// A config and its zone file in a temporary directory.
 struct Setup {
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Setup {
     fn new(tag: &str, config: &str) -> Setup {
-        let dir =
-            std::env::temp_dir().join(format!("policydns-policy-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("example.test.zone"), ZONE).unwrap();
-        std::fs::write(dir.join("c.toml"), config).unwrap();
+        let dir = TempDir::new(&format!("policy-{tag}"));
+        dir.write("example.test.zone", ZONE);
+        dir.write("c.toml", config);
         Setup { dir }
     }
     fn config(&self) -> Result<Config, String> {
-        Config::load(Some(&self.dir.join("c.toml")), &Overrides::default())
+        Config::load(Some(&self.dir.path().join("c.toml")), &Overrides::default())
             .map_err(|e| e.to_string())
     }
     fn snapshot(&self) -> Snapshot {
@@ -133,16 +133,10 @@ impl Setup {
             built
                 .failures
                 .iter()
-                .map(|f| f.1.to_string())
+                .map(|f| f.error.to_string())
                 .collect::<Vec<_>>()
         );
         built.snapshot
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -339,7 +333,7 @@ fn a_policy_set_beside_zone_file_records_of_its_type_is_refused() {
     let msg = built
         .failures
         .iter()
-        .map(|f| f.1.to_string())
+        .map(|f| f.error.to_string())
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
@@ -654,7 +648,7 @@ fn an_alias_to_a_missing_record_set_is_refused() {
     let msg = built
         .failures
         .iter()
-        .map(|f| f.1.to_string())
+        .map(|f| f.error.to_string())
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
@@ -853,7 +847,7 @@ fn an_alias_to_an_unconfigured_load_balancer_says_what_to_add() {
     let msg = built
         .failures
         .iter()
-        .map(|f| f.1.to_string())
+        .map(|f| f.error.to_string())
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
@@ -907,14 +901,14 @@ fn consistent_is_refused_on_policies_without_a_draw() {
 fn a_latency_map_overrides_distance() {
     let s = geo_setup("latmap", true);
     std::fs::write(
-        s.dir.join("latency.txt"),
+        s.dir.path().join("latency.txt"),
         "# measured\n198.51.100.0/24 us-west-2 10\n198.51.100.0/24 eu-central-1 90\n",
     )
     .unwrap();
-    let toml = std::fs::read_to_string(s.dir.join("c.toml"))
+    let toml = std::fs::read_to_string(s.dir.path().join("c.toml"))
         .unwrap()
         .replacen("[server]\n", "[server]\nlatency_map = \"latency.txt\"\n", 1);
-    std::fs::write(s.dir.join("c.toml"), toml).unwrap();
+    std::fs::write(s.dir.path().join("c.toml"), toml).unwrap();
     let snap = s.snapshot();
     // Frankfurt is nearer to this client, but the measurements say Oregon is faster.
     assert_eq!(
@@ -939,19 +933,19 @@ fn a_latency_map_overrides_distance() {
 fn a_broken_latency_map_is_reported_with_its_line() {
     let s = geo_setup("latmap-bad", true);
     std::fs::write(
-        s.dir.join("latency.txt"),
+        s.dir.path().join("latency.txt"),
         "198.51.100.0/24 us-west-2 10\n198.51.100.0/24 mars-1 5\n",
     )
     .unwrap();
-    let toml = std::fs::read_to_string(s.dir.join("c.toml"))
+    let toml = std::fs::read_to_string(s.dir.path().join("c.toml"))
         .unwrap()
         .replacen("[server]\n", "[server]\nlatency_map = \"latency.txt\"\n", 1);
-    std::fs::write(s.dir.join("c.toml"), toml).unwrap();
+    std::fs::write(s.dir.path().join("c.toml"), toml).unwrap();
     let built = load::build(&s.config().unwrap(), None);
     let msg = built
         .failures
         .iter()
-        .map(|f| f.1.to_string())
+        .map(|f| f.error.to_string())
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
@@ -1007,7 +1001,7 @@ fn a_calculated_check_is_healthy_when_enough_children_are() {
 #[test]
 fn route53_health_checks_load_as_probes_and_calculated_checks() {
     let s = Setup::new("r53hc", &CALC.replace("THRESHOLD", "1"));
-    let json = s.dir.join("checks.json");
+    let json = s.dir.path().join("checks.json");
     std::fs::write(
         &json,
         r#"{"HealthChecks": [
@@ -1024,7 +1018,7 @@ fn route53_health_checks_load_as_probes_and_calculated_checks() {
         health_checks: vec![json.display().to_string()],
         ..Overrides::default()
     };
-    let config = Config::load(Some(&s.dir.join("c.toml")), &overrides).unwrap();
+    let config = Config::load(Some(&s.dir.path().join("c.toml")), &overrides).unwrap();
     let web = &config.probes["web-1"];
     assert!(
         !web.validate_certs,
@@ -1037,8 +1031,139 @@ fn route53_health_checks_load_as_probes_and_calculated_checks() {
         r#"{"HealthChecks": [{"Id": "cw", "HealthCheckConfig": {"Type": "CLOUDWATCH_METRIC"}}]}"#,
     )
     .unwrap();
-    let e = Config::load(Some(&s.dir.join("c.toml")), &overrides)
+    let e = Config::load(Some(&s.dir.path().join("c.toml")), &overrides)
         .unwrap_err()
         .to_string();
     assert!(e.contains("CLOUDWATCH_METRIC"), "{e}");
+}
+
+const CNAME_POLICIES: &str = r#"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+
+[[record_set]]
+name = "wc.example.test."
+type = "CNAME"
+set_identifier = "to-www"
+weight = 1
+values = ["www.example.test."]
+
+[[record_set]]
+name = "wc.example.test."
+type = "CNAME"
+set_identifier = "to-ns1"
+weight = 1
+values = ["ns1"]
+
+[[record_set]]
+name = "gc.example.test."
+type = "CNAME"
+set_identifier = "germany"
+geolocation = { country = "DE" }
+values = ["www.example.test."]
+"#;
+
+/// The CNAME and its target's A record, for a query of `name` A.
+fn cname_chain(snap: &Snapshot, name: &str) -> (Vec<String>, Vec<String>, ResponseCode) {
+    let mut out = vec![0u8; MAX_MESSAGE];
+    let n = respond_from(
+        snap,
+        &query(name, None),
+        Transport::Udp,
+        Some("192.0.2.200".parse().unwrap()),
+        &mut out,
+    );
+    let m = Message::from_vec(&out[..n]).unwrap();
+    let (mut cnames, mut addrs) = (Vec::new(), Vec::new());
+    for r in &m.answers {
+        match &r.data {
+            RData::CNAME(c) => cnames.push(c.0.to_string()),
+            RData::A(a) => addrs.push(a.to_string()),
+            _ => {}
+        }
+    }
+    (cnames, addrs, m.metadata.response_code)
+}
+
+#[test]
+fn a_weighted_cname_is_followed_to_the_chosen_members_target() {
+    let s = Setup::new("wcname", CNAME_POLICIES);
+    let snap = s.snapshot();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let (cnames, addrs, rc) = cname_chain(&snap, "wc.example.test.");
+        assert_eq!(rc, ResponseCode::NoError);
+        assert_eq!(
+            cnames.len(),
+            1,
+            "one member of a weighted CNAME set answers"
+        );
+        let want = match cnames[0].as_str() {
+            "www.example.test." => "192.0.2.1",
+            "ns1.example.test." => "192.0.2.53",
+            other => panic!("unexpected target {other}"),
+        };
+        assert_eq!(
+            addrs,
+            vec![want.to_string()],
+            "the chosen member's target answers"
+        );
+        seen.insert(cnames[0].clone());
+    }
+    assert_eq!(seen.len(), 2, "both members are drawn");
+}
+
+#[test]
+fn a_cname_policy_with_nothing_for_the_client_is_nodata() {
+    let s = Setup::new("gcname", CNAME_POLICIES);
+    let (cnames, addrs, rc) = cname_chain(&s.snapshot(), "gc.example.test.");
+    assert_eq!(rc, ResponseCode::NoError);
+    assert!(
+        cnames.is_empty() && addrs.is_empty(),
+        "{cnames:?} {addrs:?}"
+    );
+}
+
+/// Pearson's chi-square of `counts` against a uniform spread.
+fn chi_square(counts: &[usize]) -> f64 {
+    let total: usize = counts.iter().sum();
+    let expected = total as f64 / counts.len() as f64;
+    counts
+        .iter()
+        .map(|&c| (c as f64 - expected).powi(2) / expected)
+        .sum()
+}
+
+#[test]
+fn multivalue_members_come_in_a_random_order() {
+    let s = Setup::new("mv-order", CONFIG);
+    let snap = s.snapshot();
+    let mut first = [0usize; 2];
+    for _ in 0..2000 {
+        let a = ask(&snap, "mv.example.test.", "192.0.2.200", None).0;
+        assert_eq!(a.len(), 2);
+        first[(a[0] == "192.0.2.52") as usize] += 1;
+    }
+    // Each leads half the time: chi-square, 1 degree of freedom, below 23.93 (p = 10⁻⁶: the
+    // draws are not seeded, so the bound is wide; a fixed order scores 2,000).
+    assert!(chi_square(&first) < 23.93, "{first:?}");
+}
+
+#[test]
+fn a_simple_record_set_of_the_config_answers_its_values_in_random_order() {
+    let config = format!(
+        "{CONFIG}\n[[record_set]]\nname = \"s.example.test.\"\ntype = \"A\"\nvalues = [\"192.0.2.61\", \"192.0.2.62\", \"192.0.2.63\"]\n"
+    );
+    let s = Setup::new("simple-order", &config);
+    let snap = s.snapshot();
+    let values = ["192.0.2.61", "192.0.2.62", "192.0.2.63"];
+    let mut first = [0usize; 3];
+    for _ in 0..3000 {
+        let a = ask(&snap, "s.example.test.", "192.0.2.200", None).0;
+        assert_eq!(a.len(), 3);
+        first[values.iter().position(|v| *v == a[0]).unwrap()] += 1;
+    }
+    // Chi-square, 2 degrees of freedom, below 27.63 (p = 10⁻⁶; a fixed order scores 6,000).
+    assert!(chi_square(&first) < 27.63, "{first:?}");
 }

@@ -3,16 +3,18 @@
 //! Everything talks to 127.0.0.1 and every wait is bounded.
 
 mod common;
-use common::{a_records, eventually, free_port, Dir, Server, BIN};
+use common::{
+    a_records, eventually, free_port, http_get, query_with, read_framed, require_tool,
+    write_framed, Backend, Server, TempDir, BIN,
+};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
 
 const ZONE: &str = "$TTL 60
 @   SOA ns1 hostmaster 1 7200 900 1209600 30
@@ -21,15 +23,12 @@ ns1 A   192.0.2.53
 www A   192.0.2.1
 ";
 
-fn start(dir: &Dir, args: &[&str]) -> Server {
+fn start(dir: &TempDir, args: &[&str]) -> Server {
     common::serve(dir, args, "ns1.example.test.")
 }
 
 fn query_bytes(id: u16, name: &str, t: RecordType) -> Vec<u8> {
-    let mut m = Message::query();
-    m.metadata.id = id;
-    m.add_query(Query::query(Name::from_str(name).unwrap(), t));
-    m.to_vec().unwrap()
+    query_with(id, false, name, u16::from(t), None)
 }
 
 fn udp(addr: SocketAddr, name: &str, t: RecordType) -> Message {
@@ -37,22 +36,15 @@ fn udp(addr: SocketAddr, name: &str, t: RecordType) -> Message {
 }
 
 fn tcp_send(s: &mut TcpStream, msg: &[u8]) {
-    let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(msg);
-    s.write_all(&framed).unwrap();
+    write_framed(s, msg).unwrap();
 }
 
 fn tcp_read(s: &mut TcpStream) -> Message {
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).unwrap();
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut buf).unwrap();
-    Message::from_vec(&buf).unwrap()
+    Message::from_vec(&read_framed(s).unwrap()).unwrap()
 }
 
 fn signal(server: &Server, sig: i32) {
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(server.child.id() as i32, sig) }, 0);
+    server.signal(sig);
 }
 
 fn check(args: &[&str]) -> Output {
@@ -61,7 +53,7 @@ fn check(args: &[&str]) -> Output {
 
 #[test]
 fn quick_mode_serves_a_zone_over_udp_and_tcp() {
-    let dir = Dir::new("quick");
+    let dir = TempDir::new("quick");
     let zone = dir.write("example.test.zone", ZONE);
     let s = start(
         &dir,
@@ -78,7 +70,7 @@ fn quick_mode_serves_a_zone_over_udp_and_tcp() {
 
 #[test]
 fn demo_config_serves_the_shipped_zones() {
-    let dir = Dir::new("demo");
+    let dir = TempDir::new("demo");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/policydns.toml");
     let s = start(&dir, &["--config", config.to_str().unwrap()]);
     let r = udp(s.addr, "www.example.test.", RecordType::A);
@@ -88,7 +80,7 @@ fn demo_config_serves_the_shipped_zones() {
 
 #[test]
 fn tcp_answers_pipelined_queries_in_order() {
-    let dir = Dir::new("pipeline");
+    let dir = TempDir::new("pipeline");
     let zone = dir.write("z", ZONE);
     let s = start(
         &dir,
@@ -114,7 +106,7 @@ fn tcp_answers_pipelined_queries_in_order() {
 
 #[test]
 fn a_stalled_tcp_client_does_not_hold_up_others_and_is_closed_when_idle() {
-    let dir = Dir::new("idle");
+    let dir = TempDir::new("idle");
     let zone = dir.write("z", ZONE);
     let config = dir.write("c.toml", "[server]\ntcp_idle_timeout_secs = 1\n");
     let s = start(
@@ -148,7 +140,7 @@ fn a_stalled_tcp_client_does_not_hold_up_others_and_is_closed_when_idle() {
 
 #[test]
 fn connections_over_the_cap_are_closed_at_once() {
-    let dir = Dir::new("cap");
+    let dir = TempDir::new("cap");
     let zone = dir.write("z", ZONE);
     let config = dir.write(
         "c.toml",
@@ -190,7 +182,7 @@ fn connections_over_the_cap_are_closed_at_once() {
 
 #[test]
 fn sighup_reloads_changed_zones_and_keeps_the_old_one_when_broken() {
-    let dir = Dir::new("reload");
+    let dir = TempDir::new("reload");
     let zone = dir.write("z", ZONE);
     let s = start(
         &dir,
@@ -224,9 +216,7 @@ fn sighup_reloads_changed_zones_and_keeps_the_old_one_when_broken() {
     signal(&s, libc::SIGHUP);
     let expected = format!("{}:6:", zone.display());
     eventually("the reload error in the log", || {
-        std::fs::read_to_string(&s.log)
-            .unwrap_or_default()
-            .contains(&expected)
+        s.log().contains(&expected)
     });
     assert_eq!(
         a_records(&udp(s.addr, "www.example.test.", RecordType::A)),
@@ -236,7 +226,7 @@ fn sighup_reloads_changed_zones_and_keeps_the_old_one_when_broken() {
 
 #[test]
 fn sigterm_stops_the_server_cleanly() {
-    let dir = Dir::new("term");
+    let dir = TempDir::new("term");
     let zone = dir.write("z", ZONE);
     let mut s = start(
         &dir,
@@ -245,7 +235,7 @@ fn sigterm_stops_the_server_cleanly() {
     signal(&s, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
+        if let Some(status) = s.process.child.try_wait().unwrap() {
             assert!(status.success(), "{status:?}");
             break;
         }
@@ -259,7 +249,7 @@ fn sigterm_stops_the_server_cleanly() {
 
 #[test]
 fn check_reports_each_problem_as_file_line_message() {
-    let dir = Dir::new("check");
+    let dir = TempDir::new("check");
     let good = dir.write("good.zone", ZONE);
     let out = check(&["--zone", &format!("example.test.={}", good.display())]);
     assert!(out.status.success());
@@ -276,8 +266,47 @@ fn check_reports_each_problem_as_file_line_message() {
 }
 
 #[test]
+fn check_reports_every_problem_in_every_file_and_exits_1() {
+    let dir = TempDir::new("check-all");
+    // Two bad lines in one zone file, a CNAME conflict in another, a bad key and an
+    // out-of-range weight in the config.
+    let one = dir.write(
+        "one.zone",
+        &format!("{ZONE}bad1 A 300.1.1.1\nok A 192.0.2.9\nbad2 MX ten mail\n"),
+    );
+    let two = dir.write("two.zone", &format!("{ZONE}www CNAME elsewhere.test.\n"));
+    let conf = dir.write(
+        "c.toml",
+        &format!(
+            "[[zone]]\norigin = \"one.test.\"\nfile = \"{}\"\n\n[[zone]]\norigin = \"two.test.\"\nfile = \"{}\"\nfiel = 1\n\n[[record_set]]\nname = \"w.one.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 300\nvalues = [\"192.0.2.1\"]\n",
+            one.display(),
+            two.display()
+        ),
+    );
+    let out = check(&["--config", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "problems found: exit 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let c = conf.display();
+    for want in [
+        format!("{c}:8: [[zone]] 2: unknown field `fiel`"),
+        format!("{c}:10: weight 300 is outside 0..255"),
+        format!("{}:6: A record", one.display()),
+        format!("{}:8: MX record", one.display()),
+        format!(
+            "{}:6: CNAME at www.two.test. next to other data",
+            two.display()
+        ),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    // Nothing to check at all: exit 2.
+    let out = check(&["--config", &format!("{}/none.toml", dir.path().display())]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn a_bad_config_is_refused_with_a_readable_message() {
-    let dir = Dir::new("badconf");
+    let dir = TempDir::new("badconf");
     let conf = dir.write("c.toml", "[server]\nlisten = [\"localhost:53\"]\n[[zone]]\norigin = \"x.test.\"\nfile = \"none.zone\"\n");
     let out = Command::new(BIN)
         .args(["serve", "--config", conf.to_str().unwrap()])
@@ -289,12 +318,13 @@ fn a_bad_config_is_refused_with_a_readable_message() {
 }
 
 #[test]
-fn serve_refuses_to_start_on_a_broken_zone() {
-    let dir = Dir::new("badzone");
+fn strict_mode_refuses_to_start_on_a_broken_zone() {
+    let dir = TempDir::new("badzone-strict");
     let bad = dir.write("bad.zone", "$TTL 60\n@ SOA ns hm 1 1 1 1 1\n");
     let out = Command::new(BIN)
         .args([
             "serve",
+            "--strict",
             "--listen",
             "127.0.0.1:0",
             "--zone",
@@ -303,7 +333,73 @@ fn serve_refuses_to_start_on_a_broken_zone() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no NS records at the apex"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no NS records at the apex"), "{err}");
+    assert!(err.contains("strict"), "{err}");
+}
+
+#[test]
+fn a_broken_zone_answers_servfail_while_the_others_serve() {
+    let dir = TempDir::new("badzone");
+    let good = dir.write("example.test.zone", ZONE);
+    let bad = dir.write(
+        "bad.zone",
+        "$TTL 60\n@ SOA ns hm 1 1 1 1 1\nwww A 192.0.2.7\n",
+    );
+    let status_port = free_port();
+    let s = start(
+        &dir,
+        &[
+            "--zone",
+            &format!("example.test.={}", good.display()),
+            "--zone",
+            &format!("x.test.={}", bad.display()),
+            "--status-listen",
+            &format!("127.0.0.1:{status_port}"),
+        ],
+    );
+    let m = udp(s.addr, "www.example.test.", RecordType::A);
+    assert_eq!(a_records(&m), vec!["192.0.2.1"]);
+    let m = udp(s.addr, "www.x.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    let log = s.log();
+    assert!(
+        log.contains(&format!(
+            "{}: zone x.test.: no NS records at the apex",
+            bad.display()
+        )),
+        "the log names the file and the problem: {log}"
+    );
+    assert!(log.contains("answers SERVFAIL"), "{log}");
+    // The status listener shows it too.
+    let zones: serde_json::Value = serde_json::from_str(
+        http_get(status_port, "/zones")
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap(),
+    )
+    .unwrap();
+    let x = zones["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["zone"] == "x.test.")
+        .unwrap();
+    assert_eq!(x["state"], "SERVFAIL");
+    assert!(x["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("no NS records at the apex"));
+    let ok = zones["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["zone"] == "example.test.")
+        .unwrap();
+    assert_eq!(
+        (ok["state"].as_str(), ok["serial"].as_u64()),
+        (Some("loaded"), Some(1))
+    );
 }
 
 #[test]
@@ -341,15 +437,12 @@ fn explain_prints_the_decision_for_a_client() {
 /// `dig`, the client operators use, sending EDNS Client Subnet to the demo config.
 #[test]
 fn dig_with_client_subnet_gets_the_geolocated_answer_and_its_scope() {
-    let dig = ["/usr/bin/dig", "/bin/dig"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let dig = dig.expect("dig is missing: run scripts/install-test-deps.sh");
-    let dir = Dir::new("dig-ecs");
+    let dig = require_tool("dig", "dnsutils");
+    let dir = TempDir::new("dig-ecs");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/policydns.toml");
     let s = start(&dir, &["--config", config.to_str().unwrap()]);
     let ask = |subnet: &str| {
-        let out = Command::new(dig)
+        let out = Command::new(&dig)
             .args([
                 "@127.0.0.1",
                 "-p",
@@ -375,7 +468,7 @@ fn dig_with_client_subnet_gets_the_geolocated_answer_and_its_scope() {
 
 #[test]
 fn sighup_applies_a_changed_health_state_to_failover_answers() {
-    let dir = Dir::new("health-flip");
+    let dir = TempDir::new("health-flip");
     let zone = dir.write("z", ZONE);
     let conf = |healthy: bool| {
         format!(
@@ -404,56 +497,11 @@ fn sighup_applies_a_changed_health_state_to_failover_answers() {
     });
 }
 
-/// A tiny HTTP backend on loopback that answers 200 until stopped.
-struct Backend {
-    port: u16,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Backend {
-    fn start(port: u16) -> Backend {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if flag.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(mut c) = conn {
-                    let mut buf = [0u8; 1024];
-                    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-                    let _ = c.read(&mut buf);
-                    let _ = c.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    );
-                }
-            }
-        });
-        Backend {
-            port,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(mut self) -> u16 {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.port
-    }
-}
-
 #[test]
 fn an_http_health_check_fails_over_when_the_backend_stops_and_back_when_it_returns() {
-    let dir = Dir::new("probe-failover");
+    let dir = TempDir::new("probe-failover");
     let zone = dir.write("z", ZONE);
-    let backend = Backend::start(0);
+    let backend = Backend::start(0, 200);
     let config = dir.write(
         "c.toml",
         &format!(
@@ -474,11 +522,11 @@ fn an_http_health_check_fails_over_when_the_backend_stops_and_back_when_it_retur
     eventually("the secondary once the backend is down", || {
         answer() == vec!["192.0.2.82"]
     });
-    let _backend = Backend::start(port);
+    let _backend = Backend::start(port, 200);
     eventually("the primary once the backend is back", || {
         answer() == vec!["192.0.2.81"]
     });
-    let log = std::fs::read_to_string(&s.log).unwrap();
+    let log = s.log();
     assert!(
         log.contains("health check changed state") && log.contains("check=web"),
         "{log}"
@@ -487,9 +535,9 @@ fn an_http_health_check_fails_over_when_the_backend_stops_and_back_when_it_retur
 
 #[test]
 fn the_status_listener_serves_check_states_as_json_and_prometheus() {
-    let dir = Dir::new("status");
+    let dir = TempDir::new("status");
     let zone = dir.write("z", ZONE);
-    let backend = Backend::start(0);
+    let backend = Backend::start(0, 200);
     let status_port = free_port();
     let config = dir.write(
         "c.toml",
@@ -502,16 +550,7 @@ fn the_status_listener_serves_check_states_as_json_and_prometheus() {
         ),
     );
     let _s = start(&dir, &["--config", config.to_str().unwrap()]);
-    let get = |path: &str| -> String {
-        let Ok(mut c) = TcpStream::connect(("127.0.0.1", status_port)) else {
-            return String::new();
-        };
-        let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
-        let mut out = String::new();
-        let _ = c.read_to_string(&mut out);
-        out
-    };
+    let get = |path: &str| http_get(status_port, path);
     eventually("a probe result in the JSON", || {
         get("/health-checks").contains("\"probes\": ")
     });

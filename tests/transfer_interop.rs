@@ -5,48 +5,21 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
-use common::{eventually, free_port, serve, try_udp, Dir, Server};
+use common::{
+    eventually, exchange, free_port, require_tool, serve, try_udp, Proc, Proto, Reply, Server,
+    TempDir,
+};
 use hickory_proto::op::Message;
 use policydns::transfer::tsig;
 
 const KEY: &str = "xfr-key:hmac-sha256:cG9saWN5ZG5zIHRyYW5zZmVyIHRlc3Qga2V5IQ==";
 const KEY_SECRET: &str = "cG9saWN5ZG5zIHRyYW5zZmVyIHRlc3Qga2V5IQ==";
 const WRONG_KEY: &str = "xfr-key:hmac-sha256:d3Jvbmcgc2VjcmV0IGZvciB0aGUgc2FtZSBuYW1l";
-
-/// A peer process (named, knotd), killed on drop.
-struct Peer {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Peer {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn tool(name: &str) -> PathBuf {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{name} is not installed: run scripts/install-test-deps.sh (this test fails rather than skips without it)");
-}
 
 const ZONE: &str = "$ORIGIN xfr.test.
 $TTL 300
@@ -108,8 +81,8 @@ fn first_a(addr: SocketAddr, name: &str) -> Option<String> {
     answer_of(addr, name, 1).and_then(|m| common::a_records(&m).into_iter().next())
 }
 
-fn named_secondary(dir: &Dir, port: u16, primary: SocketAddr, key: bool) -> Peer {
-    let work = dir.0.join(format!("named-{port}"));
+fn named_secondary(dir: &TempDir, port: u16, primary: SocketAddr, key: bool) -> Proc {
+    let work = dir.path().join(format!("named-{port}"));
     std::fs::create_dir_all(&work).unwrap();
     let key_conf = if key {
         format!(
@@ -130,24 +103,22 @@ zone \"xfr.test\" {{ type secondary; primaries port {pport} {{ {pip}; }}; file \
     );
     let conf_path = work.join("named.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let log = work.join("named.log");
-    let child = Command::new(tool("named"))
-        .args(["-g", "-c"])
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Peer { child, log }
+    Proc::spawn(
+        "named",
+        Command::new(require_tool("named", "bind9"))
+            .args(["-g", "-c"])
+            .arg(&conf_path),
+        work.join("named.log"),
+    )
 }
 
-fn knot_secondary(dir: &Dir, port: u16, primary: SocketAddr) -> Peer {
+fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr) -> Proc {
     knot_secondary_with(dir, port, primary, false)
 }
 
 /// Knot as a secondary; with `key`, its requests are signed with the test key.
-fn knot_secondary_with(dir: &Dir, port: u16, primary: SocketAddr, key: bool) -> Peer {
-    let work = dir.0.join(format!("knot-{port}"));
+fn knot_secondary_with(dir: &TempDir, port: u16, primary: SocketAddr, key: bool) -> Proc {
+    let work = dir.path().join(format!("knot-{port}"));
     std::fs::create_dir_all(&work).unwrap();
     let (key_section, key_ref) = if key {
         (
@@ -174,26 +145,21 @@ zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n
     );
     let conf_path = work.join("knot.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let log = work.join("knot.log");
-    let child = Command::new(tool("knotd"))
-        .arg("-c")
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Peer { child, log }
+    Proc::spawn(
+        "knotd",
+        Command::new(require_tool("knotd", "knot"))
+            .arg("-c")
+            .arg(&conf_path),
+        work.join("knot.log"),
+    )
 }
 
 fn hup(server: &Server) {
-    Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
-        .status()
-        .unwrap();
+    server.signal(libc::SIGHUP);
 }
 
 fn server_log(server: &Server) -> String {
-    std::fs::read_to_string(&server.log).unwrap_or_default()
+    server.log()
 }
 
 /// A raw AXFR (or IXFR with `ixfr_serial`) over TCP, optionally signed; returns the first
@@ -240,16 +206,10 @@ fn transfer_request(
     if let Some(k) = key {
         tsig::sign_request(&tsig::Key::parse_spec(k).unwrap(), &mut q, tsig::now());
     }
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    s.write_all(&framed).unwrap();
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).unwrap();
-    let mut m = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut m).unwrap();
-    m
+    match exchange(addr, Proto::Tcp, &q, Duration::from_secs(5)) {
+        Reply::Response(m) => m,
+        other => panic!("no transfer response from {addr}: {other:?}"),
+    }
 }
 
 fn rcode(m: &[u8]) -> u8 {
@@ -257,7 +217,7 @@ fn rcode(m: &[u8]) -> u8 {
 }
 
 /// A primary whose zone only holders of the test key may transfer.
-fn key_only_primary(dir: &Dir) -> Server {
+fn key_only_primary(dir: &TempDir) -> Server {
     primary(
         dir,
         ZONE,
@@ -266,7 +226,7 @@ fn key_only_primary(dir: &Dir) -> Server {
     .0
 }
 
-fn primary(dir: &Dir, zone_text: &str, extra: &[&str]) -> (Server, PathBuf) {
+fn primary(dir: &TempDir, zone_text: &str, extra: &[&str]) -> (Server, PathBuf) {
     let zone = dir.write("xfr.test.zone", zone_text);
     let spec = format!("xfr.test.={}", zone.display());
     let mut args = vec!["--zone", &spec];
@@ -276,7 +236,7 @@ fn primary(dir: &Dir, zone_text: &str, extra: &[&str]) -> (Server, PathBuf) {
 
 #[test]
 fn bind_secondary_transfers_the_zone_and_answers_as_we_do() {
-    let dir = Dir::new("xfr-bind-axfr");
+    let dir = TempDir::new("xfr-bind-axfr");
     let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     let port = free_port();
     let bind = named_secondary(&dir, port, ours.addr, false);
@@ -299,7 +259,7 @@ fn bind_secondary_transfers_the_zone_and_answers_as_we_do() {
 
 #[test]
 fn bind_secondary_follows_a_reload_by_notify_and_ixfr() {
-    let dir = Dir::new("xfr-bind-ixfr");
+    let dir = TempDir::new("xfr-bind-ixfr");
     let port = free_port();
     let notify = format!("127.0.0.1:{port}");
     let (ours, zone) = primary(
@@ -331,7 +291,7 @@ fn bind_secondary_follows_a_reload_by_notify_and_ixfr() {
 
 #[test]
 fn knot_secondary_transfers_the_zone_and_follows_a_reload_by_ixfr() {
-    let dir = Dir::new("xfr-knot");
+    let dir = TempDir::new("xfr-knot");
     let port = free_port();
     let notify = format!("127.0.0.1:{port}");
     let (ours, zone) = primary(
@@ -366,7 +326,7 @@ fn knot_secondary_transfers_the_zone_and_follows_a_reload_by_ixfr() {
 
 #[test]
 fn tsig_signed_transfer_with_the_right_key_is_accepted_by_bind() {
-    let dir = Dir::new("xfr-tsig-ok");
+    let dir = TempDir::new("xfr-tsig-ok");
     let ours = key_only_primary(&dir);
     let port = free_port();
     let bind = named_secondary(&dir, port, ours.addr, true);
@@ -383,7 +343,7 @@ fn tsig_signed_transfer_with_the_right_key_is_accepted_by_bind() {
 
 #[test]
 fn transfer_signed_with_a_wrong_key_is_notauth() {
-    let dir = Dir::new("xfr-tsig-bad");
+    let dir = TempDir::new("xfr-tsig-bad");
     let ours = key_only_primary(&dir);
     let m = transfer_request(ours.addr, "xfr.test", None, Some(WRONG_KEY));
     assert_eq!(rcode(&m), 9, "expected NOTAUTH");
@@ -396,7 +356,7 @@ fn transfer_signed_with_a_wrong_key_is_notauth() {
 
 #[test]
 fn unsigned_transfer_of_a_key_only_zone_is_refused() {
-    let dir = Dir::new("xfr-tsig-none");
+    let dir = TempDir::new("xfr-tsig-none");
     let ours = key_only_primary(&dir);
     assert_eq!(
         rcode(&transfer_request(ours.addr, "xfr.test", None, None)),
@@ -406,7 +366,7 @@ fn unsigned_transfer_of_a_key_only_zone_is_refused() {
 
 #[test]
 fn transfer_from_a_disallowed_address_is_refused_and_logged() {
-    let dir = Dir::new("xfr-acl");
+    let dir = TempDir::new("xfr-acl");
     let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.2/32"]);
     let m = transfer_request(ours.addr, "xfr.test", None, None);
     assert_eq!(
@@ -421,7 +381,7 @@ fn transfer_from_a_disallowed_address_is_refused_and_logged() {
 
 #[test]
 fn a_zone_without_allow_transfer_is_not_transferred() {
-    let dir = Dir::new("xfr-none");
+    let dir = TempDir::new("xfr-none");
     let (ours, _) = primary(&dir, ZONE, &[]);
     assert_eq!(
         rcode(&transfer_request(ours.addr, "xfr.test", None, None)),
@@ -431,7 +391,7 @@ fn a_zone_without_allow_transfer_is_not_transferred() {
 
 #[test]
 fn ixfr_from_our_current_serial_is_one_soa() {
-    let dir = Dir::new("xfr-ixfr-current");
+    let dir = TempDir::new("xfr-ixfr-current");
     let (ours, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     let m = Message::from_vec(&transfer_request(ours.addr, "xfr.test", Some(1), None)).unwrap();
     assert_eq!(m.answers.len(), 1);
@@ -443,7 +403,7 @@ fn ixfr_from_our_current_serial_is_one_soa() {
 
 #[test]
 fn ixfr_beyond_the_history_falls_back_to_the_full_zone() {
-    let dir = Dir::new("xfr-ixfr-old");
+    let dir = TempDir::new("xfr-ixfr-old");
     let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     std::fs::write(&zone, with_serial(ZONE, 5, "192.0.2.15")).unwrap();
     hup(&ours);
@@ -481,13 +441,17 @@ fn ixfr_beyond_the_history_falls_back_to_the_full_zone() {
 }
 
 #[test]
-fn a_changed_zone_without_a_serial_bump_keeps_serving_the_old_version() {
-    let dir = Dir::new("xfr-serial-keep");
+fn a_zone_file_edit_without_a_serial_bump_keeps_serving_the_old_version() {
+    let dir = TempDir::new("xfr-serial-keep");
     let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.99")).unwrap();
     hup(&ours);
+    // The message names the file and line of the SOA to edit.
+    let soa_at = format!("the SOA at {}:3", zone.display());
     eventually("the refusal to be logged", || {
-        server_log(&ours).contains("content changed but serial 1")
+        let log = server_log(&ours);
+        log.contains("the zone file changed but its serial 1 was not raised")
+            && log.contains(&soa_at)
     });
     assert_eq!(
         first_a(ours.addr, "www.xfr.test").as_deref(),
@@ -497,7 +461,7 @@ fn a_changed_zone_without_a_serial_bump_keeps_serving_the_old_version() {
 
 #[test]
 fn serial_policy_increment_renumbers_a_changed_zone() {
-    let dir = Dir::new("xfr-serial-inc");
+    let dir = TempDir::new("xfr-serial-inc");
     let zone = dir.write("xfr.test.zone", ZONE);
     let conf = dir.write(
         "c.toml",
@@ -566,7 +530,7 @@ values = ["192.0.2.132"]
 
 #[test]
 fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
-    let dir = Dir::new("xfr-policy");
+    let dir = TempDir::new("xfr-policy");
     let (ours, _, _) = config_primary(&dir, POLICY_CONFIG);
     let port = free_port();
     let _bind = named_secondary(&dir, port, ours.addr, false);
@@ -593,7 +557,7 @@ fn policy_sets_reach_a_standard_secondary_as_their_static_rendering() {
 
 /// A primary serving `config` with its `ZONEFILE` replaced by a written [`ZONE`]: the server,
 /// the zone file and the config file.
-fn config_primary(dir: &Dir, config: &str) -> (Server, PathBuf, PathBuf) {
+fn config_primary(dir: &TempDir, config: &str) -> (Server, PathBuf, PathBuf) {
     let zone = dir.write("xfr.test.zone", ZONE);
     let conf = dir.write(
         "c.toml",
@@ -604,8 +568,8 @@ fn config_primary(dir: &Dir, config: &str) -> (Server, PathBuf, PathBuf) {
 }
 
 /// A policydns secondary of `primary`, keeping its state in `dir/state`.
-fn policydns_secondary(dir: &Dir, primary: &Server) -> (Server, PathBuf) {
-    let state = dir.0.join("state");
+fn policydns_secondary(dir: &TempDir, primary: &Server) -> (Server, PathBuf) {
+    let state = dir.path().join("state");
     let spec = format!("xfr.test.={}", primary.addr);
     let server = serve(
         dir,
@@ -615,19 +579,19 @@ fn policydns_secondary(dir: &Dir, primary: &Server) -> (Server, PathBuf) {
     (server, state)
 }
 
-fn named_primary(dir: &Dir, port: u16, notify_port: u16, zone_text: &str) -> (Peer, PathBuf) {
+fn named_primary(dir: &TempDir, port: u16, notify_port: u16, zone_text: &str) -> (Proc, PathBuf) {
     named_primary_with(dir, port, notify_port, zone_text, false)
 }
 
 /// BIND as primary; with `key`, transfers only to holders of the test key.
 fn named_primary_with(
-    dir: &Dir,
+    dir: &TempDir,
     port: u16,
     notify_port: u16,
     zone_text: &str,
     key: bool,
-) -> (Peer, PathBuf) {
-    let work = dir.0.join(format!("named-primary-{port}"));
+) -> (Proc, PathBuf) {
+    let work = dir.path().join(format!("named-primary-{port}"));
     std::fs::create_dir_all(&work).unwrap();
     let zone = work.join("xfr.test.zone");
     std::fs::write(&zone, zone_text).unwrap();
@@ -645,20 +609,19 @@ controls {{ }};
     );
     let conf_path = work.join("named.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let log = work.join("named.log");
-    let child = Command::new(tool("named"))
-        .args(["-g", "-c"])
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    (Peer { child, log }, zone)
+    let named = Proc::spawn(
+        "named",
+        Command::new(require_tool("named", "bind9"))
+            .args(["-g", "-c"])
+            .arg(&conf_path),
+        work.join("named.log"),
+    );
+    (named, zone)
 }
 
 #[test]
 fn policydns_secondary_of_bind_transfers_and_refreshes_on_notify() {
-    let dir = Dir::new("xfr-secondary-of-bind");
+    let dir = TempDir::new("xfr-secondary-of-bind");
     let bind_port = free_port();
     let our_port = free_port();
     let (bind, zone) = named_primary(&dir, bind_port, our_port, ZONE);
@@ -666,29 +629,25 @@ fn policydns_secondary_of_bind_transfers_and_refreshes_on_notify() {
     eventually("BIND to serve the zone", || {
         first_a(bind_addr, "www.xfr.test").is_some()
     });
-    let state = dir.0.join("state");
-    let log = dir.0.join("secondary.log");
-    let child = Command::new(common::BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{our_port}"),
-            "--udp-workers",
-            "1",
-        ])
-        .args([
-            "--secondary",
-            &format!("xfr.test.={bind_addr}"),
-            "--state-dir",
-        ])
-        .arg(&state)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let state = dir.path().join("state");
+    let log = dir.path().join("secondary.log");
+    let mut cmd = Command::new(common::BIN);
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{our_port}"),
+        "--udp-workers",
+        "1",
+    ])
+    .args([
+        "--secondary",
+        &format!("xfr.test.={bind_addr}"),
+        "--state-dir",
+    ])
+    .arg(&state);
     let ours = Server {
-        child,
+        process: Proc::spawn("policydns", &mut cmd, log),
         addr: format!("127.0.0.1:{our_port}").parse().unwrap(),
-        log,
     };
     eventually("our secondary to serve the zone", || {
         first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
@@ -707,10 +666,7 @@ fn policydns_secondary_of_bind_transfers_and_refreshes_on_notify() {
         );
     }
     std::fs::write(&zone, with_serial(ZONE, 2, "192.0.2.14")).unwrap();
-    Command::new("kill")
-        .args(["-HUP", &bind.child.id().to_string()])
-        .status()
-        .unwrap();
+    bind.signal(libc::SIGHUP);
     eventually("our secondary to serve the change", || {
         first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.14")
     });
@@ -724,9 +680,9 @@ fn policydns_secondary_of_bind_transfers_and_refreshes_on_notify() {
 
 #[test]
 fn a_secondary_restarts_from_its_saved_copy_without_the_primary() {
-    let dir = Dir::new("xfr-saved");
+    let dir = TempDir::new("xfr-saved");
     let (primary_server, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
-    let state = dir.0.join("state");
+    let state = dir.path().join("state");
     let spec = format!("xfr.test.={}", primary_server.addr);
     let state_arg = state.to_str().unwrap().to_string();
     let first = serve(
@@ -751,8 +707,56 @@ fn a_secondary_restarts_from_its_saved_copy_without_the_primary() {
 }
 
 #[test]
+fn a_damaged_saved_copy_is_set_aside_and_the_zone_transferred_afresh() {
+    let dir = TempDir::new("xfr-damaged");
+    let (primary_server, _) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    // A copy cut short, as a crash while writing it (or a full disk) leaves one.
+    let saved = state.join("xfr.test.zone");
+    std::fs::write(
+        &saved,
+        "$ORIGIN .\nxfr.test. 3600 IN SOA ns1.xfr.test. host",
+    )
+    .unwrap();
+    let other = dir.write("other.test.zone", &ZONE.replace("xfr.test.", "other.test."));
+    let spec = format!("xfr.test.={}", primary_server.addr);
+    let ours = serve(
+        &dir,
+        &[
+            "--secondary",
+            &spec,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--zone",
+            &format!("other.test.={}", other.display()),
+        ],
+        "www.other.test",
+    );
+    // The other zone serves at once; the damaged one comes back by transfer.
+    assert_eq!(
+        first_a(ours.addr, "www.other.test").as_deref(),
+        Some("192.0.2.10")
+    );
+    eventually("the fresh transfer", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.10")
+    });
+    let aside: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("xfr.test.zone.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged copy is kept for inspection");
+    let log = server_log(&ours);
+    assert!(
+        log.contains("does not load; it was set aside as"),
+        "the log says what happened: {log}"
+    );
+}
+
+#[test]
 fn a_secondary_answers_servfail_after_soa_expire_without_its_primary() {
-    let dir = Dir::new("xfr-expire");
+    let dir = TempDir::new("xfr-expire");
     // refresh 1 s, retry 1 s, expire 3 s.
     let short = ZONE.replace("1 3600 600 86400 60", "1 1 1 3 60");
     let (primary_server, _) = primary(&dir, &short, &["--allow-transfer", "127.0.0.1"]);
@@ -771,7 +775,7 @@ fn a_secondary_answers_servfail_after_soa_expire_without_its_primary() {
 
 #[test]
 fn a_standard_secondary_never_receives_the_policy_records() {
-    let dir = Dir::new("xfr-policy-private");
+    let dir = TempDir::new("xfr-policy-private");
     let (ours, _, _) = config_primary(&dir, POLICY_CONFIG);
     let port = free_port();
     let _bind = named_secondary(&dir, port, ours.addr, false);
@@ -794,7 +798,7 @@ fn a_standard_secondary_never_receives_the_policy_records() {
 
 #[test]
 fn a_policydns_secondary_answers_policy_names_as_the_primary_does() {
-    let dir = Dir::new("xfr-policy-full");
+    let dir = TempDir::new("xfr-policy-full");
     let (primary_server, _, _) = config_primary(&dir, POLICY_CONFIG);
     let (ours, state) = policydns_secondary(&dir, &primary_server);
     // The static rendering would say .121 (the failover primary); the policy, whose check is
@@ -817,7 +821,7 @@ fn a_policydns_secondary_answers_policy_names_as_the_primary_does() {
 
 #[test]
 fn a_policydns_secondary_probes_the_transferred_health_checks_itself() {
-    let dir = Dir::new("xfr-policy-probe");
+    let dir = TempDir::new("xfr-policy-probe");
     let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let backend_port = backend.local_addr().unwrap().port();
     let conf = format!(
@@ -844,7 +848,7 @@ fn a_policydns_secondary_probes_the_transferred_health_checks_itself() {
 
 #[test]
 fn a_policydns_secondary_with_a_policy_follows_a_change_by_ixfr() {
-    let dir = Dir::new("xfr-policy-ixfr");
+    let dir = TempDir::new("xfr-policy-ixfr");
     let (primary_server, zone, conf) = config_primary(&dir, POLICY_CONFIG);
     let (ours, _) = policydns_secondary(&dir, &primary_server);
     eventually("the secondary to answer by policy", || {
@@ -877,6 +881,67 @@ fn a_policydns_secondary_with_a_policy_follows_a_change_by_ixfr() {
     );
 }
 
+/// The serial `addr` serves for xfr.test.
+fn served_serial(addr: SocketAddr) -> Option<u32> {
+    let m = answer_of(addr, "xfr.test", 6)?;
+    match &m.answers.first()?.data {
+        hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_configuration_edit_advances_the_serial_and_reaches_a_bind_secondary() {
+    let dir = TempDir::new("xfr-config-edit");
+    let bind_port = free_port();
+    let config = POLICY_CONFIG.replace(
+        "allow_transfer = [\"127.0.0.1\"]",
+        &format!("allow_transfer = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{bind_port}\"]"),
+    );
+    let (ours, _zone, conf) = config_primary(&dir, &config);
+    let _named = named_secondary(&dir, bind_port, ours.addr, false);
+    let bind: SocketAddr = ([127, 0, 0, 1], bind_port).into();
+    eventually("the first transfer", || served_serial(bind) == Some(1));
+    // The health state written in the config flips: only the configuration changed.
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("healthy = false", "healthy = true")).unwrap();
+    hup(&ours);
+    eventually("the new serial", || served_serial(ours.addr) == Some(2));
+    assert!(server_log(&ours).contains("serial 1 → 2: the configuration changed"));
+    // The static rendering a standard secondary gets (the PRIMARY) did not move, but the
+    // policy records did: BIND follows the serial.
+    eventually("BIND at the new serial", || served_serial(bind) == Some(2));
+}
+
+#[test]
+fn the_served_serial_survives_a_restart_and_advances_for_changes_made_while_stopped() {
+    let dir = TempDir::new("xfr-serial-restart");
+    let state = dir.path().join("state");
+    let config = POLICY_CONFIG.replace(
+        "allow_transfer = [\"127.0.0.1\"]",
+        &format!(
+            "allow_transfer = [\"127.0.0.1\"]\n\n[server]\nstate_dir = \"{}\"",
+            state.display()
+        ),
+    );
+    let (ours, _zone, conf) = config_primary(&dir, &config);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("healthy = false", "healthy = true")).unwrap();
+    hup(&ours);
+    eventually("serial 2", || served_serial(ours.addr) == Some(2));
+    drop(ours);
+    // Restarted with the same content: the serial it served, not the zone file's 1.
+    let again = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    assert_eq!(served_serial(again.addr), Some(2));
+    drop(again);
+    // Changed while stopped: one past it.
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("healthy = true", "healthy = false")).unwrap();
+    let third = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    assert_eq!(served_serial(third.addr), Some(3));
+    assert!(server_log(&third).contains("the content changed while the server was stopped"));
+}
+
 /// An IXFR over UDP from `serial`; the decoded reply.
 fn udp_ixfr(addr: SocketAddr, serial: u32) -> Message {
     let mut q = vec![0x77, 0x77, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0];
@@ -884,17 +949,17 @@ fn udp_ixfr(addr: SocketAddr, serial: u32) -> Message {
     q.extend_from_slice(&[0, 251, 0, 1, 0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
     q.extend_from_slice(&serial.to_be_bytes());
     q.extend_from_slice(&[0; 16]);
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    s.send_to(&q, addr).unwrap();
-    let mut buf = [0u8; 4096];
-    let n = s.recv(&mut buf).unwrap();
-    Message::from_vec(&buf[..n]).unwrap()
+    let m = match exchange(addr, Proto::Udp, &q, Duration::from_secs(2)) {
+        Reply::Response(m) => m,
+        other => panic!("no IXFR reply over UDP from {addr}: {other:?}"),
+    };
+    assert!(m.len() <= 4096, "a UDP reply of {} octets", m.len());
+    Message::from_vec(&m).unwrap()
 }
 
 #[test]
 fn ixfr_over_udp_sends_steps_that_fit_and_our_soa_otherwise() {
-    let dir = Dir::new("xfr-ixfr-udp");
+    let dir = TempDir::new("xfr-ixfr-udp");
     let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     assert_eq!(
         udp_ixfr(ours.addr, 1).answers.len(),
@@ -936,7 +1001,7 @@ fn ixfr_over_udp_sends_steps_that_fit_and_our_soa_otherwise() {
 
 #[test]
 fn notify_is_retried_until_a_secondary_answers() {
-    let dir = Dir::new("xfr-notify-retry");
+    let dir = TempDir::new("xfr-notify-retry");
     // A "secondary" that ignores the first NOTIFY and acknowledges the second.
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let target = sock.local_addr().unwrap().to_string();
@@ -967,8 +1032,8 @@ fn notify_is_retried_until_a_secondary_answers() {
 
 #[test]
 fn the_ixfr_history_survives_a_restart_with_a_state_dir() {
-    let dir = Dir::new("xfr-journal");
-    let state = dir.0.join("state");
+    let dir = TempDir::new("xfr-journal");
+    let state = dir.path().join("state");
     let state_arg = state.to_str().unwrap().to_string();
     let (ours, zone) = primary(
         &dir,
@@ -1001,7 +1066,7 @@ fn the_ixfr_history_survives_a_restart_with_a_state_dir() {
 
 #[test]
 fn policydns_secondary_signs_its_requests_to_a_bind_primary_that_requires_a_key() {
-    let dir = Dir::new("xfr-secondary-tsig");
+    let dir = TempDir::new("xfr-secondary-tsig");
     let bind_port = free_port();
     let (_bind, _) = named_primary_with(&dir, bind_port, free_port(), ZONE, true);
     let bind_addr: SocketAddr = format!("127.0.0.1:{bind_port}").parse().unwrap();
@@ -1037,7 +1102,7 @@ fn policydns_secondary_signs_its_requests_to_a_bind_primary_that_requires_a_key(
 
 #[test]
 fn tsig_signed_transfer_with_the_right_key_is_accepted_by_knot() {
-    let dir = Dir::new("xfr-tsig-knot");
+    let dir = TempDir::new("xfr-tsig-knot");
     let ours = key_only_primary(&dir);
     let port = free_port();
     let knot = knot_secondary_with(&dir, port, ours.addr, true);

@@ -34,6 +34,9 @@
 //!
 //! Run: `cargo test --test zonefile_interop -- --nocapture` (the tables are printed).
 
+mod common;
+use common::{find_tool, require_tool, TempDir};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -42,10 +45,8 @@ use std::process::{Command, Output};
 
 use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
-use policydns::zone::{name, Zone};
-
-const INSTALL_HINT: &str =
-    "run scripts/install-test-deps.sh (installs bind9, bind9-utils, nsd, knot, dnsutils)";
+use policydns::wire::name;
+use policydns::zone::Zone;
 
 // ---------------------------------------------------------------------------
 // the files
@@ -186,29 +187,9 @@ fn syntax_dir() -> PathBuf {
 // tools
 // ---------------------------------------------------------------------------
 
-/// Finds a program on PATH or in the sbin directories (not always on a user's PATH).
-fn find_tool(prog: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(
-            [
-                "/usr/sbin",
-                "/usr/bin",
-                "/sbin",
-                "/bin",
-                "/usr/local/sbin",
-                "/usr/local/bin",
-            ]
-            .map(PathBuf::from),
-        )
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
-}
-
-fn require_tool(prog: &str) -> PathBuf {
-    find_tool(prog).unwrap_or_else(|| {
-        panic!("{prog} (BIND 9) is not installed; {INSTALL_HINT}. This test fails rather than skips without it.")
-    })
+/// A BIND 9 tool (bind9-utils), or a failure saying how to install it.
+fn require_bind_tool(prog: &str) -> PathBuf {
+    require_tool(prog, "bind9-utils")
 }
 
 /// Runs a checker from the zone file's directory, so relative `$INCLUDE`s resolve the same
@@ -230,7 +211,7 @@ const BIND_ARGS: &[&str] = &[
 
 /// `named-compilezone -o -`: the zone in canonical text on stdout, or BIND's complaints.
 fn bind_dump(file: &Path, origin: &str) -> Result<String, String> {
-    let prog = require_tool("named-compilezone");
+    let prog = require_bind_tool("named-compilezone");
     let mut args = BIND_ARGS.to_vec();
     args.extend(["-o", "-", origin]);
     let out = run(&prog, &args, file);
@@ -244,7 +225,7 @@ fn bind_dump(file: &Path, origin: &str) -> Result<String, String> {
 
 /// `named-checkzone`'s verdict: Ok(()) or its first complaint.
 fn bind_verdict(file: &Path, origin: &str) -> Result<(), String> {
-    let prog = require_tool("named-checkzone");
+    let prog = require_bind_tool("named-checkzone");
     let mut args = BIND_ARGS.to_vec();
     args.push(origin);
     let out = run(&prog, &args, file);
@@ -908,7 +889,7 @@ fn zone_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn good_files_read_like_bind_reads_them() {
-    require_tool("named-compilezone");
+    require_bind_tool("named-compilezone");
     let dir = syntax_dir();
     let listed: Vec<&str> = GOOD.iter().map(|g| g.0).collect();
     for f in zone_files(&dir) {
@@ -939,7 +920,7 @@ fn good_files_read_like_bind_reads_them() {
 
 #[test]
 fn debian_zone_files_read_like_bind_reads_them() {
-    require_tool("named-compilezone");
+    require_bind_tool("named-compilezone");
     let mut cases: Vec<(PathBuf, String, String)> = Vec::new();
     for &(path, origin, pkg) in DEBIAN {
         if Path::new(path).is_file() {
@@ -949,8 +930,7 @@ fn debian_zone_files_read_like_bind_reads_them() {
         }
     }
     // Root hints and keys: wrap each in a root zone with an SOA.
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zonefile_interop");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = TempDir::new("zonefile-interop");
     for &(path, pkg) in DEBIAN_INCLUDED {
         if !Path::new(path).is_file() {
             println!("  {path}: not installed (package {pkg}), skipped");
@@ -961,7 +941,7 @@ fn debian_zone_files_read_like_bind_reads_them() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let wrapper = tmp.join(format!("{base}.zone"));
+        let wrapper = tmp.path().join(format!("{base}.zone"));
         let mut text = String::from(
             "$TTL 86400\n\
              .  IN SOA a.root-servers.net. nstld.verisign-grs.com. 2024041801 1800 900 604800 86400\n",
@@ -999,7 +979,7 @@ fn debian_zone_files_read_like_bind_reads_them() {
 
 #[test]
 fn broken_files_fail_at_the_right_line() {
-    require_tool("named-checkzone");
+    require_bind_tool("named-checkzone");
     let dir = syntax_dir().join("broken");
     let listed: Vec<&str> = BROKEN.iter().map(|b| b.file).collect();
     for f in zone_files(&dir) {
