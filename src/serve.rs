@@ -224,6 +224,9 @@ fn report_transfer_outcome(outcome: &reload::Outcome) {
     for (zone, why) in &outcome.refused {
         tracing::error!(zone = %zone, "{why}");
     }
+    for warning in &outcome.unbumped {
+        tracing::warn!("{warning}");
+    }
     for a in &outcome.advanced {
         tracing::info!(zone = %a.zone, "serial {} → {}: {}", a.from, a.to, a.why);
     }

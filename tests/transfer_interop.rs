@@ -441,22 +441,46 @@ fn ixfr_beyond_the_history_falls_back_to_the_full_zone() {
 }
 
 #[test]
-fn a_zone_file_edit_without_a_serial_bump_keeps_serving_the_old_version() {
-    let dir = TempDir::new("xfr-serial-keep");
+fn a_zone_file_edit_without_a_serial_bump_is_served_one_serial_later_with_a_warning() {
+    let dir = TempDir::new("xfr-serial-same");
     let (ours, zone) = primary(&dir, ZONE, &["--allow-transfer", "127.0.0.1"]);
     std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.99")).unwrap();
+    hup(&ours);
+    eventually("the edit to be served", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.99")
+    });
+    assert_eq!(served_serial(ours.addr), Some(2));
+    // The warning names the file and line of the SOA.
+    let soa_at = format!("the SOA is at {}:3", zone.display());
+    eventually("the warning to be logged", || {
+        let log = server_log(&ours);
+        log.contains(
+            "the zone file changed but its serial 1 was not raised; serving it as serial 2",
+        ) && log.contains(&soa_at)
+    });
+}
+
+#[test]
+fn a_zone_file_edit_that_lowers_the_serial_keeps_serving_the_old_version() {
+    let dir = TempDir::new("xfr-serial-lower");
+    let (ours, zone) = primary(
+        &dir,
+        &with_serial(ZONE, 5, "192.0.2.10"),
+        &["--allow-transfer", "127.0.0.1"],
+    );
+    std::fs::write(&zone, with_serial(ZONE, 3, "192.0.2.99")).unwrap();
     hup(&ours);
     // The message names the file and line of the SOA to edit.
     let soa_at = format!("the SOA at {}:3", zone.display());
     eventually("the refusal to be logged", || {
         let log = server_log(&ours);
-        log.contains("the zone file changed but its serial 1 was not raised")
-            && log.contains(&soa_at)
+        log.contains("the zone file's serial went down from 5 to 3") && log.contains(&soa_at)
     });
     assert_eq!(
         first_a(ours.addr, "www.xfr.test").as_deref(),
         Some("192.0.2.10")
     );
+    assert_eq!(served_serial(ours.addr), Some(5));
 }
 
 #[test]

@@ -10,10 +10,14 @@
 //!   states, load balancers, CIDR collections, Route 53 JSON — advances the served serial by
 //!   itself (by `serial_policy`: +1, or the Unix time), so secondaries receive it. Route 53
 //!   users never manage serials, and neither does an operator who edits a weight.
-//! - An edit of the zone file itself whose serial was not raised is handled as BIND and Knot
-//!   handle it by default: refused, the previous version kept, with a message naming the file
-//!   and line of the SOA to edit — unless `serial_policy` is `increment` or `unixtime`, which
-//!   advance the serial for such edits too (Knot's `zonefile-load: difference-no-serial`).
+//! - An edit of the zone file itself that left its serial where it was is served at once, one
+//!   serial past the served one, with a warning: BIND, Knot and NSD all serve such an edit by
+//!   default, and Knot's journal mode (`zonefile-load: difference`) does exactly this. An edit
+//!   that *lowered* the file's serial is refused, the previous version kept, with a message
+//!   naming the file and line of the SOA to edit: both BIND's `ixfr-from-differences` and Knot's
+//!   journal mode refuse it (a lowered serial is a mistake, often an old copy of the file) —
+//!   unless `serial_policy` is `increment` or `unixtime`, which take the file's serial as a
+//!   suggestion only (Knot's `zonefile-load: difference-no-serial`).
 //! - With a state directory, the served serial and a digest of the content are kept there
 //!   (`<zone>.serial`), so a restart serves the serial it served before, and advances it when
 //!   the content changed while the server was stopped.
@@ -31,9 +35,8 @@ use crate::zone::{Catalog, Zone};
 /// What to do with a zone whose content changed but whose serial did not increase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SerialPolicy {
-    /// Configuration-sourced changes advance the serial by one; a zone-file edit without a
-    /// serial bump is refused and the previous version keeps serving (the operator's serial is
-    /// never second-guessed).
+    /// Changes advance the served serial by one, but a zone-file edit that lowered the file's
+    /// serial is refused and the previous version keeps serving.
     #[default]
     Keep,
     /// Previous serial + 1, for every change.
@@ -70,7 +73,7 @@ impl SerialPolicy {
 
 /// A `serial_policy` that is none of the three.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("serial_policy {0:?}: expected \"keep\" (configuration changes advance the serial, zone-file edits need their own bump), \"increment\" or \"unixtime\" (every change advances it)")]
+#[error("serial_policy {0:?}: expected \"keep\" (every change advances the serial; a zone file whose serial went down is refused), \"increment\" or \"unixtime\" (every change advances it)")]
 pub struct UnknownSerialPolicy(pub String);
 
 /// A zone whose serial moved: its secondaries get a NOTIFY.
@@ -100,6 +103,8 @@ pub struct Outcome {
     pub changed: Vec<Changed>,
     /// Zones whose new version was refused, with the reason.
     pub refused: Vec<(String, String)>,
+    /// Zone-file edits served without a serial bump in the file: a warning each.
+    pub unbumped: Vec<String>,
     pub advanced: Vec<Advanced>,
 }
 
@@ -163,20 +168,26 @@ pub fn apply(
             slot.source_serial
         } else {
             let file_edited = records::source_part(&old) != records::source_part(slot);
-            let why = if file_edited && !source_raised {
-                if policy(&origin) == SerialPolicy::Keep {
-                    let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
-                    out.refused.push((
-                        text.clone(),
-                        format!(
-                            "zone {text}: the zone file changed but its serial {} was not raised; keeping the previous version (serial {}). Raise the serial in the SOA at {soa}, or set serial_policy = \"increment\" to have it raised for you",
-                            slot.source_serial, old.serial
-                        ),
-                    ));
-                    *slot = old;
-                    continue;
-                }
-                "the zone file changed without a serial bump (serial_policy)"
+            let source_lowered = journal::serial_gt(old.source_serial, slot.source_serial);
+            let why = if file_edited && source_lowered && policy(&origin) == SerialPolicy::Keep {
+                let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
+                out.refused.push((
+                    text.clone(),
+                    format!(
+                        "zone {text}: the zone file's serial went down from {} to {}; keeping the previous version (serial {}). Set the serial in the SOA at {soa} above {}, or set serial_policy = \"increment\" to have serials managed for you",
+                        old.source_serial, slot.source_serial, old.serial, old.source_serial
+                    ),
+                ));
+                *slot = old;
+                continue;
+            } else if file_edited && !source_raised {
+                let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
+                out.unbumped.push(format!(
+                    "zone {text}: the zone file changed but its serial {} was not raised; serving it as serial {} (the SOA is at {soa})",
+                    slot.source_serial,
+                    policy(&origin).next(old.serial)
+                ));
+                "the zone file changed without a serial bump"
             } else if file_edited {
                 "the zone file changed; its serial is below the one served"
             } else {
