@@ -86,6 +86,7 @@ fn follow<'a>(
     // Names already visited, hashed: a CNAME/DNAME loop ends the chain (RFC 1034 §3.6.2).
     let fx = |n: &[u8]| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, n);
     let mut seen = [0u64; MAX_CHAIN];
+    let mut chosen = Selected::new();
     seen[0] = fx(&cur[..cur_len]);
     let mut hops = 0;
     loop {
@@ -103,7 +104,7 @@ fn follow<'a>(
                     return out.any(zone, id, owner_at, sel);
                 }
                 if let Some(set) = zone.rrset(node, q.qtype) {
-                    let chosen = sel.select(zone, set);
+                    sel.select(zone, set, &mut chosen);
                     if out.pieces(&chosen, owner_at)?.records == 0 {
                         // A routing policy with nothing for this client (§3.5): NODATA.
                         return Ok(End::NoData(zone));
@@ -120,7 +121,7 @@ fn follow<'a>(
                 let Some(cname) = zone.rrset(node, types::CNAME) else {
                     return Ok(End::NoData(zone));
                 };
-                let chosen = sel.select(zone, cname);
+                sel.select(zone, cname, &mut chosen);
                 let (Some(target), Some(at)) = (
                     chosen.first_rdata(),
                     out.pieces(&chosen, owner_at)?.first_name_at,
@@ -174,7 +175,8 @@ impl<'a> Out<'_, '_, 'a> {
             return Ok(End::NoData(zone));
         }
         for set in zone.rrsets(node).iter().take(1) {
-            let chosen = sel.select(zone, set);
+            let mut chosen = Selected::new();
+            sel.select(zone, set, &mut chosen);
             self.pieces(&chosen, owner_at)?;
             self.extra.add(zone, zone.additional(set));
             self.apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
@@ -322,7 +324,7 @@ impl<'a> Out<'_, '_, 'a> {
 
     /// Authority and additional for how the chain ended; returns the rcode.
     fn finish(
-        mut self,
+        &mut self,
         end: End<'a>,
         options: &crate::snapshot::Options,
         q: &Query,

@@ -40,7 +40,7 @@ pub(super) struct Selected<'a> {
 }
 
 impl<'a> Selected<'a> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Selected {
             pieces: Small::new(),
         }
@@ -129,10 +129,12 @@ impl<'a> Selector<'a> {
 
     /// What `set` (of `zone`) answers with for this query.
     #[inline]
-    pub(super) fn select(&mut self, zone: &'a Zone, set: &'a RrSet) -> Selected<'a> {
-        let mut out = Selected::new();
-        self.collect(zone, set, 0, &mut out);
-        out
+    /// Fills `out` (emptied first) with what answers `set` for this client. `out` is the
+    /// caller's, not a return value: a `Selected` is hundreds of octets, and returning it
+    /// cost a copy per answer.
+    pub(super) fn select(&mut self, zone: &'a Zone, set: &'a RrSet, out: &mut Selected<'a>) {
+        out.pieces.truncate(0);
+        self.collect(zone, set, 0, out);
     }
 
     fn collect(&mut self, zone: &'a Zone, set: &'a RrSet, depth: u8, out: &mut Selected<'a>) {
