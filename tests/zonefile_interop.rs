@@ -1182,6 +1182,7 @@ fn converter_self_check() {
 const RDATA_CORPUS: &[(&str, &str, bool)] = &[
     ("types.zone", "types.test.", true),
     ("bind-only.zone", "bindonly.test.", false),
+    ("edge.zone", "edge.test.", false),
 ];
 
 /// `dig +unknownformat +noall +answer` output as keys: `owner ttl CLASS1 TYPEn \# len hex…`.

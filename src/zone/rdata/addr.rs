@@ -48,14 +48,8 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
                 .filter(|&k| k <= 0x7F)
                 .ok_or_else(|| RdataError::bad("AMTRELAY relay type", w))?;
             out.push(d | kind);
-            // Type 0 has no relay field; BIND and Knot accept an optional `.` there.
-            if kind == 0 {
-                if r.peek().is_some_and(|t| t.text == ".") {
-                    r.pos += 1;
-                }
-            } else {
-                gateway(r, kind, out, "AMTRELAY relay type")?;
-            }
+            // Type 0: the relay is written `.` and absent on the wire.
+            gateway(r, kind, out, "AMTRELAY relay type")?;
         }
         WKS => {
             out.extend_from_slice(&ipv4(r.word("IPv4 address")?)?.octets());

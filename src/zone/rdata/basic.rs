@@ -88,11 +88,8 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
             r.u16(out, "URI priority")?;
             r.u16(out, "URI weight")?;
             let t = r.next("URI target")?;
-            let target = unescape(t.text)?;
-            if target.is_empty() {
-                return Err(RdataError::bad("URI target", t.text));
-            }
-            out.extend_from_slice(&target);
+            // May be empty: BIND and Knot both read `""`.
+            out.extend_from_slice(&unescape(t.text)?);
         }
         CAA => {
             r.u8(out, "CAA flags")?;

@@ -59,8 +59,9 @@ fn coordinate(r: &mut Reader<'_>, what: &'static str, max: i64, pos: u8, neg: u8
     let mut n = 0;
     let sign = loop {
         let w = r.word(whats[n.min(2)])?;
+        // Upper case only, as BIND and Knot read it.
         if w.len() == 1 {
-            let c = w.as_bytes()[0].to_ascii_uppercase();
+            let c = w.as_bytes()[0];
             if c == pos {
                 break 1;
             }

@@ -51,6 +51,7 @@ const EXAMPLES: &[(u16, &str, &str)] = &[
     (NAPTR, "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .", "0064000A0175074532552B7369701B215E2E2A24217369703A696E666F406578616D706C652E636F6D2100"),
     (CAA, "0 issue \"ca.example.net\"", "0005697373756563612E6578616D706C652E6E6574"),
     (CAA, "128 tbs \"Unknown\"", "8003746273556E6B6E6F776E"),
+    (URI, "1 1 \"\"", "00010001"),
     (URI, "10 1 \"ftp://ftp1.example.com/public\"", "000A00016674703A2F2F667470312E6578616D706C652E636F6D2F7075626C6963"),
     // RFC 4398, 4701, 6698, 8162, 4255, 7929
     (CERT, "PGP 0 0 mQINBFVZtk8BEACq9r4pDEOuzyvITs+qwoZYE29XbYTmhpwmoxH3uGo2", "000300000099020D045559B64F011000AAF6BE290C43AECF2BC84ECFAAC28658136F576D84E6869C26A311F7B86A36"),
@@ -161,6 +162,9 @@ const ERRORS: &[(u16, &str, &str)] = &[
     (EUI64, "0000:5eef:1000:002a", "bad EUI-64 address \"0000:5eef:1000:002a\""),
     (NID, "10 0014:4fff:ff20", "bad 64-bit identifier \"0014:4fff:ff20\""),
     (ZONEMD, "1 1 1 00ff", "bad ZONEMD digest length \"2\""),
+    (DS, "1 8 2 0011", "bad DS digest length \"2\""),
+    (LOC, "1 n 1 E 0", "bad LOC latitude minutes \"n\""),
+    (AMTRELAY, "0 0 0", "missing gateway"),
     (NULL, "00", "NULL RDATA can only be given in RFC 3597 \\# form"),
     (NSEC, "a A", "signed zones are not served yet: remove the DNSSEC records, or give them in RFC 3597 \\# form to carry them opaque"),
     (OPT, "\\# 0", "query-only type cannot appear in a zone"),
@@ -255,6 +259,13 @@ fn soa_timers_use_the_full_unsigned_range() {
 
 #[test]
 fn dnssec_algorithms_may_be_named() {
-    let d = read(DS, "12345 ECDSAP256SHA256 2 00FF", "example.test.").unwrap();
-    assert_eq!(d, vec![0x30, 0x39, 13, 2, 0, 0xFF]);
+    let digest = "00FF".repeat(16);
+    let d = read(
+        DS,
+        &format!("12345 ECDSAP256SHA256 2 {digest}"),
+        "example.test.",
+    )
+    .unwrap();
+    assert_eq!(d[..4], [0x30, 0x39, 13, 2]);
+    assert_eq!(hex(&d[4..]), digest);
 }

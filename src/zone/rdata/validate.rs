@@ -138,7 +138,6 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
         }
         URI => {
             w.skip(4)?;
-            (w.at < w.d.len()).then_some(())?;
             w.rest();
             Some(())
         }
