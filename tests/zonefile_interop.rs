@@ -1317,6 +1317,49 @@ fn every_rdata_type_loads_and_is_served_as_bind_serves_it() {
         },
         |addr| dns_ready(addr, "ns.types.test", 1),
     );
+    // Knot serves the files it reads.
+    let knotd = require_tool("knotd", "knot");
+    let knot_zones: String = RDATA_CORPUS
+        .iter()
+        .filter(|c| c.2)
+        .map(|&(file, origin, _)| {
+            format!(
+                "  - domain: \"{origin}\"\n    file: \"{}\"\n",
+                dir.join(file).display()
+            )
+        })
+        .collect();
+    let (_knot, knot_addr) = start_on_free_port(
+        "knotd",
+        |port| {
+            let d = tmp.path().join(format!("knot-{port}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let conf = d.join("knot.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  \
+                     background-workers: 1\n  udp-workers: 1\n  tcp-workers: 1\n\
+                     log:\n  - target: stderr\n    any: info\n\
+                     database:\n  storage: \"{d}/db\"\n\
+                     acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n\
+                     template:\n  - id: default\n    storage: \"{d}\"\n    acl: xfr\n    \
+                     zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+                     zone:\n{knot_zones}",
+                    d = d.display()
+                ),
+            )
+            .unwrap();
+            let mut cmd = Command::new(&knotd);
+            cmd.arg("-c").arg(&conf);
+            Proc::spawn(
+                "knotd",
+                &mut cmd,
+                tmp.path().join(format!("knot-{port}.log")),
+            )
+        },
+        |addr| dns_ready(addr, "ns.types.test", 1),
+    );
     // policydns serves it.
     let zone_args: Vec<String> = RDATA_CORPUS
         .iter()
@@ -1332,7 +1375,7 @@ fn every_rdata_type_loads_and_is_served_as_bind_serves_it() {
 
     let mut failures = Vec::new();
     let mut total = 0;
-    for &(file, origin, _) in RDATA_CORPUS {
+    for &(file, origin, knot) in RDATA_CORPUS {
         let bind = generic_records(&dig(
             bind_addr,
             &[origin.to_string(), "AXFR".into(), "+onesoa".into()],
@@ -1349,6 +1392,22 @@ fn every_rdata_type_loads_and_is_served_as_bind_serves_it() {
             Ok((zone, _)) => policydns_records(&zone),
             Err(e) => panic!("policydns refuses {file}: {e}"),
         };
+        if knot {
+            let knot = generic_records(&dig(
+                knot_addr,
+                &[origin.to_string(), "AXFR".into(), "+onesoa".into()],
+            ))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+            failures.extend(
+                diff_records("BIND", &bind, "Knot", &knot)
+                    .into_iter()
+                    .map(|d| format!("{file}: {d}")),
+            );
+            println!(
+                "  {file}: Knot's AXFR ({} records) compared with BIND's",
+                knot.len()
+            );
+        }
         failures.extend(
             diff_records("BIND", &bind, "Zone::load", &loaded)
                 .into_iter()

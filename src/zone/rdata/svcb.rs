@@ -51,7 +51,8 @@ pub(super) fn parse(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
     r.u16(out, "SVCB priority")?;
     r.name(out)?;
     let mut params: Vec<(u16, Vec<u8>)> = Vec::new();
-    while let Some(t) = r.next("SvcParam").ok() {
+    while let Some(t) = r.peek() {
+        r.pos += 1;
         if t.quoted {
             return Err(RdataError::SvcKey {
                 key: t.text.to_string(),
