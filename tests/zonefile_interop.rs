@@ -1254,6 +1254,37 @@ fn diff_records(
     out
 }
 
+/// `keys` with the names in RDATA of the RFC 4034 section 6.2 types lowercased.
+fn fold_keys(keys: &BTreeMap<Key, usize>) -> BTreeMap<Key, usize> {
+    let mut out = BTreeMap::new();
+    for ((owner, rtype, ttl, rdata), n) in keys {
+        let mut rd = rdata.clone();
+        // (where the names start, octets after them)
+        let span = match rtype {
+            2 | 5 | 7 | 8 | 9 | 12 | 14 | 17 | 39 => Some((0, 0)),
+            15 | 18 | 21 | 26 | 36 => Some((2, 0)),
+            33 => Some((6, 0)),
+            6 => Some((0, 20)),
+            35 => {
+                let mut p = 4;
+                for _ in 0..3 {
+                    p += 1 + *rd.get(p).unwrap_or(&0) as usize;
+                }
+                Some((p, 0))
+            }
+            _ => None,
+        };
+        if let Some((start, tail)) = span {
+            let end = rd.len().saturating_sub(tail);
+            if start <= end {
+                rd[start..end].make_ascii_lowercase();
+            }
+        }
+        *out.entry((owner.clone(), *rtype, *ttl, rd)).or_insert(0) += n;
+    }
+    out
+}
+
 #[test]
 fn every_rdata_type_loads_and_is_served_as_bind_serves_it() {
     let named = require_tool("named", "bind9");
@@ -1398,8 +1429,10 @@ fn every_rdata_type_loads_and_is_served_as_bind_serves_it() {
                 &[origin.to_string(), "AXFR".into(), "+onesoa".into()],
             ))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
+            // Knot stores the names of the RFC 4034 section 6.2 types lowercased (the RT
+            // target `Relay.Prime.COM.`); BIND and policydns keep them as written.
             failures.extend(
-                diff_records("BIND", &bind, "Knot", &knot)
+                diff_records("BIND", &fold_keys(&bind), "Knot", &fold_keys(&knot))
                     .into_iter()
                     .map(|d| format!("{file}: {d}")),
             );
