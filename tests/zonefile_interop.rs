@@ -147,6 +147,15 @@ const BROKEN: &[Broken] = &[
     broken("generic-length.zone", 6, "length"),
     broken("bad-ttl-unit.zone", 6, "ttl"),
     broken("other-class.zone", 6, "only in"),
+    broken("svcb-duplicate-key.zone", 6, "port given twice"),
+    broken(
+        "svcb-mandatory-missing.zone",
+        6,
+        "lists port which is not given",
+    ),
+    broken("loc-latitude.zone", 6, "loc latitude 91 out of range"),
+    broken("apl-prefix.zone", 6, "apl prefix"),
+    broken("eui48-short.zone", 6, "eui-48"),
     Broken {
         in_file: "include/bad-mx.inc",
         ..broken("error-in-include.zone", 3, "mx")
