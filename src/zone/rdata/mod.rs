@@ -74,6 +74,12 @@ pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, R
     Ok(out)
 }
 
+/// Checks wire RDATA received from elsewhere (a zone transfer) against the layout of its type,
+/// as `\#` data in a zone file is: what a secondary saves it must be able to read back.
+pub fn check_wire(rtype: u16, data: &[u8]) -> Result<(), RdataError> {
+    validate::validate(rtype, data)
+}
+
 /// The RDATA with the domain names in it lowercased: two records are the same record when
 /// these are equal (RFC 4343 §3; the type list of RFC 4034 §6.2 as amended by RFC 6840 §5.1,
 /// without the DNSSEC types). Names in newer types (SVCB, IPSECKEY, LP, …) keep their case.
