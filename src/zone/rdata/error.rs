@@ -29,8 +29,8 @@ pub enum RdataError {
     GenericLength { declared: usize, actual: usize },
     #[error("\\# data is not a valid {rtype}")]
     GenericInvalid { rtype: String },
-    #[error("unknown record type {token:?} (the RFC 3597 form `\\# LEN HEX` works for any type)")]
-    UnknownType { token: String },
+    #[error("{rtype} RDATA is not read in presentation form; write it as RFC 3597 `\\# LEN HEX`")]
+    NoPresentation { rtype: String },
     #[error("bad SvcParam key {key:?}")]
     SvcKey { key: String },
     #[error("SvcParam {key} given twice")]

@@ -53,8 +53,8 @@ pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, R
                 })
             }
             _ => {
-                return Err(RdataError::UnknownType {
-                    token: mnemonic(rtype),
+                return Err(RdataError::NoPresentation {
+                    rtype: mnemonic(rtype),
                 })
             }
         }

@@ -167,7 +167,7 @@ const ERRORS: &[(u16, &str, &str)] = &[
     (NULL, "00", "NULL RDATA can only be given in RFC 3597 \\# form"),
     (NSEC, "a A", "signed zones are not served yet: remove the DNSSEC records, or give them in RFC 3597 \\# form to carry them opaque"),
     (OPT, "\\# 0", "query-only type cannot appear in a zone"),
-    (65280, "00", "unknown record type \"TYPE65280\" (the RFC 3597 form `\\# LEN HEX` works for any type)"),
+    (65280, "00", "TYPE65280 RDATA is not read in presentation form; write it as RFC 3597 `\\# LEN HEX`"),
     (TXT, "\"\\300\"", "bad escape \"\\\\300\""),
 ];
 
