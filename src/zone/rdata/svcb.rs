@@ -76,7 +76,19 @@ pub(super) fn parse(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
         if params.iter().any(|(p, _)| *p == k) {
             return Err(RdataError::SvcDuplicate { key: key_name(k) });
         }
-        params.push((k, value_wire(k, value)?));
+        // `keyNNNNN=value` gives the wire value itself, even for a known key (as BIND and
+        // Knot read it); it must then have that key's wire layout.
+        let wire = if KEYS.iter().any(|(n, _)| *n == key) {
+            value_wire(k, value)?
+        } else {
+            let raw = match value {
+                Some(v) => unescape(v)?,
+                None => Vec::new(),
+            };
+            check_wire_value(k, &raw)?;
+            raw
+        };
+        params.push((k, wire));
     }
     params.sort_by_key(|(k, _)| *k);
     check_params(&params)?;
@@ -92,6 +104,33 @@ fn err(key: u16, reason: impl Into<String>) -> RdataError {
     RdataError::SvcValue {
         key: key_name(key),
         reason: reason.into(),
+    }
+}
+
+/// The wire layout of a known key's value.
+fn check_wire_value(key: u16, v: &[u8]) -> R<()> {
+    let ok = match key {
+        MANDATORY => !v.is_empty() && v.len() % 2 == 0,
+        ALPN => {
+            let mut rest = v;
+            while let Some((&n, tail)) = rest.split_first() {
+                if n == 0 || tail.len() < n as usize {
+                    break;
+                }
+                rest = &tail[n as usize..];
+            }
+            !v.is_empty() && rest.is_empty()
+        }
+        NO_DEFAULT_ALPN => v.is_empty(),
+        PORT => v.len() == 2,
+        IPV4HINT => !v.is_empty() && v.len() % 4 == 0,
+        IPV6HINT => !v.is_empty() && v.len() % 16 == 0,
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(err(key, "value does not have the key's wire layout"))
     }
 }
 
@@ -209,7 +248,8 @@ fn value_wire(key: u16, value: Option<&str>) -> R<Vec<u8>> {
             }
         }
         ECH => {
-            let v = text(&need(raw)?);
+            // BIND reads `ech=""` as an empty value.
+            let v = text(&raw.ok_or_else(|| err(key, "needs a value"))?);
             out = base64(&v).map_err(|_| err(key, format!("bad base64 {v:?}")))?;
         }
         _ => out = raw.unwrap_or_default(),

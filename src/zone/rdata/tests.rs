@@ -100,6 +100,12 @@ const EXAMPLES: &[(u16, &str, &str)] = &[
     // Every parameter, in no particular order; `sip` is relative.
     (SVCB, "3 sip ipv6hint=2001:db8::1 port=8443 no-default-alpn alpn=\"h2,h3\" mandatory=port,alpn ech=AEn+DQBFKwAgACABWIHUGj4u+PIggYXcR5JF0gYk3dCRioBW8uJq9H4mKAAIAAEAAQABAANAEnB1YmxpYy50bHMtZWNoLmRldgAA", "000303736970057479706573047465737400000000040001000300010006026832026833000200000003000220FB0005004B0049FE0D00452B00200020015881D41A3E2EF8F2208185DC479245D20624DDD0918A8056F2E26AF47E26280008000100010001000340127075626C69632E746C732D6563682E64657600000006001020010DB8000000000000000000000001"),
     (HTTPS, "1 . key65000 key7=\"/dns-query{?dns}\" ipv4hint=192.0.2.1,192.0.2.2", "00010000040008C0000201C0000202000700102F646E732D71756572797B3F646E737DFDE80000"),
+    // `keyNNNNN=` gives a known key's wire value (BIND and Knot read it so)
+    (SVCB, "1 . key0=\\000\\001 alpn=h2", "00010000000002000100010003026832"),
+    (SVCB, "1 . key1=\\002h2", "00010000010003026832"),
+    (SVCB, "1 . alpn=h2 key2", "0001000001000302683200020000"),
+    (SVCB, "1 . key3=53", "000100000300023533"),
+    (SVCB, "1 . ech=\"\"", "00010000050000"),
     // RFC 3597 generic data, for any type
     (NULL, "\\# 4 00010203", "00010203"),
     (65280, "\\# 4 0A000001", "0A000001"),
@@ -151,6 +157,8 @@ const ERRORS: &[(u16, &str, &str)] = &[
     (SVCB, "1 . port=http", "SvcParam port: bad port \"http\""),
     (SVCB, "1 . ipv4hint=2001:db8::1", "SvcParam ipv4hint: bad IPv4 address \"2001:db8::1\""),
     (SVCB, "1 . alpn", "SvcParam alpn: needs a value"),
+    (SVCB, "1 . key4=192.0.2.1", "SvcParam ipv4hint: value does not have the key's wire layout"),
+    (SVCB, "1 . key0=alpn alpn=h2", "SvcParam mandatory: lists key24940 which is not given"),
     (CERT, "FOO 0 0 AAAA", "bad CERT type \"FOO\""),
     (CERT, "PGP 0 NOALG AAAA", "bad algorithm \"NOALG\""),
     (APL, "3:192.0.2.0/24", "bad APL address family \"3:192.0.2.0/24\""),
