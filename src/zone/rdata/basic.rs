@@ -71,16 +71,9 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
                 r.char_string(out)?;
             }
         }
+        // RFC 1712 means these as decimal numbers; BIND reads any strings, and so do we.
         GPOS => {
-            for what in ["GPOS longitude", "GPOS latitude", "GPOS altitude"] {
-                let t = r.next("GPOS coordinate")?;
-                if t.text.parse::<f64>().is_err() {
-                    return Err(RdataError::Bad {
-                        what: "GPOS coordinate",
-                        token: format!("{what} {}", t.text),
-                    });
-                }
-                r.pos -= 1;
+            for _ in 0..3 {
                 r.char_string(out)?;
             }
         }

@@ -103,11 +103,18 @@ fn coordinate(r: &mut Reader<'_>, what: &'static str, max: i64, pos: u8, neg: u8
 
 /// `int[.frac]` with at most `digits` fraction digits, scaled by 10^digits.
 fn decimal(w: &str, digits: u32, signed: bool) -> Option<i64> {
-    let (neg, w) = match w.strip_prefix('-') {
-        Some(rest) if signed => (true, rest),
+    // BIND also reads `+5`, and `.5` for `0.5`.
+    let (neg, w) = match (w.strip_prefix('-'), w.strip_prefix('+')) {
+        (Some(rest), _) if signed => (true, rest),
+        (_, Some(rest)) if signed => (false, rest),
         _ => (false, w),
     };
     let (int, frac) = w.split_once('.').unwrap_or((w, ""));
+    let int = if int.is_empty() && !frac.is_empty() {
+        "0"
+    } else {
+        int
+    };
     if int.is_empty()
         || frac.len() > digits as usize
         || !int.bytes().all(|b| b.is_ascii_digit())

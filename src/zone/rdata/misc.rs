@@ -101,7 +101,7 @@ fn algorithm(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
         out.push(number::<u8>(w, "algorithm")?);
         return Ok(());
     }
-    const NAMES: [(&str, u8); 16] = [
+    const NAMES: [(&str, u8); 17] = [
         ("RSAMD5", 1),
         ("DH", 2),
         ("DSA", 3),
@@ -116,6 +116,7 @@ fn algorithm(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
         ("ECDSAP384SHA384", 14),
         ("ED25519", 15),
         ("ED448", 16),
+        ("INDIRECT", 252),
         ("PRIVATEDNS", 253),
         ("PRIVATEOID", 254),
     ];
