@@ -110,6 +110,8 @@ const EXAMPLES: &[(u16, &str, &str)] = &[
     (NULL, "\\# 4 00010203", "00010203"),
     (65280, "\\# 4 0A000001", "0A000001"),
     (MX, "\\# 5 000A 01 78 00", "000A017800"),
+    (LOC, "\\# 4 01020304", "01020304"),
+    (AMTRELAY, "\\# 3 000401", "000401"),
 ];
 
 #[test]
@@ -136,6 +138,10 @@ const ERRORS: &[(u16, &str, &str)] = &[
     (A, "\\# 3 C00002", "\\# data is not a valid A"),
     (65280, "\\# 3 0A000001", "\\# length 3 but 4 octets of data"),
     (MX, "\\# 3 000A05", "\\# data is not a valid MX"),
+    (X25, "\\# 2 0141", "\\# data is not a valid X25"),
+    (OPENPGPKEY, "\\# 0", "\\# data is not a valid OPENPGPKEY"),
+    (WKS, "\\# 4 C0000201", "\\# data is not a valid WKS"),
+    (LOC, "\\# 15 0033161389172DD070BE15F000988D", "\\# data is not a valid LOC"),
     (SVCB, "\\# 7 0001000002000000", "\\# length 7 but 8 octets of data"),
     (SVCB, "\\# 11 000100 0001 0000 0000 0000", "\\# data is not a valid SVCB"),
     (MX, "70000 mx", "preference 70000 out of range"),

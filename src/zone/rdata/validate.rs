@@ -106,7 +106,23 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
             w.string()?;
             w.string()
         }
-        X25 => w.string(),
+        X25 => {
+            // BIND: a non-empty string of digits.
+            let n = w.u8()? as usize;
+            let digits = w.d.get(w.at..w.at + n)?;
+            (n > 0 && digits.iter().all(u8::is_ascii_digit)).then_some(())?;
+            w.skip(n)
+        }
+        DHCID | OPENPGPKEY => {
+            (!w.d.is_empty()).then_some(())?;
+            w.rest();
+            Some(())
+        }
+        WKS => {
+            w.skip(5)?;
+            w.rest();
+            Some(())
+        }
         ISDN => {
             w.string()?;
             if w.at < w.d.len() {
@@ -125,8 +141,13 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
         EUI48 => w.skip(6),
         EUI64 => w.skip(8),
         LOC => {
-            (w.u8()? == 0).then_some(())?;
-            w.skip(15)
+            // Version 0 has sixteen octets; BIND and Knot carry other versions opaque.
+            if w.u8()? == 0 {
+                w.skip(15)
+            } else {
+                w.rest();
+                Some(())
+            }
         }
         CAA => {
             w.skip(1)?;
@@ -152,7 +173,13 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
         AMTRELAY => {
             w.skip(1)?;
             let kind = w.u8()? & 0x7F;
-            w.gateway(kind)
+            // BIND carries relay types above 3 opaque.
+            if kind > 3 {
+                w.rest();
+                Some(())
+            } else {
+                w.gateway(kind)
+            }
         }
         APL => {
             while w.at < w.d.len() {
