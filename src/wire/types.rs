@@ -71,10 +71,23 @@ pub const EUI48: u16 = 108;
 pub const EUI64: u16 = 109;
 pub const URI: u16 = 256;
 pub const AMTRELAY: u16 = 260;
+pub const NSAP: u16 = 22;
+pub const NSAP_PTR: u16 = 23;
+pub const KEY: u16 = 25;
+pub const EID: u16 = 31;
+pub const NIMLOC: u16 = 32;
+pub const SINK: u16 = 40;
+pub const NINFO: u16 = 56;
+pub const RKEY: u16 = 57;
+pub const TALINK: u16 = 58;
+pub const AVC: u16 = 258;
+pub const RESINFO: u16 = 261;
+pub const TA: u16 = 32768;
+pub const DLV: u16 = 32769;
 
 /// Mnemonics of the types whose presentation form `zone::rdata` reads, so that lookup does not
 /// depend on which ones hickory-proto knows.
-const NAMED: [(&str, u16); 58] = [
+const NAMED: [(&str, u16); 71] = [
     ("A", A),
     ("NS", NS),
     ("CNAME", CNAME),
@@ -133,6 +146,19 @@ const NAMED: [(&str, u16); 58] = [
     ("URI", URI),
     ("CAA", CAA),
     ("AMTRELAY", AMTRELAY),
+    ("NSAP", NSAP),
+    ("NSAP-PTR", NSAP_PTR),
+    ("KEY", KEY),
+    ("EID", EID),
+    ("NIMLOC", NIMLOC),
+    ("SINK", SINK),
+    ("NINFO", NINFO),
+    ("RKEY", RKEY),
+    ("TALINK", TALINK),
+    ("AVC", AVC),
+    ("RESINFO", RESINFO),
+    ("TA", TA),
+    ("DLV", DLV),
 ];
 /// Private use (RFC 6895 §3.1): a zone's routing policy, carried by transfers to policydns
 /// secondaries only (`transfer::records`).

@@ -18,6 +18,21 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
             r.u16(out, "preference")?;
             node_id(r.word("64-bit identifier")?, out)?;
         }
+        // RFC 1706 §5: `0x` and hex digits, dots anywhere between them.
+        NSAP => {
+            let w = r.word("NSAP address")?;
+            let hex: String = w
+                .strip_prefix("0x")
+                .or_else(|| w.strip_prefix("0X"))
+                .ok_or_else(|| RdataError::bad("NSAP address", w))?
+                .chars()
+                .filter(|&c| c != '.')
+                .collect();
+            if hex.is_empty() {
+                return Err(RdataError::bad("NSAP address", w));
+            }
+            out.extend_from_slice(&super::reader::decode_hex(&hex)?);
+        }
         EUI48 => eui(r.word("EUI-48 address")?, 6, out)?,
         EUI64 => eui(r.word("EUI-64 address")?, 8, out)?,
         APL => {

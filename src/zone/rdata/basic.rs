@@ -8,12 +8,12 @@ use crate::wire::types::*;
 /// Parses `rtype` if it is one of this family; `Ok(false)` when it is not.
 pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool> {
     match rtype {
-        NS | CNAME | PTR | DNAME | MB | MG | MR => r.name(out)?,
+        NS | CNAME | PTR | DNAME | MB | MG | MR | NSAP_PTR => r.name(out)?,
         MX | AFSDB | KX | RT | LP => {
             r.u16(out, "preference")?;
             r.name(out)?;
         }
-        RP | MINFO => {
+        RP | MINFO | TALINK => {
             r.name(out)?;
             r.name(out)?;
         }
@@ -47,7 +47,7 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
             }
             r.name(out)?;
         }
-        TXT | SPF => {
+        TXT | SPF | NINFO | AVC | RESINFO => {
             r.char_string(out)?;
             while !r.done() {
                 r.char_string(out)?;

@@ -7,7 +7,7 @@ use crate::wire::types::*;
 
 pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool> {
     match rtype {
-        DS | CDS => {
+        DS | CDS | TA | DLV => {
             r.u16(out, "key tag")?;
             algorithm(r, out)?;
             r.u8(out, "digest type")?;
@@ -15,11 +15,39 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
             // types keep their earlier reading until signed zones are served.
             r.hex_rest(out)?;
         }
-        DNSKEY | CDNSKEY => {
+        DNSKEY | CDNSKEY | RKEY => {
             r.u16(out, "key flags")?;
             r.u8(out, "key protocol")?;
             algorithm(r, out)?;
             r.base64_rest(out, false)?;
+        }
+        // RFC 2535 §7.1, RFC 3445: the protocol may be named; no key data with NOKEY flags.
+        KEY => {
+            r.u16(out, "key flags")?;
+            let w = r.word("key protocol")?;
+            const PROTOCOLS: [(&str, u8); 6] = [
+                ("NONE", 0),
+                ("TLS", 1),
+                ("EMAIL", 2),
+                ("DNSSEC", 3),
+                ("IPSEC", 4),
+                ("ALL", 255),
+            ];
+            let p = match PROTOCOLS.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)) {
+                Some(&(_, p)) => p,
+                None => number::<u8>(w, "key protocol")?,
+            };
+            out.push(p);
+            algorithm(r, out)?;
+            r.base64_rest(out, true)?;
+        }
+        EID | NIMLOC => r.hex_rest(out)?,
+        // draft-eastlake-kitchen-sink: meaning, coding, subcoding, data.
+        SINK => {
+            r.u8(out, "SINK meaning")?;
+            r.u8(out, "SINK coding")?;
+            r.u8(out, "SINK subcoding")?;
+            r.base64_rest(out, true)?;
         }
         SSHFP => {
             r.u8(out, "SSHFP algorithm")?;

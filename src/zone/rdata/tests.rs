@@ -233,6 +233,8 @@ const RELATIVE: &[(u16, &str, &str)] = &[
     (HTTPS, "0 cdn", "0 cdn.t5.test."),
     (IPSECKEY, "10 3 2 gw AQNR", "10 3 2 gw.t5.test. AQNR"),
     (AMTRELAY, "10 0 3 relay", "10 0 3 relay.t5.test."),
+    (NSAP_PTR, "host", "host.t5.test."),
+    (TALINK, "prev next", "prev.t5.test. next.t5.test."),
 ];
 
 #[test]

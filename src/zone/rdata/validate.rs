@@ -71,12 +71,12 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
     match rtype {
         A => w.skip(4),
         AAAA => w.skip(16),
-        NS | CNAME | PTR | DNAME | MB | MG | MR => w.name(),
+        NS | CNAME | PTR | DNAME | MB | MG | MR | NSAP_PTR => w.name(),
         MX | AFSDB | KX | RT | LP => {
             w.skip(2)?;
             w.name()
         }
-        RP | MINFO => {
+        RP | MINFO | TALINK => {
             w.name()?;
             w.name()
         }
@@ -101,7 +101,7 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
             }
             w.name()
         }
-        TXT | SPF => w.strings(1),
+        TXT | SPF | NINFO | AVC | RESINFO => w.strings(1),
         HINFO => {
             w.string()?;
             w.string()
