@@ -72,6 +72,10 @@ pub const EUI64: u16 = 109;
 pub const URI: u16 = 256;
 pub const AMTRELAY: u16 = 260;
 pub const NSAP: u16 = 22;
+pub const A6: u16 = 38;
+pub const ATMA: u16 = 34;
+pub const HIP: u16 = 55;
+pub const DOA: u16 = 259;
 pub const NSAP_PTR: u16 = 23;
 pub const KEY: u16 = 25;
 pub const EID: u16 = 31;
@@ -87,7 +91,7 @@ pub const DLV: u16 = 32769;
 
 /// Mnemonics of the types whose presentation form `zone::rdata` reads, so that lookup does not
 /// depend on which ones hickory-proto knows.
-const NAMED: [(&str, u16); 71] = [
+const NAMED: [(&str, u16); 75] = [
     ("A", A),
     ("NS", NS),
     ("CNAME", CNAME),
@@ -159,6 +163,10 @@ const NAMED: [(&str, u16); 71] = [
     ("RESINFO", RESINFO),
     ("TA", TA),
     ("DLV", DLV),
+    ("A6", A6),
+    ("ATMA", ATMA),
+    ("HIP", HIP),
+    ("DOA", DOA),
 ];
 /// Private use (RFC 6895 §3.1): a zone's routing policy, carried by transfers to policydns
 /// secondaries only (`transfer::records`).

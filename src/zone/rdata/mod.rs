@@ -4,14 +4,15 @@
 //! Every domain name inside RDATA is completed with the current `$ORIGIN`. RFC 3597's
 //! `\# len hex` works for every type and is checked against the type's wire layout where the
 //! layout is known ([`validate`]). The families live in their own files: names and numbers
-//! (`basic.rs`), addresses and locations (`addr.rs`, `loc.rs`), SVCB/HTTPS (`svcb.rs`), and the
-//! rest (`misc.rs`).
+//! (`basic.rs`), addresses and locations (`addr.rs`, `loc.rs`), SVCB/HTTPS (`svcb.rs`), keys and
+//! digests (`misc.rs`), and A6, ATMA, HIP, DOA (`rare.rs`).
 
 mod addr;
 mod basic;
 mod error;
 mod loc;
 mod misc;
+mod rare;
 mod reader;
 mod svcb;
 #[cfg(test)]
@@ -42,6 +43,7 @@ pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, R
     if !basic::parse(rtype, &mut r, &mut out)?
         && !addr::parse(rtype, &mut r, &mut out)?
         && !misc::parse(rtype, &mut r, &mut out)?
+        && !rare::parse(rtype, &mut r, &mut out)?
     {
         match rtype {
             LOC => loc::parse(&mut r, &mut out)?,

@@ -235,6 +235,12 @@ const RELATIVE: &[(u16, &str, &str)] = &[
     (AMTRELAY, "10 0 3 relay", "10 0 3 relay.t5.test."),
     (NSAP_PTR, "host", "host.t5.test."),
     (TALINK, "prev next", "prev.t5.test. next.t5.test."),
+    (A6, "64 ::1:2:3:4 prefix", "64 ::1:2:3:4 prefix.t5.test."),
+    (
+        HIP,
+        "2 2001 AwEAAQ== rvs1 rvs2",
+        "2 2001 AwEAAQ== rvs1.t5.test. rvs2.t5.test.",
+    ),
 ];
 
 #[test]

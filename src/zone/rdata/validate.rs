@@ -136,6 +136,25 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
             }
             Some(())
         }
+        A6 => {
+            let prefix = w.u8()?;
+            (prefix <= 128).then_some(())?;
+            w.skip(16 - prefix as usize / 8)?;
+            if prefix > 0 {
+                w.name()?;
+            }
+            Some(())
+        }
+        HIP => {
+            let hit = w.u8()? as usize;
+            w.skip(1)?;
+            let key = w.u16()? as usize;
+            w.skip(hit + key)?;
+            while w.at < w.d.len() {
+                w.name()?;
+            }
+            Some(())
+        }
         L32 => w.skip(6),
         NID | L64 => w.skip(10),
         EUI48 => w.skip(6),
