@@ -104,6 +104,7 @@ pub fn canonical(rtype: u16, data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
             | NAPTR
             | RT
             | PX
+            | A6
     ) {
         return std::borrow::Cow::Borrowed(data);
     }
@@ -132,6 +133,12 @@ pub fn canonical(rtype: u16, data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         }
         SRV => {
             lower(6);
+        }
+        A6 => {
+            let prefix = *data.first().unwrap_or(&0);
+            if (1..=128).contains(&prefix) {
+                lower(1 + 16 - prefix as usize / 8);
+            }
         }
         NAPTR => {
             // Order, preference, then flags, services and regexp as character-strings.

@@ -73,7 +73,7 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
             r.u8(out, "DOA location")?;
             r.char_string(out)?;
             let t = r.next("DOA data")?;
-            if !(t.text == "-" && !t.quoted) {
+            if t.text != "-" || t.quoted {
                 r.pos -= 1;
                 r.base64_rest(out, false)?;
             }

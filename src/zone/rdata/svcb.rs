@@ -110,7 +110,7 @@ fn err(key: u16, reason: impl Into<String>) -> RdataError {
 /// The wire layout of a known key's value.
 fn check_wire_value(key: u16, v: &[u8]) -> R<()> {
     let ok = match key {
-        MANDATORY => !v.is_empty() && v.len() % 2 == 0,
+        MANDATORY => !v.is_empty() && v.len().is_multiple_of(2),
         ALPN => {
             let mut rest = v;
             while let Some((&n, tail)) = rest.split_first() {
@@ -123,8 +123,8 @@ fn check_wire_value(key: u16, v: &[u8]) -> R<()> {
         }
         NO_DEFAULT_ALPN => v.is_empty(),
         PORT => v.len() == 2,
-        IPV4HINT => !v.is_empty() && v.len() % 4 == 0,
-        IPV6HINT => !v.is_empty() && v.len() % 16 == 0,
+        IPV4HINT => !v.is_empty() && v.len().is_multiple_of(4),
+        IPV6HINT => !v.is_empty() && v.len().is_multiple_of(16),
         _ => true,
     };
     if ok {

@@ -267,6 +267,9 @@ fn records_differing_only_in_name_case_are_the_same_for_rfc_4034_types_only() {
     let a = read(PX, "1 A.test. B.test.", ".").unwrap();
     let b = read(PX, "1 a.test. b.test.", ".").unwrap();
     assert_eq!(canonical(PX, &a), canonical(PX, &b));
+    let a = read(A6, "64 ::1 PREFIX.test.", ".").unwrap();
+    let b = read(A6, "64 ::1 prefix.test.", ".").unwrap();
+    assert_eq!(canonical(A6, &a), canonical(A6, &b));
     // SVCB is not in RFC 4034 §6.2's list: its target keeps its case.
     let a = read(SVCB, "1 SIP.test.", ".").unwrap();
     let b = read(SVCB, "1 sip.test.", ".").unwrap();

@@ -159,15 +159,14 @@ fn layout(rtype: u16, w: &mut Walk<'_>) -> Option<()> {
         NID | L64 => w.skip(10),
         EUI48 => w.skip(6),
         EUI64 => w.skip(8),
-        LOC => {
-            // Version 0 has sixteen octets; BIND and Knot carry other versions opaque.
-            if w.u8()? == 0 {
-                w.skip(15)
-            } else {
+        // Version 0 has sixteen octets; BIND and Knot carry other versions opaque.
+        LOC => match w.u8()? {
+            0 => w.skip(15),
+            _ => {
                 w.rest();
                 Some(())
             }
-        }
+        },
         CAA => {
             w.skip(1)?;
             let n = w.u8()?;
