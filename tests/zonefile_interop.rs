@@ -16,6 +16,13 @@
 //!   reject, and why).
 //! * NSD's `nsd-checkzone` and Knot's `kzonecheck` verdicts on every file are printed, never
 //!   asserted, with the disagreements listed.
+//! * `tests/zones/rdata/*.zone` hold every RDATA type policydns reads, from the RFCs' own
+//!   examples (relative names, SVCB parameters out of order, edge forms). There the oracle is a
+//!   running server, not a converter: `named` (and `knotd`, for the file Knot reads) serve them
+//!   on 127.0.0.1, `dig +unknownformat` prints each record's RDATA as the octets on the wire,
+//!   and `Zone::load` and a running `policydns serve` must give the same octets
+//!   (`every_rdata_type_loads_and_is_served_as_bind_serves_it`). `named-checkzone` and
+//!   `kzonecheck` must accept those files: that test needs Knot (`knot`, `knot-dnssecutils`).
 //!
 //! BIND's text is turned into wire form by this file's own small converter (names,
 //! character-strings, `\# len hex`, and the per-type layouts below), not by policydns's code.
