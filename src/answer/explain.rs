@@ -310,17 +310,72 @@ fn rule_text(rule: &Rule) -> String {
     }
 }
 
+/// TXT-like RDATA as quoted character-strings (`"a b" "\"q\""`); None when malformed.
+fn char_strings(mut rd: &[u8]) -> Option<String> {
+    let mut out = Vec::new();
+    while let Some((&n, rest)) = rd.split_first() {
+        let s = rest.get(..n as usize)?;
+        let mut t = String::from("\"");
+        for &b in s {
+            match b {
+                b'"' | b'\\' => {
+                    t.push('\\');
+                    t.push(b as char);
+                }
+                0x20..=0x7E => t.push(b as char),
+                _ => t.push_str(&format!("\\{b:03}")),
+            }
+        }
+        t.push('"');
+        out.push(t);
+        rd = &rest[n as usize..];
+    }
+    Some(out.join(" "))
+}
+
+/// Types whose RDATA hickory-proto prints in the usual presentation form.
+fn hickory_renders(rtype: u16) -> bool {
+    use types::*;
+    matches!(
+        rtype,
+        A | AAAA
+            | NS
+            | CNAME
+            | PTR
+            | DNAME
+            | MX
+            | SOA
+            | SRV
+            | NAPTR
+            | CAA
+            | SSHFP
+            | TLSA
+            | DS
+            | CDS
+    )
+}
+
 /// The records of a set in presentation form.
 fn records(out: &mut String, zone: &Zone, set: &RrSet, pad: &str) {
     for rd in zone.rdatas(set) {
         let mut d = BinDecoder::new(rd);
-        let text = match RData::read(
-            &mut d,
-            RecordType::from(set.rtype),
-            Restrict::new(rd.len() as u16),
-        ) {
-            Ok(r) => r.to_string(),
-            Err(_) => format!(
+        // hickory-proto's presentation form where it is the standard one; RFC 3597 `\#` for
+        // the rest (it prints SVCB parameters with stray commas and unknown types in base64).
+        let decoded = if hickory_renders(set.rtype) {
+            RData::read(
+                &mut d,
+                RecordType::from(set.rtype),
+                Restrict::new(rd.len() as u16),
+            )
+            .ok()
+        } else {
+            None
+        };
+        let strings = matches!(set.rtype, types::TXT | types::SPF | types::HINFO);
+        let text = match decoded {
+            Some(r) => r.to_string(),
+            None if strings && char_strings(rd).is_some() => char_strings(rd).unwrap_or_default(),
+            None => format!(
                 "\\# {} {}",
                 rd.len(),
                 rd.iter().map(|b| format!("{b:02X}")).collect::<String>()
@@ -333,5 +388,27 @@ fn records(out: &mut String, zone: &Zone, set: &RrSet, pad: &str) {
             types::mnemonic(set.rtype),
             text
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txt_rdata_prints_as_quoted_strings() {
+        assert_eq!(
+            char_strings(b"\x03a b\x03\"q\\\x01\x07").as_deref(),
+            Some("\"a b\" \"\\\"q\\\\\" \"\\007\"")
+        );
+        assert_eq!(char_strings(b"\x05ab"), None);
+    }
+
+    #[test]
+    fn only_types_hickory_prints_in_standard_form_go_through_it() {
+        assert!(hickory_renders(types::MX));
+        assert!(!hickory_renders(types::SVCB));
+        assert!(!hickory_renders(types::LOC));
+        assert!(!hickory_renders(types::TXT));
     }
 }

@@ -23,6 +23,11 @@ pub enum RefreshError {
     MissingRecord,
     #[error("AXFR answered with something else")]
     NotFull,
+    #[error("the transferred record {owner} has malformed RDATA: {source}")]
+    BadRdata {
+        owner: String,
+        source: crate::zone::rdata::RdataError,
+    },
     #[error("the transferred zone does not compile: {0}")]
     Compile(#[from] crate::zone::LoadError),
     #[error("policy records are incomplete")]
@@ -166,6 +171,14 @@ fn compile(
     records: &[Rr<'_>],
     primary: SocketAddr,
 ) -> Result<Zone, RefreshError> {
+    for r in std::iter::once(soa).chain(records.iter()) {
+        crate::zone::rdata::check_wire(r.rtype, &r.rdata).map_err(|source| {
+            RefreshError::BadRdata {
+                owner: crate::wire::name::to_text(&r.owner),
+                source,
+            }
+        })?;
+    }
     let file: Arc<Path> = Arc::from(PathBuf::from(format!("transfer from {primary}")));
     let recs = std::iter::once(soa)
         .chain(records.iter())
@@ -474,5 +487,27 @@ mod tests {
             Path::new("/s/example.test.zone")
         );
         assert_eq!(state_file(dir, b"\x00"), Path::new("/s/root.zone"));
+    }
+
+    #[test]
+    fn malformed_transferred_rdata_is_refused_as_a_saved_file_would_be() {
+        use std::borrow::Cow;
+        let origin = b"\x04test\x00".to_vec();
+        let rr = |rtype: u16, rdata: &[u8]| Rr {
+            owner: Cow::Owned(origin.clone()),
+            rtype,
+            ttl: 60,
+            rdata: Cow::Owned(rdata.to_vec()),
+        };
+        let mut soa = b"\x02ns\x04test\x00\x02hm\x04test\x00".to_vec();
+        soa.extend_from_slice(&[0; 20]);
+        let ns = rr(types::NS, b"\x02ns\x04test\x00");
+        let primary: SocketAddr = ([127, 0, 0, 1], 53).into();
+        // An MX whose exchange runs past the end.
+        let bad = rr(types::MX, b"\x00\x0a\x05mx");
+        let err = compile(&origin, &rr(types::SOA, &soa), &[ns.clone(), bad], primary);
+        assert!(matches!(err, Err(RefreshError::BadRdata { .. })));
+        let good = rr(types::MX, b"\x00\x0a\x02mx\x04test\x00");
+        assert!(compile(&origin, &rr(types::SOA, &soa), &[ns, good], primary).is_ok());
     }
 }

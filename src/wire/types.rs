@@ -45,6 +45,129 @@ pub const MAILB: u16 = 253;
 pub const MAILA: u16 = 254;
 pub const ANY: u16 = 255;
 pub const CAA: u16 = 257;
+pub const NULL: u16 = 10;
+pub const WKS: u16 = 11;
+pub const X25: u16 = 19;
+pub const ISDN: u16 = 20;
+pub const RT: u16 = 21;
+pub const PX: u16 = 26;
+pub const GPOS: u16 = 27;
+pub const LOC: u16 = 29;
+pub const CERT: u16 = 37;
+pub const APL: u16 = 42;
+pub const IPSECKEY: u16 = 45;
+pub const DHCID: u16 = 49;
+pub const SMIMEA: u16 = 53;
+pub const OPENPGPKEY: u16 = 61;
+pub const CSYNC: u16 = 62;
+pub const ZONEMD: u16 = 63;
+pub const SVCB: u16 = 64;
+pub const HTTPS: u16 = 65;
+pub const NID: u16 = 104;
+pub const L32: u16 = 105;
+pub const L64: u16 = 106;
+pub const LP: u16 = 107;
+pub const EUI48: u16 = 108;
+pub const EUI64: u16 = 109;
+pub const URI: u16 = 256;
+pub const AMTRELAY: u16 = 260;
+pub const NSAP: u16 = 22;
+pub const A6: u16 = 38;
+pub const ATMA: u16 = 34;
+pub const HIP: u16 = 55;
+pub const DOA: u16 = 259;
+pub const NSAP_PTR: u16 = 23;
+pub const KEY: u16 = 25;
+pub const EID: u16 = 31;
+pub const NIMLOC: u16 = 32;
+pub const SINK: u16 = 40;
+pub const NINFO: u16 = 56;
+pub const RKEY: u16 = 57;
+pub const TALINK: u16 = 58;
+pub const AVC: u16 = 258;
+pub const RESINFO: u16 = 261;
+pub const TA: u16 = 32768;
+pub const DLV: u16 = 32769;
+
+/// Mnemonics of the types whose presentation form `zone::rdata` reads, so that lookup does not
+/// depend on which ones hickory-proto knows.
+const NAMED: [(&str, u16); 75] = [
+    ("A", A),
+    ("NS", NS),
+    ("CNAME", CNAME),
+    ("SOA", SOA),
+    ("MB", MB),
+    ("MG", MG),
+    ("MR", MR),
+    ("NULL", NULL),
+    ("WKS", WKS),
+    ("PTR", PTR),
+    ("HINFO", HINFO),
+    ("MINFO", MINFO),
+    ("MX", MX),
+    ("TXT", TXT),
+    ("RP", RP),
+    ("AFSDB", AFSDB),
+    ("X25", X25),
+    ("ISDN", ISDN),
+    ("RT", RT),
+    ("PX", PX),
+    ("GPOS", GPOS),
+    ("AAAA", AAAA),
+    ("LOC", LOC),
+    ("SRV", SRV),
+    ("NAPTR", NAPTR),
+    ("KX", KX),
+    ("CERT", CERT),
+    ("DNAME", DNAME),
+    ("OPT", OPT),
+    ("APL", APL),
+    ("DS", DS),
+    ("SSHFP", SSHFP),
+    ("IPSECKEY", IPSECKEY),
+    ("RRSIG", RRSIG),
+    ("NSEC", NSEC),
+    ("DNSKEY", DNSKEY),
+    ("DHCID", DHCID),
+    ("NSEC3", NSEC3),
+    ("NSEC3PARAM", NSEC3PARAM),
+    ("TLSA", TLSA),
+    ("SMIMEA", SMIMEA),
+    ("CDS", CDS),
+    ("CDNSKEY", CDNSKEY),
+    ("OPENPGPKEY", OPENPGPKEY),
+    ("CSYNC", CSYNC),
+    ("ZONEMD", ZONEMD),
+    ("SVCB", SVCB),
+    ("HTTPS", HTTPS),
+    ("SPF", SPF),
+    ("NID", NID),
+    ("L32", L32),
+    ("L64", L64),
+    ("LP", LP),
+    ("EUI48", EUI48),
+    ("EUI64", EUI64),
+    ("URI", URI),
+    ("CAA", CAA),
+    ("AMTRELAY", AMTRELAY),
+    ("NSAP", NSAP),
+    ("NSAP-PTR", NSAP_PTR),
+    ("KEY", KEY),
+    ("EID", EID),
+    ("NIMLOC", NIMLOC),
+    ("SINK", SINK),
+    ("NINFO", NINFO),
+    ("RKEY", RKEY),
+    ("TALINK", TALINK),
+    ("AVC", AVC),
+    ("RESINFO", RESINFO),
+    ("TA", TA),
+    ("DLV", DLV),
+    ("A6", A6),
+    ("ATMA", ATMA),
+    ("HIP", HIP),
+    ("DOA", DOA),
+];
 /// Private use (RFC 6895 §3.1): a zone's routing policy, carried by transfers to policydns
 /// secondaries only (`transfer::records`).
 pub const POLICYDNS: u16 = 65300;
@@ -68,28 +191,8 @@ pub fn from_mnemonic(text: &str) -> Option<u16> {
     if let Some(num) = upper.strip_prefix("TYPE") {
         return num.parse::<u16>().ok();
     }
-    match upper.as_str() {
-        "A" => return Some(A),
-        "NS" => return Some(NS),
-        "CNAME" => return Some(CNAME),
-        "SOA" => return Some(SOA),
-        "PTR" => return Some(PTR),
-        "MX" => return Some(MX),
-        "TXT" => return Some(TXT),
-        "AAAA" => return Some(AAAA),
-        "SRV" => return Some(SRV),
-        "DNAME" => return Some(DNAME),
-        "SPF" => return Some(SPF),
-        "RP" => return Some(RP),
-        "AFSDB" => return Some(AFSDB),
-        "KX" => return Some(KX),
-        "DS" => return Some(DS),
-        "CDS" => return Some(CDS),
-        "DNSKEY" => return Some(DNSKEY),
-        "CDNSKEY" => return Some(CDNSKEY),
-        "CAA" => return Some(CAA),
-        "NAPTR" => return Some(NAPTR),
-        _ => {}
+    if let Some(&(_, t)) = NAMED.iter().find(|(n, _)| *n == upper) {
+        return Some(t);
     }
     match RecordType::from_str(&upper) {
         Ok(RecordType::Unknown(_)) | Err(_) => None,
@@ -98,6 +201,9 @@ pub fn from_mnemonic(text: &str) -> Option<u16> {
 }
 
 pub fn mnemonic(t: u16) -> String {
+    if let Some(&(n, _)) = NAMED.iter().find(|&&(_, c)| c == t) {
+        return n.to_string();
+    }
     match RecordType::from(t) {
         RecordType::Unknown(_) => format!("TYPE{t}"),
         rt => rt.to_string(),

@@ -23,16 +23,43 @@ pub enum TimeError {
     TtlTooBig(String),
 }
 
-/// SOA timers and other 32-bit periods: plain seconds or BIND units (`1h30m`, `2d`, `1w`), the
-/// full unsigned range (RFC 1035 §3.3.13).
+/// SOA timers and other 32-bit periods: plain seconds or BIND units (`1h30m`, `2d`, `1w`, any
+/// case; a trailing number without unit is seconds), the full unsigned range (RFC 1035
+/// §3.3.13).
 pub fn parse_period(text: &str) -> Result<u32, TimeError> {
-    hickory_proto::serialize::txt::parse_ttl(text).map_err(|_| TimeError::Period(text.into()))
+    period(text).ok_or_else(|| TimeError::Period(text.into()))
+}
+
+fn period(text: &str) -> Option<u32> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut total: u32 = 0;
+    let mut number: Option<u32> = None;
+    for c in text.chars() {
+        if let Some(d) = c.to_digit(10) {
+            number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(d)?);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    match number {
+        Some(n) => total.checked_add(n),
+        None => Some(total),
+    }
 }
 
 /// A TTL: as a period, at most 2^31 − 1.
 pub fn parse_ttl(text: &str) -> Result<u32, TimeError> {
-    let ttl =
-        hickory_proto::serialize::txt::parse_ttl(text).map_err(|_| TimeError::Ttl(text.into()))?;
+    let ttl = period(text).ok_or_else(|| TimeError::Ttl(text.into()))?;
     if ttl > i32::MAX as u32 {
         return Err(TimeError::TtlTooBig(text.into()));
     }
@@ -206,5 +233,35 @@ impl<'a> Lexer<'a> {
                 }));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_seconds_or_bind_units() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("3600", Some(3600)),
+            ("1h30m", Some(5400)),
+            ("1H30M", Some(5400)),
+            ("1w2d3h4m5s", Some(788_645)),
+            ("1h30", Some(3630)),
+            ("4294967295", Some(u32::MAX)),
+            ("4294967296", None),
+            ("", None),
+            ("h", None),
+            ("1x", None),
+            ("-1", None),
+        ] {
+            assert_eq!(parse_period(text).ok(), want, "{text}");
+        }
+        assert!(matches!(
+            parse_ttl("2147483648"),
+            Err(TimeError::TtlTooBig(_))
+        ));
+        assert_eq!(parse_ttl("2147483647"), Ok(2_147_483_647));
     }
 }

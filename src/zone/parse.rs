@@ -1,11 +1,10 @@
 //! RFC 1035 §5 master files, as BIND, Knot and NSD write them.
 //!
-//! Why not hickory-proto's `txt::Parser` alone: it reports no line numbers, refuses relative
-//! `$INCLUDE` paths, cannot read DNAME or RFC 3597 `\#` data, and its public per-record entry
-//! point (`RData::try_from_str`) cannot complete relative names. So this module owns the lexing
-//! (directives, parentheses, comments, quoting, `@`, relative owners, line numbers) and the
-//! RDATA of the types whose wire form holds domain names; the remaining types are handed to
-//! hickory-proto's RDATA parsers (see `rdata.rs`).
+//! This module owns the lexing (directives, parentheses, comments, quoting, `@`, relative
+//! owners, line numbers); `rdata/` turns each record's RDATA text into wire form, for every
+//! type, with every name in it completed against the current `$ORIGIN`. No zone text goes
+//! through hickory-proto (its zone-text parsers report no lines, cannot complete relative
+//! names, and mis-read `\DDD` escapes and SVCB).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
