@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite and benchmarks need:
 #   nsd (reference server of tests/differential_nsd.rs), knot, bind9,
-#   named-compilezone (tests/zonefile_interop.rs), kzonecheck (informational),
+#   named-compilezone, named, knotd and kzonecheck (tests/zonefile_interop.rs),
 #   dnsutils (dig), knot-dnsutils (kdig), dnsperf.
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
