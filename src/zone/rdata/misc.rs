@@ -11,9 +11,22 @@ pub(super) fn parse(rtype: u16, r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<bool
             r.u16(out, "key tag")?;
             algorithm(r, out)?;
             r.u8(out, "digest type")?;
-            // Digest lengths are not checked (BIND and Knot check SHA-1/256/384's): DNSSEC
-            // types keep their earlier reading until signed zones are served.
+            let start = out.len();
             r.hex_rest(out)?;
+            // SHA-1, SHA-256, SHA-384 (RFC 3658, 4509, 6605): BIND and Knot refuse other
+            // lengths; digest types they do not know are read whatever their length.
+            let want = match out[start - 1] {
+                1 => Some(20),
+                2 => Some(32),
+                4 => Some(48),
+                _ => None,
+            };
+            if want.is_some_and(|n| n != out.len() - start) {
+                return Err(RdataError::Bad {
+                    what: "DS digest length",
+                    token: (out.len() - start).to_string(),
+                });
+            }
         }
         DNSKEY | CDNSKEY | RKEY => {
             r.u16(out, "key flags")?;

@@ -176,6 +176,8 @@ const ERRORS: &[(u16, &str, &str)] = &[
     (EUI64, "0000:5eef:1000:002a", "bad EUI-64 address \"0000:5eef:1000:002a\""),
     (NID, "10 0014:4fff:ff20", "bad 64-bit identifier \"0014:4fff:ff20\""),
     (ZONEMD, "1 1 1 00ff", "bad ZONEMD digest length \"2\""),
+    (DS, "1 8 2 0011", "bad DS digest length \"2\""),
+    (CDS, "1 8 1 0011", "bad DS digest length \"2\""),
     (LOC, "1 n 1 E 0", "bad LOC latitude minutes \"n\""),
     (AMTRELAY, "0 0 0", "missing gateway"),
     (NULL, "00", "NULL RDATA can only be given in RFC 3597 \\# form"),
