@@ -2,7 +2,7 @@
 //! path's `select` stage, the client's address and EDNS Client Subnet, health states, scopes.
 
 mod common;
-use common::TempDir;
+use common::{chi_square, TempDir};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -1123,16 +1123,6 @@ fn a_cname_policy_with_nothing_for_the_client_is_nodata() {
         cnames.is_empty() && addrs.is_empty(),
         "{cnames:?} {addrs:?}"
     );
-}
-
-/// Pearson's chi-square of `counts` against a uniform spread.
-fn chi_square(counts: &[usize]) -> f64 {
-    let total: usize = counts.iter().sum();
-    let expected = total as f64 / counts.len() as f64;
-    counts
-        .iter()
-        .map(|&c| (c as f64 - expected).powi(2) / expected)
-        .sum()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! round-tripping through `check --config`.
 
 mod common;
-use common::{a_records, eventually, query, Server, TempDir, BIN};
+use common::{a_records, chi_square, eventually, query, Server, TempDir, BIN};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -837,16 +837,6 @@ fn a_in_order(snap: &Snapshot, name: &str) -> Vec<String> {
     let n = respond_from(snap, &query(name, 1, None), Transport::Udp, None, &mut out);
     let m = Message::from_vec(&out[..n]).unwrap();
     m.answers.iter().map(|r| r.data.to_string()).collect()
-}
-
-/// Pearson's chi-square of `counts` against a uniform spread.
-fn chi_square(counts: &[usize]) -> f64 {
-    let total: usize = counts.iter().sum();
-    let expected = total as f64 / counts.len() as f64;
-    counts
-        .iter()
-        .map(|&c| (c as f64 - expected).powi(2) / expected)
-        .sum()
 }
 
 #[test]

@@ -83,3 +83,14 @@ pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// Pearson's chi-square of `counts` against a uniform spread (the order and share tests
+/// compare it with the bound for p = 10⁻⁶, as their draws are not seeded).
+pub fn chi_square(counts: &[usize]) -> f64 {
+    let total: usize = counts.iter().sum();
+    let expected = total as f64 / counts.len() as f64;
+    counts
+        .iter()
+        .map(|&c| (c as f64 - expected).powi(2) / expected)
+        .sum()
+}
