@@ -217,26 +217,10 @@ pub(super) fn merge_fragments(
             match toml::from_str::<Fragment>(&text) {
                 Ok(f) => {
                     let at = path.display().to_string();
-                    file.record_set
-                        .extend(f.record_set.into_iter().map(|item| Located {
-                            at: at.clone(),
-                            item,
-                        }));
-                    file.health_check
-                        .extend(f.health_check.into_iter().map(|item| Located {
-                            at: at.clone(),
-                            item,
-                        }));
-                    file.cidr_collection
-                        .extend(f.cidr_collection.into_iter().map(|item| Located {
-                            at: at.clone(),
-                            item,
-                        }));
-                    file.load_balancer
-                        .extend(f.load_balancer.into_iter().map(|item| Located {
-                            at: at.clone(),
-                            item,
-                        }));
+                    file.record_set.extend(located(f.record_set, &at));
+                    file.health_check.extend(located(f.health_check, &at));
+                    file.cidr_collection.extend(located(f.cidr_collection, &at));
+                    file.load_balancer.extend(located(f.load_balancer, &at));
                     if let Some(json) = f.route53_health_checks {
                         fragment_checks.push((path.display().to_string(), json));
                     }
@@ -335,4 +319,12 @@ fn add_zone(
             z.route53.extend(route53);
         }
     }
+}
+
+/// Items read from the file at `at`, each marked with it.
+fn located<'a, T: 'a>(items: Vec<T>, at: &'a str) -> impl Iterator<Item = Located<T>> + 'a {
+    items.into_iter().map(move |item| Located {
+        at: at.to_string(),
+        item,
+    })
 }

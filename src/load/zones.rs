@@ -30,6 +30,24 @@ pub(super) struct Outcome {
     pub(super) warnings: Vec<String>,
 }
 
+/// A zone file with the configuration's record sets for its origin placed in it.
+fn load_file(
+    config: &Config,
+    spec: &ZoneSpec,
+    indices: &Indices<'_>,
+    file: &Path,
+) -> Result<(Zone, Vec<String>), LoadError> {
+    let groups = groups_for(
+        config,
+        &spec.origin,
+        &[],
+        indices.health,
+        indices.collections,
+    )
+    .map_err(|problems| LoadError { problems })?;
+    Zone::load_with_groups(&spec.origin, file, groups)
+}
+
 /// Loads `spec`'s zone.
 pub(super) fn load(
     config: &Config,
@@ -44,15 +62,7 @@ pub(super) fn load(
     let mut warnings = Vec::new();
     let loaded = if spec.route53.is_empty() {
         let file = spec.file.as_deref().unwrap_or(Path::new(""));
-        groups_for(
-            config,
-            &spec.origin,
-            &[],
-            indices.health,
-            indices.collections,
-        )
-        .map_err(|problems| LoadError { problems })
-        .and_then(|groups| Zone::load_with_groups(&spec.origin, file, groups))
+        load_file(config, spec, indices, file)
     } else {
         load_route53(
             config,
@@ -150,15 +160,7 @@ fn secondary_zone(
         };
     }
     let policy = std::fs::read_to_string(secondary::policy_file(dir, &spec.origin)).ok();
-    let loaded = groups_for(
-        config,
-        &spec.origin,
-        &[],
-        indices.health,
-        indices.collections,
-    )
-    .map_err(|problems| LoadError { problems })
-    .and_then(|groups| Zone::load_with_groups(&spec.origin, &file, groups));
+    let loaded = load_file(config, spec, indices, &file);
     let (zone, state, error) = match loaded {
         Ok((mut zone, w)) => {
             warnings.extend(w);
