@@ -359,8 +359,9 @@ fn hickory_renders(rtype: u16) -> bool {
 fn records(out: &mut String, zone: &Zone, set: &RrSet, pad: &str) {
     for rd in zone.rdatas(set) {
         let mut d = BinDecoder::new(rd);
-        // hickory-proto's presentation form where it is the standard one; RFC 3597 `\#` for
-        // the rest (it prints SVCB parameters with stray commas and unknown types in base64).
+        // hickory-proto's presentation form where it is the standard one, then ours
+        // (`zone::rdata::presentation`); RFC 3597 `\#` for the rest (hickory-proto prints SVCB
+        // parameters with stray commas and unknown types in base64).
         let decoded = if hickory_renders(set.rtype) {
             RData::read(
                 &mut d,
@@ -372,15 +373,17 @@ fn records(out: &mut String, zone: &Zone, set: &RrSet, pad: &str) {
             None
         };
         let strings = matches!(set.rtype, types::TXT | types::SPF | types::HINFO);
-        let text = match decoded {
-            Some(r) => r.to_string(),
-            None if strings && char_strings(rd).is_some() => char_strings(rd).unwrap_or_default(),
-            None => format!(
-                "\\# {} {}",
-                rd.len(),
-                rd.iter().map(|b| format!("{b:02X}")).collect::<String>()
-            ),
-        };
+        let text = decoded
+            .map(|r| r.to_string())
+            .or_else(|| crate::zone::rdata::presentation(set.rtype, rd))
+            .or_else(|| strings.then(|| char_strings(rd)).flatten())
+            .unwrap_or_else(|| {
+                format!(
+                    "\\# {} {}",
+                    rd.len(),
+                    rd.iter().map(|b| format!("{b:02X}")).collect::<String>()
+                )
+            });
         let _ = writeln!(
             out,
             "{pad}           {} {} {}",

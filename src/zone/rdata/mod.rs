@@ -5,7 +5,8 @@
 //! `\# len hex` works for every type and is checked against the type's wire layout where the
 //! layout is known ([`validate`]). The families live in their own files: names and numbers
 //! (`basic.rs`), addresses and locations (`addr.rs`, `loc.rs`), SVCB/HTTPS (`svcb.rs`), keys and
-//! digests (`misc.rs`), and A6, ATMA, HIP, DOA (`rare.rs`).
+//! digests (`misc.rs`), and A6, ATMA, HIP, DOA (`rare.rs`). `text.rs` goes the other way for
+//! the types whose text hickory-proto does not print in the standard form.
 
 mod addr;
 mod basic;
@@ -17,9 +18,11 @@ mod reader;
 mod svcb;
 #[cfg(test)]
 mod tests;
+mod text;
 mod validate;
 
 pub use error::RdataError;
+pub use text::presentation;
 
 use super::lex::Token;
 use crate::wire::types::*;

@@ -295,3 +295,90 @@ fn dnssec_algorithms_may_be_named() {
     assert_eq!(d[..4], [0x30, 0x39, 13, 2]);
     assert_eq!(hex(&d[4..]), digest);
 }
+
+/// (type, text read under `t5.test.`, the text `presentation` gives back: what `dig` prints).
+const PRESENTATION: &[(u16, &str, &str)] = &[
+    (
+        SVCB,
+        "1 sip alpn=h2,h3 port=8443 ipv4hint=192.0.2.60",
+        "1 sip.t5.test. alpn=\"h2,h3\" port=8443 ipv4hint=192.0.2.60",
+    ),
+    (
+        HTTPS,
+        "1 . port=8443 alpn=\"h2,h3\" mandatory=alpn,port",
+        "1 . mandatory=alpn,port alpn=\"h2,h3\" port=8443",
+    ),
+    (HTTPS, "0 pool.svc.example.", "0 pool.svc.example."),
+    (
+        SVCB,
+        "1 . alpn=h3 no-default-alpn ipv6hint=2001:db8::1,2001:db8::53:1 key667=hello",
+        "1 . alpn=\"h3\" no-default-alpn ipv6hint=2001:db8::1,2001:db8::53:1 key667=\"hello\"",
+    ),
+    (
+        SVCB,
+        "16 foo.example.org. alpn=f\\\\\\\\oo\\\\,bar,h2",
+        "16 foo.example.org. alpn=\"f\\\\\\\\oo\\\\,bar,h2\"",
+    ),
+    (
+        SVCB,
+        "1 doh.example. alpn=h2 dohpath=/dns-query{?dns} ech=AEX+DQBB",
+        "1 doh.example. alpn=\"h2\" ech=AEX+DQBB dohpath=\"/dns-query{?dns}\"",
+    ),
+    (SVCB, "1 . key65333", "1 . key65333"),
+    (
+        LOC,
+        "42 21 54 N 71 06 18 W -24m 30m",
+        "42 21 54.000 N 71 6 18.000 W -24.00m 30m 10000m 10m",
+    ),
+    (
+        LOC,
+        "42 21 43.952 N 71 5 6.344 W -24m 1m 200m",
+        "42 21 43.952 N 71 5 6.344 W -24.00m 1m 200m 10m",
+    ),
+    (
+        LOC,
+        "90 S 0 E 0",
+        "90 0 0.000 S 0 0 0.000 E 0.00m 1m 10000m 10m",
+    ),
+    (
+        LOC,
+        "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m",
+        "52 22 23.000 N 4 53 32.000 E -2.00m 0m 10000m 10m",
+    ),
+    (
+        LOC,
+        "0 N 0 E 12.34m 0.5m",
+        "0 0 0.000 N 0 0 0.000 E 12.34m 0.50m 10000m 10m",
+    ),
+    (EUI48, "00-00-5e-00-53-2a", "00-00-5e-00-53-2a"),
+    (EUI64, "00-00-5E-EF-10-00-00-2A", "00-00-5e-ef-10-00-00-2a"),
+    (
+        URI,
+        "10 1 \"ftp://ftp1.example.com/public\"",
+        "10 1 \"ftp://ftp1.example.com/public\"",
+    ),
+    (URI, "1 1 \"\"", "1 1 \"\""),
+];
+
+#[test]
+fn presentation_prints_what_dig_prints_and_reads_back_to_the_same_octets() {
+    for &(rtype, text, want) in PRESENTATION {
+        let wire = read(rtype, text, "t5.test.").unwrap_or_else(|e| panic!("{text}: {e}"));
+        let shown = presentation(rtype, &wire);
+        assert_eq!(shown.as_deref(), Some(want), "{text}");
+        let again = read(rtype, want, "t5.test.").unwrap_or_else(|e| panic!("{want}: {e}"));
+        assert_eq!(hex(&again), hex(&wire), "{want} reads back differently");
+    }
+}
+
+#[test]
+fn presentation_leaves_other_types_and_malformed_rdata_to_the_generic_form() {
+    assert_eq!(presentation(A, &[192, 0, 2, 1]), None);
+    assert_eq!(presentation(LOC, &[1; 16]), None, "LOC version 1");
+    assert_eq!(
+        presentation(SVCB, &[0, 1, 0, 0, 1, 0, 9]),
+        None,
+        "a parameter cut short"
+    );
+    assert_eq!(presentation(EUI48, &[0; 5]), None);
+}
