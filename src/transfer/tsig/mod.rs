@@ -445,7 +445,6 @@ pub fn verify_request(
 
 /// Appends a TSIG record to the message `msg[start..]` (complete, unsigned) and bumps its
 /// ARCOUNT.
-#[allow(clippy::too_many_arguments)]
 fn append(msg: &mut Vec<u8>, start: usize, v: &Vars<'_>, mac: &[u8], original_id: u16) {
     msg.extend_from_slice(v.key);
     msg.extend_from_slice(&types::TSIG.to_be_bytes());
