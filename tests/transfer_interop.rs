@@ -508,6 +508,35 @@ fn serial_policy_increment_renumbers_a_changed_zone() {
     );
 }
 
+#[test]
+fn serial_policy_increment_serves_a_zone_file_whose_serial_went_down() {
+    let dir = TempDir::new("xfr-serial-inc-lower");
+    let zone = dir.write("xfr.test.zone", &with_serial(ZONE, 5, "192.0.2.10"));
+    let conf = dir.write(
+        "c.toml",
+        &format!(
+            "[[zone]]\norigin = \"xfr.test.\"\nfile = \"{}\"\nallow_transfer = [\"127.0.0.1\"]\nserial_policy = \"increment\"\n",
+            zone.display()
+        ),
+    );
+    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    std::fs::write(&zone, with_serial(ZONE, 3, "192.0.2.97")).unwrap();
+    hup(&ours);
+    // The file's serial is only a suggestion: the edit is served, one past the served serial.
+    eventually("the new address", || {
+        first_a(ours.addr, "www.xfr.test").as_deref() == Some("192.0.2.97")
+    });
+    assert_eq!(served_serial(ours.addr), Some(6));
+    // Logged together with the serial's advance, which comes after any warning.
+    eventually("the advance to be logged", || {
+        server_log(&ours).contains("serial 5 → 6")
+    });
+    assert!(
+        !server_log(&ours).contains("was not raised"),
+        "no warning when serials are managed"
+    );
+}
+
 const POLICY_CONFIG: &str = r#"
 [[zone]]
 origin = "xfr.test."

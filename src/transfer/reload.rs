@@ -181,13 +181,18 @@ pub fn apply(
                 *slot = old;
                 continue;
             } else if file_edited && !source_raised {
-                let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
-                out.unbumped.push(format!(
-                    "zone {text}: the zone file changed but its serial {} was not raised; serving it as serial {} (the SOA is at {soa})",
-                    slot.source_serial,
-                    policy(&origin).next(old.serial)
-                ));
-                "the zone file changed without a serial bump"
+                if policy(&origin) != SerialPolicy::Keep {
+                    // The operator asked for serials to be managed: nothing to warn about.
+                    "the zone file changed without a serial bump (serial_policy)"
+                } else {
+                    let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
+                    out.unbumped.push(format!(
+                        "zone {text}: the zone file changed but its serial {} was not raised; serving it as serial {} (the SOA is at {soa})",
+                        slot.source_serial,
+                        policy(&origin).next(old.serial)
+                    ));
+                    "the zone file changed without a serial bump"
+                }
             } else if file_edited {
                 "the zone file changed; its serial is below the one served"
             } else {
