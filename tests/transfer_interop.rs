@@ -483,10 +483,9 @@ fn a_zone_file_edit_that_lowers_the_serial_keeps_serving_the_old_version() {
     assert_eq!(served_serial(ours.addr), Some(5));
 }
 
-#[test]
-fn serial_policy_increment_renumbers_a_changed_zone() {
-    let dir = TempDir::new("xfr-serial-inc");
-    let zone = dir.write("xfr.test.zone", ZONE);
+/// A primary for `zone_text` with `serial_policy = "increment"`, transfers allowed to loopback.
+fn primary_with_increment(dir: &TempDir, zone_text: &str) -> (Server, PathBuf) {
+    let zone = dir.write("xfr.test.zone", zone_text);
     let conf = dir.write(
         "c.toml",
         &format!(
@@ -495,6 +494,13 @@ fn serial_policy_increment_renumbers_a_changed_zone() {
         ),
     );
     let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    (ours, zone)
+}
+
+#[test]
+fn serial_policy_increment_renumbers_a_changed_zone() {
+    let dir = TempDir::new("xfr-serial-inc");
+    let (ours, zone) = primary_with_increment(&dir, ZONE);
     std::fs::write(&zone, with_serial(ZONE, 1, "192.0.2.98")).unwrap();
     hup(&ours);
     eventually("the new address", || {
@@ -511,15 +517,7 @@ fn serial_policy_increment_renumbers_a_changed_zone() {
 #[test]
 fn serial_policy_increment_serves_a_zone_file_whose_serial_went_down() {
     let dir = TempDir::new("xfr-serial-inc-lower");
-    let zone = dir.write("xfr.test.zone", &with_serial(ZONE, 5, "192.0.2.10"));
-    let conf = dir.write(
-        "c.toml",
-        &format!(
-            "[[zone]]\norigin = \"xfr.test.\"\nfile = \"{}\"\nallow_transfer = [\"127.0.0.1\"]\nserial_policy = \"increment\"\n",
-            zone.display()
-        ),
-    );
-    let ours = serve(&dir, &["--config", conf.to_str().unwrap()], "www.xfr.test");
+    let (ours, zone) = primary_with_increment(&dir, &with_serial(ZONE, 5, "192.0.2.10"));
     std::fs::write(&zone, with_serial(ZONE, 3, "192.0.2.97")).unwrap();
     hup(&ours);
     // The file's serial is only a suggestion: the edit is served, one past the served serial.
