@@ -140,7 +140,13 @@ fn secondary_zone(
         };
         (zone, state, error)
     };
-    let Some(dir) = config.state_dir.as_deref() else {
+    // No saved copy (no state directory, or never transferred): wait for the first transfer.
+    let saved = config
+        .state_dir
+        .as_deref()
+        .map(|dir| (dir, secondary::state_file(dir, &spec.origin)))
+        .filter(|(_, file)| file.exists());
+    let Some((dir, file)) = saved else {
         let (zone, state, error) = pending(running, None);
         return Outcome {
             zone,
@@ -149,16 +155,6 @@ fn secondary_zone(
             warnings,
         };
     };
-    let file = secondary::state_file(dir, &spec.origin);
-    if !file.exists() {
-        let (zone, state, error) = pending(running, None);
-        return Outcome {
-            zone,
-            state,
-            error,
-            warnings,
-        };
-    }
     let policy = std::fs::read_to_string(secondary::policy_file(dir, &spec.origin)).ok();
     let loaded = load_file(config, spec, indices, &file);
     let (zone, state, error) = match loaded {
