@@ -56,6 +56,7 @@
 //! behaviour with AWS's documentation cited; `RFC NNNN §N` to the RFC.
 
 pub mod answer;
+pub mod api;
 pub mod config;
 pub mod demo;
 pub mod durable;
@@ -70,6 +71,7 @@ pub mod serve;
 pub mod server;
 pub mod snapshot;
 pub mod status;
+pub mod store;
 pub mod transfer;
 pub mod wire;
 pub mod zone;

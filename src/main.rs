@@ -153,6 +153,14 @@ struct Source {
     /// SERVFAIL and the others serve).
     #[arg(long)]
     strict: bool,
+    /// Serve Route 53's API (SigV4, REST 2013-04-01) on ADDR (repeatable); needs --state-dir
+    /// and --api-key. Without it nothing listens.
+    #[arg(long = "api-listen", value_name = "ADDR")]
+    api_listen: Vec<String>,
+    /// An API key pair, as ACCESS_KEY_ID:SECRET_ACCESS_KEY (repeatable); requests must be
+    /// signed with one of them.
+    #[arg(long = "api-key", value_name = "AKID:SECRET")]
+    api_key: Vec<String>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -176,8 +184,13 @@ impl Source {
             secondaries: self.secondary.clone(),
             state_dir: self.state_dir.clone(),
             strict: self.strict,
+            api_listen: self.api_listen.clone(),
+            api_keys: self.api_key.clone(),
         };
-        let no_zones = self.zone.is_empty() && self.route53.is_empty() && self.secondary.is_empty();
+        let no_zones = self.zone.is_empty()
+            && self.route53.is_empty()
+            && self.secondary.is_empty()
+            && self.api_listen.is_empty();
         let path = match (&self.config, no_zones) {
             (Some(p), _) => Some(p.clone()),
             (None, true) => {

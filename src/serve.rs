@@ -13,7 +13,7 @@ use crate::health::report::Reports;
 use crate::load;
 use crate::server::{Listeners, Server};
 use crate::snapshot::{Snapshot, ZoneState};
-use crate::transfer::{notify, reload, secondary, Control};
+use crate::transfer::{reload, secondary, Control};
 use crate::wire::name;
 
 /// A server with everything it runs beside the sockets.
@@ -24,6 +24,8 @@ pub struct Service {
     probes: Vec<JoinHandle<()>>,
     secondaries: Vec<JoinHandle<()>>,
     status: Option<JoinHandle<()>>,
+    /// The Route 53 API, when configured.
+    pub api: Option<crate::api::Running>,
 }
 
 /// Where `config` listens, as the socket layer takes it.
@@ -43,11 +45,35 @@ impl Service {
     /// Binds the listeners, restores IXFR histories, sends the NOTIFYs a start calls for, and
     /// starts secondaries, probes and the status listener. Must run inside a tokio runtime.
     pub async fn start(config: Config, mut snapshot: Snapshot) -> anyhow::Result<Service> {
-        let control = Arc::new(Control::new(load::transfer_settings(&config)));
+        // The API's hosted zones are served from the first answer on.
+        let store = match &config.api {
+            Some(_) => {
+                let (store, committer) = crate::api::Store::open(Arc::new(config.clone()))?;
+                crate::api::merge_zones(&store, &mut snapshot);
+                Some((store, committer))
+            }
+            None => None,
+        };
+        let mut settings = load::transfer_settings(&config);
+        if let Some((store, _)) = &store {
+            store.transfer_settings(&mut settings);
+        }
+        let control = Arc::new(Control::new(settings));
         control.load_journals(&snapshot);
         let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
         let server = Server::start(&listeners(&config), snapshot, control)?;
-        report_transfer_outcome(&outcome);
+        reload::act_on(&outcome);
+        let api = match (store, &config.api) {
+            (Some((store, committer)), Some(api_config)) => {
+                let publisher = crate::api::Publisher {
+                    snapshot: server.snapshot.clone(),
+                    writer: server.writer.clone(),
+                    control: server.control.clone(),
+                };
+                Some(crate::api::start(api_config, store, committer, publisher).await?)
+            }
+            _ => None,
+        };
         let reports = Arc::new(Reports::default());
         let mut service = Service {
             secondaries: start_secondaries(&config, &server),
@@ -56,6 +82,7 @@ impl Service {
             server,
             config,
             reports,
+            api,
         };
         if let Some(addr) = service.config.status_listen {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -96,11 +123,17 @@ impl Service {
         // Nobody else publishes (a secondary's transfer) while this reload builds.
         let writer = server.writer.clone();
         let guard = writer.lock().unwrap_or_else(|e| e.into_inner());
-        control
-            .settings
-            .store(Arc::new(load::transfer_settings(config)));
+        let mut settings = load::transfer_settings(config);
+        if let Some(api) = &self.api {
+            api.store.reconfigure(Arc::new(config.clone()));
+            api.store.transfer_settings(&mut settings);
+        }
+        control.settings.store(Arc::new(settings));
         let current = server.snapshot.load_full();
         let mut built = load::build(config, Some(&current));
+        if let Some(api) = &self.api {
+            crate::api::merge_zones(&api.store, &mut built.snapshot);
+        }
         let outcome = reload::apply(control, Some(&current), &mut built.snapshot, |o| {
             serial_policy(config, o)
         });
@@ -132,7 +165,7 @@ impl Service {
         self.probes = spawn_probes(config, &built.snapshot, &self.reports);
         server.swap(built.snapshot);
         drop(guard);
-        report_transfer_outcome(&outcome);
+        reload::act_on(&outcome);
         self.secondaries.iter().for_each(|t| t.abort());
         self.secondaries = start_secondaries(config, server);
     }
@@ -144,6 +177,9 @@ impl Service {
             .chain(self.status.iter())
             .chain(self.secondaries.iter())
             .for_each(|t| t.abort());
+        if let Some(api) = &self.api {
+            api.stop();
+        }
         self.server.shutdown().await;
     }
 }
@@ -217,29 +253,6 @@ fn serial_policy(config: &Config, origin: &[u8]) -> reload::SerialPolicy {
         .find(|z| z.origin == origin)
         .map(|z| z.serial_policy)
         .unwrap_or_default()
-}
-
-/// Logs what a load meant for transfers and sends the NOTIFYs it calls for.
-fn report_transfer_outcome(outcome: &reload::Outcome) {
-    for (zone, why) in &outcome.refused {
-        tracing::error!(zone = %zone, "{why}");
-    }
-    for warning in &outcome.unbumped {
-        tracing::warn!("{warning}");
-    }
-    for a in &outcome.advanced {
-        tracing::info!(zone = %a.zone, "serial {} → {}: {}", a.from, a.to, a.why);
-    }
-    for c in &outcome.changed {
-        tracing::info!(zone = %name::to_text(&c.origin), serial = c.serial, targets = c.notify.len(), "sending NOTIFY");
-        notify::send_all(
-            c.origin.clone(),
-            c.serial,
-            (c.soa_ttl, c.soa_rdata.clone()),
-            &c.notify,
-            None,
-        );
-    }
 }
 
 /// One task per secondary zone, publishing into the server's snapshot.

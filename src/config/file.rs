@@ -70,6 +70,7 @@ pub(super) fn read(path: Option<&Path>) -> Result<Source, ConfigError> {
         cidr_collection: reader.tables("cidr_collection", spans.cidr_collection),
         load_balancer: reader.tables("load_balancer", spans.load_balancer),
         tsig_key: reader.tables("tsig_key", spans.tsig_key),
+        api: spans.api.and_then(|t| reader.table("api", None, t)),
     };
     Ok(Source {
         file,
@@ -88,6 +89,7 @@ const TABLES: &[&str] = &[
     "cidr_collection",
     "load_balancer",
     "tsig_key",
+    "api",
 ];
 
 /// Each table of the file with where it is, before its fields are read.
@@ -106,6 +108,7 @@ struct Spans {
     load_balancer: Vec<Spanned<toml::Value>>,
     #[serde(default)]
     tsig_key: Vec<Spanned<toml::Value>>,
+    api: Option<Spanned<toml::Value>>,
 }
 
 /// Reads tables one by one, collecting every problem.
@@ -234,6 +237,33 @@ pub(super) struct File {
     pub(super) cidr_collection: Vec<Located<CidrCollectionSection>>,
     pub(super) load_balancer: Vec<Located<LoadBalancerSection>>,
     pub(super) tsig_key: Vec<Located<TsigKeySection>>,
+    pub(super) api: Option<ApiSection>,
+}
+
+/// `[api]`: the Route 53 API listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApiSection {
+    pub(super) listen: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) key: Vec<ApiKeySection>,
+    pub(super) name_servers: Option<Vec<String>>,
+    pub(super) tls_cert: Option<PathBuf>,
+    pub(super) tls_key: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) insecure: bool,
+    #[serde(default)]
+    pub(super) allow_transfer: Vec<String>,
+    #[serde(default)]
+    pub(super) notify: Vec<String>,
+    pub(super) max_connections: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApiKeySection {
+    pub(super) access_key_id: String,
+    pub(super) secret_access_key: String,
 }
 
 /// `[[tsig_key]]`: a shared secret as BIND's and Knot's configs write it.

@@ -25,6 +25,7 @@
 //! transfers, TSIG keys), [`health`] (health checks), [`policy`] (CIDR collections, load
 //! balancers, routing-policy record sets).
 
+mod api;
 mod file;
 mod health;
 mod policy;
@@ -40,6 +41,7 @@ use ipnetwork::IpNetwork;
 use crate::policy::spec::RecordSetSpec;
 use crate::snapshot::Options;
 
+pub use api::ApiConfig;
 pub use policy::{LoadBalancerConfig, TargetConfig};
 pub use zones::ZoneSpec;
 
@@ -100,6 +102,8 @@ pub struct Config {
     pub strict: bool,
     /// Policy definitions as written, for carrying a zone's policy to policydns secondaries.
     pub raw_policy: RawPolicy,
+    /// The Route 53 API, when it listens.
+    pub api: Option<ApiConfig>,
 }
 
 /// `[[health_check]]` and `[[load_balancer]]` tables as written (by id, by lowercase name
@@ -145,6 +149,10 @@ pub struct Overrides {
     pub state_dir: Option<String>,
     /// `--strict`: refuse to start when a zone fails to load.
     pub strict: bool,
+    /// `--api-listen ADDR`, replacing `[api] listen`.
+    pub api_listen: Vec<String>,
+    /// `--api-key AKID:SECRET`, added to `[[api.key]]`.
+    pub api_keys: Vec<String>,
 }
 
 /// Paths in the file are relative to the file's directory.
@@ -185,7 +193,14 @@ impl Config {
         let fragment_checks = zones::merge_fragments(&mut file, &zones, &state_dir, &mut errors);
         let tsig_keys =
             zones::tsig_keys(std::mem::take(&mut file.tsig_key), cli, &zones, &mut errors);
-        if zones.is_empty() {
+        let api = api::api(
+            std::mem::take(&mut file.api),
+            &base,
+            cli,
+            state_dir.as_ref(),
+            &mut errors,
+        );
+        if zones.is_empty() && api.is_none() {
             errors.push(
                 "no zones to serve: add [[zone]] tables to the config, --zone ORIGIN=FILE or --route53 ORIGIN=FILE".into(),
             );
@@ -282,6 +297,7 @@ impl Config {
                     .collect(),
                 route53_health_checks: checks.route53_objects,
             },
+            api,
         })
     }
 }

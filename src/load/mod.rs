@@ -10,6 +10,8 @@ mod groups;
 mod route53;
 mod zones;
 
+pub use route53::hosted_zone;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

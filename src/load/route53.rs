@@ -23,17 +23,99 @@ pub(super) fn load_route53(
     collection_index: &BTreeMap<&str, u32>,
     warnings: &mut Vec<String>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
-    use crate::route53;
-    let sets = route53::read_files(&spec.route53).map_err(|problems| LoadError { problems })?;
+    let sets =
+        crate::route53::read_files(&spec.route53).map_err(|problems| LoadError { problems })?;
     let others: Vec<&RecordSetSpec> = config
         .record_sets
         .iter()
         .filter(|r| in_zone(config, r, &spec.origin))
         .collect();
-    let options = route53::ConvertOptions {
-        apex_from_zone_file: spec.file.is_some(),
+    let source = spec.file.clone().unwrap_or_else(|| spec.route53[0].clone());
+    let sources = Sources {
+        origin: &spec.origin,
+        file: spec.file.as_deref(),
+        sets: &sets,
+        others,
+        source,
+        carry_policy: !spec.transfer.allow.is_empty(),
     };
-    let imported = route53::convert(&sets, &spec.origin, &others, options)
+    compile(config, sources, health_index, collection_index, warnings)
+}
+
+/// A hosted zone of the change store (`crate::store`), compiled as a zone of Route 53 JSON
+/// alone would be, serving the store's serial; `carry_policy` when it is transferred.
+pub fn hosted_zone(
+    config: &Config,
+    zone: &crate::store::HostedZone,
+    carry_policy: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(Zone, Vec<String>), LoadError> {
+    let origin = zone.origin();
+    let file = PathBuf::from(format!("hosted zone {} ({})", zone.id, zone.name));
+    let sets: Vec<crate::route53::Located> = zone
+        .record_sets
+        .iter()
+        .map(|s| {
+            let mut set = s.clone();
+            if set.rtype.eq_ignore_ascii_case("SOA") {
+                with_serial(&mut set, zone.serial);
+            }
+            crate::route53::Located {
+                at: set.describe(),
+                set,
+                file: file.clone(),
+            }
+        })
+        .collect();
+    let health_index = super::index_of(config.health.keys());
+    let collection_index = super::index_of(config.cidr_collections.keys());
+    let sources = Sources {
+        origin: &origin,
+        file: None,
+        sets: &sets,
+        others: Vec::new(),
+        source: file.clone(),
+        carry_policy,
+    };
+    compile(config, sources, &health_index, &collection_index, warnings)
+}
+
+/// The store manages the serial: the SOA value's third field is the store's.
+fn with_serial(set: &mut crate::route53::ResourceRecordSet, serial: u32) {
+    for r in set.resource_records.iter_mut().flatten() {
+        let mut fields: Vec<String> = r.value.split_whitespace().map(str::to_string).collect();
+        if fields.len() == 7 {
+            fields[2] = serial.to_string();
+            r.value = fields.join(" ");
+        }
+    }
+}
+
+/// Where a zone of Route 53 record sets comes from.
+struct Sources<'a> {
+    origin: &'a [u8],
+    /// A zone file beside the record sets (it gives the apex SOA and NS).
+    file: Option<&'a std::path::Path>,
+    sets: &'a [crate::route53::Located],
+    /// Routing-policy record sets of the zone from the TOML config.
+    others: Vec<&'a RecordSetSpec>,
+    /// What zone-wide problems name.
+    source: PathBuf,
+    carry_policy: bool,
+}
+
+fn compile(
+    config: &Config,
+    src: Sources<'_>,
+    health_index: &BTreeMap<&str, u32>,
+    collection_index: &BTreeMap<&str, u32>,
+    warnings: &mut Vec<String>,
+) -> Result<(Zone, Vec<String>), LoadError> {
+    use crate::route53;
+    let options = route53::ConvertOptions {
+        apex_from_zone_file: src.file.is_some(),
+    };
+    let imported = route53::convert(src.sets, src.origin, &src.others, options)
         .map_err(|problems| LoadError { problems })?;
 
     // IP-based record sets name a CIDR collection given beside them (--cidr-collection).
@@ -76,27 +158,27 @@ pub(super) fn load_route53(
     if !undefined.is_empty() {
         warnings.push(format!(
             "zone {}: HealthCheckId {} not defined by a [[health_check]] table; treated as healthy (Route 53 starts new health checks healthy)",
-            name::to_text(&spec.origin),
+            name::to_text(src.origin),
             undefined.join(", ")
         ));
     }
 
     let groups = groups_for(
         config,
-        &spec.origin,
+        src.origin,
         &imported.record_sets,
         health_index,
         collection_index,
     )
     .map_err(|problems| LoadError { problems })?;
-    let mut records = match &spec.file {
-        Some(f) => parse::parse_file(f, &spec.origin)?,
+    let mut records = match src.file {
+        Some(f) => parse::parse_file(f, src.origin)?,
         None => Vec::new(),
     };
     records.extend(imported.records);
-    let source = spec.file.clone().unwrap_or_else(|| spec.route53[0].clone());
+    let source = src.source;
     let (mut zone, w) =
-        Zone::compile_with_groups(&spec.origin, records, groups).map_err(|mut e| {
+        Zone::compile_with_groups(src.origin, records, groups).map_err(|mut e| {
             // Zone-wide problems (no SOA, ...) have no file: name the zone's source.
             for p in e
                 .problems
@@ -108,10 +190,11 @@ pub(super) fn load_route53(
             e
         })?;
     zone.source = Some(source);
-    if spec.transfer.allow.is_empty() {
+    if !src.carry_policy {
         return Ok((zone, w));
     }
-    let sets: Vec<&RecordSetSpec> = others
+    let sets: Vec<&RecordSetSpec> = src
+        .others
         .iter()
         .copied()
         .chain(imported.record_sets.iter())

@@ -33,47 +33,63 @@ pub use read::{
     Located, ValueError,
 };
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Route 53's documents, field for field (unknown fields are refused by name).
 /// One `ResourceRecordSet`, field for field.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct ResourceRecordSet {
     pub name: String,
     #[serde(rename = "Type")]
     pub rtype: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub geo_location: Option<GeoLocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failover: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_value_answer: Option<bool>,
     #[serde(rename = "TTL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_records: Option<Vec<ResourceRecord>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias_target: Option<AliasTarget>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic_policy_instance_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cidr_routing_config: Option<CidrRoutingConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub geo_proximity_location: Option<GeoProximityLocation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct ResourceRecord {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct GeoLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub continent_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subdivision_code: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct AliasTarget {
     pub hosted_zone_id: String,
@@ -82,24 +98,28 @@ pub struct AliasTarget {
     pub evaluate_target_health: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct CidrRoutingConfig {
     pub collection_id: String,
     pub location_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct GeoProximityLocation {
     #[serde(rename = "AWSRegion")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aws_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub local_zone_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinates: Option<Coordinates>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bias: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Coordinates {
     pub latitude: Degrees,
@@ -107,7 +127,7 @@ pub struct Coordinates {
 }
 
 /// The API gives coordinates as strings ("47.61"); hand-written files often use numbers.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum Degrees {
     Number(f64),
@@ -136,15 +156,20 @@ pub struct RecordSetList {
     pub resource_record_sets: Vec<ResourceRecordSet>,
     #[serde(default)]
     pub is_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_items: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_record_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_record_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_record_identifier: Option<String>,
     /// The AWS CLI's own pagination token (with `--max-items`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Action {
     Create,
@@ -152,7 +177,7 @@ pub enum Action {
     Delete,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Change {
     pub action: Action,
@@ -163,6 +188,7 @@ pub struct Change {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct ChangeBatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     pub changes: Vec<Change>,
 }
@@ -181,6 +207,7 @@ struct WrappedChangeBatch {
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct CidrBlockList {
     pub cidr_blocks: Vec<CidrBlock>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 

@@ -230,6 +230,29 @@ pub fn apply(
     out
 }
 
+/// Logs what a load meant for transfers and sends the NOTIFYs it calls for.
+pub fn act_on(outcome: &Outcome) {
+    for (zone, why) in &outcome.refused {
+        tracing::error!(zone = %zone, "{why}");
+    }
+    for warning in &outcome.unbumped {
+        tracing::warn!("{warning}");
+    }
+    for a in &outcome.advanced {
+        tracing::info!(zone = %a.zone, "serial {} → {}: {}", a.from, a.to, a.why);
+    }
+    for c in &outcome.changed {
+        tracing::info!(zone = %name::to_text(&c.origin), serial = c.serial, targets = c.notify.len(), "sending NOTIFY");
+        super::notify::send_all(
+            c.origin.clone(),
+            c.serial,
+            (c.soa_ttl, c.soa_rdata.clone()),
+            &c.notify,
+            None,
+        );
+    }
+}
+
 /// Sets a freshly loaded zone's served serial (nobody else holds it yet).
 fn set_serial(slot: &mut Arc<Zone>, serial: u32) {
     if slot.serial == serial {

@@ -1,0 +1,613 @@
+//! The one writer of the change store: requests that change something queue here, and a thread
+//! of its own takes everything queued at once (group commit), checks each request against the
+//! state, writes the accepted ones to the journal with one fsync, publishes the zones they
+//! touched, and only then answers. A request refused answers alone; the others of its group
+//! go ahead.
+//!
+//! Lock order, kept by everyone: the server's `writer` (who publishes a snapshot), then the
+//! store's state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::ApiError;
+use super::ids;
+use crate::config::{ApiConfig, Config};
+use crate::route53::{Change, ResourceRecord, ResourceRecordSet};
+use crate::snapshot::Snapshot;
+use crate::store::journal::Journal;
+use crate::store::{self, ChangeInfo, Entry, HostedZone, State};
+use crate::transfer::{reload, Control};
+use crate::wire::name;
+use crate::zone::{Catalog, Zone};
+
+/// Route 53's limits on one `ChangeResourceRecordSets` request.
+pub const MAX_CHANGES: usize = 1000;
+pub const MAX_VALUE_CHARS: usize = 32_000;
+/// Requests taken in one group commit at most.
+const GROUP: usize = 512;
+
+/// What a request asks the store to do.
+#[derive(Debug)]
+pub enum Write {
+    CreateZone {
+        name: String,
+        caller_reference: String,
+        comment: Option<String>,
+    },
+    Change {
+        zone_id: String,
+        comment: Option<String>,
+        changes: Vec<Change>,
+    },
+    DeleteZone {
+        zone_id: String,
+    },
+    Tags {
+        zone_id: String,
+        add: BTreeMap<String, String>,
+        remove: Vec<String>,
+    },
+}
+
+/// What an accepted write did.
+#[derive(Debug)]
+pub enum Written {
+    Zone(Box<HostedZone>, ChangeInfo),
+    Change(ChangeInfo),
+    Tags,
+}
+
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<Result<Written, ApiError>>,
+}
+
+/// Where published zones go: the running server's snapshot.
+#[derive(Clone)]
+pub struct Publisher {
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub writer: Arc<Mutex<()>>,
+    pub control: Arc<Control>,
+}
+
+/// The store as the API reads it and the committer writes it.
+pub struct Store {
+    pub inner: Mutex<Inner>,
+    pub config: ArcSwap<Config>,
+    queue: mpsc::UnboundedSender<Job>,
+}
+
+pub struct Inner {
+    pub state: State,
+    journal: Journal,
+    /// The served version of each hosted zone, by id.
+    pub compiled: BTreeMap<String, Arc<Zone>>,
+}
+
+impl Store {
+    /// Opens the store in the config's state directory and compiles its hosted zones.
+    /// Returns the store and the receiving end of its queue (for [`Store::run`]).
+    pub fn open(config: Arc<Config>) -> anyhow::Result<(Arc<Store>, Committer)> {
+        let dir = config
+            .state_dir
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("the API needs a state directory"))?;
+        let (journal, state, opened) = Journal::open(&dir)?;
+        if let Some(cut) = &opened.cut {
+            tracing::error!("API journal damaged at its end (a crash while writing?): {cut}");
+        }
+        tracing::info!(
+            hosted_zones = state.zones.len(),
+            replayed = opened.replayed,
+            "API store opened"
+        );
+        let mut compiled = BTreeMap::new();
+        for zone in state.zones.values() {
+            match compile(&config, zone) {
+                Ok(z) => {
+                    compiled.insert(zone.id.clone(), Arc::new(z));
+                }
+                // A zone the config no longer supports (a removed CIDR collection, say): it
+                // answers SERVFAIL, as a file zone that fails, and says why.
+                Err(problems) => {
+                    for p in &problems {
+                        tracing::error!(zone = %zone.name, "hosted zone does not compile: {p}");
+                    }
+                    compiled.insert(zone.id.clone(), Arc::new(Zone::placeholder(&zone.origin())));
+                }
+            }
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let store = Arc::new(Store {
+            inner: Mutex::new(Inner {
+                state,
+                journal,
+                compiled,
+            }),
+            config: ArcSwap::new(config),
+            queue: tx,
+        });
+        Ok((store.clone(), Committer { store, rx }))
+    }
+
+    /// Queues a write and waits for its outcome (durable and served when `Ok`).
+    pub async fn write(&self, write: Write) -> Result<Written, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send(Job { write, reply: tx })
+            .map_err(|_| ApiError::internal("the store is shutting down"))?;
+        rx.await
+            .map_err(|_| ApiError::internal("the store stopped before answering"))?
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hosted zones' served versions, for a snapshot being built.
+    pub fn zones(&self) -> Vec<Arc<Zone>> {
+        self.lock().compiled.values().cloned().collect()
+    }
+
+    /// Recompiles every hosted zone against a new configuration (on reload; the caller holds
+    /// the server's writer lock).
+    pub fn reconfigure(&self, config: Arc<Config>) {
+        let mut inner = self.lock();
+        let mut compiled = BTreeMap::new();
+        for zone in inner.state.zones.values() {
+            let z = match compile(&config, zone) {
+                Ok(z) => Arc::new(z),
+                Err(problems) => {
+                    for p in &problems {
+                        tracing::error!(zone = %zone.name, "hosted zone does not compile with the new configuration; keeping the version served: {p}");
+                    }
+                    match inner.compiled.get(&zone.id) {
+                        Some(old) => old.clone(),
+                        None => Arc::new(Zone::placeholder(&zone.origin())),
+                    }
+                }
+            };
+            compiled.insert(zone.id.clone(), z);
+        }
+        inner.compiled = compiled;
+        self.config.store(config);
+    }
+
+    /// Adds each hosted zone's transfer settings (the `[api]` table's) to `settings`.
+    pub fn transfer_settings(&self, settings: &mut crate::transfer::Settings) {
+        let config = self.config.load();
+        let Some(api) = &config.api else { return };
+        for zone in self.lock().state.zones.values() {
+            settings.zones.insert(zone.origin(), api.transfer.clone());
+        }
+    }
+}
+
+/// The committer's half: run it on a thread of its own.
+pub struct Committer {
+    store: Arc<Store>,
+    rx: mpsc::UnboundedReceiver<Job>,
+}
+
+impl Committer {
+    /// Takes queued writes in groups until every sender is gone.
+    pub fn run(mut self, publisher: Publisher, runtime: tokio::runtime::Handle) {
+        while let Some(first) = self.rx.blocking_recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < GROUP {
+                match self.rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let _enter = runtime.enter();
+            self.group(jobs, &publisher);
+        }
+    }
+
+    fn group(&mut self, jobs: Vec<Job>, publisher: &Publisher) {
+        let store = &self.store;
+        let guard = publisher.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = store.lock();
+        let config = store.config.load_full();
+        let first_seq = inner.state.seq + 1;
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut replies = Vec::new();
+        // Zones whose served version changes: id → new version (None: deleted).
+        let mut touched: BTreeMap<String, Option<(Vec<u8>, Arc<Zone>)>> = BTreeMap::new();
+        let mut gone: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for job in jobs {
+            match prepare(&inner.state, &config, job.write) {
+                Ok(p) => {
+                    if let Err(e) = inner.state.apply(&p.entry) {
+                        let _ = job.reply.send(Err(ApiError::internal(e.to_string())));
+                        continue;
+                    }
+                    match p.served {
+                        Served::Zone(id, origin, zone) => {
+                            touched.insert(id, Some((origin, Arc::new(zone))));
+                        }
+                        Served::Gone(id, origin) => {
+                            touched.insert(id, None);
+                            gone.insert(origin);
+                        }
+                        Served::Same => {}
+                    }
+                    entries.push(p.entry);
+                    replies.push((job.reply, Ok(p.written)));
+                }
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let refs: Vec<&Entry> = entries.iter().collect();
+        if let Err(e) = inner.journal.append(first_seq, &refs) {
+            tracing::error!("API journal write failed; the group's changes are refused: {e}");
+            // Back to what is on disk: nothing of this group was acknowledged.
+            let dir = config.state_dir.clone().unwrap_or_default();
+            match Journal::open(&dir) {
+                Ok((journal, state, _)) => {
+                    inner.journal = journal;
+                    inner.state = state;
+                }
+                Err(e) => tracing::error!("API store cannot be reopened: {e}"),
+            }
+            for (reply, _) in replies {
+                let _ = reply.send(Err(ApiError::internal(
+                    "the change could not be written to disk; nothing was changed",
+                )));
+            }
+            return;
+        }
+        // Durable: now served.
+        let mut origins_changed: BTreeSet<Vec<u8>> = gone;
+        for (id, v) in &touched {
+            match v {
+                Some((origin, zone)) => {
+                    origins_changed.insert(origin.clone());
+                    inner.compiled.insert(id.clone(), zone.clone());
+                }
+                None => {
+                    inner.compiled.remove(id);
+                }
+            }
+        }
+        let served: Vec<Arc<Zone>> = touched
+            .values()
+            .filter_map(|v| v.as_ref().map(|(_, z)| z.clone()))
+            .collect();
+        let api_transfer = config.api.as_ref().map(|a| a.transfer.clone());
+        publish(
+            publisher,
+            &inner.state,
+            api_transfer,
+            &origins_changed,
+            served,
+        );
+        if inner.journal.wants_compaction() {
+            let state = inner.state.clone();
+            if let Err(e) = inner.journal.compact(&state) {
+                tracing::error!("API journal compaction failed (the journal keeps growing): {e}");
+            }
+        }
+        drop(inner);
+        drop(guard);
+        for (reply, result) in replies {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// Replaces the changed hosted zones in the served snapshot, records their history and sends
+/// NOTIFY, as a reload does for the zones it changed.
+fn publish(
+    publisher: &Publisher,
+    state: &State,
+    transfer: Option<crate::transfer::ZoneTransfer>,
+    changed: &BTreeSet<Vec<u8>>,
+    zones: Vec<Arc<Zone>>,
+) {
+    let control = &publisher.control;
+    let settings = control.settings.load_full();
+    let mut next_settings = crate::transfer::Settings {
+        keys: settings.keys.clone(),
+        zones: settings.zones.clone(),
+        state_dir: settings.state_dir.clone(),
+    };
+    for origin in changed {
+        match (state.zone_by_origin(origin), &transfer) {
+            (Some(_), Some(t)) => {
+                next_settings.zones.insert(origin.clone(), t.clone());
+            }
+            _ => {
+                next_settings.zones.remove(origin);
+            }
+        }
+    }
+    control.settings.store(Arc::new(next_settings));
+    let current = publisher.snapshot.load_full();
+    let mut all: Vec<Arc<Zone>> = current
+        .catalog
+        .zones()
+        .iter()
+        .filter(|z| !changed.contains(&z.origin[..]))
+        .cloned()
+        .collect();
+    all.extend(zones);
+    let mut next = current.with_catalog(Catalog::new(all));
+    let outcome = reload::apply(control, Some(&current), &mut next, |_| {
+        reload::SerialPolicy::Increment
+    });
+    publisher.snapshot.store(Arc::new(next));
+    reload::act_on(&outcome);
+}
+
+/// What an accepted write changes in the served snapshot.
+enum Served {
+    Zone(String, Vec<u8>, Zone),
+    Gone(String, Vec<u8>),
+    Same,
+}
+
+struct Prepared {
+    entry: Entry,
+    written: Written,
+    served: Served,
+}
+
+/// Checks a write against the state and config: the entry to journal, or Route 53's error.
+fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, ApiError> {
+    let now = ids::now();
+    match write {
+        Write::CreateZone {
+            name,
+            caller_reference,
+            comment,
+        } => {
+            let api = config
+                .api
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("the API is not configured"))?;
+            if let Some(z) = state
+                .zones
+                .values()
+                .find(|z| z.caller_reference == caller_reference)
+            {
+                return Err(ApiError::new(
+                    409,
+                    "HostedZoneAlreadyExists",
+                    format!(
+                        "A hosted zone has already been created with the specified caller reference ({}, {})",
+                        z.id, z.name
+                    ),
+                ));
+            }
+            let wire = Some(store::key_name(&name))
+                .filter(|w| w.len() > 1)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "InvalidDomainName",
+                        format!("{name} is not a valid domain name"),
+                    )
+                })?;
+            let origin = name::to_lowercase(&wire);
+            if let Some(z) = state.zone_by_origin(&origin) {
+                return Err(ApiError::new(
+                    409,
+                    "HostedZoneAlreadyExists",
+                    format!(
+                        "policydns serves one zone per name: hosted zone {} already serves {}",
+                        z.id, z.name
+                    ),
+                ));
+            }
+            if config.zones.iter().any(|z| z.origin == origin) {
+                return Err(ApiError::new(
+                    409,
+                    "HostedZoneAlreadyExists",
+                    format!("{} is served from the configuration's zone files (read-only through the API)", name::to_text(&origin)),
+                ));
+            }
+            let zone = new_zone(api, &origin, caller_reference, comment, state);
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment: None,
+            };
+            let compiled =
+                compile(config, &zone).map_err(|p| ApiError::invalid_input(p.join("; ")))?;
+            Ok(Prepared {
+                served: Served::Zone(zone.id.clone(), origin, compiled),
+                written: Written::Zone(Box::new(zone.clone()), change.clone()),
+                entry: Entry::CreateZone { zone, change },
+            })
+        }
+        Write::Change {
+            zone_id,
+            comment,
+            changes,
+        } => {
+            let zone = state
+                .zones
+                .get(&zone_id)
+                .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
+            check_limits(&changes)?;
+            let mut after = zone.clone();
+            store::apply_changes(&mut after.record_sets, &zone.origin(), &changes)
+                .map_err(|m| ApiError::invalid_change_batch(&m))?;
+            after.serial = after.serial.wrapping_add(1);
+            let compiled =
+                compile(config, &after).map_err(|m| ApiError::invalid_change_batch(&m))?;
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment,
+            };
+            Ok(Prepared {
+                served: Served::Zone(zone_id.clone(), zone.origin(), compiled),
+                written: Written::Change(change.clone()),
+                entry: Entry::ChangeRecords {
+                    zone_id,
+                    change,
+                    changes,
+                },
+            })
+        }
+        Write::DeleteZone { zone_id } => {
+            let zone = state
+                .zones
+                .get(&zone_id)
+                .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
+            if zone.user_record_sets() > 0 {
+                return Err(ApiError::new(
+                    400,
+                    "HostedZoneNotEmpty",
+                    "The hosted zone contains resource records that are not SOA or NS records.",
+                ));
+            }
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment: None,
+            };
+            Ok(Prepared {
+                served: Served::Gone(zone_id.clone(), zone.origin()),
+                written: Written::Change(change.clone()),
+                entry: Entry::DeleteZone { zone_id, change },
+            })
+        }
+        Write::Tags {
+            zone_id,
+            add,
+            remove,
+        } => {
+            if !state.zones.contains_key(&zone_id) {
+                return Err(ApiError::no_such_zone(&zone_id));
+            }
+            Ok(Prepared {
+                served: Served::Same,
+                written: Written::Tags,
+                entry: Entry::Tags {
+                    zone_id,
+                    add,
+                    remove,
+                },
+            })
+        }
+    }
+}
+
+/// Route 53's batch limits: 1,000 changes (UPSERT counts twice) and 32,000 characters of
+/// values.
+fn check_limits(changes: &[Change]) -> Result<(), ApiError> {
+    let weight: usize = changes
+        .iter()
+        .map(|c| match c.action {
+            crate::route53::Action::Upsert => 2,
+            _ => 1,
+        })
+        .sum();
+    if changes.is_empty() {
+        return Err(ApiError::invalid_input(
+            "a change batch needs at least one change",
+        ));
+    }
+    if weight > MAX_CHANGES {
+        return Err(ApiError::invalid_change_batch(&[format!(
+            "Number of records limit of {MAX_CHANGES} exceeded."
+        )]));
+    }
+    let chars: usize = changes
+        .iter()
+        .flat_map(|c| c.resource_record_set.resource_records.iter().flatten())
+        .map(|r| r.value.chars().count())
+        .sum();
+    if chars > MAX_VALUE_CHARS {
+        return Err(ApiError::invalid_change_batch(&[format!(
+            "Number of characters limit of {MAX_VALUE_CHARS} exceeded."
+        )]));
+    }
+    Ok(())
+}
+
+/// A new hosted zone with the SOA and NS record sets Route 53 creates.
+fn new_zone(
+    api: &ApiConfig,
+    origin: &[u8],
+    caller_reference: String,
+    comment: Option<String>,
+    state: &State,
+) -> HostedZone {
+    let name = name::to_text(origin);
+    let mut id = ids::zone_id();
+    while state.zones.contains_key(&id) {
+        id = ids::zone_id();
+    }
+    let primary = api
+        .name_servers
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "localhost.".into());
+    let values = |v: Vec<String>| {
+        Some(
+            v.into_iter()
+                .map(|value| ResourceRecord { value })
+                .collect(),
+        )
+    };
+    let set = |rtype: &str, ttl: i64, records| ResourceRecordSet {
+        name: name.clone(),
+        rtype: rtype.into(),
+        set_identifier: None,
+        weight: None,
+        region: None,
+        geo_location: None,
+        failover: None,
+        multi_value_answer: None,
+        ttl: Some(ttl),
+        resource_records: records,
+        alias_target: None,
+        health_check_id: None,
+        traffic_policy_instance_id: None,
+        cidr_routing_config: None,
+        geo_proximity_location: None,
+    };
+    // Route 53's SOA: its first name server, a hostmaster mailbox, serial 1, and its timers.
+    let soa = format!("{primary} hostmaster.{name} 1 7200 900 1209600 86400");
+    HostedZone {
+        id,
+        name: name.clone(),
+        caller_reference,
+        comment,
+        private_zone: false,
+        name_servers: api.name_servers.clone(),
+        serial: 1,
+        record_sets: vec![
+            set("SOA", 900, values(vec![soa])),
+            set("NS", 172_800, values(api.name_servers.clone())),
+        ],
+        tags: BTreeMap::new(),
+    }
+}
+
+/// Compiles a hosted zone as it would be served; the messages name the record sets.
+fn compile(config: &Config, zone: &HostedZone) -> Result<Zone, Vec<String>> {
+    let carry_policy = config
+        .api
+        .as_ref()
+        .is_some_and(|a| !a.transfer.allow.is_empty());
+    let mut warnings = Vec::new();
+    match crate::load::hosted_zone(config, zone, carry_policy, &mut warnings) {
+        Ok((z, _)) => Ok(z),
+        Err(e) => Err(e.problems.iter().map(|p| p.message.clone()).collect()),
+    }
+}

@@ -1,0 +1,404 @@
+//! The change store: hosted zones that the Route 53 API (and, later, dynamic update) changes
+//! while the server runs, kept durable in the state directory.
+//!
+//! Data flows one way: a change is checked against the [`State`], written to the [`journal`]
+//! (fsynced before it is acknowledged), applied to the state, and only then compiled and served.
+//! The state is rebuilt at start from the last compacted copy plus the journal; a torn or
+//! corrupt journal tail (a crash in the middle of a write) is cut at the last whole entry.
+//!
+//! Record sets are kept as Route 53 gives them ([`ResourceRecordSet`]), so `ListResourceRecordSets`
+//! returns exactly what was sent and the same conversion serves them as serves Route 53 JSON
+//! files.
+
+pub mod journal;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::route53::{Action, Change, ResourceRecordSet};
+use crate::wire::name;
+
+/// A hosted zone created through the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostedZone {
+    /// Route 53's bare id ("Z" and 20 characters), without `/hostedzone/`.
+    pub id: String,
+    /// Absolute presentation name, lowercase, with the final dot.
+    pub name: String,
+    pub caller_reference: String,
+    pub comment: Option<String>,
+    pub private_zone: bool,
+    pub name_servers: Vec<String>,
+    /// The served SOA serial: one more per accepted batch.
+    pub serial: u32,
+    pub record_sets: Vec<ResourceRecordSet>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl HostedZone {
+    /// The zone's origin in lowercase wire form.
+    pub fn origin(&self) -> Vec<u8> {
+        name::to_lowercase(&name::from_text(&self.name, None).unwrap_or_default())
+    }
+
+    /// Record sets besides the apex SOA and NS (what keeps a zone from being deleted).
+    pub fn user_record_sets(&self) -> usize {
+        let origin = self.origin();
+        self.record_sets
+            .iter()
+            .filter(|s| !(matches!(s.rtype.as_str(), "SOA" | "NS") && key_name(&s.name) == origin))
+            .count()
+    }
+}
+
+/// A change's id and when it was accepted (`GetChange`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeInfo {
+    /// Bare id ("C…"), without `/change/`.
+    pub id: String,
+    /// Unix seconds.
+    pub submitted_at: i64,
+    pub comment: Option<String>,
+}
+
+/// One journal entry: what an accepted request did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Entry {
+    CreateZone {
+        zone: HostedZone,
+        change: ChangeInfo,
+    },
+    ChangeRecords {
+        zone_id: String,
+        change: ChangeInfo,
+        changes: Vec<Change>,
+    },
+    DeleteZone {
+        zone_id: String,
+        change: ChangeInfo,
+    },
+    Tags {
+        zone_id: String,
+        add: BTreeMap<String, String>,
+        remove: Vec<String>,
+    },
+}
+
+/// How many past changes `GetChange` can still find.
+const CHANGES_KEPT: usize = 100_000;
+
+/// Everything the store holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub zones: BTreeMap<String, HostedZone>,
+    /// Change id → (zone id, info), the newest last in `change_order`.
+    pub changes: BTreeMap<String, (String, ChangeInfo)>,
+    pub change_order: VecDeque<String>,
+    /// The sequence number of the last entry applied.
+    pub seq: u64,
+}
+
+/// Why an entry does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no hosted zone {0}")]
+    NoZone(String),
+    #[error("hosted zone {0} exists")]
+    ZoneExists(String),
+    /// Route 53's `InvalidChangeBatch` messages, one per refused change.
+    #[error("{}", .0.join("; "))]
+    Batch(Vec<String>),
+}
+
+impl State {
+    /// The zone serving `origin` (lowercase wire), if any.
+    pub fn zone_by_origin(&self, origin: &[u8]) -> Option<&HostedZone> {
+        self.zones.values().find(|z| z.origin() == origin)
+    }
+
+    /// Applies one entry; the state is unchanged when it fails.
+    pub fn apply(&mut self, entry: &Entry) -> Result<(), ApplyError> {
+        match entry {
+            Entry::CreateZone { zone, change } => {
+                if self.zones.contains_key(&zone.id) {
+                    return Err(ApplyError::ZoneExists(zone.id.clone()));
+                }
+                self.zones.insert(zone.id.clone(), zone.clone());
+                self.remember(&zone.id, change);
+            }
+            Entry::ChangeRecords {
+                zone_id,
+                change,
+                changes,
+            } => {
+                let zone = self
+                    .zones
+                    .get_mut(zone_id)
+                    .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
+                let mut sets = zone.record_sets.clone();
+                apply_changes(&mut sets, &zone.origin(), changes).map_err(ApplyError::Batch)?;
+                zone.record_sets = sets;
+                zone.serial = zone.serial.wrapping_add(1);
+                self.remember(zone_id, change);
+            }
+            Entry::DeleteZone { zone_id, change } => {
+                self.zones
+                    .remove(zone_id)
+                    .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
+                self.remember(zone_id, change);
+            }
+            Entry::Tags {
+                zone_id,
+                add,
+                remove,
+            } => {
+                let zone = self
+                    .zones
+                    .get_mut(zone_id)
+                    .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
+                for k in remove {
+                    zone.tags.remove(k);
+                }
+                zone.tags
+                    .extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        self.seq += 1;
+        Ok(())
+    }
+
+    fn remember(&mut self, zone_id: &str, change: &ChangeInfo) {
+        self.changes
+            .insert(change.id.clone(), (zone_id.to_string(), change.clone()));
+        self.change_order.push_back(change.id.clone());
+        while self.change_order.len() > CHANGES_KEPT {
+            if let Some(old) = self.change_order.pop_front() {
+                self.changes.remove(&old);
+            }
+        }
+    }
+}
+
+/// The identity of a record set within a zone: lowercase wire name, type, set identifier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SetKey {
+    pub name: Vec<u8>,
+    pub rtype: String,
+    pub set_identifier: Option<String>,
+}
+
+/// A record-set name (Route 53's `\ooo` escapes allowed) in lowercase wire form; empty when it
+/// does not read (such a set is refused by the conversion with a clear message).
+pub fn key_name(text: &str) -> Vec<u8> {
+    // Route 53 reads every name as fully qualified, final dot or not.
+    let text = if text.ends_with('.') {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(format!("{text}."))
+    };
+    crate::route53::octal_to_master(&text)
+        .ok()
+        .and_then(|t| name::from_text(&t, None).ok())
+        .map(|w| name::to_lowercase(&w))
+        .unwrap_or_default()
+}
+
+pub fn set_key(s: &ResourceRecordSet) -> SetKey {
+    SetKey {
+        name: key_name(&s.name),
+        rtype: s.rtype.to_ascii_uppercase(),
+        set_identifier: s.set_identifier.clone(),
+    }
+}
+
+/// Route 53's way of naming a record set in a message.
+fn describe(s: &ResourceRecordSet) -> String {
+    let name = s.name.to_ascii_lowercase();
+    let name = if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.")
+    };
+    match &s.set_identifier {
+        Some(id) => format!("[name='{name}', type='{}', set-identifier='{id}']", s.rtype),
+        None => format!("[name='{name}', type='{}']", s.rtype),
+    }
+}
+
+/// Applies a batch in order, all or nothing, with Route 53's `InvalidChangeBatch` messages.
+/// Only the changes' identities and the zone's apex rules are checked here; what the record
+/// sets say is checked by compiling the result.
+pub fn apply_changes(
+    sets: &mut Vec<ResourceRecordSet>,
+    origin: &[u8],
+    changes: &[Change],
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    let mut index: BTreeMap<SetKey, usize> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (set_key(s), i))
+        .collect();
+    let mut removed = vec![false; sets.len()];
+    let mut added: Vec<ResourceRecordSet> = Vec::new();
+    for change in changes {
+        let set = &change.resource_record_set;
+        let key = set_key(set);
+        if key.name.is_empty() {
+            problems.push(format!("{} is not a valid domain name", describe(set)));
+            continue;
+        }
+        if !name::is_subdomain(&key.name, origin) {
+            problems.push(format!(
+                "RRSet with DNS name {} is not permitted in zone {}",
+                set.name,
+                name::to_text(origin)
+            ));
+            continue;
+        }
+        let found = index.get(&key).copied();
+        match (change.action, found) {
+            (Action::Create, Some(_)) => problems.push(format!(
+                "Tried to create resource record set {} but it already exists",
+                describe(set)
+            )),
+            (Action::Create | Action::Upsert, None) => {
+                index.insert(key, sets.len() + added.len());
+                added.push(set.clone());
+            }
+            (Action::Upsert, Some(i)) => replace(sets, &mut added, i, set.clone()),
+            (Action::Delete, None) => problems.push(format!(
+                "Tried to delete resource record set {} but it was not found",
+                describe(set)
+            )),
+            (Action::Delete, Some(i)) => {
+                let current = get(sets, &added, i);
+                let mut given = set.clone();
+                given.name.clone_from(&current.name);
+                given.rtype.clone_from(&current.rtype);
+                if *current == given {
+                    index.remove(&key);
+                    if i < removed.len() {
+                        removed[i] = true;
+                    } else {
+                        // Created earlier in this batch: forget it.
+                        added[i - removed.len()].rtype.clear();
+                    }
+                } else {
+                    problems.push(format!(
+                        "Tried to delete resource record set {} but the values provided do not match the current values",
+                        describe(set)
+                    ));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let result: Vec<ResourceRecordSet> = sets
+        .iter()
+        .zip(&removed)
+        .filter(|(_, gone)| !**gone)
+        .map(|(s, _)| s.clone())
+        .chain(added.into_iter().filter(|s| !s.rtype.is_empty()))
+        .collect();
+    let apex = |t: &str| {
+        result
+            .iter()
+            .filter(|s| s.rtype.eq_ignore_ascii_case(t) && key_name(&s.name) == origin)
+            .count()
+    };
+    if apex("SOA") != 1 {
+        problems.push("A HostedZone must contain exactly one SOA record.".to_string());
+    }
+    if apex("NS") != 1 {
+        problems.push(
+            "A HostedZone must contain at least one NS record for the zone itself.".to_string(),
+        );
+    }
+    if problems.is_empty() {
+        *sets = result;
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn get<'a>(
+    sets: &'a [ResourceRecordSet],
+    added: &'a [ResourceRecordSet],
+    i: usize,
+) -> &'a ResourceRecordSet {
+    if i < sets.len() {
+        &sets[i]
+    } else {
+        &added[i - sets.len()]
+    }
+}
+
+fn replace(
+    sets: &mut [ResourceRecordSet],
+    added: &mut [ResourceRecordSet],
+    i: usize,
+    set: ResourceRecordSet,
+) {
+    if i < sets.len() {
+        sets[i] = set;
+    } else {
+        added[i - sets.len()] = set;
+    }
+}
+
+/// Route 53's order for `ListResourceRecordSets`: by name with its labels reversed
+/// (`example.com.` before `a.example.com.` before `b.example.com.`), then by type, then by set
+/// identifier.
+pub fn sort_key(s: &ResourceRecordSet) -> (Vec<Vec<u8>>, String, Option<String>) {
+    (
+        reversed_labels(&key_name(&s.name)),
+        s.rtype.to_ascii_uppercase(),
+        s.set_identifier.clone(),
+    )
+}
+
+/// The labels of a wire name, top first.
+pub fn reversed_labels(wire: &[u8]) -> Vec<Vec<u8>> {
+    let mut labels = Vec::new();
+    let mut i = 0;
+    while i < wire.len() && wire[i] != 0 {
+        let len = wire[i] as usize;
+        labels.push(wire[i + 1..(i + 1 + len).min(wire.len())].to_vec());
+        i += 1 + len;
+    }
+    labels.reverse();
+    labels
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A name as Route 53 writes it: lowercase, absolute, characters other than `a-z 0-9 - _`
+/// as `\ooo` octal escapes (so `*` is `\052`).
+pub fn route53_name(wire: &[u8]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < wire.len() && wire[i] != 0 {
+        let len = wire[i] as usize;
+        for &c in &wire[i + 1..(i + 1 + len).min(wire.len())] {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+                out.push(c as char);
+            } else {
+                out.push_str(&format!("\\{c:03o}"));
+            }
+        }
+        out.push('.');
+        i += 1 + len;
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
+}
