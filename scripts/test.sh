@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The project's one test command (CI runs it through .ci/run).
 #  1. installs the system packages the tests need (NSD is the reference
-#     server of tests/differential_nsd.rs),
+#     server of tests/differential_nsd.rs) and the pinned Python clients of
+#     the Route 53 API (scripts/install-python-deps.sh),
 #  2. runs every test target in the debug profile (the release profile uses
 #     fat LTO, far slower to build on a small machine than the tests run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
+# awscli, boto3 and octoDNS (pinned, from PyPI) in a venv for the Route 53 API tests.
+bash scripts/install-python-deps.sh
 
 status=0
 log=$(mktemp)

@@ -301,9 +301,12 @@ fn list_hosted_zones(api: &Api, query: &BTreeMap<String, String>) -> Result<Repl
     let mut body = String::from("<HostedZones>");
     page.iter().for_each(|z| hosted_zone_xml(&mut body, z));
     body.push_str("</HostedZones>");
-    if let Some(m) = query.get("marker") {
-        leaf(&mut body, "Marker", m);
-    }
+    // Required in the model: empty on the first page.
+    leaf(
+        &mut body,
+        "Marker",
+        query.get("marker").map_or("", String::as_str),
+    );
     let _ = write!(body, "<IsTruncated>{}</IsTruncated>", next.is_some());
     if let Some(n) = next {
         leaf(&mut body, "NextMarker", &n.id);

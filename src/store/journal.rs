@@ -77,6 +77,8 @@ impl Journal {
             .create(true)
             .open(&path)
             .map_err(io(&path))?;
+        // A journal just created must survive a crash as a directory entry too.
+        crate::durable::sync_dir(&dir).map_err(io(&dir))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io(&path))?;
         let mut opened = Opened::default();

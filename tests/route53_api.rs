@@ -1,0 +1,383 @@
+//! The Route 53 API as its users drive it: the AWS CLI and boto3 (pinned, from PyPI, in the
+//! venv `scripts/install-python-deps.sh` makes), `dig`, a Knot secondary, `kill -9`, and
+//! requests an attacker or a broken client would send. Everything is on 127.0.0.1 and every
+//! wait is bounded.
+
+mod common;
+use common::{eventually, free_port, try_udp, Proc, Server, TempDir};
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use policydns::api::sigv4;
+
+const AKID: &str = "AKIDPOLICYDNSTEST";
+const SECRET: &str = "policydns/test/secret+key";
+
+/// The venv with awscli and boto3; the test command makes it.
+fn venv() -> PathBuf {
+    let dir = std::env::var_os("POLICYDNS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/policydns-venv")
+        });
+    assert!(
+        dir.join("bin/python").exists(),
+        "no Python venv at {} with awscli and boto3: run scripts/install-python-deps.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+struct ApiServer {
+    server: Server,
+    api: SocketAddr,
+    state: PathBuf,
+}
+
+/// `policydns serve` with the API on a free port, its state in `dir/state`.
+fn start(dir: &TempDir, state: Option<PathBuf>, extra: &[&str]) -> ApiServer {
+    let state = state.unwrap_or_else(|| dir.path().join("state"));
+    let api: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let api_text = api.to_string();
+    let key = format!("{AKID}:{SECRET}");
+    let state_text = state.display().to_string();
+    let mut args = vec![
+        "--api-listen",
+        &api_text,
+        "--api-key",
+        &key,
+        "--state-dir",
+        &state_text,
+    ];
+    args.extend_from_slice(extra);
+    let server = common::serve(dir, &args, "nothing.invalid.");
+    eventually("the API to listen", || TcpStream::connect(api).is_ok());
+    ApiServer { server, api, state }
+}
+
+fn env_cmd(program: PathBuf) -> Command {
+    let mut c = Command::new(program);
+    c.env("AWS_ACCESS_KEY_ID", AKID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_ROUTE_53")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run_ok(what: &str, cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+#[test]
+fn boto3_creates_changes_pages_and_deletes_and_dig_sees_each_step() {
+    let dir = TempDir::new("api-boto3");
+    let s = start(&dir, None, &[]);
+    let out = run_ok(
+        "tests/api/route53_flow.py",
+        env_cmd(venv().join("bin/python")).args([
+            "tests/api/route53_flow.py",
+            "--endpoint",
+            &format!("http://{}", s.api),
+            "--dns",
+            &s.server.addr.to_string(),
+        ]),
+    );
+    assert!(out.contains(" 0 failed"), "{out}");
+    assert!(
+        !out.contains("SKIP"),
+        "every step runs against policydns:\n{out}"
+    );
+}
+
+#[test]
+fn the_aws_cli_drives_the_same_flow() {
+    let dir = TempDir::new("api-cli");
+    let s = start(&dir, None, &[]);
+    let mut cmd = env_cmd(PathBuf::from("bash"));
+    cmd.args(["tests/api/awscli_flow.sh", &format!("http://{}", s.api)])
+        .env("AWS", venv().join("bin/aws"));
+    run_ok("tests/api/awscli_flow.sh", &mut cmd);
+}
+
+/// A signed request over a fresh connection: status and body.
+fn signed(api: SocketAddr, method: &str, path: &str, body: &[u8], secret: &str) -> (u16, String) {
+    let host = api.to_string();
+    let base = vec![("host".to_string(), host.clone().into_bytes())];
+    let req = sigv4::Request {
+        method,
+        path,
+        query: "",
+        headers: &base,
+        body,
+    };
+    let key = sigv4::Key {
+        access_key_id: AKID.into(),
+        secret_access_key: secret.into(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let auth = sigv4::sign(&req, &key, &sigv4::ROUTE53, &sigv4::amz_date(now));
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in auth {
+        head.push_str(&format!("{n}: {}\r\n", String::from_utf8_lossy(&v)));
+    }
+    head.push_str("\r\n");
+    raw(api, head.as_bytes(), body)
+}
+
+fn raw(api: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(api).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(head).unwrap();
+    // A server may refuse before reading all of an oversized body.
+    let _ = s.write_all(body);
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn create_zone(api: SocketAddr, name: &str) -> String {
+    let body = format!(
+        "<CreateHostedZoneRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Name>{name}</Name><CallerReference>{name}-ref</CallerReference></CreateHostedZoneRequest>"
+    );
+    let (status, text) = signed(
+        api,
+        "POST",
+        "/2013-04-01/hostedzone",
+        body.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 201, "{text}");
+    let start = text.find("<Id>/hostedzone/").unwrap() + "<Id>/hostedzone/".len();
+    text[start..start + text[start..].find('<').unwrap()].to_string()
+}
+
+#[test]
+fn bad_requests_get_route53_errors_and_change_nothing() {
+    let dir = TempDir::new("api-bad");
+    let s = start(&dir, None, &[]);
+    let zone = create_zone(s.api, "bad.test.");
+    let rrset = format!("/2013-04-01/hostedzone/{zone}/rrset/");
+    let big = vec![b'x'; 5 << 20];
+    let cases: Vec<(&str, (u16, String), u16, &str)> = vec![
+        (
+            "unsigned",
+            raw(s.api, format!("GET /2013-04-01/hostedzone HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", s.api).as_bytes(), b""),
+            403,
+            "<Code>MissingAuthenticationToken</Code>",
+        ),
+        (
+            "signed with another secret",
+            signed(s.api, "GET", "/2013-04-01/hostedzone", b"", "not-the-secret"),
+            403,
+            "<Code>SignatureDoesNotMatch</Code>",
+        ),
+        (
+            "malformed XML",
+            signed(s.api, "POST", &rrset, b"<ChangeResourceRecordSetsRequest><ChangeBatch>", SECRET),
+            400,
+            "<Code>MalformedInput</Code>",
+        ),
+        (
+            "unknown field",
+            signed(s.api, "POST", &rrset, b"<ChangeResourceRecordSetsRequest><ChangeBatch><Changes><Change><Action>CREATE</Action><ResourceRecordSet><Name>a.bad.test.</Name><Type>A</Type><Colour>red</Colour></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>", SECRET),
+            400,
+            "unknown field `Colour`",
+        ),
+        (
+            "unknown action",
+            signed(s.api, "POST", "/2013-04-01/trafficpolicy", b"", SECRET),
+            400,
+            "<Code>InvalidAction</Code>",
+        ),
+        (
+            "oversized body",
+            signed(s.api, "POST", &rrset, &big, SECRET),
+            413,
+            "larger than",
+        ),
+        (
+            "a bad value",
+            signed(s.api, "POST", &rrset, b"<ChangeResourceRecordSetsRequest><ChangeBatch><Changes><Change><Action>CREATE</Action><ResourceRecordSet><Name>a.bad.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>not-an-address</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>", SECRET),
+            400,
+            "<Code>InvalidChangeBatch</Code>",
+        ),
+    ];
+    for (what, (status, text), want, needle) in cases {
+        assert_eq!(status, want, "{what}: {text}");
+        assert!(text.contains(needle), "{what}: {text}");
+    }
+    // Nothing of the above reached the zone.
+    let (_, list) = signed(s.api, "GET", &rrset, b"", SECRET);
+    assert_eq!(list.matches("<ResourceRecordSet>").count(), 2, "{list}");
+    assert!(!s.server.log().contains(SECRET), "a secret in the log");
+}
+
+#[test]
+fn a_thousand_idle_connections_leave_dns_and_a_fresh_client_working() {
+    let dir = TempDir::new("api-flood");
+    let s = start(&dir, None, &[]);
+    create_zone(s.api, "flood.test.");
+    let idle: Vec<TcpStream> = (0..1000)
+        .filter_map(|_| TcpStream::connect(s.api).ok())
+        .collect();
+    assert!(try_udp(s.server.addr, "flood.test.", 6, Duration::from_secs(2)).is_some());
+    drop(idle);
+    eventually("a fresh signed request to be answered", || {
+        signed(s.api, "GET", "/2013-04-01/hostedzonecount", b"", SECRET).0 == 200
+    });
+}
+
+fn a_record(dns: SocketAddr, name: &str) -> Option<String> {
+    let m = try_udp(dns, name, 1, Duration::from_secs(2))?;
+    common::a_records(&m).into_iter().next()
+}
+
+#[test]
+fn kill_9_in_a_stream_of_changes_loses_no_acknowledged_batch_and_never_half_of_one() {
+    let dir = TempDir::new("api-kill");
+    let s = start(&dir, None, &[]);
+    let zone = create_zone(s.api, "stream.test.");
+    let mut stream = env_cmd(venv().join("bin/python"))
+        .args([
+            "tests/api/change_stream.py",
+            "--endpoint",
+            &format!("http://{}", s.api),
+            "--zone-id",
+            &zone,
+            "--count",
+            "100000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(stream.stdout.take().unwrap()).lines();
+    let mut acked = BTreeSet::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(i) = line.strip_prefix("ack ") {
+            acked.insert(i.parse::<u32>().unwrap());
+            if acked.len() == 150 {
+                // In the middle of the stream: the next batch is in flight.
+                s.server.signal(libc::SIGKILL);
+                break;
+            }
+        }
+    }
+    for line in lines.map_while(Result::ok) {
+        if let Some(i) = line.strip_prefix("ack ") {
+            acked.insert(i.parse::<u32>().unwrap());
+        }
+    }
+    let _ = stream.wait();
+    let state = s.state.clone();
+    drop(s);
+    let again = start(&dir, Some(state), &[]);
+    let last = *acked.iter().max().unwrap();
+    for i in 0..=last + 2 {
+        let a = a_record(again.server.addr, &format!("s{i}a.stream.test."));
+        let b = a_record(again.server.addr, &format!("s{i}b.stream.test."));
+        assert_eq!(a.is_some(), b.is_some(), "batch {i}: half of it is served");
+        if acked.contains(&i) {
+            assert_eq!(
+                a,
+                Some(format!("10.{}.{}.1", i / 256, i % 256)),
+                "acknowledged batch {i} lost"
+            );
+        } else if i != last + 1 {
+            assert!(a.is_none(), "batch {i} was never sent, yet it is served");
+        }
+    }
+}
+
+#[test]
+fn a_knot_secondary_follows_api_changes_by_notify_and_ixfr() {
+    let dir = TempDir::new("api-knot");
+    let knot_port = free_port();
+    let config = dir.write(
+        "api.toml",
+        &format!(
+            "[api]\nallow_transfer = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]\nname_servers = [\"ns1.xfr.test.\"]\n"
+        ),
+    );
+    let config = config.display().to_string();
+    let s = start(&dir, None, &["--config", &config]);
+    let zone = create_zone(s.api, "xfr.test.");
+    let knot = knot_secondary(&dir, knot_port, s.server.addr);
+    let knot_addr: SocketAddr = ([127, 0, 0, 1], knot_port).into();
+    eventually("Knot to serve the hosted zone", || {
+        try_udp(knot_addr, "xfr.test.", 6, Duration::from_millis(500))
+            .is_some_and(|m| !m.answers.is_empty())
+    });
+    let rrset = format!("/2013-04-01/hostedzone/{zone}/rrset/");
+    for (i, addr) in ["192.0.2.1", "192.0.2.2"].iter().enumerate() {
+        let body = format!("<ChangeResourceRecordSetsRequest><ChangeBatch><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>www.xfr.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>");
+        let (status, text) = signed(s.api, "POST", &rrset, body.as_bytes(), SECRET);
+        assert_eq!(status, 200, "change {i}: {text}");
+        assert_eq!(
+            a_record(s.server.addr, "www.xfr.test.").as_deref(),
+            Some(*addr),
+            "served at once"
+        );
+        eventually("Knot to serve the change", || {
+            a_record(knot_addr, "www.xfr.test.").as_deref() == Some(*addr)
+        });
+    }
+    assert!(
+        knot.log().contains("IXFR, incoming"),
+        "Knot did not take the change as IXFR:\n{}",
+        knot.log()
+    );
+}
+
+fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr) -> Proc {
+    let work = dir.path().join(format!("knot-{port}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = format!(
+        "server:\n    rundir: \"{w}\"\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n\
+database:\n    storage: \"{w}\"\n\
+log:\n  - target: stderr\n    any: info\n\
+remote:\n  - id: primary\n    address: {pip}@{pport}\n\
+acl:\n  - id: notify_from_primary\n    address: {pip}\n    action: notify\n\
+template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
+zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n",
+        w = work.display(),
+        pip = primary.ip(),
+        pport = primary.port(),
+    );
+    let conf_path = work.join("knot.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    Proc::spawn(
+        "knotd",
+        Command::new(common::require_tool("knotd", "knot"))
+            .arg("-c")
+            .arg(&conf_path),
+        work.join("knot.log"),
+    )
+}
