@@ -168,7 +168,13 @@ const DEMO_CONFIG: &str = "zones/policydns.toml";
 
 impl Source {
     fn config(&self) -> anyhow::Result<Config> {
+        self.config_with(None)
+    }
+
+    /// The configuration with the API's health checks (`list-health-checks` JSON) added.
+    fn config_with(&self, api_health_checks: Option<String>) -> anyhow::Result<Config> {
         let overrides = Overrides {
+            api_health_checks,
             listen: self.listen.clone(),
             zones: self.zone.clone(),
             udp_workers: self.udp_workers,
@@ -383,9 +389,11 @@ fn serve(src: &Source) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(policydns::serve::run(config, built.snapshot, || {
-        src.config()
-    }))?;
+    runtime.block_on(policydns::serve::run(
+        config,
+        built.snapshot,
+        |api_checks| src.config_with(api_checks),
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -63,6 +63,7 @@ impl Service {
         let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
         let server = Server::start(&listeners(&config), snapshot, control)?;
         reload::act_on(&outcome);
+        let reports = Arc::new(Reports::default());
         let api = match (store, &config.api) {
             (Some((store, committer)), Some(api_config)) => {
                 let publisher = crate::api::Publisher {
@@ -70,11 +71,11 @@ impl Service {
                     writer: server.writer.clone(),
                     control: server.control.clone(),
                 };
-                Some(crate::api::start(api_config, store, committer, publisher).await?)
+                let reports = reports.clone();
+                Some(crate::api::start(api_config, store, committer, publisher, reports).await?)
             }
             _ => None,
         };
-        let reports = Arc::new(Reports::default());
         let mut service = Service {
             secondaries: start_secondaries(&config, &server),
             probes: spawn_probes(&config, &server.snapshot.load(), &reports),
@@ -100,6 +101,13 @@ impl Service {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The API's health checks as `list-health-checks` JSON, for the configuration to probe.
+    pub fn api_health_checks(&self) -> Option<String> {
+        self.api
+            .as_ref()
+            .and_then(|a| a.store.lock().state.health_checks_json())
     }
 
     /// Builds a new snapshot from `config` (or from the running configuration when the new one
@@ -190,7 +198,7 @@ impl Service {
 pub async fn run(
     config: Config,
     snapshot: Snapshot,
-    reread: impl Fn() -> anyhow::Result<Config>,
+    reread: impl Fn(Option<String>) -> anyhow::Result<Config>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     // Handlers first: a signal that arrives once queries are answered must not kill us.
@@ -211,6 +219,10 @@ pub async fn run(
         "serving"
     );
     let control = service.server.control.clone();
+    if service.api_health_checks().is_some() {
+        // The API's health checks join the configuration's.
+        service.reload(reread(service.api_health_checks()));
+    }
     loop {
         let why = tokio::select! {
             _ = hup.recv() => "SIGHUP",
@@ -220,7 +232,7 @@ pub async fn run(
             _ = int.recv() => break,
         };
         tracing::info!("reloading ({why})");
-        service.reload(reread());
+        service.reload(reread(service.api_health_checks()));
     }
     tracing::info!("shutting down");
     service.shutdown().await;

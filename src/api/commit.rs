@@ -51,6 +51,17 @@ pub enum Write {
         add: BTreeMap<String, String>,
         remove: Vec<String>,
     },
+    /// Create (`id` none) or update a health check.
+    PutHealthCheck {
+        id: Option<String>,
+        caller_reference: String,
+        config: serde_json::Value,
+        /// An update's `HealthCheckVersion`: it must be the current one.
+        version: Option<i64>,
+    },
+    DeleteHealthCheck {
+        id: String,
+    },
 }
 
 /// What an accepted write did.
@@ -59,6 +70,9 @@ pub enum Written {
     Zone(Box<HostedZone>, ChangeInfo),
     Change(ChangeInfo),
     Tags,
+    /// The check, and whether it was created now (a repeated create returns the existing one).
+    HealthCheck(Box<store::HealthCheck>, bool),
+    Deleted,
 }
 
 struct Job {
@@ -220,6 +234,7 @@ impl Committer {
         // Zones whose served version changes: id → new version (None: deleted).
         let mut touched: BTreeMap<String, Option<(Vec<u8>, Arc<Zone>)>> = BTreeMap::new();
         let mut gone: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let mut reload_wanted = false;
         for job in jobs {
             match prepare(&inner.state, &config, job.write) {
                 Ok(p) => {
@@ -236,6 +251,7 @@ impl Committer {
                             gone.insert(origin);
                         }
                         Served::Same => {}
+                        Served::Reload => reload_wanted = true,
                     }
                     entries.push(p.entry);
                     replies.push((job.reply, Ok(p.written)));
@@ -292,6 +308,10 @@ impl Committer {
             &origins_changed,
             served,
         );
+        if reload_wanted {
+            // Health checks join the configuration's: probes start and stop with the reload.
+            publisher.control.request_reload();
+        }
         if inner.journal.wants_compaction() {
             let state = inner.state.clone();
             if let Err(e) = inner.journal.compact(&state) {
@@ -355,6 +375,8 @@ enum Served {
     Zone(String, Vec<u8>, Zone),
     Gone(String, Vec<u8>),
     Same,
+    /// The configuration's inputs changed (health checks): the server reloads.
+    Reload,
 }
 
 struct Prepared {
@@ -485,12 +507,97 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
                 entry: Entry::DeleteZone { zone_id, change },
             })
         }
+        Write::PutHealthCheck {
+            id,
+            caller_reference,
+            config: check_config,
+            version,
+        } => {
+            let check = match &id {
+                None => {
+                    if let Some(c) = state
+                        .health_checks
+                        .values()
+                        .find(|c| c.caller_reference == caller_reference)
+                    {
+                        if c.config == check_config {
+                            // Route 53 answers a repeated create with the existing check.
+                            return Ok(Prepared {
+                                entry: Entry::Tags {
+                                    zone_id: c.id.clone(),
+                                    add: BTreeMap::new(),
+                                    remove: Vec::new(),
+                                },
+                                written: Written::HealthCheck(Box::new(c.clone()), false),
+                                served: Served::Same,
+                            });
+                        }
+                        return Err(ApiError::new(
+                            409,
+                            "HealthCheckAlreadyExists",
+                            format!("A health check with the CallerReference {caller_reference} already exists ({}) with other settings", c.id),
+                        ));
+                    }
+                    store::HealthCheck {
+                        id: ids::uuid(),
+                        caller_reference,
+                        config: check_config,
+                        version: 1,
+                        tags: BTreeMap::new(),
+                    }
+                }
+                Some(id) => {
+                    let current = state
+                        .health_checks
+                        .get(id)
+                        .ok_or_else(|| super::health::no_such(id))?;
+                    if version.is_some_and(|v| v != current.version) {
+                        return Err(ApiError::new(
+                            409,
+                            "HealthCheckVersionMismatch",
+                            format!(
+                                "The HealthCheckVersion given is not the current version ({})",
+                                current.version
+                            ),
+                        ));
+                    }
+                    store::HealthCheck {
+                        config: check_config,
+                        version: current.version + 1,
+                        ..current.clone()
+                    }
+                }
+            };
+            super::health::validate(state, config, &check)?;
+            Ok(Prepared {
+                written: Written::HealthCheck(Box::new(check.clone()), id.is_none()),
+                entry: Entry::PutHealthCheck { check },
+                served: Served::Reload,
+            })
+        }
+        Write::DeleteHealthCheck { id } => {
+            if !state.health_checks.contains_key(&id) {
+                return Err(super::health::no_such(&id));
+            }
+            if let Some(user) = super::health::users(state, &id) {
+                return Err(ApiError::new(
+                    400,
+                    "HealthCheckInUse",
+                    format!("The health check {id} is still referenced from {user}"),
+                ));
+            }
+            Ok(Prepared {
+                written: Written::Deleted,
+                entry: Entry::DeleteHealthCheck { id },
+                served: Served::Reload,
+            })
+        }
         Write::Tags {
             zone_id,
             add,
             remove,
         } => {
-            if !state.zones.contains_key(&zone_id) {
+            if !state.zones.contains_key(&zone_id) && !state.health_checks.contains_key(&zone_id) {
                 return Err(ApiError::no_such_zone(&zone_id));
             }
             Ok(Prepared {

@@ -10,6 +10,7 @@
 
 pub mod commit;
 mod error;
+mod health;
 mod http;
 mod ids;
 mod ops;
@@ -33,6 +34,8 @@ use crate::zone::Catalog;
 pub struct Api {
     pub store: Arc<Store>,
     pub publisher: Publisher,
+    /// What the probes found, for `GetHealthCheckStatus`.
+    pub reports: Arc<crate::health::report::Reports>,
 }
 
 impl Api {
@@ -86,6 +89,7 @@ pub async fn start(
     store: Arc<Store>,
     committer: Committer,
     publisher: Publisher,
+    reports: Arc<crate::health::report::Reports>,
 ) -> anyhow::Result<Running> {
     let tls = match &config.tls {
         None => None,
@@ -100,6 +104,7 @@ pub async fn start(
     let api = Arc::new(Api {
         store: store.clone(),
         publisher,
+        reports,
     });
     let mut tasks = Vec::new();
     let mut listening = Vec::new();

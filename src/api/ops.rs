@@ -63,6 +63,9 @@ pub async fn route(
             ))
         }
         ("GET", ["change", id]) => get_change(api, id),
+        (_, ["healthcheck", rest @ ..]) => {
+            super::health::route(api, method, rest, query, body).await
+        }
         ("GET", ["tags", kind, id]) => list_tags(api, kind, id),
         ("POST", ["tags", kind, id]) => change_tags(api, kind, id, body).await,
         _ => Err(unknown(method, path)),
@@ -176,7 +179,7 @@ fn change_info(written: &Written) -> String {
     let mut out = String::new();
     match written {
         Written::Zone(_, c) | Written::Change(c) => change_info_xml(&mut out, c),
-        Written::Tags => {}
+        Written::Tags | Written::HealthCheck(..) | Written::Deleted => {}
     }
     out
 }
@@ -518,11 +521,13 @@ fn tag_zone(api: &Api, kind: &str, id: &str) -> Result<String, ApiError> {
                 Err(ApiError::no_such_zone(&id))
             }
         }
-        "healthcheck" => Err(ApiError::new(
-            404,
-            "NoSuchHealthCheck",
-            format!("No health check exists with the specified ID {id}"),
-        )),
+        "healthcheck" => {
+            if api.store.lock().state.health_checks.contains_key(id) {
+                Ok(id.to_string())
+            } else {
+                Err(super::health::no_such(id))
+            }
+        }
         other => Err(ApiError::invalid_input(format!(
             "ResourceType {other:?} must be hostedzone or healthcheck"
         ))),
@@ -532,15 +537,18 @@ fn tag_zone(api: &Api, kind: &str, id: &str) -> Result<String, ApiError> {
 fn list_tags(api: &Api, kind: &str, id: &str) -> Result<Reply, ApiError> {
     let id = tag_zone(api, kind, id)?;
     let inner = api.store.lock();
-    let zone = inner
-        .state
-        .zones
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such_zone(&id))?;
-    let mut body = String::from("<ResourceTagSet><ResourceType>hostedzone</ResourceType>");
+    let tags = match (
+        inner.state.zones.get(&id),
+        inner.state.health_checks.get(&id),
+    ) {
+        (Some(z), _) => &z.tags,
+        (None, Some(h)) => &h.tags,
+        (None, None) => return Err(ApiError::no_such_zone(&id)),
+    };
+    let mut body = format!("<ResourceTagSet><ResourceType>{kind}</ResourceType>");
     leaf(&mut body, "ResourceId", &id);
     body.push_str("<Tags>");
-    for (k, v) in &zone.tags {
+    for (k, v) in tags {
         body.push_str("<Tag>");
         leaf(&mut body, "Key", k);
         leaf(&mut body, "Value", v);

@@ -153,6 +153,9 @@ pub struct Overrides {
     pub api_listen: Vec<String>,
     /// `--api-key AKID:SECRET`, added to `[[api.key]]`.
     pub api_keys: Vec<String>,
+    /// The Route 53 API's health checks, as `list-health-checks` JSON (the running server
+    /// adds them on reload).
+    pub api_health_checks: Option<String>,
 }
 
 /// Paths in the file are relative to the file's directory.
@@ -190,7 +193,11 @@ impl Config {
         let zones = zones::specs(std::mem::take(&mut file.zone), &base, cli, &mut errors);
         // The policy a primary sent with each secondary zone (saved beside the zone by the
         // transfer), merged as if it were written here.
-        let fragment_checks = zones::merge_fragments(&mut file, &zones, &state_dir, &mut errors);
+        let mut fragment_checks =
+            zones::merge_fragments(&mut file, &zones, &state_dir, &mut errors);
+        if let Some(json) = &cli.api_health_checks {
+            fragment_checks.push(("the API's health checks".to_string(), json.clone()));
+        }
         let tsig_keys =
             zones::tsig_keys(std::mem::take(&mut file.tsig_key), cli, &zones, &mut errors);
         let api = api::api(

@@ -25,6 +25,19 @@ pub struct CheckReport {
     pub last_change: Option<u64>,
     /// Recent results, newest last: (time, passed, reason).
     pub history: VecDeque<(u64, bool, String)>,
+    /// The last result in Route 53's words (`GetHealthCheckStatus`).
+    pub last_observation: Option<Observation>,
+    /// The last failure in Route 53's words (`GetHealthCheckLastFailureReason`).
+    pub last_failure: Option<Observation>,
+}
+
+/// One probe's result as Route 53's checkers report it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Observation {
+    /// Unix seconds.
+    pub time: u64,
+    /// "Success: HTTP Status Code 200, OK", "Failure: Connection refused", ...
+    pub status: String,
 }
 
 /// Reports of all probed checks, by id. Written by the probes (a short lock per probe, off the
@@ -86,6 +99,14 @@ impl Reports {
         if changed {
             r.last_change = Some(t);
         }
+        let observation = Observation {
+            time: t,
+            status: result.reason.route53_status(),
+        };
+        if !result.passed {
+            r.last_failure = Some(observation.clone());
+        }
+        r.last_observation = Some(observation);
         r.history.push_back((t, result.passed, reason));
         while r.history.len() > HISTORY {
             r.history.pop_front();

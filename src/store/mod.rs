@@ -84,6 +84,27 @@ pub enum Entry {
         add: BTreeMap<String, String>,
         remove: Vec<String>,
     },
+    /// Created, or replaced by an update (its version one higher).
+    PutHealthCheck {
+        check: HealthCheck,
+    },
+    DeleteHealthCheck {
+        id: String,
+    },
+}
+
+/// A health check created through the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    /// A UUID, as Route 53's.
+    pub id: String,
+    pub caller_reference: String,
+    /// `HealthCheckConfig` as Route 53's JSON writes it (the AWS CLI's field names), with
+    /// Route 53's defaults filled in.
+    pub config: serde_json::Value,
+    pub version: i64,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// How many past changes `GetChange` can still find.
@@ -93,6 +114,8 @@ const CHANGES_KEPT: usize = 100_000;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
     pub zones: BTreeMap<String, HostedZone>,
+    #[serde(default)]
+    pub health_checks: BTreeMap<String, HealthCheck>,
     /// Change id → (zone id, info), the newest last in `change_order`.
     pub changes: BTreeMap<String, (String, ChangeInfo)>,
     pub change_order: VecDeque<String>,
@@ -113,6 +136,27 @@ pub enum ApplyError {
 }
 
 impl State {
+    /// The API's health checks as `aws route53 list-health-checks` prints them, for the
+    /// configuration to probe like `--health-checks` files.
+    pub fn health_checks_json(&self) -> Option<String> {
+        if self.health_checks.is_empty() {
+            return None;
+        }
+        let checks: Vec<serde_json::Value> = self
+            .health_checks
+            .values()
+            .map(|c| {
+                serde_json::json!({
+                    "Id": c.id,
+                    "CallerReference": c.caller_reference,
+                    "HealthCheckConfig": c.config,
+                    "HealthCheckVersion": c.version,
+                })
+            })
+            .collect();
+        Some(serde_json::json!({ "HealthChecks": checks }).to_string())
+    }
+
     /// The zone serving `origin` (lowercase wire), if any.
     pub fn zone_by_origin(&self, origin: &[u8]) -> Option<&HostedZone> {
         self.zones.values().find(|z| z.origin() == origin)
@@ -154,15 +198,26 @@ impl State {
                 add,
                 remove,
             } => {
-                let zone = self
-                    .zones
-                    .get_mut(zone_id)
-                    .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
+                let tags = match (
+                    self.zones.get_mut(zone_id),
+                    self.health_checks.get_mut(zone_id),
+                ) {
+                    (Some(z), _) => &mut z.tags,
+                    (None, Some(h)) => &mut h.tags,
+                    (None, None) => return Err(ApplyError::NoZone(zone_id.clone())),
+                };
                 for k in remove {
-                    zone.tags.remove(k);
+                    tags.remove(k);
                 }
-                zone.tags
-                    .extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+                tags.extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Entry::PutHealthCheck { check } => {
+                self.health_checks.insert(check.id.clone(), check.clone());
+            }
+            Entry::DeleteHealthCheck { id } => {
+                self.health_checks
+                    .remove(id)
+                    .ok_or_else(|| ApplyError::NoZone(id.clone()))?;
             }
         }
         self.seq += 1;

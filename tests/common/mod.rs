@@ -8,6 +8,7 @@
 
 #![allow(dead_code, unused_imports)] // each test file uses its own subset
 
+pub mod api;
 mod dns;
 mod http;
 mod process;

@@ -53,6 +53,53 @@ pub enum Reason {
     Other(String),
 }
 
+impl Reason {
+    /// The status text Route 53's `GetHealthCheckStatus` gives for this outcome.
+    pub fn route53_status(&self) -> String {
+        let phrase = |s: u16| {
+            http_phrase(s)
+                .map(|p| format!("HTTP Status Code {s}, {p}"))
+                .unwrap_or_else(|| format!("HTTP Status Code {s}"))
+        };
+        match self {
+            Reason::Ok(Some(s)) => format!("Success: {}", phrase(*s)),
+            Reason::Ok(None) => "Success: TCP connection established".into(),
+            Reason::Status(s) => format!("Failure: {}", phrase(*s)),
+            Reason::Timeout => "Failure: The health checker could not establish a connection within the timeout limit.".into(),
+            Reason::Refused => "Failure: Connection refused. The endpoint or the internet connection is down, or requests are being blocked by your firewall.".into(),
+            Reason::StringMissing => "Failure: The search string was not found in the first 5,120 bytes of the response body.".into(),
+            Reason::Tls(e) => format!("Failure: TLS handshake failed: {e}"),
+            Reason::Other(e) => format!("Failure: {e}"),
+        }
+    }
+}
+
+fn http_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return None,
+    })
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
