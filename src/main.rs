@@ -64,6 +64,11 @@ struct Explain {
     /// EDNS Client Subnet, ADDRESS/PREFIX.
     #[arg(long, value_name = "PREFIX")]
     ecs: Option<String>,
+    /// Ask a running server through its Route 53 API (TestDNSAnswer) instead of loading the
+    /// configuration here: its live health decides. Credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
     #[command(flatten)]
     source: Source,
 }
@@ -255,6 +260,9 @@ fn demo_failover(listen: std::net::SocketAddr, down: u64) -> anyhow::Result<Exit
 }
 
 fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
+    if let Some(url) = &args.server {
+        return explain_remote(args, url);
+    }
     let config = args.source.config()?;
     let built = load::build(&config, None);
     if let Some(f) = built.failures.first() {
@@ -280,6 +288,108 @@ fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
     print!(
         "{}",
         policydns::answer::explain::explain(&built.snapshot, &args.name, qtype, args.client, ecs)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `explain --server URL`: the running server's own account, through TestDNSAnswer.
+fn explain_remote(args: &Explain, url: &str) -> anyhow::Result<ExitCode> {
+    use policydns::api::{sigv4, xml};
+    let key = sigv4::Key {
+        access_key_id: std::env::var("AWS_ACCESS_KEY_ID")
+            .context("--server needs AWS_ACCESS_KEY_ID (one of the server's API keys)")?,
+        secret_access_key: std::env::var("AWS_SECRET_ACCESS_KEY")
+            .context("--server needs AWS_SECRET_ACCESS_KEY")?,
+    };
+    let url = url.trim_end_matches('/');
+    let host = url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(url)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let mut query = format!(
+        "recordname={}&recordtype={}&resolverip={}",
+        enc(&args.name),
+        enc(&args.rtype.to_ascii_uppercase()),
+        enc(&args.client.to_string())
+    );
+    if let Some(text) = &args.ecs {
+        let (addr, prefix) = text
+            .split_once('/')
+            .with_context(|| format!("--ecs {text:?}: expected ADDRESS/PREFIX"))?;
+        query.push_str(&format!(
+            "&edns0clientsubnetip={}&edns0clientsubnetmask={}",
+            enc(addr),
+            enc(prefix)
+        ));
+    }
+    let path = "/2013-04-01/testdnsanswer";
+    let base = vec![("host".to_string(), host.clone().into_bytes())];
+    let req = sigv4::Request {
+        method: "GET",
+        path,
+        query: &query,
+        headers: &base,
+        body: b"",
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let signed = sigv4::sign(&req, &key, &sigv4::ROUTE53, &sigv4::amz_date(now));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, body) = runtime.block_on(async {
+        let mut r = reqwest::Client::new().get(format!("{url}{path}?{query}"));
+        for (n, v) in &signed {
+            r = r.header(n.as_str(), v.as_slice());
+        }
+        let resp = r.send().await.with_context(|| format!("{url}"))?;
+        let status = resp.status().as_u16();
+        anyhow::Ok((status, resp.bytes().await?))
+    })?;
+    if status != 200 {
+        let text = String::from_utf8_lossy(&body);
+        let code = text
+            .split("<Code>")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap_or("");
+        let message = text
+            .split("<Message>")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap_or(&text);
+        anyhow::bail!("{url}: HTTP {status} {code}: {message}");
+    }
+    let doc = xml::parse(&body, "TestDNSAnswerResponse")
+        .map_err(|e| anyhow::anyhow!("{url}: {}", e.message))?;
+    println!(
+        "{}",
+        doc.text_of("Explanation").unwrap_or_default().trim_end()
+    );
+    let data: Vec<&str> = doc
+        .child("RecordData")
+        .map(|d| d.children.iter().map(|c| c.text.as_str()).collect())
+        .unwrap_or_default();
+    println!(
+        "server     {url}: {} {}",
+        doc.text_of("ResponseCode").unwrap_or("?"),
+        data.join(" ")
     );
     Ok(ExitCode::SUCCESS)
 }

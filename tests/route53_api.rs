@@ -244,3 +244,53 @@ zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n
         work.join("knot.log"),
     )
 }
+
+#[test]
+fn explain_server_asks_the_running_server_and_shows_each_weighted_chance() {
+    let dir = TempDir::new("api-explain");
+    let s = start(&dir, None, &[]);
+    let zone = create_zone(s.api, "ex.test.");
+    let member = |id: &str, weight: u32, addr: &str| {
+        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.ex.test.</Name><Type>A</Type><SetIdentifier>{id}</SetIdentifier><Weight>{weight}</Weight><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
+    };
+    let body = format!(
+        "<ChangeResourceRecordSetsRequest><ChangeBatch><Changes>{}{}</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>",
+        member("a", 1, "192.0.2.1"),
+        member("b", 3, "192.0.2.2")
+    );
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
+        body.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 200, "{text}");
+    let url = format!("http://{}", s.api);
+    let out = run_ok(
+        "explain --server",
+        env_cmd(PathBuf::from(common::BIN)).args([
+            "explain",
+            "w.ex.test",
+            "A",
+            "--server",
+            &url,
+            "--client",
+            "198.51.100.7",
+        ]),
+    );
+    for needle in [
+        "chance     [0] a                25.0%",
+        "chance     [1] b                75.0%",
+        ": NOERROR 192.0.2.",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing:\n{out}");
+    }
+    let wrong = env_cmd(PathBuf::from(common::BIN))
+        .env("AWS_SECRET_ACCESS_KEY", "wrong")
+        .args(["explain", "w.ex.test", "A", "--server", &url])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("SignatureDoesNotMatch"));
+}

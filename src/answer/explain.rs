@@ -181,8 +181,10 @@ fn explain_set<'a>(
         group.rules.len(),
         kind(group)
     );
+    let mut healthy_members = Vec::with_capacity(group.rules.len());
     for i in 0..group.rules.len() {
         let healthy = ctx.member_healthy(zone, group, i, set.rtype, depth);
+        healthy_members.push(healthy);
         let check = match group.health[i] {
             Some(h) => format!("health check #{h}"),
             None => "no health check".to_string(),
@@ -238,6 +240,11 @@ fn explain_set<'a>(
             if healthy { "healthy" } else { "UNHEALTHY" }
         );
     }
+    if let Some(Rule::Weighted(_)) = group.rules.first() {
+        for line in weighted_chances(group, &healthy_members) {
+            let _ = writeln!(out, "{pad}{line}");
+        }
+    }
     let sel = ctx.choose(zone, group, set.rtype, depth);
     let reason = match sel.reason {
         policy::Reason::GeoMatch(k) => format!("GeoMatch({})", rule_text(&Rule::Geolocation(k))),
@@ -246,7 +253,12 @@ fn explain_set<'a>(
         }
         r => format!("{r:?}"),
     };
-    let _ = writeln!(out, "{pad}decision   {reason} → {:?}", sel.members());
+    let draw = if matches!(group.rules.first(), Some(Rule::Weighted(_))) {
+        " (this query's draw)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "{pad}decision   {reason} → {:?}{draw}", sel.members());
     if sel.members().is_empty() {
         let _ = writeln!(out, "{pad}answer     nothing for this client: NODATA");
     }
@@ -269,6 +281,32 @@ fn explain_set<'a>(
             }
         }
     }
+}
+
+/// Each weighted member's chance of being the answer (Route 53 picks among the healthy
+/// members by weight; when none is healthy, among all; all-zero weights share equally).
+fn weighted_chances(group: &Group, healthy: &[bool]) -> Vec<String> {
+    let weight = |i: usize| match group.rules[i] {
+        Rule::Weighted(w) => w as u64,
+        _ => 0,
+    };
+    let any_healthy = healthy.iter().any(|h| *h);
+    let candidates: Vec<usize> = (0..group.rules.len())
+        .filter(|&i| healthy[i] || !any_healthy)
+        .collect();
+    let total: u64 = candidates.iter().map(|&i| weight(i)).sum();
+    (0..group.rules.len())
+        .map(|i| {
+            let share = if !candidates.contains(&i) {
+                0.0
+            } else if total == 0 {
+                100.0 / candidates.len() as f64
+            } else {
+                100.0 * weight(i) as f64 / total as f64
+            };
+            format!("chance     [{i}] {:<16} {share:.1}%", group.ids[i])
+        })
+        .collect()
 }
 
 fn kind(group: &Group) -> &'static str {

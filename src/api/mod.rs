@@ -15,6 +15,7 @@ mod http;
 mod ids;
 mod ops;
 pub mod sigv4;
+mod test_answer;
 pub mod xml;
 
 use std::net::SocketAddr;

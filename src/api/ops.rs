@@ -63,6 +63,7 @@ pub async fn route(
             ))
         }
         ("GET", ["change", id]) => get_change(api, id),
+        ("GET", ["testdnsanswer"]) => super::test_answer::test_dns_answer(api, query),
         (_, ["healthcheck", rest @ ..]) => {
             super::health::route(api, method, rest, query, body).await
         }
