@@ -173,13 +173,13 @@ const DEMO_CONFIG: &str = "zones/policydns.toml";
 
 impl Source {
     fn config(&self) -> anyhow::Result<Config> {
-        self.config_with(None)
+        self.config_with(Default::default())
     }
 
     /// The configuration with the API's health checks (`list-health-checks` JSON) added.
-    fn config_with(&self, api_health_checks: Option<String>) -> anyhow::Result<Config> {
+    fn config_with(&self, api: policydns::config::ApiInputs) -> anyhow::Result<Config> {
         let overrides = Overrides {
-            api_health_checks,
+            api,
             listen: self.listen.clone(),
             zones: self.zone.clone(),
             udp_workers: self.udp_workers,

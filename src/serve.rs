@@ -103,11 +103,12 @@ impl Service {
         &self.config
     }
 
-    /// The API's health checks as `list-health-checks` JSON, for the configuration to probe.
-    pub fn api_health_checks(&self) -> Option<String> {
+    /// What the API's store adds to the configuration (health checks, CIDR collections).
+    pub fn api_inputs(&self) -> crate::config::ApiInputs {
         self.api
             .as_ref()
-            .and_then(|a| a.store.lock().state.health_checks_json())
+            .map(|a| a.store.inputs())
+            .unwrap_or_default()
     }
 
     /// Builds a new snapshot from `config` (or from the running configuration when the new one
@@ -198,7 +199,7 @@ impl Service {
 pub async fn run(
     config: Config,
     snapshot: Snapshot,
-    reread: impl Fn(Option<String>) -> anyhow::Result<Config>,
+    reread: impl Fn(crate::config::ApiInputs) -> anyhow::Result<Config>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     // Handlers first: a signal that arrives once queries are answered must not kill us.
@@ -219,9 +220,10 @@ pub async fn run(
         "serving"
     );
     let control = service.server.control.clone();
-    if service.api_health_checks().is_some() {
-        // The API's health checks join the configuration's.
-        service.reload(reread(service.api_health_checks()));
+    let inputs = service.api_inputs();
+    if inputs.health_checks.is_some() || !inputs.cidr_collections.is_empty() {
+        // The API's health checks and CIDR collections join the configuration's.
+        service.reload(reread(inputs));
     }
     loop {
         let why = tokio::select! {
@@ -232,7 +234,7 @@ pub async fn run(
             _ = int.recv() => break,
         };
         tracing::info!("reloading ({why})");
-        service.reload(reread(service.api_health_checks()));
+        service.reload(reread(service.api_inputs()));
     }
     tracing::info!("shutting down");
     service.shutdown().await;

@@ -294,3 +294,19 @@ fn explain_server_asks_the_running_server_and_shows_each_weighted_chance() {
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("SignatureDoesNotMatch"));
 }
+
+#[test]
+fn cidr_collections_through_boto3_route_by_client_address() {
+    let dir = TempDir::new("api-cidr");
+    let s = start(&dir, None, &[]);
+    run_ok(
+        "tests/api/cidr_flow.py",
+        env_cmd(venv().join("bin/python")).args([
+            "tests/api/cidr_flow.py",
+            "--endpoint",
+            &format!("http://{}", s.api),
+            "--dns",
+            &s.server.addr.to_string(),
+        ]),
+    );
+}

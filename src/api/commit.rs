@@ -62,6 +62,19 @@ pub enum Write {
     DeleteHealthCheck {
         id: String,
     },
+    CreateCidr {
+        name: String,
+        caller_reference: String,
+    },
+    /// Location name → (PUT or not, blocks).
+    ChangeCidr {
+        id: String,
+        version: Option<i64>,
+        changes: Vec<(String, bool, Vec<String>)>,
+    },
+    DeleteCidr {
+        id: String,
+    },
 }
 
 /// What an accepted write did.
@@ -73,11 +86,20 @@ pub enum Written {
     /// The check, and whether it was created now (a repeated create returns the existing one).
     HealthCheck(Box<store::HealthCheck>, bool),
     Deleted,
+    /// The collection, whether it was created now, and the change's id.
+    Cidr(Box<store::CidrCollection>, bool, String),
+}
+
+/// An accepted write: what it did, and the sequence number of its journal entry.
+#[derive(Debug)]
+pub struct Done {
+    pub written: Written,
+    pub seq: u64,
 }
 
 struct Job {
     write: Write,
-    reply: oneshot::Sender<Result<Written, ApiError>>,
+    reply: oneshot::Sender<Result<Done, ApiError>>,
 }
 
 /// Where published zones go: the running server's snapshot.
@@ -92,6 +114,9 @@ pub struct Publisher {
 pub struct Store {
     pub inner: Mutex<Inner>,
     pub config: ArcSwap<Config>,
+    /// The store sequence number the served configuration holds the health checks and CIDR
+    /// collections of (see [`Store::wait_applied`]).
+    applied: std::sync::atomic::AtomicU64,
     queue: mpsc::UnboundedSender<Job>,
 }
 
@@ -142,6 +167,7 @@ impl Store {
                 journal,
                 compiled,
             }),
+            applied: std::sync::atomic::AtomicU64::new(config.api_seq),
             config: ArcSwap::new(config),
             queue: tx,
         });
@@ -150,6 +176,11 @@ impl Store {
 
     /// Queues a write and waits for its outcome (durable and served when `Ok`).
     pub async fn write(&self, write: Write) -> Result<Written, ApiError> {
+        self.write_seq(write).await.map(|d| d.written)
+    }
+
+    /// As [`Store::write`], with the journal entry's sequence number.
+    pub async fn write_seq(&self, write: Write) -> Result<Done, ApiError> {
         let (tx, rx) = oneshot::channel();
         self.queue
             .send(Job { write, reply: tx })
@@ -188,7 +219,47 @@ impl Store {
             compiled.insert(zone.id.clone(), z);
         }
         inner.compiled = compiled;
+        self.applied
+            .fetch_max(config.api_seq, std::sync::atomic::Ordering::SeqCst);
         self.config.store(config);
+    }
+
+    /// What the store adds to the configuration.
+    pub fn inputs(&self) -> crate::config::ApiInputs {
+        let inner = self.lock();
+        crate::config::ApiInputs {
+            health_checks: inner.state.health_checks_json(),
+            cidr_collections: inner
+                .state
+                .cidr_collections
+                .values()
+                .map(|c| (c.id.clone(), c.locations.clone()))
+                .collect(),
+            seq: inner.state.seq,
+        }
+    }
+
+    /// Waits (at most 10 s) until the served configuration holds what the store held at
+    /// `seq`: a health check probing, a CIDR collection matching. A reload does this; if it
+    /// fails the change stays durable and is served on the next one, and the caller is told
+    /// so in the log.
+    pub async fn wait_applied(&self, seq: u64) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.applied.load(std::sync::atomic::Ordering::SeqCst) < seq {
+            if tokio::time::Instant::now() > deadline {
+                tracing::warn!(
+                    seq,
+                    "the API's change is durable but the reload that applies it has not finished"
+                );
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    /// The sequence number of the last entry written.
+    pub fn seq(&self) -> u64 {
+        self.lock().state.seq
     }
 
     /// Adds each hosted zone's transfer settings (the `[api]` table's) to `settings`.
@@ -254,7 +325,14 @@ impl Committer {
                         Served::Reload => reload_wanted = true,
                     }
                     entries.push(p.entry);
-                    replies.push((job.reply, Ok(p.written)));
+                    let seq = first_seq + entries.len() as u64 - 1;
+                    replies.push((
+                        job.reply,
+                        Ok(Done {
+                            written: p.written,
+                            seq,
+                        }),
+                    ));
                 }
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
@@ -589,6 +667,13 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
             Ok(Prepared {
                 written: Written::Deleted,
                 entry: Entry::DeleteHealthCheck { id },
+                served: Served::Reload,
+            })
+        }
+        Write::CreateCidr { .. } | Write::ChangeCidr { .. } | Write::DeleteCidr { .. } => {
+            super::cidr::prepare(state, write).map(|(entry, written)| Prepared {
+                entry,
+                written,
                 served: Served::Reload,
             })
         }

@@ -211,9 +211,11 @@ pub(super) async fn route(
         }
         ("POST", [id]) => update(api, id, body).await,
         ("DELETE", [id]) => {
-            api.store
-                .write(Write::DeleteHealthCheck { id: id.to_string() })
+            let done = api
+                .store
+                .write_seq(Write::DeleteHealthCheck { id: id.to_string() })
                 .await?;
+            api.store.wait_applied(done.seq).await;
             ok(document("DeleteHealthCheckResponse", ""))
         }
         ("GET", [id, "status"]) => status(api, id, false),
@@ -266,16 +268,18 @@ async fn create(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
         ApiError::invalid_input("CreateHealthCheckRequest needs HealthCheckConfig")
     })?;
     let config = Value::Object(with_defaults(read_members(cfg)?));
-    let written = api
+    let done = api
         .store
-        .write(Write::PutHealthCheck {
+        .write_seq(Write::PutHealthCheck {
             id: None,
             caller_reference,
             config,
             version: None,
         })
         .await?;
-    let Written::HealthCheck(c, created) = written else {
+    // The probe runs by the time the client hears of the check.
+    api.store.wait_applied(done.seq).await;
+    let Written::HealthCheck(c, created) = done.written else {
         return Err(ApiError::internal("unexpected store answer"));
     };
     let mut out = String::new();
@@ -313,16 +317,17 @@ async fn update(api: &Api, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
         }
     }
     config.extend(read_members(&req)?);
-    let written = api
+    let done = api
         .store
-        .write(Write::PutHealthCheck {
+        .write_seq(Write::PutHealthCheck {
             id: Some(id.to_string()),
             caller_reference: current.caller_reference,
             config: Value::Object(with_defaults(config)),
             version,
         })
         .await?;
-    let Written::HealthCheck(c, _) = written else {
+    api.store.wait_applied(done.seq).await;
+    let Written::HealthCheck(c, _) = done.written else {
         return Err(ApiError::internal("unexpected store answer"));
     };
     let mut out = String::new();

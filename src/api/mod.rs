@@ -8,6 +8,7 @@
 //!
 //! A write is answered only after it is on disk and served; reads come from the store's state.
 
+mod cidr;
 pub mod commit;
 mod error;
 mod health;

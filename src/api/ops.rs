@@ -64,6 +64,9 @@ pub async fn route(
         }
         ("GET", ["change", id]) => get_change(api, id),
         ("GET", ["testdnsanswer"]) => super::test_answer::test_dns_answer(api, query),
+        (_, ["cidrcollection", rest @ ..]) => {
+            super::cidr::route(api, method, rest, query, body).await
+        }
         (_, ["healthcheck", rest @ ..]) => {
             super::health::route(api, method, rest, query, body).await
         }
@@ -180,7 +183,7 @@ fn change_info(written: &Written) -> String {
     let mut out = String::new();
     match written {
         Written::Zone(_, c) | Written::Change(c) => change_info_xml(&mut out, c),
-        Written::Tags | Written::HealthCheck(..) | Written::Deleted => {}
+        Written::Tags | Written::HealthCheck(..) | Written::Deleted | Written::Cidr(..) => {}
     }
     out
 }

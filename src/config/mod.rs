@@ -104,6 +104,8 @@ pub struct Config {
     pub raw_policy: RawPolicy,
     /// The Route 53 API, when it listens.
     pub api: Option<ApiConfig>,
+    /// The API store's sequence number whose health checks and CIDR collections this holds.
+    pub api_seq: u64,
 }
 
 /// `[[health_check]]` and `[[load_balancer]]` tables as written (by id, by lowercase name
@@ -153,9 +155,20 @@ pub struct Overrides {
     pub api_listen: Vec<String>,
     /// `--api-key AKID:SECRET`, added to `[[api.key]]`.
     pub api_keys: Vec<String>,
-    /// The Route 53 API's health checks, as `list-health-checks` JSON (the running server
-    /// adds them on reload).
-    pub api_health_checks: Option<String>,
+    /// What the Route 53 API's store adds (the running server passes it on reload).
+    pub api: ApiInputs,
+}
+
+/// The Route 53 API store's part of the configuration: its health checks and CIDR
+/// collections, probed and matched like the configuration's own.
+#[derive(Debug, Clone, Default)]
+pub struct ApiInputs {
+    /// `list-health-checks` JSON.
+    pub health_checks: Option<String>,
+    /// Collection id → location → CIDR blocks.
+    pub cidr_collections: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The store's sequence number these were read at.
+    pub seq: u64,
 }
 
 /// Paths in the file are relative to the file's directory.
@@ -195,7 +208,7 @@ impl Config {
         // transfer), merged as if it were written here.
         let mut fragment_checks =
             zones::merge_fragments(&mut file, &zones, &state_dir, &mut errors);
-        if let Some(json) = &cli.api_health_checks {
+        if let Some(json) = &cli.api.health_checks {
             fragment_checks.push(("the API's health checks".to_string(), json.clone()));
         }
         let tsig_keys =
@@ -239,6 +252,7 @@ impl Config {
         let cidr_collections = policy::cidr_collections(
             std::mem::take(&mut file.cidr_collection),
             &cli.cidr_collections,
+            &cli.api.cidr_collections,
             &base,
             &mut errors,
         );
@@ -305,6 +319,7 @@ impl Config {
                 route53_health_checks: checks.route53_objects,
             },
             api,
+            api_seq: cli.api.seq,
         })
     }
 }

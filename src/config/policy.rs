@@ -46,6 +46,7 @@ pub struct TargetConfig {
 pub(super) fn cidr_collections(
     sections: Vec<Located<CidrCollectionSection>>,
     from_cli: &[String],
+    from_api: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
     base: &Base<'_>,
     errors: &mut Vec<String>,
 ) -> Collections {
@@ -74,6 +75,13 @@ pub(super) fn cidr_collections(
             }
             _ => errors.push(format!("--cidr-collection {spec:?}: expected COLLECTION_ID=FILE with the output of aws route53 list-cidr-blocks --collection-id COLLECTION_ID")),
         }
+    }
+    for (id, locations) in from_api {
+        raw_collections.push((
+            id.clone(),
+            format!("the API's CIDR collection {id}"),
+            locations.clone(),
+        ));
     }
     for (id, what, raw) in raw_collections {
         let mut locations = BTreeMap::new();

@@ -91,6 +91,25 @@ pub enum Entry {
     DeleteHealthCheck {
         id: String,
     },
+    /// Created, or changed (its version one higher).
+    PutCidrCollection {
+        collection: CidrCollection,
+    },
+    DeleteCidrCollection {
+        id: String,
+    },
+}
+
+/// A CIDR collection created through the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CidrCollection {
+    /// A UUID, as Route 53's.
+    pub id: String,
+    pub name: String,
+    pub caller_reference: String,
+    pub version: i64,
+    /// Location name → CIDR blocks, as given.
+    pub locations: BTreeMap<String, Vec<String>>,
 }
 
 /// A health check created through the API.
@@ -116,6 +135,8 @@ pub struct State {
     pub zones: BTreeMap<String, HostedZone>,
     #[serde(default)]
     pub health_checks: BTreeMap<String, HealthCheck>,
+    #[serde(default)]
+    pub cidr_collections: BTreeMap<String, CidrCollection>,
     /// Change id → (zone id, info), the newest last in `change_order`.
     pub changes: BTreeMap<String, (String, ChangeInfo)>,
     pub change_order: VecDeque<String>,
@@ -216,6 +237,15 @@ impl State {
             }
             Entry::DeleteHealthCheck { id } => {
                 self.health_checks
+                    .remove(id)
+                    .ok_or_else(|| ApplyError::NoZone(id.clone()))?;
+            }
+            Entry::PutCidrCollection { collection } => {
+                self.cidr_collections
+                    .insert(collection.id.clone(), collection.clone());
+            }
+            Entry::DeleteCidrCollection { id } => {
+                self.cidr_collections
                     .remove(id)
                     .ok_or_else(|| ApplyError::NoZone(id.clone()))?;
             }
