@@ -29,6 +29,9 @@ enum Command {
     /// Convert records from another server into a policydns configuration and zone file.
     #[command(subcommand)]
     Import(Import),
+    /// Write out what the Route 53 API's store holds, so nothing is locked in.
+    #[command(subcommand)]
+    Export(Export),
     /// Show how a name is answered for a client: the candidates, their health, where the
     /// client is, and the rule that decides (Route 53's TestDNSAnswer, with reasons).
     Explain(Explain),
@@ -71,6 +74,26 @@ struct Explain {
     server: Option<String>,
     #[command(flatten)]
     source: Source,
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// A hosted zone of the API's store (read from --state-dir, beside a running server or
+    /// not): as `aws route53 list-resource-record-sets` JSON, or (--format files) as the
+    /// policydns.toml and zone file that `import route53` writes.
+    Route53(ExportRoute53),
+}
+
+#[derive(Args)]
+struct ExportRoute53 {
+    /// The hosted zone's name (or its id).
+    zone: String,
+    /// The server's state directory.
+    #[arg(long = "state-dir", value_name = "DIR")]
+    state_dir: PathBuf,
+    /// json (list-resource-record-sets output) or files (policydns.toml + zone file).
+    #[arg(long, default_value = "json")]
+    format: String,
 }
 
 #[derive(Subcommand)]
@@ -233,6 +256,7 @@ fn main() -> ExitCode {
         Command::Serve(src) => serve(&src),
         Command::Import(Import::Route53(args)) => import_route53(&args),
         Command::Explain(args) => explain(&args),
+        Command::Export(Export::Route53(args)) => export_route53(&args),
         Command::Demo(Demo::Failover { listen, down }) => demo_failover(listen, down),
     };
     match result {
@@ -289,6 +313,68 @@ fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
         "{}",
         policydns::answer::explain::explain(&built.snapshot, &args.name, qtype, args.client, ecs)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `export route53`: a hosted zone of the store as Route 53 JSON or as policydns files.
+fn export_route53(args: &ExportRoute53) -> anyhow::Result<ExitCode> {
+    let (state, opened) = policydns::store::journal::Journal::read(&args.state_dir)?;
+    if let Some(cut) = &opened.cut {
+        eprintln!("warning: {cut}");
+    }
+    let want = policydns::store::key_name(&args.zone);
+    let zone = state
+        .zones
+        .values()
+        .find(|z| z.id == args.zone || z.origin() == want)
+        .with_context(|| {
+            format!(
+                "no hosted zone {} in {} (it holds: {})",
+                args.zone,
+                args.state_dir.display(),
+                state
+                    .zones
+                    .values()
+                    .map(|z| z.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "ResourceRecordSets": zone.listed_record_sets()
+    }))?;
+    match args.format.as_str() {
+        "json" => println!("{json}"),
+        "files" => {
+            // The same conversion `import route53` does, from the same JSON.
+            let tmp = std::env::temp_dir().join(format!("policydns-export-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp)?;
+            let records = tmp.join("records.json");
+            std::fs::write(&records, &json)?;
+            let mut cidr = Vec::new();
+            for c in state.cidr_collections.values() {
+                let blocks: Vec<serde_json::Value> = c
+                    .locations
+                    .iter()
+                    .flat_map(|(l, bs)| {
+                        bs.iter()
+                            .map(move |b| serde_json::json!({"CidrBlock": b, "LocationName": l}))
+                    })
+                    .collect();
+                let f = tmp.join(format!("cidr-{}.json", c.id));
+                std::fs::write(&f, serde_json::json!({ "CidrBlocks": blocks }).to_string())?;
+                cidr.push(format!("{}={}", c.id, f.display()));
+            }
+            let result = policydns::route53::import(&[records], &zone.name, &cidr);
+            let _ = std::fs::remove_dir_all(&tmp);
+            let files = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("# ---- policydns.toml ----");
+            println!("{}", files.config_toml);
+            println!("; ---- {} ----", files.zone_name);
+            print!("{}", files.zone_text);
+        }
+        other => anyhow::bail!("--format {other:?}: json or files"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

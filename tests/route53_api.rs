@@ -310,3 +310,81 @@ fn cidr_collections_through_boto3_route_by_client_address() {
         ]),
     );
 }
+
+#[test]
+fn export_writes_a_hosted_zone_as_route53_json_and_as_policydns_files() {
+    let dir = TempDir::new("api-export");
+    let s = start(&dir, None, &[]);
+    let zone = create_zone(s.api, "exp.test.");
+    let body = "<ChangeResourceRecordSetsRequest><ChangeBatch><Changes>\
+<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.exp.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>\
+<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.exp.test.</Name><Type>A</Type><SetIdentifier>b</SetIdentifier><Weight>3</Weight><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.2</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>\
+</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>";
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
+        body.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 200, "{text}");
+    let state = s.state.display().to_string();
+    // Beside the running server: the store is read, not changed.
+    let json = run_ok(
+        "export route53",
+        Command::new(common::BIN).args(["export", "route53", "exp.test", "--state-dir", &state]),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let sets = doc["ResourceRecordSets"].as_array().unwrap();
+    let names: Vec<String> = sets
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["Name"].as_str().unwrap(),
+                s["Type"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "exp.test. NS",
+            "exp.test. SOA",
+            "w.exp.test. A",
+            "www.exp.test. A"
+        ]
+    );
+    let soa = sets[1]["ResourceRecords"][0]["Value"].as_str().unwrap();
+    assert_eq!(
+        soa.split_whitespace().nth(2),
+        Some("2"),
+        "the SOA shows the serial served: {soa}"
+    );
+    let files = run_ok(
+        "export route53 --format files",
+        Command::new(common::BIN).args([
+            "export",
+            "route53",
+            &zone,
+            "--state-dir",
+            &state,
+            "--format",
+            "files",
+        ]),
+    );
+    assert!(
+        files.contains("[[record_set]]") && files.contains("weight = 3"),
+        "{files}"
+    );
+    assert!(files.contains("192.0.2.1"), "{files}");
+    // The server still serves, and still takes changes.
+    assert_eq!(
+        a_record(s.server.addr, "www.exp.test.").as_deref(),
+        Some("192.0.2.1")
+    );
+    assert_eq!(
+        signed(s.api, "GET", "/2013-04-01/hostedzonecount", b"", SECRET).0,
+        200
+    );
+}

@@ -418,24 +418,10 @@ fn list_record_sets(
 ) -> Result<Reply, ApiError> {
     let id = bare_id(id, "hostedzone/");
     let max = max_items(query, 300, 300)?;
-    let mut sets = {
+    let sets = {
         let inner = api.store.lock();
         match inner.state.zones.get(id) {
-            Some(z) => {
-                let mut sets = z.record_sets.clone();
-                // The SOA shows the serial served.
-                for s in sets.iter_mut().filter(|s| s.rtype == "SOA") {
-                    for r in s.resource_records.iter_mut().flatten() {
-                        let mut f: Vec<&str> = r.value.split_whitespace().collect();
-                        let serial = z.serial.to_string();
-                        if f.len() == 7 {
-                            f[2] = &serial;
-                            r.value = f.join(" ");
-                        }
-                    }
-                }
-                sets
-            }
+            Some(z) => z.listed_record_sets(),
             None => {
                 drop(inner);
                 let z = find(api, id)?;
@@ -447,7 +433,6 @@ fn list_record_sets(
             }
         }
     };
-    sets.sort_by_key(store::sort_key);
     let start_name = query.get("name");
     let start_type = query.get("type").map(|t| t.to_ascii_uppercase());
     let start_id = query.get("identifier");

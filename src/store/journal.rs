@@ -122,6 +122,51 @@ impl Journal {
         Ok((Journal { dir, file, len }, state, opened))
     }
 
+    /// Reads the store without changing it (for `policydns export` beside a running server):
+    /// a damaged tail is left as it is and reported.
+    pub fn read(state_dir: &Path) -> Result<(State, Opened), OpenError> {
+        let dir = state_dir.join("api");
+        let state_path = dir.join("state.json");
+        let mut state = match std::fs::read(&state_path) {
+            Ok(bytes) => {
+                serde_json::from_slice::<State>(&bytes).map_err(|e| OpenError::Damaged {
+                    path: state_path.clone(),
+                    message: format!("does not read: {e}"),
+                })?
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
+            Err(source) => {
+                return Err(OpenError::Io {
+                    path: state_path,
+                    source,
+                })
+            }
+        };
+        let path = dir.join("journal");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => return Err(OpenError::Io { path, source }),
+        };
+        let mut opened = Opened::default();
+        let mut at = 0;
+        while at < bytes.len() {
+            match record_at(&bytes[at..]) {
+                Ok((record, used)) => {
+                    if record.seq == state.seq + 1 && state.apply(&record.entry).is_ok() {
+                        opened.replayed += 1;
+                    }
+                    at += used;
+                }
+                Err(why) => {
+                    opened.cut = Some(format!("{}: unread from byte {at} ({why})", path.display()));
+                    break;
+                }
+            }
+        }
+        Ok((state, opened))
+    }
+
     /// Appends entries numbered from `first_seq` and waits until they are on disk.
     pub fn append(&mut self, first_seq: u64, entries: &[&Entry]) -> io::Result<()> {
         let mut buf = Vec::new();

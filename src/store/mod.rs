@@ -43,6 +43,23 @@ impl HostedZone {
         name::to_lowercase(&name::from_text(&self.name, None).unwrap_or_default())
     }
 
+    /// The record sets as `ListResourceRecordSets` gives them: Route 53's order, the SOA with
+    /// the serial served.
+    pub fn listed_record_sets(&self) -> Vec<ResourceRecordSet> {
+        let mut sets = self.record_sets.clone();
+        for s in sets.iter_mut().filter(|s| s.rtype == "SOA") {
+            for r in s.resource_records.iter_mut().flatten() {
+                let mut f: Vec<String> = r.value.split_whitespace().map(str::to_string).collect();
+                if f.len() == 7 {
+                    f[2] = self.serial.to_string();
+                    r.value = f.join(" ");
+                }
+            }
+        }
+        sets.sort_by_key(sort_key);
+        sets
+    }
+
     /// Record sets besides the apex SOA and NS (what keeps a zone from being deleted).
     pub fn user_record_sets(&self) -> usize {
         let origin = self.origin();
