@@ -388,3 +388,22 @@ fn export_writes_a_hosted_zone_as_route53_json_and_as_policydns_files() {
         200
     );
 }
+
+#[test]
+fn octodns_syncs_dynamic_records_and_a_second_sync_plans_nothing() {
+    let dir = TempDir::new("api-octodns");
+    let config = dir.write(
+        "api.toml",
+        "[api]\nname_servers = [\"ns1.example.net.\", \"ns2.example.net.\"]\n",
+    );
+    let config = config.display().to_string();
+    let s = start(&dir, None, &["--config", &config]);
+    let mut cmd = env_cmd(PathBuf::from("bash"));
+    cmd.args([
+        "tests/api/octodns_sync.sh",
+        &format!("http://{}", s.api),
+        &s.server.addr.to_string(),
+    ])
+    .env("OCTODNS_SYNC", venv().join("bin/octodns-sync"));
+    run_ok("tests/api/octodns_sync.sh", &mut cmd);
+}

@@ -125,17 +125,6 @@ fn an_api_health_check_is_probed_for_real_and_drives_failover() {
     );
     assert!(reason.contains("<CheckedTime>"), "{reason}");
 
-    // In use: not deleted.
-    let (status, text) = signed(
-        api,
-        "DELETE",
-        &format!("/2013-04-01/healthcheck/{id}"),
-        b"",
-        SECRET,
-    );
-    assert_eq!(status, 400, "{text}");
-    assert!(text.contains("HealthCheckInUse"), "{text}");
-
     let (status, list) = signed(api, "GET", "/2013-04-01/healthcheck", b"", SECRET);
     assert_eq!(status, 200, "{list}");
     assert!(
@@ -193,4 +182,27 @@ fn an_api_health_check_is_probed_for_real_and_drives_failover() {
     within_probes("the primary back", || {
         a_record(again.server.addr, "www.hc.test.").as_deref() == Some("192.0.2.1")
     });
+
+    // Route 53 deletes a check record sets still name; they then count as healthy.
+    let (status, text) = signed(
+        again.api,
+        "DELETE",
+        &format!("/2013-04-01/healthcheck/{id}"),
+        b"",
+        SECRET,
+    );
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = signed(
+        again.api,
+        "GET",
+        &format!("/2013-04-01/healthcheck/{id}"),
+        b"",
+        SECRET,
+    );
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("NoSuchHealthCheck"), "{text}");
+    assert_eq!(
+        a_record(again.server.addr, "www.hc.test.").as_deref(),
+        Some("192.0.2.1")
+    );
 }

@@ -308,8 +308,12 @@ impl Committer {
         let mut reload_wanted = false;
         for job in jobs {
             match prepare(&inner.state, &config, job.write) {
-                Ok(p) => {
-                    if let Err(e) = inner.state.apply(&p.entry) {
+                Ok(mut p) => {
+                    let applied = match p.after.take() {
+                        Some(zone) => inner.state.apply_computed(&p.entry, zone),
+                        None => inner.state.apply(&p.entry),
+                    };
+                    if let Err(e) = applied {
                         let _ = job.reply.send(Err(ApiError::internal(e.to_string())));
                         continue;
                     }
@@ -461,6 +465,8 @@ struct Prepared {
     entry: Entry,
     written: Written,
     served: Served,
+    /// A changed zone as the entry leaves it, computed while checking.
+    after: Option<HostedZone>,
 }
 
 /// Checks a write against the state and config: the entry to journal, or Route 53's error.
@@ -526,6 +532,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
             let compiled =
                 compile(config, &zone).map_err(|p| ApiError::invalid_input(p.join("; ")))?;
             Ok(Prepared {
+                after: None,
                 served: Served::Zone(zone.id.clone(), origin, compiled),
                 written: Written::Zone(Box::new(zone.clone()), change.clone()),
                 entry: Entry::CreateZone { zone, change },
@@ -560,6 +567,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
                     change,
                     changes,
                 },
+                after: Some(after),
             })
         }
         Write::DeleteZone { zone_id } => {
@@ -580,6 +588,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
                 comment: None,
             };
             Ok(Prepared {
+                after: None,
                 served: Served::Gone(zone_id.clone(), zone.origin()),
                 written: Written::Change(change.clone()),
                 entry: Entry::DeleteZone { zone_id, change },
@@ -601,6 +610,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
                         if c.config == check_config {
                             // Route 53 answers a repeated create with the existing check.
                             return Ok(Prepared {
+                                after: None,
                                 entry: Entry::Tags {
                                     zone_id: c.id.clone(),
                                     add: BTreeMap::new(),
@@ -648,6 +658,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
             };
             super::health::validate(state, config, &check)?;
             Ok(Prepared {
+                after: None,
                 written: Written::HealthCheck(Box::new(check.clone()), id.is_none()),
                 entry: Entry::PutHealthCheck { check },
                 served: Served::Reload,
@@ -657,14 +668,23 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
             if !state.health_checks.contains_key(&id) {
                 return Err(super::health::no_such(&id));
             }
-            if let Some(user) = super::health::users(state, &id) {
+            // Route 53 deletes a check that record sets still name ("does not prevent you
+            // from deleting a health check even if the health check is associated with one
+            // or more resource record sets"; octoDNS relies on it, deleting old checks before
+            // the batch that stops naming them). Those record sets then count as healthy.
+            if let Some(user) = super::health::record_set_user(state, &id) {
+                tracing::warn!(health_check = %id, "deleted while {user} still names it: that record set now counts as healthy");
+            }
+            // A calculated check's children must exist for the configuration to load.
+            if let Some(parent) = super::health::calculated_parent(state, &id) {
                 return Err(ApiError::new(
                     400,
                     "HealthCheckInUse",
-                    format!("The health check {id} is still referenced from {user}"),
+                    format!("The health check {id} is a child of the calculated health check {parent}; update or delete that one first"),
                 ));
             }
             Ok(Prepared {
+                after: None,
                 written: Written::Deleted,
                 entry: Entry::DeleteHealthCheck { id },
                 served: Served::Reload,
@@ -672,6 +692,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
         }
         Write::CreateCidr { .. } | Write::ChangeCidr { .. } | Write::DeleteCidr { .. } => {
             super::cidr::prepare(state, write).map(|(entry, written)| Prepared {
+                after: None,
                 entry,
                 written,
                 served: Served::Reload,
@@ -686,6 +707,7 @@ fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, Api
                 return Err(ApiError::no_such_zone(&zone_id));
             }
             Ok(Prepared {
+                after: None,
                 served: Served::Same,
                 written: Written::Tags,
                 entry: Entry::Tags {

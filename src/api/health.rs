@@ -166,21 +166,18 @@ pub(super) fn validate(
     Ok(())
 }
 
-/// What keeps a health check from being deleted: a record set or a calculated check using it.
-pub(super) fn users(state: &State, id: &str) -> Option<String> {
-    for z in state.zones.values() {
-        if let Some(s) = z
-            .record_sets
+/// A record set that names the health check, if any.
+pub(super) fn record_set_user(state: &State, id: &str) -> Option<String> {
+    state.zones.values().find_map(|z| {
+        z.record_sets
             .iter()
             .find(|s| s.health_check_id.as_deref() == Some(id))
-        {
-            return Some(format!(
-                "record set {} in hosted zone {}",
-                s.describe(),
-                z.name
-            ));
-        }
-    }
+            .map(|s| format!("record set {} in hosted zone {}", s.describe(), z.name))
+    })
+}
+
+/// A calculated check that has this one as a child, if any.
+pub(super) fn calculated_parent(state: &State, id: &str) -> Option<String> {
     state
         .health_checks
         .values()
@@ -190,7 +187,7 @@ pub(super) fn users(state: &State, id: &str) -> Option<String> {
                 .and_then(Value::as_array)
                 .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(id)))
         })
-        .map(|c| format!("calculated health check {}", c.id))
+        .map(|c| c.id.clone())
 }
 
 pub(super) async fn route(

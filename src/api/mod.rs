@@ -97,6 +97,12 @@ pub async fn start(
         None => None,
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
     };
+    if config.name_servers_defaulted {
+        tracing::warn!(
+            name_servers = ?config.name_servers,
+            "[api] name_servers is not set: new hosted zones name this host as their one name server; set it to your servers' names"
+        );
+    }
     let runtime = tokio::runtime::Handle::current();
     let p = publisher.clone();
     std::thread::Builder::new()

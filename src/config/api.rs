@@ -15,6 +15,8 @@ pub struct ApiConfig {
     pub keys: Vec<Key>,
     /// The NS set given to new hosted zones (absolute names).
     pub name_servers: Vec<String>,
+    /// True when `name_servers` is this host's name because none were configured.
+    pub name_servers_defaulted: bool,
     /// Certificate chain and private key (PEM) for HTTPS; required off loopback.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Who may transfer, and whom to NOTIFY, for every hosted zone the API creates.
@@ -99,6 +101,7 @@ pub(super) fn api(
         }
     }
     let mut name_servers = Vec::new();
+    let name_servers_defaulted = s.name_servers.is_none();
     for n in s.name_servers.unwrap_or_else(default_name_servers) {
         match crate::wire::name::from_text(&n, None) {
             Ok(w) => name_servers.push(crate::wire::name::to_text(&w)),
@@ -124,6 +127,7 @@ pub(super) fn api(
         listen,
         keys,
         name_servers,
+        name_servers_defaulted,
         tls,
         transfer,
         max_connections: s.max_connections.unwrap_or(256).max(1),

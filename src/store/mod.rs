@@ -271,6 +271,24 @@ impl State {
         Ok(())
     }
 
+    /// Applies a `ChangeRecords` entry whose result the caller has already computed (with
+    /// [`apply_changes`] on the same state), sparing the large zone a second pass.
+    pub fn apply_computed(&mut self, entry: &Entry, zone: HostedZone) -> Result<(), ApplyError> {
+        let Entry::ChangeRecords {
+            zone_id, change, ..
+        } = entry
+        else {
+            return self.apply(entry);
+        };
+        if !self.zones.contains_key(zone_id) {
+            return Err(ApplyError::NoZone(zone_id.clone()));
+        }
+        self.zones.insert(zone_id.clone(), zone);
+        self.remember(zone_id, change);
+        self.seq += 1;
+        Ok(())
+    }
+
     fn remember(&mut self, zone_id: &str, change: &ChangeInfo) {
         self.changes
             .insert(change.id.clone(), (zone_id.to_string(), change.clone()));
