@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::commit::{Write, Written};
 use super::error::ApiError;
 use super::ids;
-use super::ops::Reply;
+use super::ops::{ok, Reply};
 use super::xml::{self, document, leaf};
 use super::Api;
 use crate::store::{CidrCollection, Entry, State};
@@ -181,14 +181,6 @@ pub(super) async fn route(
             ),
         )),
     }
-}
-
-fn ok(body: String) -> Result<Reply, ApiError> {
-    Ok(Reply {
-        status: 200,
-        body,
-        location: None,
-    })
 }
 
 fn get(api: &Api, id: &str) -> Result<CidrCollection, ApiError> {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::commit::{Write, Written};
 use super::error::ApiError;
-use super::ops::Reply;
+use super::ops::{ok, Reply};
 use super::xml::{self, document, leaf, Element};
 use super::Api;
 use crate::store::{HealthCheck, State};
@@ -226,14 +226,6 @@ pub(super) async fn route(
             ),
         )),
     }
-}
-
-fn ok(body: String) -> Result<Reply, ApiError> {
-    Ok(Reply {
-        status: 200,
-        body,
-        location: None,
-    })
 }
 
 fn get(api: &Api, id: &str) -> Result<HealthCheck, ApiError> {

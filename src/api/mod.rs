@@ -15,6 +15,7 @@ mod health;
 mod http;
 mod ids;
 mod ops;
+mod prepare;
 pub mod sigv4;
 mod test_answer;
 pub mod xml;

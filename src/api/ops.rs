@@ -19,7 +19,7 @@ pub struct Reply {
     pub location: Option<String>,
 }
 
-fn ok(body: String) -> Result<Reply, ApiError> {
+pub(super) fn ok(body: String) -> Result<Reply, ApiError> {
     Ok(Reply {
         status: 200,
         body,

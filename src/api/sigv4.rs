@@ -157,18 +157,7 @@ pub fn verify(
         return Err(mismatch("the host header must be signed"));
     }
     let canonical = canonical_request(req, &names)?;
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
-        hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
-    );
-    let mut k = hmac_sha256(
-        format!("AWS4{}", key.secret_access_key).as_bytes(),
-        date.as_bytes(),
-    );
-    for part in [region, service, "aws4_request"] {
-        k = hmac_sha256(&k, part.as_bytes());
-    }
-    let expected = hex(&hmac_sha256(&k, to_sign.as_bytes()));
+    let expected = sign_canonical(key, amz_date, date, region, service, &canonical);
     if constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
         Ok(Caller {
             access_key_id: akid.to_string(),
@@ -209,18 +198,7 @@ pub fn sign(
     };
     let canonical = canonical_request(&signing, &names_dedup).unwrap_or_default();
     let (region, service) = (scope.region, scope.service);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
-        hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
-    );
-    let mut k = hmac_sha256(
-        format!("AWS4{}", key.secret_access_key).as_bytes(),
-        date.as_bytes(),
-    );
-    for part in [region, service, "aws4_request"] {
-        k = hmac_sha256(&k, part.as_bytes());
-    }
-    let signature = hex(&hmac_sha256(&k, to_sign.as_bytes()));
+    let signature = sign_canonical(key, amz_date, date, region, service, &canonical);
     vec![
         ("x-amz-date".into(), amz_date.as_bytes().to_vec()),
         (
@@ -233,6 +211,30 @@ pub fn sign(
             .into_bytes(),
         ),
     ]
+}
+
+/// The signature of a canonical request: the string to sign (its SHA-256 with the date and
+/// scope) under the key derived from the secret, the date, the region and the service.
+fn sign_canonical(
+    key: &Key,
+    amz_date: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+    canonical: &str,
+) -> String {
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
+        hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+    );
+    let mut k = hmac_sha256(
+        format!("AWS4{}", key.secret_access_key).as_bytes(),
+        date.as_bytes(),
+    );
+    for part in [region, service, "aws4_request"] {
+        k = hmac_sha256(&k, part.as_bytes());
+    }
+    hex(&hmac_sha256(&k, to_sign.as_bytes()))
 }
 
 /// `X-Amz-Date` for Unix time `unix`.

@@ -1,0 +1,392 @@
+//! Checking a write against the store's state and the configuration, before anything is
+//! written: the journal entry it becomes, Route 53's answer, and what it changes in the served
+//! snapshot (a compiled zone, a zone gone, or a reload for health checks and CIDR collections).
+
+use std::collections::BTreeMap;
+
+use super::commit::{Write, Written};
+use super::error::ApiError;
+use super::ids;
+use crate::config::{ApiConfig, Config};
+use crate::route53::{Change, ResourceRecord, ResourceRecordSet};
+use crate::store::{self, ChangeInfo, Entry, HostedZone, State};
+use crate::wire::name;
+use crate::zone::Zone;
+
+/// Route 53's limits on one `ChangeResourceRecordSets` request.
+pub const MAX_CHANGES: usize = 1000;
+pub const MAX_VALUE_CHARS: usize = 32_000;
+
+/// What an accepted write changes in the served snapshot.
+pub(super) enum Served {
+    Zone(String, Vec<u8>, Zone),
+    Gone(String, Vec<u8>),
+    Same,
+    /// The configuration's inputs changed (health checks): the server reloads.
+    Reload,
+}
+
+pub(super) struct Prepared {
+    pub(super) entry: Entry,
+    pub(super) written: Written,
+    pub(super) served: Served,
+    /// A changed zone as the entry leaves it, computed while checking.
+    pub(super) after: Option<HostedZone>,
+}
+
+/// Checks a write against the state and config: the entry to journal, or Route 53's error.
+pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Prepared, ApiError> {
+    let now = ids::now();
+    match write {
+        Write::CreateZone {
+            name,
+            caller_reference,
+            comment,
+        } => {
+            let api = config
+                .api
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("the API is not configured"))?;
+            if let Some(z) = state
+                .zones
+                .values()
+                .find(|z| z.caller_reference == caller_reference)
+            {
+                return Err(ApiError::new(
+                    409,
+                    "HostedZoneAlreadyExists",
+                    format!(
+                        "A hosted zone has already been created with the specified caller reference ({}, {})",
+                        z.id, z.name
+                    ),
+                ));
+            }
+            let wire = Some(store::key_name(&name))
+                .filter(|w| w.len() > 1)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "InvalidDomainName",
+                        format!("{name} is not a valid domain name"),
+                    )
+                })?;
+            let origin = name::to_lowercase(&wire);
+            if let Some(z) = state.zone_by_origin(&origin) {
+                return Err(ApiError::new(
+                    409,
+                    "HostedZoneAlreadyExists",
+                    format!(
+                        "policydns serves one zone per name: hosted zone {} already serves {}",
+                        z.id, z.name
+                    ),
+                ));
+            }
+            if config.zones.iter().any(|z| z.origin == origin) {
+                return Err(ApiError::new(
+                    409,
+                    "HostedZoneAlreadyExists",
+                    format!("{} is served from the configuration's zone files (read-only through the API)", name::to_text(&origin)),
+                ));
+            }
+            let zone = new_zone(api, &origin, caller_reference, comment, state);
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment: None,
+            };
+            let compiled =
+                compile(config, &zone).map_err(|p| ApiError::invalid_input(p.join("; ")))?;
+            Ok(Prepared {
+                after: None,
+                served: Served::Zone(zone.id.clone(), origin, compiled),
+                written: Written::Zone(Box::new(zone.clone()), change.clone()),
+                entry: Entry::CreateZone { zone, change },
+            })
+        }
+        Write::Change {
+            zone_id,
+            comment,
+            changes,
+        } => {
+            let zone = state
+                .zones
+                .get(&zone_id)
+                .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
+            check_limits(&changes)?;
+            let mut after = zone.clone();
+            store::apply_changes(&mut after.record_sets, &zone.origin(), &changes)
+                .map_err(|m| ApiError::invalid_change_batch(&m))?;
+            after.serial = after.serial.wrapping_add(1);
+            let compiled =
+                compile(config, &after).map_err(|m| ApiError::invalid_change_batch(&m))?;
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment,
+            };
+            Ok(Prepared {
+                served: Served::Zone(zone_id.clone(), zone.origin(), compiled),
+                written: Written::Change(change.clone()),
+                entry: Entry::ChangeRecords {
+                    zone_id,
+                    change,
+                    changes,
+                },
+                after: Some(after),
+            })
+        }
+        Write::DeleteZone { zone_id } => {
+            let zone = state
+                .zones
+                .get(&zone_id)
+                .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
+            if zone.user_record_sets() > 0 {
+                return Err(ApiError::new(
+                    400,
+                    "HostedZoneNotEmpty",
+                    "The hosted zone contains resource records that are not SOA or NS records.",
+                ));
+            }
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment: None,
+            };
+            Ok(Prepared {
+                after: None,
+                served: Served::Gone(zone_id.clone(), zone.origin()),
+                written: Written::Change(change.clone()),
+                entry: Entry::DeleteZone { zone_id, change },
+            })
+        }
+        Write::PutHealthCheck {
+            id,
+            caller_reference,
+            config: check_config,
+            version,
+        } => {
+            let check = match &id {
+                None => {
+                    if let Some(c) = state
+                        .health_checks
+                        .values()
+                        .find(|c| c.caller_reference == caller_reference)
+                    {
+                        if c.config == check_config {
+                            // Route 53 answers a repeated create with the existing check.
+                            return Ok(Prepared {
+                                after: None,
+                                entry: Entry::Tags {
+                                    zone_id: c.id.clone(),
+                                    add: BTreeMap::new(),
+                                    remove: Vec::new(),
+                                },
+                                written: Written::HealthCheck(Box::new(c.clone()), false),
+                                served: Served::Same,
+                            });
+                        }
+                        return Err(ApiError::new(
+                            409,
+                            "HealthCheckAlreadyExists",
+                            format!("A health check with the CallerReference {caller_reference} already exists ({}) with other settings", c.id),
+                        ));
+                    }
+                    store::HealthCheck {
+                        id: ids::uuid(),
+                        caller_reference,
+                        config: check_config,
+                        version: 1,
+                        tags: BTreeMap::new(),
+                    }
+                }
+                Some(id) => {
+                    let current = state
+                        .health_checks
+                        .get(id)
+                        .ok_or_else(|| super::health::no_such(id))?;
+                    if version.is_some_and(|v| v != current.version) {
+                        return Err(ApiError::new(
+                            409,
+                            "HealthCheckVersionMismatch",
+                            format!(
+                                "The HealthCheckVersion given is not the current version ({})",
+                                current.version
+                            ),
+                        ));
+                    }
+                    store::HealthCheck {
+                        config: check_config,
+                        version: current.version + 1,
+                        ..current.clone()
+                    }
+                }
+            };
+            super::health::validate(state, config, &check)?;
+            Ok(Prepared {
+                after: None,
+                written: Written::HealthCheck(Box::new(check.clone()), id.is_none()),
+                entry: Entry::PutHealthCheck { check },
+                served: Served::Reload,
+            })
+        }
+        Write::DeleteHealthCheck { id } => {
+            if !state.health_checks.contains_key(&id) {
+                return Err(super::health::no_such(&id));
+            }
+            // Route 53 deletes a check that record sets still name ("does not prevent you
+            // from deleting a health check even if the health check is associated with one
+            // or more resource record sets"; octoDNS relies on it, deleting old checks before
+            // the batch that stops naming them). Those record sets then count as healthy.
+            if let Some(user) = super::health::record_set_user(state, &id) {
+                tracing::warn!(health_check = %id, "deleted while {user} still names it: that record set now counts as healthy");
+            }
+            // A calculated check's children must exist for the configuration to load.
+            if let Some(parent) = super::health::calculated_parent(state, &id) {
+                return Err(ApiError::new(
+                    400,
+                    "HealthCheckInUse",
+                    format!("The health check {id} is a child of the calculated health check {parent}; update or delete that one first"),
+                ));
+            }
+            Ok(Prepared {
+                after: None,
+                written: Written::Deleted,
+                entry: Entry::DeleteHealthCheck { id },
+                served: Served::Reload,
+            })
+        }
+        Write::CreateCidr { .. } | Write::ChangeCidr { .. } | Write::DeleteCidr { .. } => {
+            super::cidr::prepare(state, write).map(|(entry, written)| Prepared {
+                after: None,
+                entry,
+                written,
+                served: Served::Reload,
+            })
+        }
+        Write::Tags {
+            zone_id,
+            add,
+            remove,
+        } => {
+            if !state.zones.contains_key(&zone_id) && !state.health_checks.contains_key(&zone_id) {
+                return Err(ApiError::no_such_zone(&zone_id));
+            }
+            Ok(Prepared {
+                after: None,
+                served: Served::Same,
+                written: Written::Tags,
+                entry: Entry::Tags {
+                    zone_id,
+                    add,
+                    remove,
+                },
+            })
+        }
+    }
+}
+
+/// Route 53's batch limits: 1,000 changes (UPSERT counts twice) and 32,000 characters of
+/// values.
+fn check_limits(changes: &[Change]) -> Result<(), ApiError> {
+    let weight: usize = changes
+        .iter()
+        .map(|c| match c.action {
+            crate::route53::Action::Upsert => 2,
+            _ => 1,
+        })
+        .sum();
+    if changes.is_empty() {
+        return Err(ApiError::invalid_input(
+            "a change batch needs at least one change",
+        ));
+    }
+    if weight > MAX_CHANGES {
+        return Err(ApiError::invalid_change_batch(&[format!(
+            "Number of records limit of {MAX_CHANGES} exceeded."
+        )]));
+    }
+    let chars: usize = changes
+        .iter()
+        .flat_map(|c| c.resource_record_set.resource_records.iter().flatten())
+        .map(|r| r.value.chars().count())
+        .sum();
+    if chars > MAX_VALUE_CHARS {
+        return Err(ApiError::invalid_change_batch(&[format!(
+            "Number of characters limit of {MAX_VALUE_CHARS} exceeded."
+        )]));
+    }
+    Ok(())
+}
+
+/// A new hosted zone with the SOA and NS record sets Route 53 creates.
+fn new_zone(
+    api: &ApiConfig,
+    origin: &[u8],
+    caller_reference: String,
+    comment: Option<String>,
+    state: &State,
+) -> HostedZone {
+    let name = name::to_text(origin);
+    let mut id = ids::zone_id();
+    while state.zones.contains_key(&id) {
+        id = ids::zone_id();
+    }
+    let primary = api
+        .name_servers
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "localhost.".into());
+    let values = |v: Vec<String>| {
+        Some(
+            v.into_iter()
+                .map(|value| ResourceRecord { value })
+                .collect(),
+        )
+    };
+    let set = |rtype: &str, ttl: i64, records| ResourceRecordSet {
+        name: name.clone(),
+        rtype: rtype.into(),
+        set_identifier: None,
+        weight: None,
+        region: None,
+        geo_location: None,
+        failover: None,
+        multi_value_answer: None,
+        ttl: Some(ttl),
+        resource_records: records,
+        alias_target: None,
+        health_check_id: None,
+        traffic_policy_instance_id: None,
+        cidr_routing_config: None,
+        geo_proximity_location: None,
+    };
+    // Route 53's SOA: its first name server, a hostmaster mailbox, serial 1, and its timers.
+    let soa = format!("{primary} hostmaster.{name} 1 7200 900 1209600 86400");
+    HostedZone {
+        id,
+        name: name.clone(),
+        caller_reference,
+        comment,
+        private_zone: false,
+        name_servers: api.name_servers.clone(),
+        serial: 1,
+        record_sets: vec![
+            set("SOA", 900, values(vec![soa])),
+            set("NS", 172_800, values(api.name_servers.clone())),
+        ],
+        tags: BTreeMap::new(),
+    }
+}
+
+/// Compiles a hosted zone as it would be served; the messages name the record sets.
+pub(super) fn compile(config: &Config, zone: &HostedZone) -> Result<Zone, Vec<String>> {
+    let carry_policy = config
+        .api
+        .as_ref()
+        .is_some_and(|a| !a.transfer.allow.is_empty());
+    let mut warnings = Vec::new();
+    match crate::load::hosted_zone(config, zone, carry_policy, &mut warnings) {
+        Ok((z, _)) => Ok(z),
+        Err(e) => Err(e.problems.iter().map(|p| p.message.clone()).collect()),
+    }
+}
