@@ -60,10 +60,13 @@ pub fn hosted_zone(
             if set.rtype.eq_ignore_ascii_case("SOA") {
                 with_serial(&mut set, zone.serial);
             }
+            // Messages name the record set anyway; `at` matters only for routing-policy
+            // sets (their `defined_at`). No per-set allocation for the many simple ones.
+            let policy = set.set_identifier.is_some() || set.alias_target.is_some();
             crate::route53::Located {
-                at: set.describe(),
+                at: if policy { set.describe() } else { String::new() },
                 set,
-                file: file.clone(),
+                file: PathBuf::new(),
             }
         })
         .collect();
