@@ -407,3 +407,45 @@ fn octodns_syncs_dynamic_records_and_a_second_sync_plans_nothing() {
     .env("OCTODNS_SYNC", venv().join("bin/octodns-sync"));
     run_ok("tests/api/octodns_sync.sh", &mut cmd);
 }
+
+#[test]
+fn zones_from_files_are_listed_read_only() {
+    let dir = TempDir::new("api-files");
+    let s = start(
+        &dir,
+        None,
+        &["--zone", "example.test.=zones/example.test.zone"],
+    );
+    let (status, zones) = signed(s.api, "GET", "/2013-04-01/hostedzone", b"", SECRET);
+    assert_eq!(status, 200, "{zones}");
+    let at = zones
+        .find("<Name>example.test.</Name>")
+        .expect("the file zone is listed");
+    let id_start = zones[..at].rfind("<Id>/hostedzone/").unwrap() + "<Id>/hostedzone/".len();
+    let id = &zones[id_start..id_start + zones[id_start..].find('<').unwrap()];
+    assert!(zones.contains("read-only through the API"), "{zones}");
+    let (status, list) = signed(
+        s.api,
+        "GET",
+        &format!("/2013-04-01/hostedzone/{id}/rrset"),
+        b"",
+        SECRET,
+    );
+    assert_eq!(status, 200, "{list}");
+    assert!(
+        list.contains("<Name>www.example.test.</Name><Type>A</Type>"),
+        "{list}"
+    );
+    assert!(list.contains("<Value>192.0.2.10</Value>"), "{list}");
+    let batch = "<ChangeResourceRecordSetsRequest><ChangeBatch><Changes><Change><Action>CREATE</Action><ResourceRecordSet><Name>new.example.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.99</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>";
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &format!("/2013-04-01/hostedzone/{id}/rrset/"),
+        batch.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("read-only"), "{text}");
+    assert_eq!(a_record(s.server.addr, "new.example.test."), None);
+}

@@ -394,34 +394,38 @@ fn hickory_renders(rtype: u16) -> bool {
 }
 
 /// The records of a set in presentation form.
+/// RDATA in presentation form: hickory-proto's where it is the standard one, then ours
+/// (`zone::rdata::presentation`); RFC 3597 `\#` for the rest (hickory-proto prints SVCB
+/// parameters with stray commas and unknown types in base64).
+pub fn rdata_text(rtype: u16, rd: &[u8]) -> String {
+    let mut d = BinDecoder::new(rd);
+    let decoded = if hickory_renders(rtype) {
+        RData::read(
+            &mut d,
+            RecordType::from(rtype),
+            Restrict::new(rd.len() as u16),
+        )
+        .ok()
+    } else {
+        None
+    };
+    let strings = matches!(rtype, types::TXT | types::SPF | types::HINFO);
+    decoded
+        .map(|r| r.to_string())
+        .or_else(|| crate::zone::rdata::presentation(rtype, rd))
+        .or_else(|| strings.then(|| char_strings(rd)).flatten())
+        .unwrap_or_else(|| {
+            format!(
+                "\\# {} {}",
+                rd.len(),
+                rd.iter().map(|b| format!("{b:02X}")).collect::<String>()
+            )
+        })
+}
+
 fn records(out: &mut String, zone: &Zone, set: &RrSet, pad: &str) {
     for rd in zone.rdatas(set) {
-        let mut d = BinDecoder::new(rd);
-        // hickory-proto's presentation form where it is the standard one, then ours
-        // (`zone::rdata::presentation`); RFC 3597 `\#` for the rest (hickory-proto prints SVCB
-        // parameters with stray commas and unknown types in base64).
-        let decoded = if hickory_renders(set.rtype) {
-            RData::read(
-                &mut d,
-                RecordType::from(set.rtype),
-                Restrict::new(rd.len() as u16),
-            )
-            .ok()
-        } else {
-            None
-        };
-        let strings = matches!(set.rtype, types::TXT | types::SPF | types::HINFO);
-        let text = decoded
-            .map(|r| r.to_string())
-            .or_else(|| crate::zone::rdata::presentation(set.rtype, rd))
-            .or_else(|| strings.then(|| char_strings(rd)).flatten())
-            .unwrap_or_else(|| {
-                format!(
-                    "\\# {} {}",
-                    rd.len(),
-                    rd.iter().map(|b| format!("{b:02X}")).collect::<String>()
-                )
-            });
+        let text = rdata_text(set.rtype, rd);
         let _ = writeln!(
             out,
             "{pad}           {} {} {}",

@@ -8,7 +8,7 @@ use super::commit::{Write, Written};
 use super::error::ApiError;
 use super::xml::{self, document, leaf, opt_leaf, Element};
 use super::Api;
-use crate::route53::ChangeBatch;
+use crate::route53::{ChangeBatch, ResourceRecord, ResourceRecordSet};
 use crate::store::{self, ChangeInfo, HostedZone};
 use crate::wire::name;
 
@@ -425,11 +425,7 @@ fn list_record_sets(
             None => {
                 drop(inner);
                 let z = find(api, id)?;
-                return Err(ApiError::invalid_input(format!(
-                    "{} is {}; its records are in that file",
-                    z.name,
-                    z.comment.unwrap_or_default()
-                )));
+                file_zone_record_sets(api, &z.name)
             }
         }
     };
@@ -483,6 +479,54 @@ fn list_record_sets(
     }
     let _ = write!(body, "<MaxItems>{max}</MaxItems>");
     ok(document("ListResourceRecordSetsResponse", &body))
+}
+
+/// A zone from the configuration, read-only: its records as a standard secondary receives
+/// them (routing-policy names as their static rendering), grouped into record sets.
+fn file_zone_record_sets(api: &Api, name: &str) -> Vec<ResourceRecordSet> {
+    let snapshot = api.publisher.snapshot.load();
+    let origin = store::key_name(name);
+    let Some(zone) = snapshot.catalog.zone_by_origin(&origin) else {
+        return Vec::new();
+    };
+    let mut sets: BTreeMap<(Vec<u8>, u16), ResourceRecordSet> = BTreeMap::new();
+    let mut add = |rr: crate::transfer::records::Rr<'_>| {
+        let set = sets
+            .entry((rr.owner.to_vec(), rr.rtype))
+            .or_insert_with(|| ResourceRecordSet {
+                name: store::route53_name(&rr.owner),
+                rtype: crate::wire::types::mnemonic(rr.rtype).to_string(),
+                set_identifier: None,
+                weight: None,
+                region: None,
+                geo_location: None,
+                failover: None,
+                multi_value_answer: None,
+                ttl: Some(i64::from(rr.ttl)),
+                resource_records: Some(Vec::new()),
+                alias_target: None,
+                health_check_id: None,
+                traffic_policy_instance_id: None,
+                cidr_routing_config: None,
+                geo_proximity_location: None,
+            });
+        let value = crate::answer::explain::rdata_text(rr.rtype, &rr.rdata);
+        if let Some(values) = set.resource_records.as_mut() {
+            values.push(ResourceRecord { value });
+        }
+    };
+    if !zone.servfail {
+        add(crate::transfer::records::soa(zone));
+        crate::transfer::records::for_each(
+            zone,
+            &snapshot.inputs.load_balancers,
+            false,
+            |_, rr| add(rr),
+        );
+    }
+    let mut out: Vec<ResourceRecordSet> = sets.into_values().collect();
+    out.sort_by_key(store::sort_key);
+    out
 }
 
 fn get_change(api: &Api, id: &str) -> Result<Reply, ApiError> {

@@ -64,7 +64,11 @@ pub fn hosted_zone(
             // sets (their `defined_at`). No per-set allocation for the many simple ones.
             let policy = set.set_identifier.is_some() || set.alias_target.is_some();
             crate::route53::Located {
-                at: if policy { set.describe() } else { String::new() },
+                at: if policy {
+                    set.describe()
+                } else {
+                    String::new()
+                },
                 set,
                 file: PathBuf::new(),
             }
