@@ -326,7 +326,7 @@ fn new_zone(
     comment: Option<String>,
     state: &State,
 ) -> HostedZone {
-    let name = name::to_text(origin);
+    let name = store::route53_name(origin);
     let mut id = ids::zone_id();
     while state.zones.contains_key(&id) {
         id = ids::zone_id();

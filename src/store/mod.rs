@@ -12,7 +12,8 @@
 
 pub mod journal;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -219,9 +220,10 @@ impl State {
                     .zones
                     .get_mut(zone_id)
                     .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
-                let mut sets = zone.record_sets.clone();
-                apply_changes(&mut sets, &zone.origin(), changes).map_err(ApplyError::Batch)?;
-                zone.record_sets = sets;
+                // All or nothing: `apply_changes` changes the sets only when it succeeds.
+                let origin = zone.origin();
+                apply_changes(&mut zone.record_sets, &origin, changes)
+                    .map_err(ApplyError::Batch)?;
                 zone.serial = zone.serial.wrapping_add(1);
                 self.remember(zone_id, change);
             }
@@ -349,126 +351,195 @@ fn describe(s: &ResourceRecordSet) -> String {
 
 /// Applies a batch in order, all or nothing, with Route 53's `InvalidChangeBatch` messages.
 /// Only the changes' identities and the zone's apex rules are checked here; what the record
-/// sets say is checked by compiling the result.
+/// sets say is checked by compiling the result. `sets` is changed only when every change
+/// applies.
+///
+/// The cost is one pass over the zone's sets (an index of borrowed, canonical names) plus the
+/// changes: no set is copied, so replaying a long journal on a large zone stays linear.
 pub fn apply_changes(
     sets: &mut Vec<ResourceRecordSet>,
     origin: &[u8],
     changes: &[Change],
 ) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    let mut index: BTreeMap<SetKey, usize> = sets
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (set_key(s), i))
-        .collect();
-    let mut removed = vec![false; sets.len()];
-    let mut added: Vec<ResourceRecordSet> = Vec::new();
-    for change in changes {
-        let set = &change.resource_record_set;
-        let key = set_key(set);
-        if key.name.is_empty() {
-            problems.push(format!("{} is not a valid domain name", describe(set)));
-            continue;
-        }
-        if !name::is_subdomain(&key.name, origin) {
-            problems.push(format!(
-                "RRSet with DNS name {} is not permitted in zone {}",
-                set.name,
-                name::to_text(origin)
-            ));
-            continue;
-        }
-        let found = index.get(&key).copied();
-        match (change.action, found) {
-            (Action::Create, Some(_)) => problems.push(format!(
-                "Tried to create resource record set {} but it already exists",
-                describe(set)
-            )),
-            (Action::Create | Action::Upsert, None) => {
-                index.insert(key, sets.len() + added.len());
-                added.push(set.clone());
+    let n = sets.len();
+    // What each slot holds once the batch applies: `None` unchanged, `Some(None)` deleted,
+    // `Some(Some(set))` replaced; slots past `n` are sets the batch creates.
+    let mut pending: HashMap<usize, Option<ResourceRecordSet>> = HashMap::new();
+    let mut added: Vec<Option<ResourceRecordSet>> = Vec::new();
+    let mut apex_touched = false;
+    {
+        let names: Vec<Cow<'_, str>> = sets.iter().map(|s| canonical(&s.name)).collect();
+        let types: Vec<Cow<'_, str>> = sets.iter().map(|s| upper(&s.rtype)).collect();
+        let mut index: HashMap<(String, String, Option<String>), usize> = HashMap::new();
+        let found_in_sets = |key: &(String, String, Option<String>)| {
+            (0..n).find(|&i| {
+                names[i] == key.0
+                    && types[i] == key.1
+                    && sets[i].set_identifier.as_deref() == key.2.as_deref()
+            })
+        };
+        // A few changes: look each up by scanning; many: index the zone once.
+        let lookups: Option<HashMap<(&str, &str, Option<&str>), usize>> = (changes.len() > 16)
+            .then(|| {
+                (0..n)
+                    .map(|i| {
+                        (
+                            (&*names[i], &*types[i], sets[i].set_identifier.as_deref()),
+                            i,
+                        )
+                    })
+                    .collect()
+            });
+        let origin_text = route53_name(origin);
+        for change in changes {
+            let set = &change.resource_record_set;
+            let wire = key_name(&set.name);
+            if wire.is_empty() {
+                problems.push(format!("{} is not a valid domain name", describe(set)));
+                continue;
             }
-            (Action::Upsert, Some(i)) => replace(sets, &mut added, i, set.clone()),
-            (Action::Delete, None) => problems.push(format!(
-                "Tried to delete resource record set {} but it was not found",
-                describe(set)
-            )),
-            (Action::Delete, Some(i)) => {
-                let current = get(sets, &added, i);
-                let mut given = set.clone();
-                given.name.clone_from(&current.name);
-                given.rtype.clone_from(&current.rtype);
-                if *current == given {
-                    index.remove(&key);
-                    if i < removed.len() {
-                        removed[i] = true;
-                    } else {
-                        // Created earlier in this batch: forget it.
-                        added[i - removed.len()].rtype.clear();
+            if !name::is_subdomain(&wire, origin) {
+                problems.push(format!(
+                    "RRSet with DNS name {} is not permitted in zone {}",
+                    set.name,
+                    name::to_text(origin)
+                ));
+                continue;
+            }
+            let key = (
+                route53_name(&wire),
+                set.rtype.to_ascii_uppercase(),
+                set.set_identifier.clone(),
+            );
+            if key.0 == origin_text && matches!(key.1.as_str(), "SOA" | "NS") {
+                apex_touched = true;
+            }
+            // Where the set is now: created or deleted earlier in this batch, or in the zone.
+            let slot = match index.get(&key) {
+                Some(&i) => Some(i),
+                None => match &lookups {
+                    Some(l) => l
+                        .get(&(key.0.as_str(), key.1.as_str(), key.2.as_deref()))
+                        .copied(),
+                    None => found_in_sets(&key),
+                },
+            };
+            let current = |i: usize| -> Option<&ResourceRecordSet> {
+                if i < n {
+                    match pending.get(&i) {
+                        Some(p) => p.as_ref(),
+                        None => Some(&sets[i]),
                     }
                 } else {
-                    problems.push(format!(
-                        "Tried to delete resource record set {} but the values provided do not match the current values",
-                        describe(set)
-                    ));
+                    added[i - n].as_ref()
+                }
+            };
+            let slot = slot.filter(|&i| current(i).is_some());
+            match (change.action, slot) {
+                (Action::Create, Some(_)) => problems.push(format!(
+                    "Tried to create resource record set {} but it already exists",
+                    describe(set)
+                )),
+                (Action::Create | Action::Upsert, None) => {
+                    index.insert(key, n + added.len());
+                    added.push(Some(set.clone()));
+                }
+                (Action::Upsert, Some(i)) => {
+                    if i < n {
+                        pending.insert(i, Some(set.clone()));
+                    } else {
+                        added[i - n] = Some(set.clone());
+                    }
+                    index.insert(key, i);
+                }
+                (Action::Delete, None) => problems.push(format!(
+                    "Tried to delete resource record set {} but it was not found",
+                    describe(set)
+                )),
+                (Action::Delete, Some(i)) => {
+                    let cur = current(i).expect("filtered above");
+                    let mut given = set.clone();
+                    given.name.clone_from(&cur.name);
+                    given.rtype.clone_from(&cur.rtype);
+                    if *cur == given {
+                        if i < n {
+                            pending.insert(i, None);
+                        } else {
+                            added[i - n] = None;
+                        }
+                        index.insert(key, i);
+                    } else {
+                        problems.push(format!(
+                            "Tried to delete resource record set {} but the values provided do not match the current values",
+                            describe(set)
+                        ));
+                    }
                 }
             }
+        }
+    }
+    if problems.is_empty() && apex_touched {
+        let origin_text = route53_name(origin);
+        let count = |t: &str| {
+            let kept = (0..n)
+                .filter_map(|i| match pending.get(&i) {
+                    Some(p) => p.as_ref(),
+                    None => Some(&sets[i]),
+                })
+                .chain(added.iter().flatten())
+                .filter(|s| upper(&s.rtype) == t && canonical(&s.name) == origin_text.as_str());
+            kept.count()
+        };
+        if count("SOA") != 1 {
+            problems.push("A HostedZone must contain exactly one SOA record.".to_string());
+        }
+        if count("NS") != 1 {
+            problems.push(
+                "A HostedZone must contain at least one NS record for the zone itself.".to_string(),
+            );
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let result: Vec<ResourceRecordSet> = sets
-        .iter()
-        .zip(&removed)
-        .filter(|(_, gone)| !**gone)
-        .map(|(s, _)| s.clone())
-        .chain(added.into_iter().filter(|s| !s.rtype.is_empty()))
-        .collect();
-    let apex = |t: &str| {
-        result
-            .iter()
-            .filter(|s| s.rtype.eq_ignore_ascii_case(t) && key_name(&s.name) == origin)
-            .count()
-    };
-    if apex("SOA") != 1 {
-        problems.push("A HostedZone must contain exactly one SOA record.".to_string());
+    let mut gone = vec![false; n];
+    for (i, p) in pending {
+        match p {
+            Some(set) => sets[i] = set,
+            None => gone[i] = true,
+        }
     }
-    if apex("NS") != 1 {
-        problems.push(
-            "A HostedZone must contain at least one NS record for the zone itself.".to_string(),
-        );
+    if gone.iter().any(|g| *g) {
+        let mut i = 0;
+        sets.retain(|_| {
+            i += 1;
+            !gone[i - 1]
+        });
     }
-    if problems.is_empty() {
-        *sets = result;
-        Ok(())
+    sets.extend(added.into_iter().flatten());
+    Ok(())
+}
+
+/// A stored name in Route 53's canonical form: as it is when it already is (every name the
+/// API stores), else converted.
+fn canonical(text: &str) -> Cow<'_, str> {
+    let plain = text.ends_with('.')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.\\".contains(&b));
+    if plain {
+        Cow::Borrowed(text)
     } else {
-        Err(problems)
+        Cow::Owned(route53_name(&key_name(text)))
     }
 }
 
-fn get<'a>(
-    sets: &'a [ResourceRecordSet],
-    added: &'a [ResourceRecordSet],
-    i: usize,
-) -> &'a ResourceRecordSet {
-    if i < sets.len() {
-        &sets[i]
+fn upper(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(text.to_ascii_uppercase())
     } else {
-        &added[i - sets.len()]
-    }
-}
-
-fn replace(
-    sets: &mut [ResourceRecordSet],
-    added: &mut [ResourceRecordSet],
-    i: usize,
-    set: ResourceRecordSet,
-) {
-    if i < sets.len() {
-        sets[i] = set;
-    } else {
-        added[i - sets.len()] = set;
+        Cow::Borrowed(text)
     }
 }
 

@@ -239,3 +239,45 @@ fn tempdir(what: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn large_batches_find_sets_as_small_ones_do() {
+    // Past 16 changes the zone is indexed instead of scanned: same outcomes.
+    let creates: Vec<Change> = (0..40)
+        .map(|i| {
+            change(
+                Action::Create,
+                set(&format!("h{i}.z.test."), "A", &["192.0.2.1"]),
+            )
+        })
+        .collect();
+    let mut sets = apex();
+    assert_eq!(apply_changes(&mut sets, &origin(), &creates), Ok(()));
+    assert_eq!(sets.len(), 42);
+    let mut mixed: Vec<Change> = (0..20)
+        .map(|i| {
+            change(
+                Action::Delete,
+                set(&format!("H{i}.Z.TEST"), "a", &["192.0.2.1"]),
+            )
+        })
+        .collect();
+    mixed.extend((20..40).map(|i| {
+        change(
+            Action::Upsert,
+            set(&format!("h{i}.z.test."), "A", &["192.0.2.2"]),
+        )
+    }));
+    assert_eq!(apply_changes(&mut sets, &origin(), &mixed), Ok(()));
+    assert_eq!(sets.len(), 22);
+    assert!(sets
+        .iter()
+        .filter(|s| s.rtype == "A")
+        .all(|s| { s.resource_records.as_ref().unwrap()[0].value == "192.0.2.2" }));
+    // And a failure among many leaves everything as it was.
+    let before = sets.clone();
+    let mut bad = creates.clone();
+    bad.truncate(30);
+    assert!(apply_changes(&mut sets, &origin(), &bad).is_err());
+    assert_eq!(sets, before);
+}
