@@ -446,18 +446,17 @@ fn list_record_sets(
         None => 0,
         Some(n) => {
             let labels = store::reversed_labels(&store::key_name(n));
-            sets.iter()
-                .position(|s| {
-                    let (l, t, i) = store::sort_key(s);
-                    match (&start_type, start_id) {
-                        (None, _) => l >= labels,
-                        (Some(st), None) => (&l, &t) >= (&labels, st),
-                        (Some(st), Some(si)) => {
-                            (&l, &t, i.as_deref().unwrap_or("")) >= (&labels, st, si.as_str())
-                        }
+            // The sets are in this order already: a binary search, not a scan.
+            sets.partition_point(|s| {
+                let (l, t, i) = store::sort_key(s);
+                match (&start_type, start_id) {
+                    (None, _) => l < labels,
+                    (Some(st), None) => (&l, &t) < (&labels, st),
+                    (Some(st), Some(si)) => {
+                        (&l, &t, i.as_deref().unwrap_or("")) < (&labels, st, si.as_str())
                     }
-                })
-                .unwrap_or(sets.len())
+                }
+            })
         }
     };
     let end = (start + max).min(sets.len());
@@ -525,7 +524,7 @@ fn file_zone_record_sets(api: &Api, name: &str) -> Vec<ResourceRecordSet> {
         );
     }
     let mut out: Vec<ResourceRecordSet> = sets.into_values().collect();
-    out.sort_by_key(store::sort_key);
+    out.sort_by_cached_key(store::sort_key);
     out
 }
 
