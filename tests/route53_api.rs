@@ -449,3 +449,178 @@ fn zones_from_files_are_listed_read_only() {
     assert!(text.contains("read-only"), "{text}");
     assert_eq!(a_record(s.server.addr, "new.example.test."), None);
 }
+
+fn change_batch(changes: &str) -> String {
+    format!("<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><ChangeBatch><Changes>{changes}</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>")
+}
+
+#[test]
+fn aliases_to_configured_load_balancers_and_geoproximity_sets_are_served() {
+    let dir = TempDir::new("api-lb");
+    let config = dir.write(
+        "api.toml",
+        "[api]\nname_servers = [\"ns1.example.net.\"]\n\n[[load_balancer]]\nname = \"my-lb-123.us-east-1.elb.amazonaws.com.\"\nzones = [ { name = \"a\", ipv4 = [\"192.0.2.101\"] }, { name = \"b\", ipv4 = [\"192.0.2.102\"] } ]\n",
+    );
+    let config = config.display().to_string();
+    let s = start(&dir, None, &["--config", &config]);
+    let zone = create_zone(s.api, "lb.test.");
+    let alias = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.lb.test.</Name><Type>A</Type><AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>dualstack.my-lb-123.us-east-1.elb.amazonaws.com.</DNSName><EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>";
+    let prox = |id: &str, region: &str, addr: &str| {
+        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>near.lb.test.</Name><Type>A</Type><SetIdentifier>{id}</SetIdentifier><GeoProximityLocation><AWSRegion>{region}</AWSRegion><Bias>0</Bias></GeoProximityLocation><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
+    };
+    let body = change_batch(&format!(
+        "{alias}{}{}",
+        prox("east", "us-east-1", "192.0.2.1"),
+        prox("west", "eu-west-1", "192.0.2.2")
+    ));
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
+        body.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 200, "{text}");
+    let m = try_udp(s.server.addr, "www.lb.test.", 1, Duration::from_secs(2)).unwrap();
+    let mut got = common::a_records(&m);
+    got.sort();
+    assert_eq!(
+        got,
+        ["192.0.2.101", "192.0.2.102"],
+        "the load balancer's zones answer"
+    );
+    // No location is known for a loopback client: geoproximity still answers one member.
+    let near = a_record(s.server.addr, "near.lb.test.").expect("a geoproximity answer");
+    assert!(
+        ["192.0.2.1", "192.0.2.2"].contains(&near.as_str()),
+        "{near}"
+    );
+    // An alias to a load balancer that is not configured is refused, naming it.
+    let bad = change_batch("<Change><Action>CREATE</Action><ResourceRecordSet><Name>x.lb.test.</Name><Type>A</Type><AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>other-lb-9.us-east-1.elb.amazonaws.com.</DNSName><EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>");
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
+        bad.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("InvalidChangeBatch") && text.contains("other-lb-9.us-east-1.elb.amazonaws.com."),
+        "{text}"
+    );
+}
+
+#[test]
+fn batches_past_route53s_limits_are_refused_whole() {
+    let dir = TempDir::new("api-limits");
+    let s = start(&dir, None, &[]);
+    let zone = create_zone(s.api, "lim.test.");
+    let path = format!("/2013-04-01/hostedzone/{zone}/rrset/");
+    let create = |i: usize, value: &str| {
+        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>n{i}.lim.test.</Name><Type>TXT</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{value}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
+    };
+    let many: String = (0..1001).map(|i| create(i, "\"x\"")).collect();
+    let (status, text) = signed(s.api, "POST", &path, change_batch(&many).as_bytes(), SECRET);
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("Number of records limit of 1000 exceeded"),
+        "{text}"
+    );
+    let long = format!("\"{}\"", "y".repeat(250));
+    let big: String = (0..130).map(|i| create(i, &long)).collect();
+    let (status, text) = signed(s.api, "POST", &path, change_batch(&big).as_bytes(), SECRET);
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("Number of characters limit of 32000 exceeded"),
+        "{text}"
+    );
+    let exact: String = (0..1000).map(|i| create(i, "\"x\"")).collect();
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &path,
+        change_batch(&exact).as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 200, "1,000 changes are allowed: {text}");
+    assert!(a_record(s.server.addr, "n1000.lim.test.").is_none());
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let dir = TempDir::new("api-slow");
+    let s = start(&dir, None, &[]);
+    let mut slow = TcpStream::connect(s.api).unwrap();
+    use std::io::{Read, Write};
+    slow.write_all(b"GET /2013-04-01/hostedzone HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = Vec::new();
+    // The server closes it (after its 10 s header limit); the read ends rather than timing out.
+    let r = slow.read_to_end(&mut buf);
+    assert!(r.is_ok(), "the connection was not closed: {r:?}");
+    assert_eq!(
+        signed(s.api, "GET", "/2013-04-01/hostedzonecount", b"", SECRET).0,
+        200
+    );
+}
+
+#[test]
+fn off_loopback_the_api_needs_tls_unless_told_otherwise() {
+    let out = Command::new(common::BIN)
+        .args([
+            "check",
+            "--zone",
+            "example.test.=zones/example.test.zone",
+            "--api-listen",
+            "192.0.2.1:8053",
+            "--api-key",
+            "a:b",
+            "--state-dir",
+            "/nonexistent",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("is not loopback: give [api] tls_cert and tls_key"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_api_serves_https_with_a_configured_certificate() {
+    let dir = TempDir::new("api-tls");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_path = dir.write("api.crt", &cert.cert.pem());
+    let key_path = dir.write("api.key", &cert.key_pair.serialize_pem());
+    let config = dir.write(
+        "api.toml",
+        &format!(
+            "[api]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            cert_path.display(),
+            key_path.display()
+        ),
+    );
+    let config = config.display().to_string();
+    let s = start(&dir, None, &["--config", &config]);
+    let script = format!(
+        "import boto3\nr = boto3.client('route53', endpoint_url='https://{}', region_name='us-east-1', verify='{}')\nz = r.create_hosted_zone(Name='tls.test.', CallerReference='tls')['HostedZone']\nprint(z['Name'], r.get_hosted_zone_count()['HostedZoneCount'])\n",
+        s.api.to_string().replace("127.0.0.1", "localhost"),
+        cert_path.display()
+    );
+    let out = run_ok(
+        "boto3 over HTTPS",
+        env_cmd(venv().join("bin/python")).args(["-c", &script]),
+    );
+    assert!(out.contains("tls.test. 1"), "{out}");
+    assert_eq!(a_record(s.server.addr, "tls.test.").as_deref(), None);
+    // Plain HTTP on the HTTPS port gets nothing useful.
+    let (status, _) = signed(s.api, "GET", "/2013-04-01/hostedzonecount", b"", SECRET);
+    assert_ne!(status, 200);
+}
