@@ -4,8 +4,10 @@
 //! wait is bounded.
 
 mod common;
-use common::api::{a_record, create_zone, env_cmd, raw, run_ok, signed, start, venv, SECRET};
-use common::{eventually, free_port, try_udp, Proc, TempDir};
+use common::api::{
+    a_record, create_zone, env_cmd, raw, run_ok, signed, start, start_with_config, venv, SECRET,
+};
+use common::{eventually, free_port, try_udp, TempDir};
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -183,16 +185,11 @@ fn kill_9_in_a_stream_of_changes_loses_no_acknowledged_batch_and_never_half_of_o
 fn a_knot_secondary_follows_api_changes_by_notify_and_ixfr() {
     let dir = TempDir::new("api-knot");
     let knot_port = free_port();
-    let config = dir.write(
-        "api.toml",
-        &format!(
+    let s = start_with_config(&dir, &format!(
             "[api]\nallow_transfer = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]\nname_servers = [\"ns1.xfr.test.\"]\n"
-        ),
-    );
-    let config = config.display().to_string();
-    let s = start(&dir, None, &["--config", &config]);
+        ));
     let zone = create_zone(s.api, "xfr.test.");
-    let knot = knot_secondary(&dir, knot_port, s.server.addr);
+    let knot = common::knot_secondary(&dir, knot_port, s.server.addr, None);
     let knot_addr: SocketAddr = ([127, 0, 0, 1], knot_port).into();
     eventually("Knot to serve the hosted zone", || {
         try_udp(knot_addr, "xfr.test.", 6, Duration::from_millis(500))
@@ -217,32 +214,6 @@ fn a_knot_secondary_follows_api_changes_by_notify_and_ixfr() {
         "Knot did not take the change as IXFR:\n{}",
         knot.log()
     );
-}
-
-fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr) -> Proc {
-    let work = dir.path().join(format!("knot-{port}"));
-    std::fs::create_dir_all(&work).unwrap();
-    let conf = format!(
-        "server:\n    rundir: \"{w}\"\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n\
-database:\n    storage: \"{w}\"\n\
-log:\n  - target: stderr\n    any: info\n\
-remote:\n  - id: primary\n    address: {pip}@{pport}\n\
-acl:\n  - id: notify_from_primary\n    address: {pip}\n    action: notify\n\
-template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
-zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n",
-        w = work.display(),
-        pip = primary.ip(),
-        pport = primary.port(),
-    );
-    let conf_path = work.join("knot.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    Proc::spawn(
-        "knotd",
-        Command::new(common::require_tool("knotd", "knot"))
-            .arg("-c")
-            .arg(&conf_path),
-        work.join("knot.log"),
-    )
 }
 
 #[test]
@@ -392,12 +363,10 @@ fn export_writes_a_hosted_zone_as_route53_json_and_as_policydns_files() {
 #[test]
 fn octodns_syncs_dynamic_records_and_a_second_sync_plans_nothing() {
     let dir = TempDir::new("api-octodns");
-    let config = dir.write(
-        "api.toml",
+    let s = start_with_config(
+        &dir,
         "[api]\nname_servers = [\"ns1.example.net.\", \"ns2.example.net.\"]\n",
     );
-    let config = config.display().to_string();
-    let s = start(&dir, None, &["--config", &config]);
     let mut cmd = env_cmd(PathBuf::from("bash"));
     cmd.args([
         "tests/api/octodns_sync.sh",
@@ -457,12 +426,7 @@ fn change_batch(changes: &str) -> String {
 #[test]
 fn aliases_to_configured_load_balancers_and_geoproximity_sets_are_served() {
     let dir = TempDir::new("api-lb");
-    let config = dir.write(
-        "api.toml",
-        "[api]\nname_servers = [\"ns1.example.net.\"]\n\n[[load_balancer]]\nname = \"my-lb-123.us-east-1.elb.amazonaws.com.\"\nzones = [ { name = \"a\", ipv4 = [\"192.0.2.101\"] }, { name = \"b\", ipv4 = [\"192.0.2.102\"] } ]\n",
-    );
-    let config = config.display().to_string();
-    let s = start(&dir, None, &["--config", &config]);
+    let s = start_with_config(&dir, "[api]\nname_servers = [\"ns1.example.net.\"]\n\n[[load_balancer]]\nname = \"my-lb-123.us-east-1.elb.amazonaws.com.\"\nzones = [ { name = \"a\", ipv4 = [\"192.0.2.101\"] }, { name = \"b\", ipv4 = [\"192.0.2.102\"] } ]\n");
     let zone = create_zone(s.api, "lb.test.");
     let alias = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.lb.test.</Name><Type>A</Type><AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>dualstack.my-lb-123.us-east-1.elb.amazonaws.com.</DNSName><EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>";
     let prox = |id: &str, region: &str, addr: &str| {
@@ -506,7 +470,8 @@ fn aliases_to_configured_load_balancers_and_geoproximity_sets_are_served() {
     );
     assert_eq!(status, 400, "{text}");
     assert!(
-        text.contains("InvalidChangeBatch") && text.contains("other-lb-9.us-east-1.elb.amazonaws.com."),
+        text.contains("InvalidChangeBatch")
+            && text.contains("other-lb-9.us-east-1.elb.amazonaws.com."),
         "{text}"
     );
 }
@@ -599,16 +564,14 @@ fn the_api_serves_https_with_a_configured_certificate() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_path = dir.write("api.crt", &cert.cert.pem());
     let key_path = dir.write("api.key", &cert.key_pair.serialize_pem());
-    let config = dir.write(
-        "api.toml",
+    let s = start_with_config(
+        &dir,
         &format!(
             "[api]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
             cert_path.display(),
             key_path.display()
         ),
     );
-    let config = config.display().to_string();
-    let s = start(&dir, None, &["--config", &config]);
     let script = format!(
         "import boto3\nr = boto3.client('route53', endpoint_url='https://{}', region_name='us-east-1', verify='{}')\nz = r.create_hosted_zone(Name='tls.test.', CallerReference='tls')['HostedZone']\nprint(z['Name'], r.get_hosted_zone_count()['HostedZoneCount'])\n",
         s.api.to_string().replace("127.0.0.1", "localhost"),

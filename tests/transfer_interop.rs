@@ -118,40 +118,7 @@ fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr) -> Proc {
 
 /// Knot as a secondary; with `key`, its requests are signed with the test key.
 fn knot_secondary_with(dir: &TempDir, port: u16, primary: SocketAddr, key: bool) -> Proc {
-    let work = dir.path().join(format!("knot-{port}"));
-    std::fs::create_dir_all(&work).unwrap();
-    let (key_section, key_ref) = if key {
-        (
-            format!(
-                "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {KEY_SECRET}\n"
-            ),
-            "    key: xfr-key\n",
-        )
-    } else {
-        (String::new(), "")
-    };
-    let conf = format!(
-        "server:\n    rundir: \"{w}\"\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n\
-database:\n    storage: \"{w}\"\n\
-log:\n  - target: stderr\n    any: info\n\
-{key_section}\
-remote:\n  - id: primary\n    address: {pip}@{pport}\n{key_ref}\
-acl:\n  - id: notify_from_primary\n    address: {pip}\n    action: notify\n\
-template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
-zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n",
-        w = work.display(),
-        pip = primary.ip(),
-        pport = primary.port(),
-    );
-    let conf_path = work.join("knot.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    Proc::spawn(
-        "knotd",
-        Command::new(require_tool("knotd", "knot"))
-            .arg("-c")
-            .arg(&conf_path),
-        work.join("knot.log"),
-    )
+    common::knot_secondary(dir, port, primary, key.then_some(KEY_SECRET))
 }
 
 fn hup(server: &Server) {

@@ -56,6 +56,12 @@ pub fn start(dir: &TempDir, state: Option<PathBuf>, extra: &[&str]) -> ApiServer
     ApiServer { server, api, state }
 }
 
+/// [`start`] with a configuration file of `toml` (its `[api]` table, load balancers, ...).
+pub fn start_with_config(dir: &TempDir, toml: &str) -> ApiServer {
+    let config = dir.write("api.toml", toml).display().to_string();
+    start(dir, None, &["--config", &config])
+}
+
 pub fn env_cmd(program: PathBuf) -> Command {
     let mut c = Command::new(program);
     c.env("AWS_ACCESS_KEY_ID", AKID)

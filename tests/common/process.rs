@@ -219,3 +219,40 @@ pub fn serve(dir: &TempDir, args: &[&str], ready_name: &str) -> Server {
     );
     Server { process, addr }
 }
+
+/// Knot as a secondary of the zone `xfr.test` at `primary`, NOTIFY accepted from it; with
+/// `key` (a base64 hmac-sha256 secret), its requests are signed with the key `xfr-key`.
+pub fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr, key: Option<&str>) -> Proc {
+    let work = dir.path().join(format!("knot-{port}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let (key_section, key_ref) = if let Some(secret) = key {
+        (
+            format!("key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {secret}\n"),
+            "    key: xfr-key\n",
+        )
+    } else {
+        (String::new(), "")
+    };
+    let conf = format!(
+        "server:\n    rundir: \"{w}\"\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n\
+database:\n    storage: \"{w}\"\n\
+log:\n  - target: stderr\n    any: info\n\
+{key_section}\
+remote:\n  - id: primary\n    address: {pip}@{pport}\n{key_ref}\
+acl:\n  - id: notify_from_primary\n    address: {pip}\n    action: notify\n\
+template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
+zone:\n  - domain: xfr.test\n    master: primary\n    acl: notify_from_primary\n",
+        w = work.display(),
+        pip = primary.ip(),
+        pport = primary.port(),
+    );
+    let conf_path = work.join("knot.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    Proc::spawn(
+        "knotd",
+        Command::new(require_tool("knotd", "knot"))
+            .arg("-c")
+            .arg(&conf_path),
+        work.join("knot.log"),
+    )
+}
