@@ -253,11 +253,6 @@ impl Store {
         }
     }
 
-    /// The sequence number of the last entry written.
-    pub fn seq(&self) -> u64 {
-        self.lock().state.seq
-    }
-
     /// Adds each hosted zone's transfer settings (the `[api]` table's) to `settings`.
     pub fn transfer_settings(&self, settings: &mut crate::transfer::Settings) {
         let config = self.config.load();
