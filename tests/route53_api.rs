@@ -587,3 +587,51 @@ fn the_api_serves_https_with_a_configured_certificate() {
     let (status, _) = signed(s.api, "GET", "/2013-04-01/hostedzonecount", b"", SECRET);
     assert_ne!(status, 200);
 }
+
+#[test]
+fn a_policydns_secondary_receives_an_api_zones_policy() {
+    let dir = TempDir::new("api-pdns-secondary");
+    let s = start_with_config(&dir, "[api]\nallow_transfer = [\"127.0.0.1\"]\n");
+    let zone = create_zone(s.api, "xfr.test.");
+    let member = |id: &str, weight: u32, addr: &str| {
+        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.xfr.test.</Name><Type>A</Type><SetIdentifier>{id}</SetIdentifier><Weight>{weight}</Weight><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
+    };
+    let www = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.xfr.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.10</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>";
+    let body = change_batch(&format!(
+        "{www}{}{}",
+        member("a", 1, "192.0.2.1"),
+        member("b", 1, "192.0.2.2")
+    ));
+    let (status, text) = signed(
+        s.api,
+        "POST",
+        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
+        body.as_bytes(),
+        SECRET,
+    );
+    assert_eq!(status, 200, "{text}");
+    let state = dir.path().join("secondary-state");
+    let secondary = common::serve(
+        &dir,
+        &[
+            "--secondary",
+            &format!("xfr.test.={}", s.server.addr),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        "www.xfr.test.",
+    );
+    // Equal weights: each answer is one member, drawn per query, and both come up — which a
+    // static rendering (what a standard secondary gets) cannot do. So the secondary answers by
+    // the policy it received, as the primary does.
+    for server in [s.server.addr, secondary.addr] {
+        let mut seen = BTreeSet::new();
+        for _ in 0..60 {
+            let m = try_udp(server, "w.xfr.test.", 1, Duration::from_secs(2)).unwrap();
+            let got = common::a_records(&m);
+            assert_eq!(got.len(), 1, "{server}: {got:?}");
+            seen.insert(got[0].clone());
+        }
+        assert_eq!(seen.len(), 2, "{server}: only {seen:?} in 60 answers");
+    }
+}
