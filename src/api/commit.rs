@@ -300,9 +300,22 @@ impl Committer {
         for job in jobs {
             match prepare(&inner.state, &config, job.write) {
                 Ok(mut p) => {
+                    let Some(entry) = p.entry.take() else {
+                        // Nothing to write (a repeated create): answered with the group, after
+                        // what it refers to is on disk.
+                        let seq = inner.state.seq;
+                        replies.push((
+                            job.reply,
+                            Ok(Done {
+                                written: p.written,
+                                seq,
+                            }),
+                        ));
+                        continue;
+                    };
                     let applied = match p.after.take() {
-                        Some(zone) => inner.state.apply_computed(&p.entry, zone),
-                        None => inner.state.apply(&p.entry),
+                        Some(zone) => inner.state.apply_computed(&entry, zone),
+                        None => inner.state.apply(&entry),
                     };
                     if let Err(e) = applied {
                         let _ = job.reply.send(Err(ApiError::internal(e.to_string())));
@@ -319,7 +332,7 @@ impl Committer {
                         Served::Same => {}
                         Served::Reload => reload_wanted = true,
                     }
-                    entries.push(p.entry);
+                    entries.push(entry);
                     let seq = first_seq + entries.len() as u64 - 1;
                     replies.push((
                         job.reply,
@@ -335,6 +348,9 @@ impl Committer {
             }
         }
         if entries.is_empty() {
+            for (reply, result) in replies {
+                let _ = reply.send(result);
+            }
             return;
         }
         let refs: Vec<&Entry> = entries.iter().collect();

@@ -27,7 +27,8 @@ pub(super) enum Served {
 }
 
 pub(super) struct Prepared {
-    pub(super) entry: Entry,
+    /// What to journal; none when the request changes nothing.
+    pub(super) entry: Option<Entry>,
     pub(super) written: Written,
     pub(super) served: Served,
     /// A changed zone as the entry leaves it, computed while checking.
@@ -100,7 +101,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 after: None,
                 served: Served::Zone(zone.id.clone(), origin, compiled),
                 written: Written::Zone(Box::new(zone.clone()), change.clone()),
-                entry: Entry::CreateZone { zone, change },
+                entry: Some(Entry::CreateZone { zone, change }),
             })
         }
         Write::Change {
@@ -127,11 +128,11 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             Ok(Prepared {
                 served: Served::Zone(zone_id.clone(), zone.origin(), compiled),
                 written: Written::Change(change.clone()),
-                entry: Entry::ChangeRecords {
+                entry: Some(Entry::ChangeRecords {
                     zone_id,
                     change,
                     changes,
-                },
+                }),
                 after: Some(after),
             })
         }
@@ -156,7 +157,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 after: None,
                 served: Served::Gone(zone_id.clone(), zone.origin()),
                 written: Written::Change(change.clone()),
-                entry: Entry::DeleteZone { zone_id, change },
+                entry: Some(Entry::DeleteZone { zone_id, change }),
             })
         }
         Write::PutHealthCheck {
@@ -176,11 +177,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                             // Route 53 answers a repeated create with the existing check.
                             return Ok(Prepared {
                                 after: None,
-                                entry: Entry::Tags {
-                                    zone_id: c.id.clone(),
-                                    add: BTreeMap::new(),
-                                    remove: Vec::new(),
-                                },
+                                entry: None,
                                 written: Written::HealthCheck(Box::new(c.clone()), false),
                                 served: Served::Same,
                             });
@@ -225,7 +222,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             Ok(Prepared {
                 after: None,
                 written: Written::HealthCheck(Box::new(check.clone()), id.is_none()),
-                entry: Entry::PutHealthCheck { check },
+                entry: Some(Entry::PutHealthCheck { check }),
                 served: Served::Reload,
             })
         }
@@ -251,14 +248,14 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             Ok(Prepared {
                 after: None,
                 written: Written::Deleted,
-                entry: Entry::DeleteHealthCheck { id },
+                entry: Some(Entry::DeleteHealthCheck { id }),
                 served: Served::Reload,
             })
         }
         Write::CreateCidr { .. } | Write::ChangeCidr { .. } | Write::DeleteCidr { .. } => {
             super::cidr::prepare(state, write).map(|(entry, written)| Prepared {
                 after: None,
-                entry,
+                entry: Some(entry),
                 written,
                 served: Served::Reload,
             })
@@ -275,11 +272,11 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 after: None,
                 served: Served::Same,
                 written: Written::Tags,
-                entry: Entry::Tags {
+                entry: Some(Entry::Tags {
                     zone_id,
                     add,
                     remove,
-                },
+                }),
             })
         }
     }
