@@ -30,17 +30,9 @@ pub fn change_id() -> String {
     token('C')
 }
 
+/// A request id, as Route 53's `x-amzn-RequestId`: a UUID.
 pub fn request_id() -> String {
-    let b = random_bytes::<16>();
-    let h = data_encoding::HEXLOWER.encode(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid()
 }
 
 /// A random (version 4) UUID, as Route 53's health-check ids.
@@ -61,7 +53,5 @@ pub fn uuid() -> String {
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::transfer::tsig::now() as i64
 }
