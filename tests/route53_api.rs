@@ -5,7 +5,8 @@
 
 mod common;
 use common::api::{
-    a_record, create_zone, env_cmd, raw, run_ok, signed, start, start_with_config, venv, SECRET,
+    a_change, a_record, change, create_zone, env_cmd, raw, run_ok, signed, start,
+    start_with_config, venv, weighted, SECRET,
 };
 use common::{eventually, free_port, try_udp, TempDir};
 
@@ -195,10 +196,12 @@ fn a_knot_secondary_follows_api_changes_by_notify_and_ixfr() {
         try_udp(knot_addr, "xfr.test.", 6, Duration::from_millis(500))
             .is_some_and(|m| !m.answers.is_empty())
     });
-    let rrset = format!("/2013-04-01/hostedzone/{zone}/rrset/");
     for (i, addr) in ["192.0.2.1", "192.0.2.2"].iter().enumerate() {
-        let body = format!("<ChangeResourceRecordSetsRequest><ChangeBatch><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>www.xfr.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>");
-        let (status, text) = signed(s.api, "POST", &rrset, body.as_bytes(), SECRET);
+        let (status, text) = change(
+            s.api,
+            &zone,
+            &a_change("UPSERT", "www.xfr.test.", "", &[addr]),
+        );
         assert_eq!(status, 200, "change {i}: {text}");
         assert_eq!(
             a_record(s.server.addr, "www.xfr.test.").as_deref(),
@@ -221,21 +224,9 @@ fn explain_server_asks_the_running_server_and_shows_each_weighted_chance() {
     let dir = TempDir::new("api-explain");
     let s = start(&dir, None, &[]);
     let zone = create_zone(s.api, "ex.test.");
-    let member = |id: &str, weight: u32, addr: &str| {
-        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.ex.test.</Name><Type>A</Type><SetIdentifier>{id}</SetIdentifier><Weight>{weight}</Weight><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
-    };
-    let body = format!(
-        "<ChangeResourceRecordSetsRequest><ChangeBatch><Changes>{}{}</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>",
-        member("a", 1, "192.0.2.1"),
-        member("b", 3, "192.0.2.2")
-    );
-    let (status, text) = signed(
-        s.api,
-        "POST",
-        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
-        body.as_bytes(),
-        SECRET,
-    );
+    let members =
+        weighted("w.ex.test.", "a", 1, "192.0.2.1") + &weighted("w.ex.test.", "b", 3, "192.0.2.2");
+    let (status, text) = change(s.api, &zone, &members);
     assert_eq!(status, 200, "{text}");
     let url = format!("http://{}", s.api);
     let out = run_ok(
@@ -287,17 +278,9 @@ fn export_writes_a_hosted_zone_as_route53_json_and_as_policydns_files() {
     let dir = TempDir::new("api-export");
     let s = start(&dir, None, &[]);
     let zone = create_zone(s.api, "exp.test.");
-    let body = "<ChangeResourceRecordSetsRequest><ChangeBatch><Changes>\
-<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.exp.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>\
-<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.exp.test.</Name><Type>A</Type><SetIdentifier>b</SetIdentifier><Weight>3</Weight><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.2</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>\
-</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>";
-    let (status, text) = signed(
-        s.api,
-        "POST",
-        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
-        body.as_bytes(),
-        SECRET,
-    );
+    let changes = a_change("CREATE", "www.exp.test.", "", &["192.0.2.1"])
+        + &weighted("w.exp.test.", "b", 3, "192.0.2.2");
+    let (status, text) = change(s.api, &zone, &changes);
     assert_eq!(status, 200, "{text}");
     let state = s.state.display().to_string();
     // Beside the running server: the store is read, not changed.
@@ -419,10 +402,6 @@ fn zones_from_files_are_listed_read_only() {
     assert_eq!(a_record(s.server.addr, "new.example.test."), None);
 }
 
-fn change_batch(changes: &str) -> String {
-    format!("<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><ChangeBatch><Changes>{changes}</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>")
-}
-
 #[test]
 fn aliases_to_configured_load_balancers_and_geoproximity_sets_are_served() {
     let dir = TempDir::new("api-lb");
@@ -430,20 +409,19 @@ fn aliases_to_configured_load_balancers_and_geoproximity_sets_are_served() {
     let zone = create_zone(s.api, "lb.test.");
     let alias = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.lb.test.</Name><Type>A</Type><AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>dualstack.my-lb-123.us-east-1.elb.amazonaws.com.</DNSName><EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>";
     let prox = |id: &str, region: &str, addr: &str| {
-        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>near.lb.test.</Name><Type>A</Type><SetIdentifier>{id}</SetIdentifier><GeoProximityLocation><AWSRegion>{region}</AWSRegion><Bias>0</Bias></GeoProximityLocation><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
+        a_change(
+            "CREATE",
+            "near.lb.test.",
+            &format!("<SetIdentifier>{id}</SetIdentifier><GeoProximityLocation><AWSRegion>{region}</AWSRegion><Bias>0</Bias></GeoProximityLocation>"),
+            &[addr],
+        )
     };
-    let body = change_batch(&format!(
+    let changes = format!(
         "{alias}{}{}",
         prox("east", "us-east-1", "192.0.2.1"),
         prox("west", "eu-west-1", "192.0.2.2")
-    ));
-    let (status, text) = signed(
-        s.api,
-        "POST",
-        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
-        body.as_bytes(),
-        SECRET,
     );
+    let (status, text) = change(s.api, &zone, &changes);
     assert_eq!(status, 200, "{text}");
     let m = try_udp(s.server.addr, "www.lb.test.", 1, Duration::from_secs(2)).unwrap();
     let mut got = common::a_records(&m);
@@ -460,14 +438,8 @@ fn aliases_to_configured_load_balancers_and_geoproximity_sets_are_served() {
         "{near}"
     );
     // An alias to a load balancer that is not configured is refused, naming it.
-    let bad = change_batch("<Change><Action>CREATE</Action><ResourceRecordSet><Name>x.lb.test.</Name><Type>A</Type><AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>other-lb-9.us-east-1.elb.amazonaws.com.</DNSName><EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>");
-    let (status, text) = signed(
-        s.api,
-        "POST",
-        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
-        bad.as_bytes(),
-        SECRET,
-    );
+    let bad = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>x.lb.test.</Name><Type>A</Type><AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>other-lb-9.us-east-1.elb.amazonaws.com.</DNSName><EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>";
+    let (status, text) = change(s.api, &zone, bad);
     assert_eq!(status, 400, "{text}");
     assert!(
         text.contains("InvalidChangeBatch")
@@ -481,12 +453,11 @@ fn batches_past_route53s_limits_are_refused_whole() {
     let dir = TempDir::new("api-limits");
     let s = start(&dir, None, &[]);
     let zone = create_zone(s.api, "lim.test.");
-    let path = format!("/2013-04-01/hostedzone/{zone}/rrset/");
     let create = |i: usize, value: &str| {
         format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>n{i}.lim.test.</Name><Type>TXT</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{value}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
     };
     let many: String = (0..1001).map(|i| create(i, "\"x\"")).collect();
-    let (status, text) = signed(s.api, "POST", &path, change_batch(&many).as_bytes(), SECRET);
+    let (status, text) = change(s.api, &zone, &many);
     assert_eq!(status, 400, "{text}");
     assert!(
         text.contains("Number of records limit of 1000 exceeded"),
@@ -494,20 +465,14 @@ fn batches_past_route53s_limits_are_refused_whole() {
     );
     let long = format!("\"{}\"", "y".repeat(250));
     let big: String = (0..130).map(|i| create(i, &long)).collect();
-    let (status, text) = signed(s.api, "POST", &path, change_batch(&big).as_bytes(), SECRET);
+    let (status, text) = change(s.api, &zone, &big);
     assert_eq!(status, 400, "{text}");
     assert!(
         text.contains("Number of characters limit of 32000 exceeded"),
         "{text}"
     );
     let exact: String = (0..1000).map(|i| create(i, "\"x\"")).collect();
-    let (status, text) = signed(
-        s.api,
-        "POST",
-        &path,
-        change_batch(&exact).as_bytes(),
-        SECRET,
-    );
+    let (status, text) = change(s.api, &zone, &exact);
     assert_eq!(status, 200, "1,000 changes are allowed: {text}");
     assert!(a_record(s.server.addr, "n1000.lim.test.").is_none());
 }
@@ -593,22 +558,10 @@ fn a_policydns_secondary_receives_an_api_zones_policy() {
     let dir = TempDir::new("api-pdns-secondary");
     let s = start_with_config(&dir, "[api]\nallow_transfer = [\"127.0.0.1\"]\n");
     let zone = create_zone(s.api, "xfr.test.");
-    let member = |id: &str, weight: u32, addr: &str| {
-        format!("<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.xfr.test.</Name><Type>A</Type><SetIdentifier>{id}</SetIdentifier><Weight>{weight}</Weight><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>{addr}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>")
-    };
-    let www = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>www.xfr.test.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.10</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>";
-    let body = change_batch(&format!(
-        "{www}{}{}",
-        member("a", 1, "192.0.2.1"),
-        member("b", 1, "192.0.2.2")
-    ));
-    let (status, text) = signed(
-        s.api,
-        "POST",
-        &format!("/2013-04-01/hostedzone/{zone}/rrset/"),
-        body.as_bytes(),
-        SECRET,
-    );
+    let changes = a_change("CREATE", "www.xfr.test.", "", &["192.0.2.10"])
+        + &weighted("w.xfr.test.", "a", 1, "192.0.2.1")
+        + &weighted("w.xfr.test.", "b", 1, "192.0.2.2");
+    let (status, text) = change(s.api, &zone, &changes);
     assert_eq!(status, 200, "{text}");
     let state = dir.path().join("secondary-state");
     let secondary = common::serve(

@@ -158,3 +158,34 @@ pub fn a_record(dns: SocketAddr, name: &str) -> Option<String> {
     let m = try_udp(dns, name, 1, Duration::from_secs(2))?;
     super::a_records(&m).into_iter().next()
 }
+
+/// A change batch request with these `<Change>` elements.
+pub fn change_batch(changes: &str) -> String {
+    format!("<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><ChangeBatch><Changes>{changes}</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>")
+}
+
+/// One `<Change>` of an A record set `name` with TTL 60 and `addrs`; `policy` is what goes
+/// between the type and the TTL (`<SetIdentifier>…</SetIdentifier><Weight>…</Weight>`, …).
+pub fn a_change(action: &str, name: &str, policy: &str, addrs: &[&str]) -> String {
+    let values: String = addrs
+        .iter()
+        .map(|a| format!("<ResourceRecord><Value>{a}</Value></ResourceRecord>"))
+        .collect();
+    format!("<Change><Action>{action}</Action><ResourceRecordSet><Name>{name}</Name><Type>A</Type>{policy}<TTL>60</TTL><ResourceRecords>{values}</ResourceRecords></ResourceRecordSet></Change>")
+}
+
+/// A weighted member of an A record set, created.
+pub fn weighted(name: &str, id: &str, weight: u32, addr: &str) -> String {
+    a_change(
+        "CREATE",
+        name,
+        &format!("<SetIdentifier>{id}</SetIdentifier><Weight>{weight}</Weight>"),
+        &[addr],
+    )
+}
+
+/// Sends `changes` as one batch to hosted zone `zone`: status and body.
+pub fn change(api: SocketAddr, zone: &str, changes: &str) -> (u16, String) {
+    let path = format!("/2013-04-01/hostedzone/{zone}/rrset/");
+    signed(api, "POST", &path, change_batch(changes).as_bytes(), SECRET)
+}
