@@ -396,17 +396,7 @@ fn explain_remote(args: &Explain, url: &str) -> anyhow::Result<ExitCode> {
         .next()
         .unwrap_or_default()
         .to_string();
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
+    let enc = |s: &str| sigv4::encode(s, false);
     let mut query = format!(
         "recordname={}&recordtype={}&resolverip={}",
         enc(&args.name),

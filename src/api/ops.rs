@@ -97,15 +97,15 @@ struct Listed {
 
 /// Every zone the API shows, store zones and file zones, by id.
 fn all_zones(api: &Api) -> Vec<Listed> {
-    let mut out: Vec<Listed> = {
+    let (mut out, store_origins): (Vec<Listed>, Vec<Vec<u8>>) = {
         let inner = api.store.lock();
-        inner.state.zones.values().map(listed).collect()
+        let zones = inner.state.zones.values();
+        (
+            zones.clone().map(listed).collect(),
+            zones.map(HostedZone::origin).collect(),
+        )
     };
     let snapshot = api.publisher.snapshot.load();
-    let store_origins: Vec<Vec<u8>> = {
-        let inner = api.store.lock();
-        inner.state.zones.values().map(HostedZone::origin).collect()
-    };
     for z in snapshot.catalog.zones() {
         if store_origins.iter().any(|o| o[..] == z.origin[..]) {
             continue;

@@ -338,7 +338,7 @@ fn normalize_path(path: &str) -> String {
 }
 
 /// AWS's URI encoding: unreserved characters kept, everything else `%XX` (uppercase).
-fn encode(text: &str, keep_slash: bool) -> String {
+pub fn encode(text: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
