@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::file::ApiSection;
 use super::{Base, Overrides};
 use crate::api::sigv4::Key;
-use crate::transfer::{Acl, ZoneTransfer};
+use crate::transfer::ZoneTransfer;
 
 /// The Route 53 API's settings. Without a listen address nothing listens.
 #[derive(Debug, Clone)]
@@ -108,21 +108,7 @@ pub(super) fn api(
             Err(e) => errors.push(format!("[api] name_servers {n:?}: {e}")),
         }
     }
-    let mut transfer = ZoneTransfer::default();
-    for a in &s.allow_transfer {
-        match Acl::parse(a) {
-            Ok(acl) => transfer.allow.push(acl),
-            Err(e) => errors.push(format!("[api] allow_transfer: {e}")),
-        }
-    }
-    for n in &s.notify {
-        match n.parse::<SocketAddr>() {
-            Ok(a) => transfer.notify.push(a),
-            Err(_) => errors.push(format!(
-                "[api] notify {n:?} is not ADDR:PORT (IPv6 as [::1]:53)"
-            )),
-        }
-    }
+    let transfer = super::zones::transfer_lists(&s.allow_transfer, &s.notify, "[api]", errors);
     Some(ApiConfig {
         listen,
         keys,

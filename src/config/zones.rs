@@ -76,22 +76,12 @@ pub(super) fn specs(
                 z.origin
             ));
         }
-        let mut transfer = crate::transfer::ZoneTransfer::default();
-        for a in &z.allow_transfer {
-            match crate::transfer::Acl::parse(a) {
-                Ok(acl) => transfer.allow.push(acl),
-                Err(e) => errors.push(format!("{at}: zone {}: {e}", z.origin)),
-            }
-        }
-        for n in &z.notify {
-            match n.parse::<SocketAddr>() {
-                Ok(a) => transfer.notify.push(a),
-                Err(_) => errors.push(format!(
-                    "zone {}: notify {n:?} is not ADDR:PORT (IPv6 as [::1]:53)",
-                    z.origin
-                )),
-            }
-        }
+        let mut transfer = transfer_lists(
+            &z.allow_transfer,
+            &z.notify,
+            &format!("{at}: zone {}", z.origin),
+            errors,
+        );
         match primary {
             Some(Ok(p)) => transfer.primary = Some(p),
             Some(Err(e)) => errors.push(format!("{at}: zone {}: {e}", z.origin)),
@@ -327,4 +317,30 @@ fn located<'a, T: 'a>(items: Vec<T>, at: &'a str) -> impl Iterator<Item = Locate
         at: at.to_string(),
         item,
     })
+}
+
+/// `allow_transfer` and `notify` lists (of a `[[zone]]` or of `[api]`), each problem prefixed
+/// with `what`.
+pub(super) fn transfer_lists(
+    allow: &[String],
+    notify: &[String],
+    what: &str,
+    errors: &mut Vec<String>,
+) -> crate::transfer::ZoneTransfer {
+    let mut transfer = crate::transfer::ZoneTransfer::default();
+    for a in allow {
+        match crate::transfer::Acl::parse(a) {
+            Ok(acl) => transfer.allow.push(acl),
+            Err(e) => errors.push(format!("{what}: {e}")),
+        }
+    }
+    for n in notify {
+        match n.parse::<SocketAddr>() {
+            Ok(a) => transfer.notify.push(a),
+            Err(_) => errors.push(format!(
+                "{what}: notify {n:?} is not ADDR:PORT (IPv6 as [::1]:53)"
+            )),
+        }
+    }
+    transfer
 }
