@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::ApiError;
 use super::prepare::{compile, prepare, Served};
+use super::working::Working;
 use crate::config::Config;
 use crate::route53::Change;
 use crate::snapshot::Snapshot;
@@ -297,6 +298,8 @@ impl Committer {
         let mut touched: BTreeMap<String, Option<(Vec<u8>, Arc<Zone>)>> = BTreeMap::new();
         let mut gone: BTreeSet<Vec<u8>> = BTreeSet::new();
         let mut reload_wanted = false;
+        // Hosted zones whose record sets change, patched batch by batch.
+        let mut working: BTreeMap<String, Working> = BTreeMap::new();
         for job in jobs {
             match prepare(&inner.state, &config, job.write) {
                 Ok(mut p) => {
@@ -313,8 +316,35 @@ impl Committer {
                         ));
                         continue;
                     };
-                    let applied = match p.after.take() {
-                        Some(zone) => inner.state.apply_computed(&entry, zone),
+                    if let Served::Change {
+                        zone_id,
+                        origin,
+                        rrsets,
+                        serial,
+                    } = &mut p.served
+                    {
+                        let w = working.entry(zone_id.clone()).or_insert_with(|| {
+                            // A zone created earlier in this group is compiled whole.
+                            let base = match touched.get(zone_id.as_str()) {
+                                Some(_) => None,
+                                None => inner.compiled.get(zone_id.as_str()).cloned(),
+                            };
+                            Working::new(origin.clone(), base)
+                        });
+                        let (Some(state_zone), Some(plan)) =
+                            (inner.state.zones.get(zone_id.as_str()), p.plan.as_ref())
+                        else {
+                            let _ = job.reply.send(Err(ApiError::no_such_zone(zone_id)));
+                            continue;
+                        };
+                        let rrsets = std::mem::take(rrsets);
+                        if let Err(e) = w.apply(&config, state_zone, plan, rrsets, *serial) {
+                            let _ = job.reply.send(Err(e));
+                            continue;
+                        }
+                    }
+                    let applied = match p.plan.take() {
+                        Some(plan) => inner.state.apply_planned(&entry, plan),
                         None => inner.state.apply(&entry),
                     };
                     if let Err(e) = applied {
@@ -326,9 +356,11 @@ impl Committer {
                             touched.insert(id, Some((origin, Arc::new(zone))));
                         }
                         Served::Gone(id, origin) => {
+                            working.remove(&id);
                             touched.insert(id, None);
                             gone.insert(origin);
                         }
+                        Served::Change { .. } => {}
                         Served::Same => {}
                         Served::Reload => reload_wanted = true,
                     }
@@ -373,6 +405,17 @@ impl Committer {
             return;
         }
         // Durable: now served.
+        let lbs = publisher.snapshot.load().inputs.load_balancers.clone();
+        let mut steps = reload::Steps::new();
+        for (id, w) in working {
+            let origin = w.origin.clone();
+            if let Some((zone, step)) = w.finish(&config, inner.state.zones.get(&id), &lbs) {
+                if let Some(step) = step {
+                    steps.insert(origin.clone(), step);
+                }
+                touched.insert(id, Some((origin, zone)));
+            }
+        }
         let mut origins_changed: BTreeSet<Vec<u8>> = gone;
         for (id, v) in &touched {
             match v {
@@ -396,6 +439,7 @@ impl Committer {
             api_transfer,
             &origins_changed,
             served,
+            &steps,
         );
         if reload_wanted {
             // Health checks join the configuration's: probes start and stop with the reload.
@@ -423,6 +467,7 @@ fn publish(
     transfer: Option<crate::transfer::ZoneTransfer>,
     changed: &BTreeSet<Vec<u8>>,
     zones: Vec<Arc<Zone>>,
+    steps: &reload::Steps,
 ) {
     let control = &publisher.control;
     let settings = control.settings.load_full();
@@ -452,9 +497,13 @@ fn publish(
         .collect();
     all.extend(zones);
     let mut next = current.with_catalog(Catalog::new(all));
-    let outcome = reload::apply(control, Some(&current), &mut next, |_| {
-        reload::SerialPolicy::Increment
-    });
+    let outcome = reload::apply_with_steps(
+        control,
+        Some(&current),
+        &mut next,
+        |_| reload::SerialPolicy::Increment,
+        steps,
+    );
     publisher.snapshot.store(Arc::new(next));
     reload::act_on(&outcome);
 }

@@ -18,6 +18,7 @@ mod ops;
 mod prepare;
 pub mod sigv4;
 mod test_answer;
+mod working;
 pub mod xml;
 
 use std::net::SocketAddr;

@@ -20,6 +20,13 @@ pub const MAX_VALUE_CHARS: usize = 32_000;
 /// What an accepted write changes in the served snapshot.
 pub(super) enum Served {
     Zone(String, Vec<u8>, Zone),
+    /// Record sets changed: the RRsets to patch into the served zone, and its new serial.
+    Change {
+        zone_id: String,
+        origin: Vec<u8>,
+        rrsets: Vec<crate::zone::RrsetChange>,
+        serial: u32,
+    },
     Gone(String, Vec<u8>),
     Same,
     /// The configuration's inputs changed (health checks): the server reloads.
@@ -31,8 +38,8 @@ pub(super) struct Prepared {
     pub(super) entry: Option<Entry>,
     pub(super) written: Written,
     pub(super) served: Served,
-    /// A changed zone as the entry leaves it, computed while checking.
-    pub(super) after: Option<HostedZone>,
+    /// What a record change does to the zone's record sets, worked out while checking.
+    pub(super) plan: Option<store::Plan>,
 }
 
 /// Checks a write against the state and config: the entry to journal, or Route 53's error.
@@ -98,7 +105,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             let compiled =
                 compile(config, &zone).map_err(|p| ApiError::invalid_input(p.join("; ")))?;
             Ok(Prepared {
-                after: None,
+                plan: None,
                 served: Served::Zone(zone.id.clone(), origin, compiled),
                 written: Written::Zone(Box::new(zone.clone()), change.clone()),
                 entry: Some(Entry::CreateZone { zone, change }),
@@ -114,26 +121,47 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 .get(&zone_id)
                 .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
             check_limits(&changes)?;
-            let mut after = zone.clone();
-            store::apply_changes(&mut after.record_sets, &zone.origin(), &changes)
+            let origin = zone.origin();
+            let plan = store::plan_changes(&zone.record_sets, &origin, &changes)
                 .map_err(|m| ApiError::invalid_change_batch(&m))?;
-            after.serial = after.serial.wrapping_add(1);
-            let compiled =
-                compile(config, &after).map_err(|m| ApiError::invalid_change_batch(&m))?;
+            // Each name and type the batch touches, with its record sets once it applies,
+            // converted as a full compile would: only those, however large the zone.
+            let touched = plan
+                .groups()
+                .into_iter()
+                .map(|g| {
+                    let sets = plan.group_after(&zone.record_sets, &g);
+                    let owner = store::OrderKey {
+                        labels: g.labels.clone(),
+                        rtype: String::new(),
+                        set_identifier: None,
+                    }
+                    .owner();
+                    let rtype = crate::wire::types::from_mnemonic(&g.rtype).unwrap_or(0);
+                    (owner, rtype, sets)
+                })
+                .collect();
+            let rrsets = crate::load::hosted_changes(config, &origin, touched)
+                .map_err(|m| ApiError::invalid_change_batch(&m))?;
             let change = ChangeInfo {
                 id: ids::change_id(),
                 submitted_at: now,
                 comment,
             };
             Ok(Prepared {
-                served: Served::Zone(zone_id.clone(), zone.origin(), compiled),
+                served: Served::Change {
+                    zone_id: zone_id.clone(),
+                    origin,
+                    rrsets,
+                    serial: zone.serial.wrapping_add(1),
+                },
                 written: Written::Change(change.clone()),
                 entry: Some(Entry::ChangeRecords {
                     zone_id,
                     change,
                     changes,
                 }),
-                after: Some(after),
+                plan: Some(plan),
             })
         }
         Write::DeleteZone { zone_id } => {
@@ -154,7 +182,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 comment: None,
             };
             Ok(Prepared {
-                after: None,
+                plan: None,
                 served: Served::Gone(zone_id.clone(), zone.origin()),
                 written: Written::Change(change.clone()),
                 entry: Some(Entry::DeleteZone { zone_id, change }),
@@ -176,7 +204,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                         if c.config == check_config {
                             // Route 53 answers a repeated create with the existing check.
                             return Ok(Prepared {
-                                after: None,
+                                plan: None,
                                 entry: None,
                                 written: Written::HealthCheck(Box::new(c.clone()), false),
                                 served: Served::Same,
@@ -220,7 +248,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             };
             super::health::validate(state, config, &check)?;
             Ok(Prepared {
-                after: None,
+                plan: None,
                 written: Written::HealthCheck(Box::new(check.clone()), id.is_none()),
                 entry: Some(Entry::PutHealthCheck { check }),
                 served: Served::Reload,
@@ -246,7 +274,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 ));
             }
             Ok(Prepared {
-                after: None,
+                plan: None,
                 written: Written::Deleted,
                 entry: Some(Entry::DeleteHealthCheck { id }),
                 served: Served::Reload,
@@ -254,7 +282,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
         }
         Write::CreateCidr { .. } | Write::ChangeCidr { .. } | Write::DeleteCidr { .. } => {
             super::cidr::prepare(state, write).map(|(entry, written)| Prepared {
-                after: None,
+                plan: None,
                 entry: Some(entry),
                 written,
                 served: Served::Reload,
@@ -269,7 +297,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 return Err(ApiError::no_such_zone(&zone_id));
             }
             Ok(Prepared {
-                after: None,
+                plan: None,
                 served: Served::Same,
                 written: Written::Tags,
                 entry: Some(Entry::Tags {
@@ -367,10 +395,10 @@ fn new_zone(
         private_zone: false,
         name_servers: api.name_servers.clone(),
         serial: 1,
-        record_sets: vec![
+        record_sets: store::RecordSets::from_sets([
             set("SOA", 900, values(vec![soa])),
             set("NS", 172_800, values(api.name_servers.clone())),
-        ],
+        ]),
         tags: BTreeMap::new(),
     }
 }

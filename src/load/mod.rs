@@ -10,7 +10,7 @@ mod groups;
 mod route53;
 mod zones;
 
-pub use route53::hosted_zone;
+pub use route53::{hosted_changes, hosted_policy, hosted_zone};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

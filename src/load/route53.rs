@@ -84,7 +84,10 @@ pub fn hosted_zone(
         source: file.clone(),
         carry_policy,
     };
-    compile(config, sources, &health_index, &collection_index, warnings)
+    let (mut z, w) = compile(config, sources, &health_index, &collection_index, warnings)?;
+    // Route 53 answers a simple record set's values in a random order.
+    z.set_rrset_order(crate::zone::RrsetOrder::Random);
+    Ok((z, w))
 }
 
 /// The store manages the serial: the SOA value's third field is the store's.
@@ -121,37 +124,12 @@ fn compile(
     use crate::route53;
     let options = route53::ConvertOptions {
         apex_from_zone_file: src.file.is_some(),
+        ..Default::default()
     };
     let imported = route53::convert(src.sets, src.origin, &src.others, options)
         .map_err(|problems| LoadError { problems })?;
 
-    // IP-based record sets name a CIDR collection given beside them (--cidr-collection).
-    let mut problems = Vec::new();
-    for r in &imported.record_sets {
-        if let RuleSpec::IpBased {
-            collection,
-            location,
-        } = &r.rule
-        {
-            let problem = |message: String| ParseError {
-                file: PathBuf::from(&r.defined_at),
-                line: 0,
-                message: format!("{r}: {message}"),
-            };
-            match config.cidr_collections.get(collection) {
-                None => problems.push(problem(format!(
-                    "CidrRoutingConfig CollectionId {collection:?} is not a configured CIDR collection: give --cidr-collection {collection}=BLOCKS.json (the output of aws route53 list-cidr-blocks --collection-id {collection}) or a [[cidr_collection]] table"
-                ))),
-                Some(locations) => {
-                    if let Some(l) = location.as_ref().filter(|l| !locations.contains_key(*l)) {
-                        problems.push(problem(format!(
-                            "CIDR collection {collection:?} has no location {l:?}"
-                        )));
-                    }
-                }
-            }
-        }
-    }
+    let problems = cidr_problems(config, &imported.record_sets);
     if !problems.is_empty() {
         return Err(LoadError { problems });
     }
@@ -208,4 +186,136 @@ fn compile(
         .collect();
     zone.policy = policy_fragment(config, &sets).map(Arc::from);
     Ok((zone, w))
+}
+
+/// IP-based record sets name a CIDR collection given beside them (--cidr-collection).
+fn cidr_problems(config: &Config, sets: &[RecordSetSpec]) -> Vec<ParseError> {
+    let mut problems = Vec::new();
+    for r in sets {
+        if let RuleSpec::IpBased {
+            collection,
+            location,
+        } = &r.rule
+        {
+            let problem = |message: String| ParseError {
+                file: PathBuf::from(&r.defined_at),
+                line: 0,
+                message: format!("{r}: {message}"),
+            };
+            match config.cidr_collections.get(collection) {
+                None => problems.push(problem(format!(
+                    "CidrRoutingConfig CollectionId {collection:?} is not a configured CIDR collection: give --cidr-collection {collection}=BLOCKS.json (the output of aws route53 list-cidr-blocks --collection-id {collection}) or a [[cidr_collection]] table"
+                ))),
+                Some(locations) => {
+                    if let Some(l) = location.as_ref().filter(|l| !locations.contains_key(*l)) {
+                        problems.push(problem(format!(
+                            "CIDR collection {collection:?} has no location {l:?}"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The new content of the names and types a change batch touches in a hosted zone (each with
+/// its record sets once the batch applies), converted and checked as a full compile of the
+/// zone converts and checks them. Messages name the record sets.
+pub fn hosted_changes(
+    config: &Config,
+    origin: &[u8],
+    touched: Vec<(Vec<u8>, u16, Vec<crate::route53::ResourceRecordSet>)>,
+) -> Result<Vec<crate::zone::RrsetChange>, Vec<String>> {
+    use crate::zone::{NewContent, RrsetChange};
+    let health_index = super::index_of(config.health.keys());
+    let collection_index = super::index_of(config.cidr_collections.keys());
+    let options = crate::route53::ConvertOptions {
+        some_names: true,
+        ..Default::default()
+    };
+    let mut problems: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(touched.len());
+    for (owner, rtype, sets) in touched {
+        let content = if sets.is_empty() {
+            NewContent::Gone
+        } else {
+            let located: Vec<crate::route53::Located> = sets
+                .into_iter()
+                .map(|set| crate::route53::Located {
+                    at: set.describe(),
+                    set,
+                    file: PathBuf::new(),
+                })
+                .collect();
+            let imported = match crate::route53::convert(&located, origin, &[], options) {
+                Ok(i) => i,
+                Err(p) => {
+                    problems.extend(p.into_iter().map(|p| p.message));
+                    continue;
+                }
+            };
+            let cidr = cidr_problems(config, &imported.record_sets);
+            if !cidr.is_empty() {
+                problems.extend(cidr.into_iter().map(|p| p.message));
+                continue;
+            }
+            if imported.record_sets.is_empty() {
+                NewContent::Records {
+                    ttl: imported.records.first().map_or(0, |r| r.ttl),
+                    rdatas: imported.records.into_iter().map(|r| r.rdata).collect(),
+                }
+            } else {
+                match groups_for(
+                    config,
+                    origin,
+                    &imported.record_sets,
+                    &health_index,
+                    &collection_index,
+                ) {
+                    Ok(mut g) if g.len() == 1 => NewContent::Group(g.remove(0)),
+                    Ok(_) => {
+                        problems.push(format!("{}: not one record set group", name::to_text(&owner)));
+                        continue;
+                    }
+                    Err(p) => {
+                        problems.extend(p.into_iter().map(|p| p.message));
+                        continue;
+                    }
+                }
+            }
+        };
+        out.push(RrsetChange {
+            owner,
+            rtype,
+            content,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The routing policy of a hosted zone's record sets in config form (what a policydns
+/// secondary receives), from its policy and alias record sets alone.
+pub fn hosted_policy(config: &Config, zone: &crate::store::HostedZone) -> Option<Arc<str>> {
+    let located: Vec<crate::route53::Located> = zone
+        .record_sets
+        .iter()
+        .filter(|s| s.set_identifier.is_some() || s.alias_target.is_some())
+        .map(|s| crate::route53::Located {
+            at: s.describe(),
+            set: s.clone(),
+            file: PathBuf::new(),
+        })
+        .collect();
+    let options = crate::route53::ConvertOptions {
+        some_names: true,
+        ..Default::default()
+    };
+    let imported = crate::route53::convert(&located, &zone.origin(), &[], options).ok()?;
+    let sets: Vec<&RecordSetSpec> = imported.record_sets.iter().collect();
+    policy_fragment(config, &sets).map(Arc::from)
 }

@@ -98,6 +98,9 @@ pub struct ConvertOptions {
     /// A zone file gives the apex SOA and NS: the export's are left out (they name Route 53's
     /// servers). Otherwise the export must hold them.
     pub apex_from_zone_file: bool,
+    /// The record sets of some names only (a change batch): the apex SOA and NS need not be
+    /// among them.
+    pub some_names: bool,
 }
 
 /// Record sets converted for a zone.
@@ -164,7 +167,7 @@ pub fn convert(
             }),
         }
     }
-    if !options.apex_from_zone_file {
+    if !options.apex_from_zone_file && !options.some_names {
         for (t, what) in [(types::SOA, "SOA"), (types::NS, "NS")] {
             if !specs.iter().any(|(s, o)| *o == origin && s.rtype == t) {
                 problems.push(ParseError {

@@ -11,13 +11,15 @@
 //! files.
 
 pub mod journal;
+mod sets;
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+pub use sets::{plan_changes, GroupKey, OrderKey, Plan, RecordSets};
+
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::route53::{Action, Change, ResourceRecordSet};
+use crate::route53::{Change, ResourceRecordSet};
 use crate::wire::name;
 
 /// A hosted zone created through the API.
@@ -33,7 +35,7 @@ pub struct HostedZone {
     pub name_servers: Vec<String>,
     /// The served SOA serial: one more per accepted batch.
     pub serial: u32,
-    pub record_sets: Vec<ResourceRecordSet>,
+    pub record_sets: RecordSets,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -47,8 +49,13 @@ impl HostedZone {
     /// The record sets as `ListResourceRecordSets` gives them: Route 53's order, the SOA with
     /// the serial served.
     pub fn listed_record_sets(&self) -> Vec<ResourceRecordSet> {
-        let mut sets = self.record_sets.clone();
-        for s in sets.iter_mut().filter(|s| s.rtype == "SOA") {
+        self.record_sets.iter().map(|s| self.listed(s)).collect()
+    }
+
+    /// A set as listed: the SOA with the serial served.
+    pub fn listed(&self, set: &ResourceRecordSet) -> ResourceRecordSet {
+        let mut s = set.clone();
+        if s.rtype == "SOA" {
             for r in s.resource_records.iter_mut().flatten() {
                 let mut f: Vec<String> = r.value.split_whitespace().map(str::to_string).collect();
                 if f.len() == 7 {
@@ -57,9 +64,7 @@ impl HostedZone {
                 }
             }
         }
-        // The key allocates: worked out once per set, not once per comparison.
-        sets.sort_by_cached_key(sort_key);
-        sets
+        s
     }
 
     /// Record sets besides the apex SOA and NS (what keeps a zone from being deleted).
@@ -221,10 +226,10 @@ impl State {
                     .zones
                     .get_mut(zone_id)
                     .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
-                // All or nothing: `apply_changes` changes the sets only when it succeeds.
-                let origin = zone.origin();
-                apply_changes(&mut zone.record_sets, &origin, changes)
+                // All or nothing: a plan changes nothing until it is committed.
+                let plan = plan_changes(&zone.record_sets, &zone.origin(), changes)
                     .map_err(ApplyError::Batch)?;
+                zone.record_sets.commit(plan);
                 zone.serial = zone.serial.wrapping_add(1);
                 self.remember(zone_id, change);
             }
@@ -274,19 +279,21 @@ impl State {
         Ok(())
     }
 
-    /// Applies a `ChangeRecords` entry whose result the caller has already computed (with
-    /// [`apply_changes`] on the same state), sparing the large zone a second pass.
-    pub fn apply_computed(&mut self, entry: &Entry, zone: HostedZone) -> Result<(), ApplyError> {
+    /// Applies a `ChangeRecords` entry whose plan the caller has already made (with
+    /// [`plan_changes`] on the same state).
+    pub fn apply_planned(&mut self, entry: &Entry, plan: Plan) -> Result<(), ApplyError> {
         let Entry::ChangeRecords {
             zone_id, change, ..
         } = entry
         else {
             return self.apply(entry);
         };
-        if !self.zones.contains_key(zone_id) {
-            return Err(ApplyError::NoZone(zone_id.clone()));
-        }
-        self.zones.insert(zone_id.clone(), zone);
+        let zone = self
+            .zones
+            .get_mut(zone_id)
+            .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
+        zone.record_sets.commit(plan);
+        zone.serial = zone.serial.wrapping_add(1);
         self.remember(zone_id, change);
         self.seq += 1;
         Ok(())
@@ -337,7 +344,7 @@ pub fn set_key(s: &ResourceRecordSet) -> SetKey {
 }
 
 /// Route 53's way of naming a record set in a message.
-fn describe(s: &ResourceRecordSet) -> String {
+pub(crate) fn describe(s: &ResourceRecordSet) -> String {
     let name = s.name.to_ascii_lowercase();
     let name = if name.ends_with('.') {
         name
@@ -347,200 +354,6 @@ fn describe(s: &ResourceRecordSet) -> String {
     match &s.set_identifier {
         Some(id) => format!("[name='{name}', type='{}', set-identifier='{id}']", s.rtype),
         None => format!("[name='{name}', type='{}']", s.rtype),
-    }
-}
-
-/// Applies a batch in order, all or nothing, with Route 53's `InvalidChangeBatch` messages.
-/// Only the changes' identities and the zone's apex rules are checked here; what the record
-/// sets say is checked by compiling the result. `sets` is changed only when every change
-/// applies.
-///
-/// The cost is one pass over the zone's sets (an index of borrowed, canonical names) plus the
-/// changes: no set is copied, so replaying a long journal on a large zone stays linear.
-pub fn apply_changes(
-    sets: &mut Vec<ResourceRecordSet>,
-    origin: &[u8],
-    changes: &[Change],
-) -> Result<(), Vec<String>> {
-    let mut problems = Vec::new();
-    let n = sets.len();
-    // What each slot holds once the batch applies: `None` unchanged, `Some(None)` deleted,
-    // `Some(Some(set))` replaced; slots past `n` are sets the batch creates.
-    let mut pending: HashMap<usize, Option<ResourceRecordSet>> = HashMap::new();
-    let mut added: Vec<Option<ResourceRecordSet>> = Vec::new();
-    let mut apex_touched = false;
-    {
-        let names: Vec<Cow<'_, str>> = sets.iter().map(|s| canonical(&s.name)).collect();
-        let types: Vec<Cow<'_, str>> = sets.iter().map(|s| upper(&s.rtype)).collect();
-        let mut index: HashMap<(String, String, Option<String>), usize> = HashMap::new();
-        let found_in_sets = |key: &(String, String, Option<String>)| {
-            (0..n).find(|&i| {
-                names[i] == key.0
-                    && types[i] == key.1
-                    && sets[i].set_identifier.as_deref() == key.2.as_deref()
-            })
-        };
-        // A few changes: look each up by scanning; many: index the zone once.
-        let lookups: Option<HashMap<(&str, &str, Option<&str>), usize>> = (changes.len() > 16)
-            .then(|| {
-                (0..n)
-                    .map(|i| {
-                        (
-                            (&*names[i], &*types[i], sets[i].set_identifier.as_deref()),
-                            i,
-                        )
-                    })
-                    .collect()
-            });
-        let origin_text = route53_name(origin);
-        for change in changes {
-            let set = &change.resource_record_set;
-            let wire = key_name(&set.name);
-            if wire.is_empty() {
-                problems.push(format!("{} is not a valid domain name", describe(set)));
-                continue;
-            }
-            if !name::is_subdomain(&wire, origin) {
-                problems.push(format!(
-                    "RRSet with DNS name {} is not permitted in zone {}",
-                    set.name,
-                    name::to_text(origin)
-                ));
-                continue;
-            }
-            let key = (
-                route53_name(&wire),
-                set.rtype.to_ascii_uppercase(),
-                set.set_identifier.clone(),
-            );
-            if key.0 == origin_text && matches!(key.1.as_str(), "SOA" | "NS") {
-                apex_touched = true;
-            }
-            // Where the set is now: created or deleted earlier in this batch, or in the zone.
-            let slot = match index.get(&key) {
-                Some(&i) => Some(i),
-                None => match &lookups {
-                    Some(l) => l
-                        .get(&(key.0.as_str(), key.1.as_str(), key.2.as_deref()))
-                        .copied(),
-                    None => found_in_sets(&key),
-                },
-            };
-            let current = |i: usize| -> Option<&ResourceRecordSet> {
-                if i < n {
-                    match pending.get(&i) {
-                        Some(p) => p.as_ref(),
-                        None => Some(&sets[i]),
-                    }
-                } else {
-                    added[i - n].as_ref()
-                }
-            };
-            let slot = slot.filter(|&i| current(i).is_some());
-            match (change.action, slot) {
-                (Action::Create, Some(_)) => problems.push(format!(
-                    "Tried to create resource record set {} but it already exists",
-                    describe(set)
-                )),
-                (Action::Create | Action::Upsert, None) => {
-                    index.insert(key, n + added.len());
-                    added.push(Some(set.clone()));
-                }
-                (Action::Upsert, Some(i)) => {
-                    if i < n {
-                        pending.insert(i, Some(set.clone()));
-                    } else {
-                        added[i - n] = Some(set.clone());
-                    }
-                    index.insert(key, i);
-                }
-                (Action::Delete, None) => problems.push(format!(
-                    "Tried to delete resource record set {} but it was not found",
-                    describe(set)
-                )),
-                (Action::Delete, Some(i)) => {
-                    let cur = current(i).expect("filtered above");
-                    let mut given = set.clone();
-                    given.name.clone_from(&cur.name);
-                    given.rtype.clone_from(&cur.rtype);
-                    if *cur == given {
-                        if i < n {
-                            pending.insert(i, None);
-                        } else {
-                            added[i - n] = None;
-                        }
-                        index.insert(key, i);
-                    } else {
-                        problems.push(format!(
-                            "Tried to delete resource record set {} but the values provided do not match the current values",
-                            describe(set)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    if problems.is_empty() && apex_touched {
-        let origin_text = route53_name(origin);
-        let count = |t: &str| {
-            let kept = (0..n)
-                .filter_map(|i| match pending.get(&i) {
-                    Some(p) => p.as_ref(),
-                    None => Some(&sets[i]),
-                })
-                .chain(added.iter().flatten())
-                .filter(|s| upper(&s.rtype) == t && canonical(&s.name) == origin_text.as_str());
-            kept.count()
-        };
-        if count("SOA") != 1 {
-            problems.push("A HostedZone must contain exactly one SOA record.".to_string());
-        }
-        if count("NS") != 1 {
-            problems.push(
-                "A HostedZone must contain at least one NS record for the zone itself.".to_string(),
-            );
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut gone = vec![false; n];
-    for (i, p) in pending {
-        match p {
-            Some(set) => sets[i] = set,
-            None => gone[i] = true,
-        }
-    }
-    if gone.iter().any(|g| *g) {
-        let mut i = 0;
-        sets.retain(|_| {
-            i += 1;
-            !gone[i - 1]
-        });
-    }
-    sets.extend(added.into_iter().flatten());
-    Ok(())
-}
-
-/// A stored name in Route 53's canonical form: as it is when it already is (every name the
-/// API stores), else converted.
-fn canonical(text: &str) -> Cow<'_, str> {
-    let plain = text.ends_with('.')
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.\\".contains(&b));
-    if plain {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(route53_name(&key_name(text)))
-    }
-}
-
-fn upper(text: &str) -> Cow<'_, str> {
-    if text.bytes().any(|b| b.is_ascii_lowercase()) {
-        Cow::Owned(text.to_ascii_uppercase())
-    } else {
-        Cow::Borrowed(text)
     }
 }
 

@@ -172,6 +172,92 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut
     }
 }
 
+/// The records a transfer carries for one owner and type (a policy set as its static
+/// rendering), sorted.
+fn rrset_records(zone: &Zone, lbs: &[LoadBalancer], owner: &[u8], rtype: u16) -> Vec<Rr<'static>> {
+    let Some(set) = zone.find(owner).and_then(|id| zone.rrset(zone.node(id), rtype)) else {
+        return Vec::new();
+    };
+    let (ttl, rdatas): (u32, Vec<Vec<u8>>) = match set.group() {
+        None => (set.ttl, zone.rdatas(set).map(<[u8]>::to_vec).collect()),
+        Some(g) => render_group(zone, lbs, g, rtype, 0),
+    };
+    let mut out: Vec<Rr<'static>> = rdatas
+        .into_iter()
+        .map(|rd| Rr {
+            owner: Cow::Owned(owner.to_vec()),
+            rtype,
+            ttl,
+            rdata: Cow::Owned(rd),
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// What a transfer of `new` differs in from one of `old` when only the RRsets at `touched`
+/// (lowercase owner, type) changed, without comparing the whole zones: those RRsets, the
+/// policy sets whose static rendering follows them through aliases, and the policy records.
+/// The records removed and added, as an IXFR step carries them.
+pub fn step(
+    old: &Zone,
+    new: &Zone,
+    lbs: &[LoadBalancer],
+    touched: &std::collections::BTreeSet<(Vec<u8>, u16)>,
+) -> (Vec<Rr<'static>>, Vec<Rr<'static>>) {
+    let mut keys = touched.clone();
+    // Aliases render their targets: follow them back until nothing more depends on a key.
+    loop {
+        let before = keys.len();
+        for z in [old, new] {
+            for g in z.groups.iter().filter(|g| g.owner != crate::zone::NONE) {
+                let aliases_a_key = g.answers.iter().any(|a| match a {
+                    MemberAnswer::Alias { node, .. } => {
+                        keys.contains(&(z.name(z.node(*node)).to_vec(), g.rtype))
+                    }
+                    _ => false,
+                });
+                if aliases_a_key {
+                    keys.insert((z.name(z.node(g.owner)).to_vec(), g.rtype));
+                }
+            }
+        }
+        if keys.len() == before {
+            break;
+        }
+    }
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    for (owner, rtype) in &keys {
+        let (r, a) = super::journal::diff(
+            &rrset_records(old, lbs, owner, *rtype),
+            &rrset_records(new, lbs, owner, *rtype),
+        );
+        removed.extend(r);
+        added.extend(a);
+    }
+    if old.policy != new.policy {
+        let as_rrs = |z: &Zone| -> Vec<Rr<'static>> {
+            let owner = policy_owner(&z.origin);
+            let mut v: Vec<Rr<'static>> = policy_records(z)
+                .into_iter()
+                .map(|rd| Rr {
+                    owner: Cow::Owned(owner.clone()),
+                    rtype: types::POLICYDNS,
+                    ttl: 0,
+                    rdata: Cow::Owned(rd),
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let (r, a) = super::journal::diff(&as_rrs(old), &as_rrs(new));
+        removed.extend(r);
+        added.extend(a);
+    }
+    (removed, added)
+}
+
 /// All records but the SOA (with the policy records), sorted and without duplicates: what a
 /// diff compares.
 pub fn collect(zone: &Zone, lbs: &[LoadBalancer]) -> Vec<Rr<'static>> {

@@ -119,6 +119,25 @@ pub fn apply(
     next: &mut Snapshot,
     policy: impl Fn(&[u8]) -> SerialPolicy,
 ) -> Outcome {
+    apply_with_steps(control, previous, next, policy, &Steps::new())
+}
+
+/// Records removed and added by a change, worked out by whoever made it.
+pub type Step = (Vec<records::Rr<'static>>, Vec<records::Rr<'static>>);
+
+/// Steps per zone (lowercase origin).
+pub type Steps = std::collections::BTreeMap<Vec<u8>, Step>;
+
+/// As [`apply`], for zones whose change is already known (`steps`): a patched zone serves the
+/// serial it was given, and its history step is the one given, so nothing compares the whole
+/// zone. Its `.serial` file is left alone: the change store that patched it keeps the serial.
+pub fn apply_with_steps(
+    control: &Control,
+    previous: Option<&Snapshot>,
+    next: &mut Snapshot,
+    policy: impl Fn(&[u8]) -> SerialPolicy,
+    steps: &Steps,
+) -> Outcome {
     let settings = control.settings.load();
     let mut out = Outcome::default();
     // Taken out of the catalog so a freshly loaded zone is ours alone (its serial may change).
@@ -151,6 +170,23 @@ pub fn apply(
         };
         if Arc::ptr_eq(&old, slot) {
             continue; // the new version failed to load; the old one stays
+        }
+        if let Some((removed, added)) = steps.get(&origin) {
+            let change = Change {
+                old_soa: records::soa(&old).into_owned(),
+                new_soa: records::soa(slot).into_owned(),
+                removed: removed.clone(),
+                added: added.clone(),
+            };
+            let j = control
+                .journal(&origin)
+                .map(|j| (*j).clone())
+                .unwrap_or_default();
+            control.set_journal(&origin, j.with(change));
+            if !t.notify.is_empty() {
+                out.changed.push(changed(slot, &t.notify));
+            }
+            continue;
         }
         let before = records::collect(&old, lbs_old);
         let after = records::collect(slot, lbs_new);

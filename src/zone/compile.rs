@@ -331,11 +331,12 @@ fn check_tree(builder: &Builder, origin: &[u8]) -> Vec<ParseError> {
             continue;
         };
         // RFC 1034 §3.6.2 and RFC 2181 §10.1; DNSSEC types may coexist (RFC 4035 §2.5).
-        let others: Vec<String> = builder.sets[id as usize]
+        let mut others: Vec<String> = builder.sets[id as usize]
             .iter()
             .filter(|s| !matches!(s.rtype, types::CNAME | types::RRSIG | types::NSEC))
             .map(|s| types::mnemonic(s.rtype))
             .collect();
+        others.sort();
         if !others.is_empty() {
             problems.push(ParseError {
                 file: cname.first.0.to_path_buf(),

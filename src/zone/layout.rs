@@ -145,23 +145,7 @@ impl Builder {
 
     /// Where a compressible RDATA name meets the tree.
     fn name_ref(&self, origin: &[u8], rdata_name: &[u8]) -> NameRef {
-        let lower = name::to_lowercase(rdata_name);
-        if !name::is_subdomain(&lower, origin) {
-            return NameRef {
-                node: NONE,
-                prefix: 0,
-            };
-        }
-        let mut off = 0usize;
-        loop {
-            if let Some(id) = self.find(&lower[off..]) {
-                return NameRef {
-                    node: id,
-                    prefix: off as u8,
-                };
-            }
-            off += 1 + lower[off] as usize;
-        }
+        name_ref_with(|n| self.find(n), origin, rdata_name)
     }
 
     /// Lays the zone out in its arenas.
@@ -195,6 +179,7 @@ impl Builder {
             record_count,
             servfail: false,
             policy: None,
+            upkeep: Default::default(),
         };
         for id in 0..n {
             let name_off = zone.names.len();
@@ -215,9 +200,11 @@ impl Builder {
         }
         self.apex_facts(&mut zone);
         for g in groups {
-            let group = self.group(&mut zone, g);
+            let tree = GroupTree::of(|n| self.find(n), &origin, &g);
+            let group = zone.push_group(g, tree);
             zone.groups.push(group);
         }
+        zone.upkeep = zone.upkeep_from_tree();
         let Zone {
             nodes,
             names,
@@ -297,35 +284,56 @@ impl Builder {
         );
         zone.ns_tail = ns_tail(zone, &origin);
     }
+}
 
-    /// A routing-policy group: each member's records rendered like any RRset of the zone,
-    /// alias targets turned into node ids.
-    fn group(&self, zone: &mut Zone, g: GroupInput) -> Group {
-        let origin = zone.origin.clone();
-        let mut sets = Vec::with_capacity(g.members.len());
-        for m in &g.members {
-            let mut set = SetBuilder::new(g.rtype, m.ttl, (Arc::from(Path::new(&g.defined_at)), 0));
-            for rd in &m.rdatas {
-                set.push(rd);
-            }
-            let off = if g.rtype == types::MX { 2 } else { 0 };
-            let mut rendered = zone.add_set(
-                &set,
-                m.ttl,
-                render::TOwner::Query,
-                &origin,
-                |rd, compressible| {
-                    (
-                        None,
-                        compressible.then(|| self.name_ref(&origin, &rd[off..])),
-                    )
-                },
-            );
-            // A record set chosen by a policy answers its values in a random order, as
-            // Route 53 does (§2).
-            rendered.shuffle = rendered.count > 1;
-            sets.push(rendered);
+/// Where an RDATA name meets a tree that `find` searches: the longest suffix that is a node.
+pub(super) fn name_ref_with(
+    find: impl Fn(&[u8]) -> Option<u32>,
+    origin: &[u8],
+    rdata_name: &[u8],
+) -> NameRef {
+    let lower = name::to_lowercase(rdata_name);
+    if !name::is_subdomain(&lower, origin) {
+        return NameRef {
+            node: NONE,
+            prefix: 0,
+        };
+    }
+    let mut off = 0usize;
+    loop {
+        if let Some(id) = find(&lower[off..]) {
+            return NameRef {
+                node: id,
+                prefix: off as u8,
+            };
         }
+        off += 1 + lower[off] as usize;
+    }
+}
+
+/// What a routing-policy group takes from the tree (its owner's node, where its members'
+/// names meet the tree, its aliases' target nodes), worked out before its records are laid
+/// out, so the same code serves a full compile and a patch.
+pub(super) struct GroupTree {
+    owner: u32,
+    refs: Vec<Vec<Option<NameRef>>>,
+    answers: Vec<MemberAnswer>,
+}
+
+impl GroupTree {
+    pub(super) fn of(find: impl Fn(&[u8]) -> Option<u32>, origin: &[u8], g: &GroupInput) -> Self {
+        let off = if g.rtype == types::MX { 2 } else { 0 };
+        let compressible = types::rdata_names_compressible(g.rtype);
+        let refs = g
+            .members
+            .iter()
+            .map(|m| {
+                m.rdatas
+                    .iter()
+                    .map(|rd| compressible.then(|| name_ref_with(&find, origin, &rd[off..])))
+                    .collect()
+            })
+            .collect();
         let answers = g
             .members
             .iter()
@@ -334,7 +342,7 @@ impl Builder {
                 MemberTarget::Alias {
                     target,
                     evaluate_target_health,
-                } => match self.find(&name::to_lowercase(target)) {
+                } => match find(&name::to_lowercase(target)) {
                     Some(node) => MemberAnswer::Alias {
                         node,
                         evaluate_target_health: *evaluate_target_health,
@@ -345,20 +353,47 @@ impl Builder {
                 MemberTarget::LoadBalancer(lb) => MemberAnswer::LoadBalancer(*lb),
             })
             .collect();
-        Group {
-            rules: g.members.iter().map(|m| m.rule).collect(),
-            health: g.members.iter().map(|m| m.health).collect(),
+        GroupTree {
+            owner: find(&name::to_lowercase(&g.owner)).unwrap_or(NONE),
+            refs,
             answers,
-            sets: sets.into_boxed_slice(),
-            ids: g.members.iter().map(|m| m.id.clone()).collect(),
-            cidr_collection: g.cidr_collection,
-            consistent: g.consistent,
-            salt: hash(&[&name::to_lowercase(&g.owner)[..], &g.rtype.to_be_bytes()].concat()),
         }
     }
 }
 
 impl Zone {
+    /// A routing-policy group: each member's records rendered like any RRset of the zone.
+    pub(super) fn push_group(&mut self, g: GroupInput, tree: GroupTree) -> Group {
+        let origin = self.origin.clone();
+        let mut sets = Vec::with_capacity(g.members.len());
+        for (m, refs) in g.members.iter().zip(&tree.refs) {
+            let mut set = SetBuilder::new(g.rtype, m.ttl, (Arc::from(Path::new("")), 0));
+            for rd in &m.rdatas {
+                set.push(rd);
+            }
+            let mut refs = refs.iter();
+            let mut rendered = self.add_set(&set, m.ttl, render::TOwner::Query, &origin, |_, _| {
+                (None, refs.next().copied().flatten())
+            });
+            // A record set chosen by a policy answers its values in a random order, as
+            // Route 53 does (§2).
+            rendered.shuffle = rendered.count > 1;
+            sets.push(rendered);
+        }
+        Group {
+            rules: g.members.iter().map(|m| m.rule).collect(),
+            health: g.members.iter().map(|m| m.health).collect(),
+            answers: tree.answers.into_boxed_slice(),
+            sets: sets.into_boxed_slice(),
+            ids: g.members.iter().map(|m| m.id.clone()).collect(),
+            cidr_collection: g.cidr_collection,
+            consistent: g.consistent,
+            salt: hash(&[&name::to_lowercase(&g.owner)[..], &g.rtype.to_be_bytes()].concat()),
+            owner: tree.owner,
+            rtype: g.rtype,
+        }
+    }
+
     /// Stores one RRset in the arenas, rendered with `owner`. `per_record` gives, for each
     /// RDATA, the additional-section target node and the tree position of its (first)
     /// compressible name.
@@ -447,7 +482,7 @@ impl Zone {
 }
 
 /// Pre-renders the apex NS RRset followed by the addresses of those servers that we hold.
-fn ns_tail(zone: &Zone, origin: &[u8]) -> NsTail {
+pub(super) fn ns_tail(zone: &Zone, origin: &[u8]) -> NsTail {
     let Some(ns) = zone.rrset(zone.apex(), types::NS) else {
         return NsTail::default();
     };

@@ -5,6 +5,7 @@
 mod catalog;
 mod compile;
 mod layout;
+mod patch;
 pub mod lex;
 pub mod parse;
 pub mod rdata;
@@ -21,6 +22,7 @@ use rustc_hash::FxBuildHasher;
 
 pub use catalog::Catalog;
 pub use parse::ParseError;
+pub use patch::{NewContent, PatchError, RrsetChange};
 
 /// Index meaning "no node".
 pub const NONE: u32 = u32::MAX;
@@ -111,7 +113,7 @@ pub enum RrsetOrder {
 }
 
 /// A name and type whose records are chosen per query by a routing policy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Group {
     /// Each member's rule, in member order.
     pub rules: Box<[crate::policy::Rule]>,
@@ -129,6 +131,9 @@ pub struct Group {
     pub consistent: bool,
     /// Stable across reloads (the owner and type), so a subnet keeps its answer.
     pub salt: u64,
+    /// The node and type it decides (`NONE` once a patch retired it).
+    pub owner: u32,
+    pub rtype: u16,
 }
 
 /// A routing-policy group as the configuration hands it to zone compilation.
@@ -262,7 +267,7 @@ impl Node {
 
 /// A compiled zone. Its data sits in a few large arenas, so a zone of a million records is a
 /// handful of allocations: compact, and freed in one go when a reload replaces it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Zone {
     /// Lowercase wire form.
     pub origin: Box<[u8]>,
@@ -294,6 +299,25 @@ pub struct Zone {
     /// The routing policy of this zone's record sets in config form, carried to policydns
     /// secondaries by transfers (`transfer::records`); never served in answers.
     pub policy: Option<Arc<str>>,
+    /// What a patch needs and answers never read (`patch`).
+    upkeep: Upkeep,
+}
+
+/// What patching a zone in place needs beside the answer path's data: the tree's shape and
+/// what depends on a node having addresses.
+#[derive(Debug, Clone, Default)]
+struct Upkeep {
+    /// Each node's number of child nodes: a node left with no data and no children goes.
+    children: Vec<u32>,
+    /// Lowercase names that NS, MX or SRV records of the zone point to: their addresses are
+    /// in other RRsets' additional sections.
+    targets: hashbrown::HashSet<Box<[u8]>>,
+    /// How multi-record RRsets are answered (`set_rrset_order`), for the RRsets a patch adds.
+    order: RrsetOrder,
+    /// Arena sizes after the last full compile: a patch appends, so the garbage it leaves is
+    /// bounded by compiling again when they have doubled.
+    compiled_bytes: usize,
+    compiled_sets: usize,
 }
 
 pub const APEX: u32 = 0;
@@ -396,6 +420,7 @@ impl Zone {
     /// Answers this zone's RRsets of several records in a random order (or back in their
     /// stored order). Routing-policy members always go out in a random order.
     pub fn set_rrset_order(&mut self, order: RrsetOrder) {
+        self.upkeep.order = order;
         for set in self.sets.iter_mut().filter(|s| s.count > 1) {
             set.shuffle = order == RrsetOrder::Random;
         }
