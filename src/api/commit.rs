@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::ApiError;
 use super::prepare::{compile, prepare, Served};
-use super::working::Working;
+use super::working::{Spare, Working};
 use crate::config::Config;
 use crate::route53::Change;
 use crate::snapshot::Snapshot;
@@ -168,7 +168,14 @@ impl Store {
             config: ArcSwap::new(config),
             queue: tx,
         });
-        Ok((store.clone(), Committer { store, rx }))
+        Ok((
+            store.clone(),
+            Committer {
+                store,
+                rx,
+                spares: Default::default(),
+            },
+        ))
     }
 
     /// Queues a write and waits for its outcome (durable and served when `Ok`).
@@ -268,6 +275,8 @@ impl Store {
 pub struct Committer {
     store: Arc<Store>,
     rx: mpsc::UnboundedReceiver<Job>,
+    /// Each hosted zone's previous version, for the next change to patch (`working`).
+    spares: std::collections::HashMap<String, Spare>,
 }
 
 impl Committer {
@@ -329,7 +338,8 @@ impl Committer {
                                 Some(_) => None,
                                 None => inner.compiled.get(zone_id.as_str()).cloned(),
                             };
-                            Working::new(origin.clone(), base)
+                            let spare = self.spares.remove(zone_id.as_str());
+                            Working::new(origin.clone(), base, spare)
                         });
                         let (Some(state_zone), Some(plan)) =
                             (inner.state.zones.get(zone_id.as_str()), p.plan.as_ref())
@@ -357,6 +367,7 @@ impl Committer {
                         }
                         Served::Gone(id, origin) => {
                             working.remove(&id);
+                            self.spares.remove(&id);
                             touched.insert(id, None);
                             gone.insert(origin);
                         }
@@ -409,11 +420,14 @@ impl Committer {
         let mut steps = reload::Steps::new();
         for (id, w) in working {
             let origin = w.origin.clone();
-            if let Some((zone, step)) = w.finish(&config, inner.state.zones.get(&id), &lbs) {
-                if let Some(step) = step {
+            if let Some(done) = w.finish(&config, inner.state.zones.get(&id), &lbs) {
+                if let Some(step) = done.step {
                     steps.insert(origin.clone(), step);
                 }
-                touched.insert(id, Some((origin, zone)));
+                if let Some(spare) = done.spare {
+                    self.spares.insert(id.clone(), spare);
+                }
+                touched.insert(id, Some((origin, done.zone)));
             }
         }
         let mut origins_changed: BTreeSet<Vec<u8>> = gone;

@@ -418,17 +418,6 @@ fn list_record_sets(
 ) -> Result<Reply, ApiError> {
     let id = bare_id(id, "hostedzone/");
     let max = max_items(query, 300, 300)?;
-    let sets = {
-        let inner = api.store.lock();
-        match inner.state.zones.get(id) {
-            Some(z) => z.listed_record_sets(),
-            None => {
-                drop(inner);
-                let z = find(api, id)?;
-                file_zone_record_sets(api, &z.name)
-            }
-        }
-    };
     let start_name = query.get("name");
     let start_type = query.get("type").map(|t| t.to_ascii_uppercase());
     let start_id = query.get("identifier");
@@ -442,30 +431,43 @@ fn list_record_sets(
             "StartRecordIdentifier needs StartRecordType",
         ));
     }
-    let start = match start_name {
-        None => 0,
-        Some(n) => {
-            let labels = store::reversed_labels(&store::key_name(n));
-            // The sets are in this order already: a binary search, not a scan.
-            sets.partition_point(|s| {
-                let (l, t, i) = store::sort_key(s);
-                match (&start_type, start_id) {
-                    (None, _) => l < labels,
-                    (Some(st), None) => (&l, &t) < (&labels, st),
-                    (Some(st), Some(si)) => {
-                        (&l, &t, i.as_deref().unwrap_or("")) < (&labels, st, si.as_str())
-                    }
-                }
-            })
+    // Where the page starts in Route 53's order: the first set at or after the given name
+    // (type, identifier). The empty type sorts before every type, no identifier before any.
+    let start = store::OrderKey {
+        labels: start_name
+            .map(|n| store::reversed_labels(&store::key_name(n)))
+            .unwrap_or_default(),
+        rtype: start_type.unwrap_or_default(),
+        set_identifier: start_id.cloned(),
+    };
+    // One more than the page: whether it is truncated, and where the next one starts.
+    let page: Vec<ResourceRecordSet> = {
+        let inner = api.store.lock();
+        match inner.state.zones.get(id) {
+            Some(z) => z
+                .record_sets
+                .from_key(&start)
+                .take(max + 1)
+                .map(|(_, s)| z.listed(s))
+                .collect(),
+            None => {
+                drop(inner);
+                let z = find(api, id)?;
+                file_zone_record_sets(api, &z.name)
+                    .into_iter()
+                    .filter(|s| store::OrderKey::of(s) >= start)
+                    .take(max + 1)
+                    .collect()
+            }
         }
     };
-    let end = (start + max).min(sets.len());
+    let shown = page.len().min(max);
     let mut body = String::from("<ResourceRecordSets>");
-    sets[start..end]
+    page[..shown]
         .iter()
         .for_each(|s| xml::record_set(&mut body, s));
     body.push_str("</ResourceRecordSets>");
-    let next = sets.get(end);
+    let next = page.get(shown);
     let _ = write!(body, "<IsTruncated>{}</IsTruncated>", next.is_some());
     if let Some(n) = next {
         leaf(&mut body, "NextRecordName", &n.name);
@@ -524,7 +526,7 @@ fn file_zone_record_sets(api: &Api, name: &str) -> Vec<ResourceRecordSet> {
         );
     }
     let mut out: Vec<ResourceRecordSet> = sets.into_values().collect();
-    out.sort_by_cached_key(store::sort_key);
+    out.sort_by_cached_key(store::OrderKey::of);
     out
 }
 

@@ -1,10 +1,16 @@
-//! The served version of each hosted zone a group commit changes, patched batch by batch:
-//! the first batch of a group copies the served zone once, every batch after it patches that
-//! copy, and the group publishes it with the history step its batches made, so neither the
-//! patch nor the IXFR step costs in proportion to the zone.
+//! The served version of each hosted zone a group commit changes, patched batch by batch, and
+//! published with the history step its batches made, so neither the patch nor the IXFR step
+//! costs in proportion to the zone.
+//!
+//! A patch needs a zone of its own to write (queries read the served one), and copying a large
+//! zone costs more than everything else a change does. So each hosted zone is double-buffered:
+//! the version a group replaces is kept as a [`Spare`] with the changes that led from it, and
+//! the next group, once no query holds that version any more, brings it up to date by replaying
+//! those changes and patches it, instead of copying the served one. A copy is made only when a
+//! reader still holds the spare, or after a full compile.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::error::ApiError;
 use super::prepare::compile;
@@ -25,10 +31,24 @@ pub(super) struct Working {
     keys: BTreeSet<(Vec<u8>, u16)>,
     /// A routing-policy set changed: the policy carried to policydns secondaries is redone.
     policy_touched: bool,
+    /// The changes patched in, in order, for the next group to replay on the version this
+    /// group replaces.
+    replay: Vec<RrsetChange>,
+    spare: Option<Spare>,
+}
+
+/// A hosted zone's previous version and the changes that make it the served one.
+pub(super) struct Spare {
+    zone: Arc<Zone>,
+    replay: Vec<RrsetChange>,
+    serial: u32,
+    /// The version the replay leads to: a spare for any other (the zone was compiled whole
+    /// since) is dropped.
+    leads_to: Weak<Zone>,
 }
 
 impl Working {
-    pub(super) fn new(origin: Vec<u8>, base: Option<Arc<Zone>>) -> Working {
+    pub(super) fn new(origin: Vec<u8>, base: Option<Arc<Zone>>, spare: Option<Spare>) -> Working {
         Working {
             origin,
             full: base.is_none(),
@@ -36,7 +56,24 @@ impl Working {
             zone: None,
             keys: BTreeSet::new(),
             policy_touched: false,
+            replay: Vec::new(),
+            spare,
         }
+    }
+
+    /// The spare brought up to the served version, if no one else holds it.
+    fn take_spare(&mut self, base: &Arc<Zone>) -> Option<Zone> {
+        let s = self.spare.take()?;
+        if !std::ptr::eq(s.leads_to.as_ptr(), Arc::as_ptr(base)) {
+            return None;
+        }
+        let mut z = Arc::try_unwrap(s.zone).ok()?;
+        // The same patches on the same version: the served zone, arena for arena.
+        z.patch(s.replay).ok()?;
+        z.set_serial(s.serial);
+        z.source_serial = s.serial;
+        z.policy.clone_from(&base.policy);
+        Some(z)
     }
 
     /// Applies one accepted batch: patched in, or (when a patch cannot do it) the zone as
@@ -53,20 +90,19 @@ impl Working {
         let policy = rrsets
             .iter()
             .any(|c| !matches!(c.content, NewContent::Records { .. }));
-        let patched = match (&mut self.zone, &self.base) {
-            (Some(z), _) => z.patch(rrsets),
-            (None, Some(base)) => {
-                let mut z = Zone::clone(base);
-                let r = z.patch(rrsets);
-                if r.is_ok() {
-                    self.zone = Some(z);
-                }
-                r
+        if self.zone.is_none() && !self.full {
+            if let Some(base) = self.base.clone() {
+                let z = self.take_spare(&base).unwrap_or_else(|| Zone::clone(&base));
+                self.zone = Some(z);
             }
-            (None, None) => Err(PatchError::Unsupported("the zone is new")),
+        }
+        let for_replay = rrsets.clone();
+        let patched = match &mut self.zone {
+            Some(z) => z.patch(rrsets),
+            None => Err(PatchError::Unsupported("the zone is new")),
         };
         match patched {
-            Ok(()) => {}
+            Ok(()) => self.replay.extend(for_replay),
             Err(PatchError::Invalid(m)) => return Err(ApiError::invalid_change_batch(&m)),
             Err(PatchError::Unsupported(why)) => {
                 tracing::debug!(zone = %crate::wire::name::to_text(&self.origin), "{why}");
@@ -93,7 +129,7 @@ impl Working {
         config: &Config,
         state_zone: Option<&HostedZone>,
         lbs: &[LoadBalancer],
-    ) -> Option<(Arc<Zone>, Option<crate::transfer::reload::Step>)> {
+    ) -> Option<Finished> {
         let mut zone = self.zone?;
         let carry_policy = config
             .api
@@ -104,10 +140,29 @@ impl Working {
                 zone.policy = crate::load::hosted_policy(config, s);
             }
         }
-        let step = match (&self.base, self.full) {
-            (Some(base), false) => Some(crate::transfer::records::step(base, &zone, lbs, &self.keys)),
-            _ => None,
+        let serial = zone.serial;
+        let zone = Arc::new(zone);
+        let (step, spare) = match (self.base, self.full) {
+            (Some(base), false) => (
+                Some(crate::transfer::records::step(&base, &zone, lbs, &self.keys)),
+                Some(Spare {
+                    zone: base,
+                    replay: self.replay,
+                    serial,
+                    leads_to: Arc::downgrade(&zone),
+                }),
+            ),
+            _ => (None, None),
         };
-        Some((Arc::new(zone), step))
+        Some(Finished { zone, step, spare })
     }
+}
+
+/// A group's outcome for one hosted zone.
+pub(super) struct Finished {
+    pub(super) zone: Arc<Zone>,
+    /// Its IXFR step, unless it was compiled whole (then found by comparing).
+    pub(super) step: Option<crate::transfer::reload::Step>,
+    /// The version it replaces, for the next group to patch.
+    pub(super) spare: Option<Spare>,
 }

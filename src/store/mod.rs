@@ -357,17 +357,6 @@ pub(crate) fn describe(s: &ResourceRecordSet) -> String {
     }
 }
 
-/// Route 53's order for `ListResourceRecordSets`: by name with its labels reversed
-/// (`example.com.` before `a.example.com.` before `b.example.com.`), then by type, then by set
-/// identifier.
-pub fn sort_key(s: &ResourceRecordSet) -> (Vec<Vec<u8>>, String, Option<String>) {
-    (
-        reversed_labels(&key_name(&s.name)),
-        s.rtype.to_ascii_uppercase(),
-        s.set_identifier.clone(),
-    )
-}
-
 /// The labels of a wire name, top first.
 pub fn reversed_labels(wire: &[u8]) -> Vec<Vec<u8>> {
     let mut labels = Vec::new();
