@@ -124,25 +124,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             let origin = zone.origin();
             let plan = store::plan_changes(&zone.record_sets, &origin, &changes)
                 .map_err(|m| ApiError::invalid_change_batch(&m))?;
-            // Each name and type the batch touches, with its record sets once it applies,
-            // converted as a full compile would: only those, however large the zone.
-            let touched = plan
-                .groups()
-                .into_iter()
-                .map(|g| {
-                    let sets = plan.group_after(&zone.record_sets, &g);
-                    let owner = store::OrderKey {
-                        labels: g.labels.clone(),
-                        rtype: String::new(),
-                        set_identifier: None,
-                    }
-                    .owner();
-                    let rtype = crate::wire::types::from_mnemonic(&g.rtype).unwrap_or(0);
-                    (owner, rtype, sets)
-                })
-                .collect();
-            let rrsets = crate::load::hosted_changes(config, &origin, touched)
-                .map_err(|m| ApiError::invalid_change_batch(&m))?;
+            let rrsets = rrset_changes(config, zone, &plan)?;
             let change = ChangeInfo {
                 id: ids::change_id(),
                 submitted_at: now,
@@ -308,6 +290,32 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             })
         }
     }
+}
+
+/// Each name and type a planned batch touches, with its record sets once it applies,
+/// converted and checked as a full compile would: only those, however large the zone.
+pub(super) fn rrset_changes(
+    config: &Config,
+    zone: &HostedZone,
+    plan: &store::Plan,
+) -> Result<Vec<crate::zone::RrsetChange>, ApiError> {
+    let touched = plan
+        .groups()
+        .into_iter()
+        .map(|g| {
+            let sets = plan.group_after(&zone.record_sets, &g);
+            let owner = store::OrderKey {
+                labels: g.labels.clone(),
+                rtype: String::new(),
+                set_identifier: None,
+            }
+            .owner();
+            let rtype = crate::wire::types::from_mnemonic(&g.rtype).unwrap_or(0);
+            (owner, rtype, sets)
+        })
+        .collect();
+    crate::load::hosted_changes(config, &zone.origin(), touched)
+        .map_err(|m| ApiError::invalid_change_batch(&m))
 }
 
 /// Route 53's batch limits: 1,000 changes (UPSERT counts twice) and 32,000 characters of

@@ -166,3 +166,6 @@ pub(super) struct Finished {
     /// The version it replaces, for the next group to patch.
     pub(super) spare: Option<Spare>,
 }
+
+#[cfg(test)]
+mod tests;

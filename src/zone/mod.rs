@@ -23,6 +23,8 @@ use rustc_hash::FxBuildHasher;
 pub use catalog::Catalog;
 pub use parse::ParseError;
 pub use patch::{NewContent, PatchError, RrsetChange};
+#[cfg(test)]
+pub(crate) use patch::tests::describe;
 
 /// Index meaning "no node".
 pub const NONE: u32 = u32::MAX;

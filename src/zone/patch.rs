@@ -488,4 +488,4 @@ fn distinct(rtype: u16, rdatas: &[Vec<u8>]) -> Vec<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

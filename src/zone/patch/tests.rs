@@ -75,7 +75,7 @@ fn compile(model: &Model) -> Result<Zone, LoadError> {
 }
 
 /// Everything answers and transfers read, by name rather than by node id.
-fn describe(z: &Zone) -> String {
+pub(crate) fn describe(z: &Zone) -> String {
     let nm = |id: u32| {
         if id == NONE {
             "-".to_string()
