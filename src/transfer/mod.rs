@@ -110,6 +110,54 @@ pub struct Control {
     /// Woken when a secondary zone brought a routing policy: the server reloads its
     /// configuration to merge it (as on SIGHUP).
     pub reload: tokio::sync::Notify,
+    /// Writes histories in the background for [`Control::set_journal_soon`].
+    saver: Arc<Saver>,
+}
+
+/// Histories waiting to be written, the newest per file, and whether the writer thread runs.
+#[derive(Default)]
+struct Saver {
+    state: Mutex<SaverState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SaverState {
+    pending: HashMap<std::path::PathBuf, Arc<Journal>>,
+    running: bool,
+}
+
+impl Saver {
+    fn queue(self: &Arc<Self>, path: std::path::PathBuf, j: Arc<Journal>) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.pending.insert(path, j);
+        if !st.running {
+            let me = self.clone();
+            st.running = std::thread::Builder::new()
+                .name("ixfr-history".into())
+                .spawn(move || me.run())
+                .is_ok();
+        }
+        self.wake.notify_one();
+    }
+
+    /// Writes what is queued, newest version of each file only, until the process ends.
+    fn run(&self) {
+        loop {
+            let batch = {
+                let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                while st.pending.is_empty() {
+                    st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                std::mem::take(&mut st.pending)
+            };
+            for (path, j) in batch {
+                if let Err(e) = crate::durable::write(&path, &j.encode()) {
+                    tracing::warn!(file = %path.display(), "could not save the IXFR history: {e}");
+                }
+            }
+        }
+    }
 }
 
 impl Control {
@@ -136,6 +184,22 @@ impl Control {
         self.journals.rcu(|m| {
             let mut m = HashMap::clone(m);
             m.insert(origin.to_vec(), Arc::new(j.clone()));
+            m
+        });
+    }
+
+    /// Replaces a zone's history at once, and has it written to the state directory soon, off
+    /// the caller's path (the change store's commit). The saved history only spares
+    /// secondaries a full transfer after a restart; one that lags the zone is dropped then
+    /// ([`Control::load_journals`]), so a crash before it is written loses nothing served.
+    pub fn set_journal_soon(&self, origin: &[u8], j: Journal) {
+        let j = Arc::new(j);
+        if let Some(dir) = &self.settings.load().state_dir {
+            self.saver.queue(journal::file(dir, origin), j.clone());
+        }
+        self.journals.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.insert(origin.to_vec(), j.clone());
             m
         });
     }

@@ -182,7 +182,7 @@ pub fn apply_with_steps(
                 .journal(&origin)
                 .map(|j| (*j).clone())
                 .unwrap_or_default();
-            control.set_journal(&origin, j.with(change));
+            control.set_journal_soon(&origin, j.with(change));
             if !t.notify.is_empty() {
                 out.changed.push(changed(slot, &t.notify));
             }
