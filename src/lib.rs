@@ -73,5 +73,6 @@ pub mod snapshot;
 pub mod status;
 pub mod store;
 pub mod transfer;
+pub mod update;
 pub mod wire;
 pub mod zone;

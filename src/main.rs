@@ -189,6 +189,10 @@ struct Source {
     /// signed with one of them.
     #[arg(long = "api-key", value_name = "AKID:SECRET")]
     api_key: Vec<String>,
+    /// Who may change the API's hosted zones by dynamic update (RFC 2136): key:NAME (a
+    /// --tsig-key) or an address block (repeatable). Without it updates are refused.
+    #[arg(long = "allow-update", value_name = "key:NAME|CIDR")]
+    allow_update: Vec<String>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -220,6 +224,7 @@ impl Source {
             strict: self.strict,
             api_listen: self.api_listen.clone(),
             api_keys: self.api_key.clone(),
+            allow_update: self.allow_update.clone(),
         };
         let no_zones = self.zone.is_empty()
             && self.route53.is_empty()

@@ -43,6 +43,14 @@ pub enum Write {
     DeleteZone {
         zone_id: String,
     },
+    /// A dynamic update (RFC 2136), checked against the store in commit order.
+    Update {
+        zone_id: String,
+        prerequisites: Vec<crate::update::UpdateRr>,
+        updates: Vec<crate::update::UpdateRr>,
+        /// Who sent it, for the change's comment.
+        by: String,
+    },
     Tags {
         zone_id: String,
         add: BTreeMap<String, String>,
@@ -85,6 +93,8 @@ pub enum Written {
     Deleted,
     /// The collection, whether it was created now, and the change's id.
     Cidr(Box<store::CidrCollection>, bool, String),
+    /// Accepted, and nothing changed (an update whose records were all there).
+    Nothing,
 }
 
 /// An accepted write: what it did, and the sequence number of its journal entry.

@@ -8,6 +8,8 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// A dynamic update's own answer (its rcode), when the refusal is one of RFC 2136's.
+    pub dns: Option<crate::update::rules::Refusal>,
 }
 
 impl ApiError {
@@ -16,6 +18,16 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            dns: None,
+        }
+    }
+
+    /// A dynamic update refused by RFC 2136's rules.
+    pub fn update_refused(r: crate::update::rules::Refusal) -> Self {
+        let text = r.ede.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+        ApiError {
+            dns: Some(r),
+            ..ApiError::new(400, "InvalidChangeBatch", text)
         }
     }
 

@@ -18,6 +18,7 @@ mod ops;
 mod prepare;
 pub mod sigv4;
 mod test_answer;
+mod update;
 mod working;
 pub mod xml;
 
@@ -111,12 +112,19 @@ pub async fn start(
         .name("api-commit".into())
         .spawn(move || committer.run(p, runtime))
         .context("starting the API's commit thread")?;
+    let mut tasks = Vec::new();
+    // The store's second door: dynamic updates, handed over by the DNS listeners.
+    let updates = publisher.control.open_updates();
+    tasks.push(tokio::spawn(update::serve(
+        store.clone(),
+        publisher.clone(),
+        updates,
+    )));
     let api = Arc::new(Api {
         store: store.clone(),
         publisher,
         reports,
     });
-    let mut tasks = Vec::new();
     let mut listening = Vec::new();
     for addr in &config.listen {
         let listener = tokio::net::TcpListener::bind(addr)

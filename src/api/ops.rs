@@ -183,7 +183,11 @@ fn change_info(written: &Written) -> String {
     let mut out = String::new();
     match written {
         Written::Zone(_, c) | Written::Change(c) => change_info_xml(&mut out, c),
-        Written::Tags | Written::HealthCheck(..) | Written::Deleted | Written::Cidr(..) => {}
+        Written::Tags
+        | Written::HealthCheck(..)
+        | Written::Deleted
+        | Written::Cidr(..)
+        | Written::Nothing => {}
     }
     out
 }

@@ -115,36 +115,28 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             zone_id,
             comment,
             changes,
+        } => change(state, config, zone_id, comment, changes, now),
+        Write::Update {
+            zone_id,
+            prerequisites,
+            updates,
+            by,
         } => {
             let zone = state
                 .zones
                 .get(&zone_id)
                 .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
-            check_limits(&changes)?;
-            let origin = zone.origin();
-            let plan = store::plan_changes(&zone.record_sets, &origin, &changes)
-                .map_err(|m| ApiError::invalid_change_batch(&m))?;
-            let rrsets = rrset_changes(config, zone, &plan)?;
-            let change = ChangeInfo {
-                id: ids::change_id(),
-                submitted_at: now,
-                comment,
-            };
-            Ok(Prepared {
-                served: Served::Change {
-                    zone_id: zone_id.clone(),
-                    origin,
-                    rrsets,
-                    serial: zone.serial.wrapping_add(1),
-                },
-                written: Written::Change(change.clone()),
-                entry: Some(Entry::ChangeRecords {
-                    zone_id,
-                    change,
-                    changes,
-                }),
-                plan: Some(plan),
-            })
+            let changes = crate::update::rules::changes(zone, &prerequisites, &updates)
+                .map_err(ApiError::update_refused)?;
+            if changes.is_empty() {
+                return Ok(Prepared {
+                    entry: None,
+                    written: Written::Nothing,
+                    served: Served::Same,
+                    plan: None,
+                });
+            }
+            change(state, config, zone_id, Some(by), changes, now)
         }
         Write::DeleteZone { zone_id } => {
             let zone = state
@@ -290,6 +282,47 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             })
         }
     }
+}
+
+/// A record change: planned against the store, the touched names converted, the entry to
+/// journal.
+fn change(
+    state: &State,
+    config: &Config,
+    zone_id: String,
+    comment: Option<String>,
+    changes: Vec<Change>,
+    now: i64,
+) -> Result<Prepared, ApiError> {
+    let zone = state
+        .zones
+        .get(&zone_id)
+        .ok_or_else(|| ApiError::no_such_zone(&zone_id))?;
+    check_limits(&changes)?;
+    let origin = zone.origin();
+    let plan = store::plan_changes(&zone.record_sets, &origin, &changes)
+        .map_err(|m| ApiError::invalid_change_batch(&m))?;
+    let rrsets = rrset_changes(config, zone, &plan)?;
+    let change = ChangeInfo {
+        id: ids::change_id(),
+        submitted_at: now,
+        comment,
+    };
+    Ok(Prepared {
+        served: Served::Change {
+            zone_id: zone_id.clone(),
+            origin,
+            rrsets,
+            serial: zone.serial.wrapping_add(1),
+        },
+        written: Written::Change(change.clone()),
+        entry: Some(Entry::ChangeRecords {
+            zone_id,
+            change,
+            changes,
+        }),
+        plan: Some(plan),
+    })
 }
 
 /// Each name and type a planned batch touches, with its record sets once it applies,

@@ -144,7 +144,9 @@ impl Working {
         let zone = Arc::new(zone);
         let (step, spare) = match (self.base, self.full) {
             (Some(base), false) => (
-                Some(crate::transfer::records::step(&base, &zone, lbs, &self.keys)),
+                Some(crate::transfer::records::step(
+                    &base, &zone, lbs, &self.keys,
+                )),
                 Some(Spare {
                     zone: base,
                     replay: self.replay,

@@ -23,6 +23,9 @@ pub struct ApiConfig {
     pub transfer: ZoneTransfer,
     /// Open API connections at most; more are closed at once.
     pub max_connections: usize,
+    /// Who may change the hosted zones by dynamic update (RFC 2136): key holders, address
+    /// blocks. Empty: nobody.
+    pub allow_update: Vec<crate::transfer::Acl>,
 }
 
 pub(super) fn api(
@@ -109,6 +112,10 @@ pub(super) fn api(
         }
     }
     let transfer = super::zones::transfer_lists(&s.allow_transfer, &s.notify, "[api]", errors);
+    let mut updaters = s.allow_update.clone();
+    updaters.extend(cli.allow_update.iter().cloned());
+    let allow_update =
+        super::zones::transfer_lists(&updaters, &[], "[api] allow_update", errors).allow;
     Some(ApiConfig {
         listen,
         keys,
@@ -117,6 +124,7 @@ pub(super) fn api(
         tls,
         transfer,
         max_connections: s.max_connections.unwrap_or(256).max(1),
+        allow_update,
     })
 }
 

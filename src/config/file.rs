@@ -256,6 +256,8 @@ pub(super) struct ApiSection {
     pub(super) allow_transfer: Vec<String>,
     #[serde(default)]
     pub(super) notify: Vec<String>,
+    #[serde(default)]
+    pub(super) allow_update: Vec<String>,
     pub(super) max_connections: Option<usize>,
 }
 

@@ -155,6 +155,8 @@ pub struct Overrides {
     pub api_listen: Vec<String>,
     /// `--api-key AKID:SECRET`, added to `[[api.key]]`.
     pub api_keys: Vec<String>,
+    /// `--allow-update CIDR|key:NAME`: who may send dynamic updates to the hosted zones.
+    pub allow_update: Vec<String>,
     /// What the Route 53 API's store adds (the running server passes it on reload).
     pub api: ApiInputs,
 }
@@ -220,6 +222,13 @@ impl Config {
             state_dir.as_ref(),
             &mut errors,
         );
+        for a in api.iter().flat_map(|a| &a.allow_update) {
+            if let crate::transfer::Acl::Key(k) = a {
+                if tsig_keys.get(k).is_none() {
+                    errors.push(format!("[api] allow_update names key {} which is not defined (add --tsig-key NAME:hmac-sha256:SECRET or a [[tsig_key]] table)", crate::wire::name::to_text(k)));
+                }
+            }
+        }
         if zones.is_empty() && api.is_none() {
             errors.push(
                 "no zones to serve: add [[zone]] tables to the config, --zone ORIGIN=FILE or --route53 ORIGIN=FILE".into(),

@@ -275,7 +275,10 @@ pub fn hosted_changes(
                 ) {
                     Ok(mut g) if g.len() == 1 => NewContent::Group(g.remove(0)),
                     Ok(_) => {
-                        problems.push(format!("{}: not one record set group", name::to_text(&owner)));
+                        problems.push(format!(
+                            "{}: not one record set group",
+                            name::to_text(&owner)
+                        ));
                         continue;
                     }
                     Err(p) => {

@@ -14,7 +14,7 @@ use crate::wire::{name, types};
 use crate::zone::parse::{self, ParseError, Record};
 
 /// Route 53's record types (API `RRType`).
-const ROUTE53_TYPES: &[&str] = &[
+pub const ROUTE53_TYPES: &[&str] = &[
     "SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS",
     "TLSA", "SSHFP", "SVCB", "HTTPS",
 ];

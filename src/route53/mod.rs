@@ -24,7 +24,7 @@ mod export;
 pub mod health;
 mod read;
 
-pub use convert::{convert, ConvertOptions, Imported, RecordSetError};
+pub use convert::{convert, ConvertOptions, Imported, RecordSetError, ROUTE53_TYPES};
 pub use export::{
     config_toml, import, record_set_toml, zone_file_text, ImportError, ImportedFiles,
 };

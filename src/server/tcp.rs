@@ -14,6 +14,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::answer;
 use crate::snapshot::Snapshot;
+use crate::transfer::update::ReplyTo;
 use crate::transfer::Control;
 use crate::wire::packet;
 use crate::wire::{Transport, MAX_MESSAGE};
@@ -122,6 +123,26 @@ async fn connection(
             _ = stop.changed() => return Ok(()),
         };
         let parsed = packet::parse(&query[..n]);
+        if parsed.is_update() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            {
+                let snap = snapshot.load_full();
+                let reply_to = ReplyTo::Tcp(tx);
+                control.update(
+                    &snap,
+                    &query[..n],
+                    parsed,
+                    Some(peer),
+                    Transport::Tcp,
+                    reply_to,
+                );
+            }
+            let Ok(reply) = rx.await else { return Ok(()) };
+            tokio::time::timeout(limits.idle_timeout, wr.write_all(&reply))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client not reading"))??;
+            continue;
+        }
         if parsed.is_control() {
             // A transfer may be many messages: built whole, then written (the snapshot it read
             // is released before the first write waits on the client).

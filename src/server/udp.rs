@@ -17,6 +17,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::answer;
 use crate::snapshot::Snapshot;
+use crate::transfer::update::ReplyTo;
 use crate::transfer::Control;
 use crate::wire::packet;
 use crate::wire::Transport;
@@ -74,6 +75,22 @@ fn source_ip(sa: &libc::sockaddr_storage) -> Option<std::net::IpAddr> {
         }
         _ => None,
     }
+}
+
+/// The source address and port of a received datagram (where an answer sent later goes).
+fn source_addr(sa: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    let port = match sa.ss_family as libc::c_int {
+        // SAFETY: the kernel wrote a sockaddr_in for AF_INET.
+        libc::AF_INET => u16::from_be(unsafe {
+            (*(sa as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()).sin_port
+        }),
+        // SAFETY: the kernel wrote a sockaddr_in6 for AF_INET6.
+        libc::AF_INET6 => u16::from_be(unsafe {
+            (*(sa as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()).sin6_port
+        }),
+        _ => return None,
+    };
+    source_ip(sa).map(|ip| SocketAddr::new(ip, port))
 }
 
 /// Sends without the DF bit and ignores path-MTU hints, as NSD, Knot and gdnsd do: forged ICMP
@@ -155,6 +172,9 @@ fn worker(
 ) {
     let fd = socket.as_raw_fd();
     let mut b = Batch::new();
+    // Dynamic updates are answered later, by the change store, from a copy of this socket.
+    let reply_socket: Option<Arc<std::net::UdpSocket>> =
+        socket.try_clone().ok().map(|s| Arc::new(s.into()));
     while !stop.load(Ordering::Relaxed) {
         for m in b.rx_msgs.iter_mut() {
             m.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -196,6 +216,16 @@ fn worker(
             let client = source_ip(&addrs[i]);
             let query = &rx[i][..len];
             let parsed = packet::parse(query);
+            if parsed.is_update() {
+                if let (Some(socket), Some(to)) = (&reply_socket, source_addr(&addrs[i])) {
+                    let reply_to = ReplyTo::Udp {
+                        socket: socket.clone(),
+                        to,
+                    };
+                    control.update(&snap, query, parsed, client, Transport::Udp, reply_to);
+                }
+                continue;
+            }
             let resp_len = if parsed.is_control() {
                 control.respond_udp(&snap, query, parsed, client, &mut tx[out])
             } else {

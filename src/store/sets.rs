@@ -102,7 +102,8 @@ impl RecordSets {
         &'a self,
         key: &OrderKey,
     ) -> impl Iterator<Item = (&'a OrderKey, &'a ResourceRecordSet)> + 'a {
-        self.map.range((Bound::Included(key.clone()), Bound::Unbounded))
+        self.map
+            .range((Bound::Included(key.clone()), Bound::Unbounded))
     }
 
     /// The sets of one name and type (several when a routing policy decides between them).
@@ -112,6 +113,17 @@ impl RecordSets {
         self.map
             .range(OrderKey::first_of(&g.labels, &g.rtype)..)
             .take_while(move |(k, _)| k.labels == labels && k.rtype == rtype)
+            .map(|(_, s)| s)
+    }
+
+    /// Every set at one name (labels top first), in Route 53's order.
+    pub fn at_name<'a>(
+        &'a self,
+        labels: &'a [Vec<u8>],
+    ) -> impl Iterator<Item = &'a ResourceRecordSet> + 'a {
+        self.map
+            .range(OrderKey::first_of(labels, "")..)
+            .take_while(move |(k, _)| k.labels == labels)
             .map(|(_, s)| s)
     }
 
@@ -179,7 +191,11 @@ impl Plan {
         out.into_values().cloned().collect()
     }
 
-    fn current<'a>(&'a self, sets: &'a RecordSets, key: &OrderKey) -> Option<&'a ResourceRecordSet> {
+    fn current<'a>(
+        &'a self,
+        sets: &'a RecordSets,
+        key: &OrderKey,
+    ) -> Option<&'a ResourceRecordSet> {
         match self.after.get(key) {
             Some(v) => v.as_ref(),
             None => sets.get(key),

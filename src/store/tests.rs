@@ -102,7 +102,11 @@ fn a_batch_applies_in_order_or_not_at_all() {
                     problems.iter().any(|p| p.contains(text)),
                     "{what}: {problems:?}"
                 );
-                assert_eq!(sets, RecordSets::from_sets(apex()), "{what}: nothing applied");
+                assert_eq!(
+                    sets,
+                    RecordSets::from_sets(apex()),
+                    "{what}: nothing applied"
+                );
             }
         }
     }

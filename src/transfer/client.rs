@@ -438,7 +438,7 @@ pub fn answers(m: &[u8]) -> Result<Vec<Rr<'static>>, PullError> {
 
 /// RDATA with any compressed names (in the types RFC 3597 §4 allows it for, and the old ones
 /// some servers still compress) written out in full.
-fn decompress_rdata(m: &[u8], rtype: u16, start: usize, end: usize) -> Option<Vec<u8>> {
+pub(crate) fn decompress_rdata(m: &[u8], rtype: u16, start: usize, end: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(end - start + 16);
     let name = |pos: usize, out: &mut Vec<u8>| -> Option<usize> {
         let (n, e) = read_name(m, pos, false)?;

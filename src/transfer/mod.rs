@@ -12,6 +12,7 @@ pub mod records;
 pub mod reload;
 pub mod secondary;
 pub mod tsig;
+pub mod update;
 pub mod xfr;
 
 use std::collections::HashMap;
@@ -112,6 +113,8 @@ pub struct Control {
     pub reload: tokio::sync::Notify,
     /// Writes histories in the background for [`Control::set_journal_soon`].
     saver: Arc<Saver>,
+    /// Where UPDATE messages go (`update`), once the change store is open.
+    updates: arc_swap::ArcSwapOption<tokio::sync::mpsc::UnboundedSender<update::UpdateJob>>,
 }
 
 /// Histories waiting to be written, the newest per file, and whether the writer thread runs.

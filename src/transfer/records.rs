@@ -175,7 +175,10 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut
 /// The records a transfer carries for one owner and type (a policy set as its static
 /// rendering), sorted.
 fn rrset_records(zone: &Zone, lbs: &[LoadBalancer], owner: &[u8], rtype: u16) -> Vec<Rr<'static>> {
-    let Some(set) = zone.find(owner).and_then(|id| zone.rrset(zone.node(id), rtype)) else {
+    let Some(set) = zone
+        .find(owner)
+        .and_then(|id| zone.rrset(zone.node(id), rtype))
+    else {
         return Vec::new();
     };
     let (ttl, rdatas): (u32, Vec<Vec<u8>>) = match set.group() {

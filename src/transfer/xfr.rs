@@ -41,8 +41,9 @@ pub struct MessageStream {
     pub oversized: bool,
     /// Our EDNS payload size, when the request had an OPT: the first message carries ours.
     pub opt: Option<u16>,
-    /// An Extended DNS Error (RFC 8914) for the first message's OPT.
+    /// An Extended DNS Error (RFC 8914) for the first message's OPT, with its text.
     pub ede: Option<u16>,
+    pub ede_text: String,
 }
 
 impl MessageStream {
@@ -76,6 +77,7 @@ impl MessageStream {
             oversized: false,
             opt: None,
             ede: None,
+            ede_text: String::new(),
         }
     }
 
@@ -86,7 +88,11 @@ impl MessageStream {
     /// What this message's records may fill: the limit, less our OPT in the first message.
     fn room(&self) -> usize {
         let opt = if self.opt.is_some() && self.messages == 0 {
-            11 + if self.ede.is_some() { 6 } else { 0 }
+            11 + if self.ede.is_some() {
+                6 + self.ede_text.len()
+            } else {
+                0
+            }
         } else {
             0
         };
@@ -121,10 +127,14 @@ impl MessageStream {
             self.buf.extend_from_slice(&[0; 4]);
             match self.ede {
                 Some(code) => {
-                    self.buf.extend_from_slice(&6u16.to_be_bytes());
+                    let text = self.ede_text.as_bytes();
+                    self.buf
+                        .extend_from_slice(&(6 + text.len() as u16).to_be_bytes());
                     self.buf.extend_from_slice(&15u16.to_be_bytes());
-                    self.buf.extend_from_slice(&2u16.to_be_bytes());
+                    self.buf
+                        .extend_from_slice(&(2 + text.len() as u16).to_be_bytes());
                     self.buf.extend_from_slice(&code.to_be_bytes());
+                    self.buf.extend_from_slice(text);
                 }
                 None => self.buf.extend_from_slice(&[0, 0]),
             }

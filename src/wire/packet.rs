@@ -31,6 +31,7 @@ pub mod rcode {
 
 pub const OPCODE_QUERY: u8 = 0;
 pub const OPCODE_NOTIFY: u8 = 4;
+pub const OPCODE_UPDATE: u8 = 5;
 
 /// EDNS option codes we read.
 const OPT_NSID: u16 = 3;
@@ -104,6 +105,11 @@ pub enum Parsed {
 }
 
 impl Parsed {
+    /// A dynamic update (RFC 2136): its zone section reads as the question.
+    pub fn is_update(&self) -> bool {
+        matches!(self, Parsed::Error { question: Some(q), .. } if q.opcode == OPCODE_UPDATE)
+    }
+
     /// Zone transfers, NOTIFY and TSIG-signed messages: not for the answer path, which never
     /// allocates, but for `transfer`, which sees few of them.
     pub fn is_control(&self) -> bool {
@@ -111,7 +117,7 @@ impl Parsed {
             Parsed::Query(q) => q.signed || q.qtype == types::AXFR || q.qtype == types::IXFR,
             Parsed::Error {
                 question: Some(q), ..
-            } => q.opcode == OPCODE_NOTIFY,
+            } => q.opcode == OPCODE_NOTIFY || q.opcode == OPCODE_UPDATE,
             _ => false,
         }
     }
@@ -183,7 +189,7 @@ pub fn parse(packet: &[u8]) -> Parsed {
         rcode: rcode::FORMERR,
         question,
     };
-    let unknown_opcode = !matches!(opcode, OPCODE_QUERY | OPCODE_NOTIFY);
+    let unknown_opcode = !matches!(opcode, OPCODE_QUERY | OPCODE_NOTIFY | OPCODE_UPDATE);
     // An opcode we do not implement is NOTIMP whatever it carries (RFC 1035 §4.1.1), as NSD
     // and Knot answer; its header bits mean nothing to us, so none is echoed (RD and CD
     // included: genreport's `opcodeflg`).
@@ -516,7 +522,7 @@ mod tests {
     #[test]
     fn other_opcodes_are_notimp_with_question() {
         let mut p = query(WWW, 1, &[], 0);
-        p[2] = 0x28; // UPDATE
+        p[2] = 0x10; // STATUS (opcode 2)
         let Parsed::Error {
             rcode, question, ..
         } = parse(&p)
@@ -525,6 +531,14 @@ mod tests {
         };
         assert_eq!(rcode, rcode::NOTIMP);
         assert!(question.is_some());
+    }
+
+    #[test]
+    fn an_update_reads_as_a_control_message_with_its_zone_section() {
+        let mut p = query(WWW, 6, &[], 0);
+        p[2] = 0x28; // UPDATE
+        let parsed = parse(&p);
+        assert!(parsed.is_update() && parsed.is_control());
     }
 
     #[test]

@@ -175,6 +175,8 @@ pub const POLICYDNS: u16 = 65300;
 pub const CLASS_IN: u16 = 1;
 pub const CLASS_CH: u16 = 3;
 pub const CLASS_ANY: u16 = 255;
+/// RFC 2136 §1.3: in an update, "delete this record" (and "name or RRset not in use").
+pub const CLASS_NONE: u16 = 254;
 
 /// Query-only types (RFC 6895 §3.1: 128–255 are meta/Q-types); never stored.
 pub fn is_meta(t: u16) -> bool {

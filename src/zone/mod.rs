@@ -5,9 +5,9 @@
 mod catalog;
 mod compile;
 mod layout;
-mod patch;
 pub mod lex;
 pub mod parse;
+mod patch;
 pub mod rdata;
 pub mod render;
 
@@ -22,9 +22,9 @@ use rustc_hash::FxBuildHasher;
 
 pub use catalog::Catalog;
 pub use parse::ParseError;
-pub use patch::{NewContent, PatchError, RrsetChange};
 #[cfg(test)]
 pub(crate) use patch::tests::describe;
+pub use patch::{NewContent, PatchError, RrsetChange};
 
 /// Index meaning "no node".
 pub const NONE: u32 = u32::MAX;

@@ -60,7 +60,11 @@ fn weighted(name: &str, id: &str, weight: i64, value: &str) -> ResourceRecordSet
 
 fn hosted(sets: usize) -> HostedZone {
     let mut all = vec![
-        set("z.test.", "SOA", &["ns1.z.test. h.z.test. 1 7200 900 1209600 86400"]),
+        set(
+            "z.test.",
+            "SOA",
+            &["ns1.z.test. h.z.test. 1 7200 900 1209600 86400"],
+        ),
         set("z.test.", "NS", &["ns1.z.test."]),
         set("ns1.z.test.", "A", &["192.0.2.53"]),
     ];
@@ -92,7 +96,8 @@ fn group(
     for changes in batches {
         let plan = plan_changes(&state.record_sets, &state.origin(), changes).unwrap();
         let rrsets = crate::api::prepare::rrset_changes(config, state, &plan).unwrap();
-        w.apply(config, state, &plan, rrsets, state.serial + 1).unwrap();
+        w.apply(config, state, &plan, rrsets, state.serial + 1)
+            .unwrap();
         state.record_sets.commit(plan);
         state.serial += 1;
     }
@@ -115,17 +120,29 @@ fn changes_are_patched_into_a_reused_buffer_and_serve_what_a_full_compile_serves
     let mut state = hosted(2000);
     let served = Arc::new(compile(&config, &state).unwrap());
     let groups: Vec<Vec<Vec<Change>>> = vec![
-        vec![vec![change(Upsert, set("h1.z.test.", "A", &["192.0.2.9", "192.0.2.10"]))]],
+        vec![vec![change(
+            Upsert,
+            set("h1.z.test.", "A", &["192.0.2.9", "192.0.2.10"]),
+        )]],
         vec![
-            vec![change(Create, set("new.deep.z.test.", "TXT", &["\"hello\""]))],
+            vec![change(
+                Create,
+                set("new.deep.z.test.", "TXT", &["\"hello\""]),
+            )],
             vec![change(Delete, set("h2.z.test.", "A", &["192.0.2.1"]))],
         ],
         vec![vec![
             change(Create, weighted("w.z.test.", "one", 1, "198.51.100.1")),
             change(Create, weighted("w.z.test.", "two", 3, "198.51.100.2")),
         ]],
-        vec![vec![change(Delete, set("new.deep.z.test.", "TXT", &["\"hello\""]))]],
-        vec![vec![change(Upsert, weighted("w.z.test.", "two", 0, "198.51.100.3"))]],
+        vec![vec![change(
+            Delete,
+            set("new.deep.z.test.", "TXT", &["\"hello\""]),
+        )]],
+        vec![vec![change(
+            Upsert,
+            weighted("w.z.test.", "two", 0, "198.51.100.3"),
+        )]],
     ];
     let (mut served, mut spare) = (served, None);
     let mut reused = 0;
@@ -134,7 +151,10 @@ fn changes_are_patched_into_a_reused_buffer_and_serve_what_a_full_compile_serves
         reused += usize::from(used);
         let full = compile(&config, &state).unwrap();
         assert_eq!(describe(&done.zone), describe(&full), "group {i}");
-        assert!(done.step.is_some(), "group {i}: an IXFR step from the batch");
+        assert!(
+            done.step.is_some(),
+            "group {i}: an IXFR step from the batch"
+        );
         served = done.zone;
         spare = done.spare;
     }

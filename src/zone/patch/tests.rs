@@ -50,7 +50,10 @@ fn head() -> Model {
         (wire(ORIGIN), types::NS),
         Content::Records(300, vec![owner("ns1")]),
     );
-    m.insert((owner("ns1"), types::A), Content::Records(300, vec![vec![192, 0, 2, 53]]));
+    m.insert(
+        (owner("ns1"), types::A),
+        Content::Records(300, vec![vec![192, 0, 2, 53]]),
+    );
     m
 }
 
@@ -60,14 +63,16 @@ fn compile(model: &Model) -> Result<Zone, LoadError> {
     let mut groups = Vec::new();
     for ((o, t), c) in model {
         match c {
-            Content::Records(ttl, rdatas) => records.extend(rdatas.iter().map(|rd| parse::Record {
-                owner: o.clone(),
-                ttl: *ttl,
-                rtype: *t,
-                rdata: rd.clone(),
-                file: file.clone(),
-                line: 1,
-            })),
+            Content::Records(ttl, rdatas) => {
+                records.extend(rdatas.iter().map(|rd| parse::Record {
+                    owner: o.clone(),
+                    ttl: *ttl,
+                    rtype: *t,
+                    rdata: rd.clone(),
+                    file: file.clone(),
+                    line: 1,
+                }))
+            }
             Content::Group(g) => groups.push(g.clone()),
         }
     }
@@ -314,10 +319,14 @@ fn random_batches_patch_to_what_a_full_compile_gives() {
 #[test]
 fn a_removed_name_answers_nxdomain_and_takes_its_empty_parents_along() {
     let mut model = head();
-    model.insert((owner("x.y.z"), types::A), Content::Records(300, vec![vec![192, 0, 2, 1]]));
+    model.insert(
+        (owner("x.y.z"), types::A),
+        Content::Records(300, vec![vec![192, 0, 2, 1]]),
+    );
     let mut zone = compile(&model).unwrap();
     assert!(zone.find(&owner("y.z")).is_some());
-    zone.patch(vec![to_change(&owner("x.y.z"), types::A, None)]).unwrap();
+    zone.patch(vec![to_change(&owner("x.y.z"), types::A, None)])
+        .unwrap();
     for gone in ["x.y.z", "y.z", "z"] {
         assert_eq!(zone.find(&owner(gone)), None, "{gone}");
     }
@@ -326,7 +335,10 @@ fn a_removed_name_answers_nxdomain_and_takes_its_empty_parents_along() {
 #[test]
 fn an_alias_target_cannot_go_while_an_alias_points_to_it() {
     let mut model = head();
-    model.insert((owner("a"), types::A), Content::Records(300, vec![vec![192, 0, 2, 1]]));
+    model.insert(
+        (owner("a"), types::A),
+        Content::Records(300, vec![vec![192, 0, 2, 1]]),
+    );
     let alias = |o: &str| MemberInput {
         rule: Rule::Weighted(1),
         health: None,
@@ -388,7 +400,10 @@ fn what_a_patch_leaves_to_a_full_compile() {
     let cases: Vec<(&str, RrsetChange)> = vec![
         ("a delegation", a("sub", types::NS, owner("ns1"))),
         ("the SOA", to_change(&wire(ORIGIN), types::SOA, None)),
-        ("an NS target losing its address", to_change(&owner("ns1"), types::A, None)),
+        (
+            "an NS target losing its address",
+            to_change(&owner("ns1"), types::A, None),
+        ),
     ];
     for (what, change) in cases {
         let mut z = zone.clone();

@@ -1,0 +1,166 @@
+//! The change store's second door: dynamic updates (RFC 2136) handed over by the transfer side
+//! (which checked their TSIG), allowed by `[api] allow_update`, applied by the committer in
+//! the same order as the Route 53 API's changes, and answered once durable and served.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::commit::{Publisher, Store, Write};
+use crate::transfer::update::UpdateJob;
+use crate::transfer::Acl;
+use crate::update;
+use crate::wire::packet::rcode;
+use crate::wire::{name, types};
+
+/// Extended DNS Error "Other" (RFC 8914 §4.1), for refusals the text explains.
+const EDE_OTHER: u16 = 0;
+
+/// Takes updates off the door until the server stops; each is applied on its own task, so
+/// updates that arrive together are committed together.
+pub(super) async fn serve(
+    store: Arc<Store>,
+    publisher: Publisher,
+    mut rx: mpsc::UnboundedReceiver<UpdateJob>,
+) {
+    let log = Arc::new(RefusalLog::default());
+    while let Some(job) = rx.recv().await {
+        let (store, publisher, log) = (store.clone(), publisher.clone(), log.clone());
+        tokio::spawn(async move { handle(&store, &publisher, &log, job).await });
+    }
+}
+
+async fn handle(store: &Store, publisher: &Publisher, log: &RefusalLog, job: UpdateJob) {
+    let peer = job.peer;
+    let refuse = |job: UpdateJob, rc: u16, ede: Option<(u16, String)>, why: &str| {
+        log.refused(peer, why);
+        job.answer(rc, ede);
+    };
+    let msg = match update::read(&job.packet) {
+        Ok(m) => m,
+        Err(e) => return refuse(job, rcode::FORMERR, None, &e.to_string()),
+    };
+    let zone_text = name::to_text(&msg.zone);
+    if msg.zone_class != types::CLASS_IN {
+        return refuse(job, rcode::NOTAUTH, None, "zone class is not IN");
+    }
+    let zone_id = store
+        .lock()
+        .state
+        .zone_by_origin(&msg.zone)
+        .map(|z| z.id.clone());
+    let Some(zone_id) = zone_id else {
+        if publisher
+            .snapshot
+            .load()
+            .catalog
+            .zone_by_origin(&msg.zone)
+            .is_some()
+        {
+            let text = format!("{zone_text} is served from the configuration's files, which dynamic update does not change: edit the file and reload");
+            return refuse(job, rcode::REFUSED, Some((EDE_OTHER, text.clone())), &text);
+        }
+        return refuse(
+            job,
+            rcode::NOTAUTH,
+            None,
+            &format!("{zone_text} is not a zone served here"),
+        );
+    };
+    let allowed = store.config.load().api.as_ref().is_some_and(|a| {
+        a.allow_update.iter().any(|acl| match acl {
+            Acl::Key(k) => job.key.as_ref() == Some(k),
+            Acl::Net(n) => {
+                peer.is_some_and(|p| n.contains(p) || v4(p).is_some_and(|v| n.contains(v)))
+            }
+        })
+    });
+    if !allowed {
+        let text = match &job.key {
+            Some(k) => format!(
+                "key {} may not update {zone_text}: not in [api] allow_update",
+                name::to_text(k)
+            ),
+            None => {
+                format!("unsigned update of {zone_text} from an address not in [api] allow_update")
+            }
+        };
+        return refuse(
+            job,
+            rcode::REFUSED,
+            Some((crate::answer::ede::PROHIBITED, text.clone())),
+            &text,
+        );
+    }
+    let by = match (&job.key, peer) {
+        (Some(k), _) => format!("dynamic update (key {})", name::to_text(k)),
+        (None, Some(p)) => format!("dynamic update from {p}"),
+        (None, None) => "dynamic update".to_string(),
+    };
+    let written = store
+        .write(Write::Update {
+            zone_id,
+            prerequisites: msg.prerequisites,
+            updates: msg.updates,
+            by,
+        })
+        .await;
+    match written {
+        Ok(_) => job.answer(rcode::NOERROR, None),
+        Err(e) => {
+            let (rc, ede) = match e.dns {
+                Some(r) => (r.rcode, r.ede),
+                None if e.status == 404 => (rcode::NOTAUTH, None),
+                None if e.status >= 500 => (rcode::SERVFAIL, None),
+                None => (rcode::REFUSED, Some((EDE_OTHER, e.message.clone()))),
+            };
+            let why = match &ede {
+                Some((_, t)) => format!("update of {zone_text} refused (rcode {rc}): {t}"),
+                None => format!("update of {zone_text} refused (rcode {rc})"),
+            };
+            refuse(job, rc, ede, &why)
+        }
+    }
+}
+
+fn v4(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// Refusals in the log: the first from a client in each ten seconds, then how many more there
+/// were, so a client that repeats a bad update cannot flood the log.
+#[derive(Default)]
+struct RefusalLog {
+    seen: Mutex<HashMap<Option<IpAddr>, (Instant, u64)>>,
+}
+
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl RefusalLog {
+    fn refused(&self, peer: Option<IpAddr>, why: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let peer_text = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
+        match seen.get_mut(&peer) {
+            Some((since, quiet)) if now.duration_since(*since) < LOG_EVERY => *quiet += 1,
+            Some((since, quiet)) => {
+                tracing::warn!(peer = %peer_text, suppressed = *quiet, "dynamic update refused: {why}");
+                *since = now;
+                *quiet = 0;
+            }
+            None => {
+                if seen.len() > 10_000 {
+                    seen.clear(); // bounded memory under a flood of sources
+                }
+                tracing::warn!(peer = %peer_text, "dynamic update refused: {why}");
+                seen.insert(peer, (now, 0));
+            }
+        }
+    }
+}
