@@ -2,7 +2,8 @@
 # Installs the system packages the test suite and benchmarks need:
 #   nsd (reference server of tests/differential_nsd.rs), knot, bind9,
 #   named-compilezone, named, knotd and kzonecheck (tests/zonefile_interop.rs),
-#   dnsutils (dig), knot-dnsutils (kdig), dnsperf.
+#   dnsutils (dig, nsupdate), knot-dnsutils (kdig, knsupdate), dnsperf,
+#   pebble and lego (the ACME DNS-01 test of tests/dynamic_update.rs).
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
 # from the current lists fails. Works as root (CI) and with sudo otherwise.
@@ -19,6 +20,10 @@ deps=(
     dig:dnsutils
     kdig:knot-dnsutils
     dnsperf:dnsperf
+    nsupdate:dnsutils
+    knsupdate:knot-dnsutils
+    pebble:pebble
+    lego:lego
 )
 
 have() {

@@ -82,34 +82,7 @@ fn first_a(addr: SocketAddr, name: &str) -> Option<String> {
 }
 
 fn named_secondary(dir: &TempDir, port: u16, primary: SocketAddr, key: bool) -> Proc {
-    let work = dir.path().join(format!("named-{port}"));
-    std::fs::create_dir_all(&work).unwrap();
-    let key_conf = if key {
-        format!(
-            "key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{KEY_SECRET}\"; }};\nserver {} {{ keys {{ xfr-key; }}; }};\n",
-            primary.ip()
-        )
-    } else {
-        String::new()
-    };
-    let conf = format!(
-        "options {{ directory \"{w}\"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
-  pid-file none; recursion no; notify no; dnssec-validation no; session-keyfile \"{w}/session.key\"; }};
-{key_conf}controls {{ }};
-zone \"xfr.test\" {{ type secondary; primaries port {pport} {{ {pip}; }}; file \"{w}/xfr.test.bk\"; }};\n",
-        w = work.display(),
-        pport = primary.port(),
-        pip = primary.ip(),
-    );
-    let conf_path = work.join("named.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    Proc::spawn(
-        "named",
-        Command::new(require_tool("named", "bind9"))
-            .args(["-g", "-c"])
-            .arg(&conf_path),
-        work.join("named.log"),
-    )
+    common::named_secondary(dir, port, primary, "xfr.test", key.then_some(KEY_SECRET))
 }
 
 fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr) -> Proc {

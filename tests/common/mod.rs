@@ -19,8 +19,8 @@ pub use dns::{
 };
 pub use http::{http_get, Backend, Hook};
 pub use process::{
-    dns_ready, find_tool, knot_secondary, require_tool, serve, start_on_free_port, wait_until,
-    Proc, Server, BIN,
+    dns_ready, find_tool, knot_secondary, named_secondary, require_tool, serve, start_on_free_port,
+    wait_until, Proc, Server, BIN,
 };
 
 use std::path::{Path, PathBuf};

@@ -220,6 +220,44 @@ pub fn serve(dir: &TempDir, args: &[&str], ready_name: &str) -> Server {
     Server { process, addr }
 }
 
+/// BIND (`named`) as a secondary of `zone` at `primary`, NOTIFY accepted from it; with `key`
+/// (a base64 hmac-sha256 secret), its requests are signed with the key `xfr-key`.
+pub fn named_secondary(
+    dir: &TempDir,
+    port: u16,
+    primary: SocketAddr,
+    zone: &str,
+    key: Option<&str>,
+) -> Proc {
+    let work = dir.path().join(format!("named-{port}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let key_conf = match key {
+        Some(secret) => format!(
+            "key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{secret}\"; }};\nserver {} {{ keys {{ xfr-key; }}; }};\n",
+            primary.ip()
+        ),
+        None => String::new(),
+    };
+    let conf = format!(
+        "options {{ directory \"{w}\"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+  pid-file none; recursion no; notify no; dnssec-validation no; session-keyfile \"{w}/session.key\"; }};
+{key_conf}controls {{ }};
+zone \"{zone}\" {{ type secondary; primaries port {pport} {{ {pip}; }}; file \"{w}/{zone}.bk\"; }};\n",
+        w = work.display(),
+        pport = primary.port(),
+        pip = primary.ip(),
+    );
+    let conf_path = work.join("named.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    Proc::spawn(
+        "named",
+        Command::new(require_tool("named", "bind9"))
+            .args(["-g", "-c"])
+            .arg(&conf_path),
+        work.join("named.log"),
+    )
+}
+
 /// Knot as a secondary of the zone `xfr.test` at `primary`, NOTIFY accepted from it; with
 /// `key` (a base64 hmac-sha256 secret), its requests are signed with the key `xfr-key`.
 pub fn knot_secondary(dir: &TempDir, port: u16, primary: SocketAddr, key: Option<&str>) -> Proc {
