@@ -49,7 +49,7 @@ impl Service {
         let store = match &config.api {
             Some(_) => {
                 let (store, committer) = crate::api::Store::open(Arc::new(config.clone()))?;
-                crate::api::merge_zones(&store, &mut snapshot);
+                crate::api::merge_zones(&store, &mut snapshot, None);
                 Some((store, committer))
             }
             None => None,
@@ -141,7 +141,7 @@ impl Service {
         let current = server.snapshot.load_full();
         let mut built = load::build(config, Some(&current));
         if let Some(api) = &self.api {
-            crate::api::merge_zones(&api.store, &mut built.snapshot);
+            crate::api::merge_zones(&api.store, &mut built.snapshot, Some(&current));
         }
         let outcome = reload::apply(control, Some(&current), &mut built.snapshot, |o| {
             serial_policy(config, o)

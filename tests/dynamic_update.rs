@@ -548,3 +548,120 @@ fn an_update_and_api_changes_are_serialised() {
         "one serial per batch and per update"
     );
 }
+
+/// nsupdate against `zone` (any zone), signed with the update key.
+fn nsupdate_zone(dns: SocketAddr, zone: &str, lines: &str) -> (bool, String) {
+    let mut child = Command::new(require_tool("nsupdate", "dnsutils"))
+        .args(["-y", &format!("hmac-sha256:{KEY}:{SECRET}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = format!(
+        "server {} {}\nzone {zone}\n{lines}\nsend\n",
+        dns.ip(),
+        dns.port()
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && !text.contains("failed"), text)
+}
+
+fn soa_serial(dns: SocketAddr, zone: &str) -> u32 {
+    let m = try_udp(dns, zone, 6, Duration::from_secs(2)).expect("an SOA answer");
+    match &m.answers[0].data {
+        RData::SOA(s) => s.serial,
+        other => panic!("not an SOA: {other:?}"),
+    }
+}
+
+const FILE_ZONE: &str = "$TTL 300\n@ SOA ns1 admin 10 7200 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.1\nkeep TXT \"from the file\"\n";
+
+#[test]
+fn a_zone_file_with_allow_update_keeps_its_updates_across_kill_9_and_edits_of_the_file() {
+    let dir = TempDir::new("upd-file");
+    let zone_file = dir.write("file.test.zone", FILE_ZONE);
+    let fixed = dir.write(
+        "fixed.test.zone",
+        &FILE_ZONE.replace("file.test", "fixed.test"),
+    );
+    let config = dir.write(
+        "zones.toml",
+        &format!(
+            "[[zone]]\norigin = \"file.test.\"\nfile = \"{}\"\nallow_update = [\"key:{KEY}\"]\nallow_transfer = [\"127.0.0.1\"]\n\n[[zone]]\norigin = \"fixed.test.\"\nfile = \"{}\"\n",
+            zone_file.display(),
+            fixed.display()
+        ),
+    );
+    let config_text = config.display().to_string();
+    let key = format!("{KEY}:hmac-sha256:{SECRET}");
+    let args = ["--config", config_text.as_str(), "--tsig-key", key.as_str()];
+    let s = start(&dir, None, &args);
+    let dns = s.server.addr;
+
+    let (ok, out) = nsupdate_zone(dns, "file.test.", "update add www.file.test. 60 A 192.0.2.2\nupdate add _acme-challenge.file.test. 60 TXT \"tok\"");
+    assert!(ok, "{out}");
+    assert_eq!(a_of(dns, "www.file.test."), ["192.0.2.1", "192.0.2.2"]);
+    let (ok, out) = nsupdate_zone(
+        dns,
+        "file.test.",
+        "update delete _acme-challenge.file.test. TXT",
+    );
+    assert!(ok, "{out}");
+    let served = soa_serial(dns, "file.test.");
+    assert_eq!(served, 12, "two updates, two serials past the file's 10");
+    // A zone from a file without allow_update refuses, and says how to allow it.
+    let (ok, out) = nsupdate_zone(
+        dns,
+        "fixed.test.",
+        "update add x.fixed.test. 60 A 192.0.2.9",
+    );
+    assert!(!ok && out.contains("REFUSED"), "{out}");
+
+    // kill -9: the updates are served again after the restart, at a serial not below.
+    s.server.signal(libc::SIGKILL);
+    let state = s.state.clone();
+    drop(s);
+    let s = start(&dir, Some(state), &args);
+    let dns = s.server.addr;
+    assert_eq!(a_of(dns, "www.file.test."), ["192.0.2.1", "192.0.2.2"]);
+    assert_eq!(
+        answers(dns, "_acme-challenge.file.test.", 16).0,
+        ResponseCode::NXDomain
+    );
+    assert!(soa_serial(dns, "file.test.") >= served);
+
+    // An edit of the file: what it changes is served, except where an update set the RRset —
+    // that stays the update's, and the reload says so.
+    let edited = FILE_ZONE
+        .replace("from the file", "edited")
+        .replace("192.0.2.1", "192.0.2.100")
+        .replace(" 10 7200", " 11 7200");
+    std::fs::write(&zone_file, edited).unwrap();
+    let before = soa_serial(dns, "file.test.");
+    s.server.signal(libc::SIGHUP);
+    eventually("the edit to be served", || {
+        answers(dns, "keep.file.test.", 16).1 == ["edited"]
+    });
+    assert_eq!(a_of(dns, "www.file.test."), ["192.0.2.1", "192.0.2.2"]);
+    assert!(
+        soa_serial(dns, "file.test.") > before,
+        "the edit is a new serial"
+    );
+    let log = s.server.log();
+    assert!(
+        log.contains("changed www.file.test. A since a dynamic update set it"),
+        "the reload names the RRset whose edit is not served:\n{log}"
+    );
+}

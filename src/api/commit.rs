@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::ApiError;
 use super::prepare::{compile, prepare, Served};
-use super::working::{Spare, Working};
+use super::working::{FileWorking, Spare, Working};
 use crate::config::Config;
 use crate::route53::Change;
 use crate::snapshot::Snapshot;
@@ -42,6 +42,16 @@ pub enum Write {
     },
     DeleteZone {
         zone_id: String,
+    },
+    /// A dynamic update of a zone served from a file, checked against `zone` (as served when
+    /// it arrived) and the updates the store holds for it.
+    UpdateFile {
+        /// Lowercase wire form.
+        origin: Vec<u8>,
+        zone: Arc<Zone>,
+        prerequisites: Vec<crate::update::UpdateRr>,
+        updates: Vec<crate::update::UpdateRr>,
+        by: String,
     },
     /// A dynamic update (RFC 2136), checked against the store in commit order.
     Update {
@@ -319,6 +329,8 @@ impl Committer {
         let mut reload_wanted = false;
         // Hosted zones whose record sets change, patched batch by batch.
         let mut working: BTreeMap<String, Working> = BTreeMap::new();
+        // Zones served from files that updates change, by origin.
+        let mut file_working: BTreeMap<Vec<u8>, FileWorking> = BTreeMap::new();
         for job in jobs {
             match prepare(&inner.state, &config, job.write) {
                 Ok(mut p) => {
@@ -363,6 +375,27 @@ impl Committer {
                             continue;
                         }
                     }
+                    if let Served::FileZone {
+                        origin,
+                        rrsets,
+                        serial,
+                    } = &mut p.served
+                    {
+                        let w = file_working.entry(origin.clone()).or_insert_with(|| {
+                            FileWorking::new(
+                                publisher
+                                    .snapshot
+                                    .load()
+                                    .catalog
+                                    .zone_by_origin(origin)
+                                    .cloned(),
+                            )
+                        });
+                        if let Err(e) = w.apply(std::mem::take(rrsets), *serial) {
+                            let _ = job.reply.send(Err(e));
+                            continue;
+                        }
+                    }
                     let applied = match p.plan.take() {
                         Some(plan) => inner.state.apply_planned(&entry, plan),
                         None => inner.state.apply(&entry),
@@ -381,7 +414,7 @@ impl Committer {
                             touched.insert(id, None);
                             gone.insert(origin);
                         }
-                        Served::Change { .. } => {}
+                        Served::Change { .. } | Served::FileZone { .. } => {}
                         Served::Same => {}
                         Served::Reload => reload_wanted = true,
                     }
@@ -440,6 +473,13 @@ impl Committer {
                 touched.insert(id, Some((origin, done.zone)));
             }
         }
+        let mut file_zones: Vec<Arc<Zone>> = Vec::new();
+        for (origin, w) in file_working {
+            if let Some((zone, step)) = w.finish(&lbs) {
+                steps.insert(origin, step);
+                file_zones.push(zone);
+            }
+        }
         let mut origins_changed: BTreeSet<Vec<u8>> = gone;
         for (id, v) in &touched {
             match v {
@@ -452,9 +492,13 @@ impl Committer {
                 }
             }
         }
+        let file_origins: BTreeSet<Vec<u8>> =
+            file_zones.iter().map(|z| z.origin.to_vec()).collect();
+        origins_changed.extend(file_origins.iter().cloned());
         let served: Vec<Arc<Zone>> = touched
             .values()
             .filter_map(|v| v.as_ref().map(|(_, z)| z.clone()))
+            .chain(file_zones)
             .collect();
         let api_transfer = config.api.as_ref().map(|a| a.transfer.clone());
         publish(
@@ -462,6 +506,7 @@ impl Committer {
             &inner.state,
             api_transfer,
             &origins_changed,
+            &file_origins,
             served,
             &steps,
         );
@@ -490,6 +535,7 @@ fn publish(
     state: &State,
     transfer: Option<crate::transfer::ZoneTransfer>,
     changed: &BTreeSet<Vec<u8>>,
+    file_origins: &BTreeSet<Vec<u8>>,
     zones: Vec<Arc<Zone>>,
     steps: &reload::Steps,
 ) {
@@ -500,7 +546,8 @@ fn publish(
         zones: settings.zones.clone(),
         state_dir: settings.state_dir.clone(),
     };
-    for origin in changed {
+    // Hosted zones take the [api] transfer settings; a zone from a file keeps its own.
+    for origin in changed.difference(file_origins) {
         match (state.zone_by_origin(origin), &transfer) {
             (Some(_), Some(t)) => {
                 next_settings.zones.insert(origin.clone(), t.clone());

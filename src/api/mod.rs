@@ -11,6 +11,7 @@
 mod cidr;
 pub mod commit;
 mod error;
+mod file_zones;
 mod health;
 mod http;
 mod ids;
@@ -71,7 +72,8 @@ impl Running {
 /// Serves the store's hosted zones in `snapshot` beside the configured ones. A hosted zone
 /// takes the place of a configured zone of the same name (the API refuses to create one, so
 /// only a later edit of the configuration can cause this, and it is reported).
-pub fn merge_zones(store: &Store, snapshot: &mut Snapshot) {
+pub fn merge_zones(store: &Store, snapshot: &mut Snapshot, previous: Option<&Snapshot>) {
+    file_zones::lay_updates(store, snapshot, previous);
     let hosted = store.zones();
     if hosted.is_empty() {
         return;

@@ -20,6 +20,13 @@ pub const MAX_VALUE_CHARS: usize = 32_000;
 /// What an accepted write changes in the served snapshot.
 pub(super) enum Served {
     Zone(String, Vec<u8>, Zone),
+    /// A zone served from a file changed by dynamic update: the RRsets to patch in, its new
+    /// serial.
+    FileZone {
+        origin: Vec<u8>,
+        rrsets: Vec<crate::zone::RrsetChange>,
+        serial: u32,
+    },
     /// Record sets changed: the RRsets to patch into the served zone, and its new serial.
     Change {
         zone_id: String,
@@ -116,6 +123,87 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             comment,
             changes,
         } => change(state, config, zone_id, comment, changes, now),
+        Write::UpdateFile {
+            origin,
+            zone,
+            prerequisites,
+            updates,
+            by,
+        } => {
+            let origin_text = name::to_text(&origin);
+            let kept = state.file_zones.get(&origin_text);
+            let changed =
+                crate::update::rules::file_zone_changes(&zone, kept, &prerequisites, &updates)
+                    .map_err(ApiError::update_refused)?;
+            if changed.is_empty() {
+                return Ok(Prepared {
+                    entry: None,
+                    written: Written::Nothing,
+                    served: Served::Same,
+                    plan: None,
+                });
+            }
+            let base = kept.map_or(0, |k| k.serial);
+            let serial = if crate::transfer::journal::serial_gt(base, zone.serial) {
+                base
+            } else {
+                zone.serial
+            }
+            .wrapping_add(1);
+            let rrsets: Vec<store::file_zones::Override> = changed
+                .iter()
+                .map(|c| {
+                    // The file's version: what the zone served before any update set it.
+                    let file_digest = match kept.and_then(|k| k.get(&c.owner, c.rtype)) {
+                        Some(o) => o.file_digest,
+                        None => served_digest(&zone, &c.owner, c.rtype),
+                    };
+                    store::file_zones::Override {
+                        owner: c.owner.clone(),
+                        rtype: c.rtype,
+                        ttl: c.ttl,
+                        rdatas: c.rdatas.clone(),
+                        at: now,
+                        file_digest,
+                    }
+                })
+                .collect();
+            let patches = changed
+                .into_iter()
+                .map(|c| crate::zone::RrsetChange {
+                    owner: c.owner,
+                    rtype: c.rtype,
+                    content: if c.rdatas.is_empty() {
+                        crate::zone::NewContent::Gone
+                    } else {
+                        crate::zone::NewContent::Records {
+                            ttl: c.ttl,
+                            rdatas: c.rdatas,
+                        }
+                    },
+                })
+                .collect();
+            let change = ChangeInfo {
+                id: ids::change_id(),
+                submitted_at: now,
+                comment: Some(by),
+            };
+            Ok(Prepared {
+                served: Served::FileZone {
+                    origin: origin.clone(),
+                    rrsets: patches,
+                    serial,
+                },
+                written: Written::Change(change.clone()),
+                entry: Some(Entry::UpdateFileZone {
+                    origin,
+                    serial,
+                    rrsets,
+                    change,
+                }),
+                plan: None,
+            })
+        }
         Write::Update {
             zone_id,
             prerequisites,
@@ -323,6 +411,20 @@ fn change(
         }),
         plan: Some(plan),
     })
+}
+
+/// A digest of the RRset `zone` serves at `owner` and `rtype` (none: the empty set).
+pub(super) fn served_digest(zone: &Zone, owner: &[u8], rtype: u16) -> u64 {
+    match zone
+        .find(owner)
+        .and_then(|id| zone.rrset(zone.node(id), rtype))
+    {
+        Some(set) if set.group().is_none() => store::file_zones::rrset_digest(
+            set.ttl,
+            &zone.rdatas(set).map(<[u8]>::to_vec).collect::<Vec<_>>(),
+        ),
+        _ => store::file_zones::rrset_digest(0, &[]),
+    }
 }
 
 /// Each name and type a planned batch touches, with its record sets once it applies,

@@ -52,41 +52,58 @@ async fn handle(store: &Store, publisher: &Publisher, log: &RefusalLog, job: Upd
         .state
         .zone_by_origin(&msg.zone)
         .map(|z| z.id.clone());
-    let Some(zone_id) = zone_id else {
-        if publisher
-            .snapshot
-            .load()
-            .catalog
-            .zone_by_origin(&msg.zone)
-            .is_some()
-        {
-            let text = format!("{zone_text} is served from the configuration's files, which dynamic update does not change: edit the file and reload");
-            return refuse(job, rcode::REFUSED, Some((EDE_OTHER, text.clone())), &text);
-        }
-        return refuse(
-            job,
-            rcode::NOTAUTH,
-            None,
-            &format!("{zone_text} is not a zone served here"),
-        );
-    };
-    let allowed = store.config.load().api.as_ref().is_some_and(|a| {
-        a.allow_update.iter().any(|acl| match acl {
-            Acl::Key(k) => job.key.as_ref() == Some(k),
-            Acl::Net(n) => {
-                peer.is_some_and(|p| n.contains(p) || v4(p).is_some_and(|v| n.contains(v)))
+    let config = store.config.load();
+    // A hosted zone, or a zone from the configuration's files that allows updates.
+    let (target, acl, where_) = match zone_id {
+        Some(id) => (
+            Target::Hosted(id),
+            config
+                .api
+                .as_ref()
+                .map(|a| a.allow_update.clone())
+                .unwrap_or_default(),
+            "[api] allow_update",
+        ),
+        None => {
+            let served = publisher
+                .snapshot
+                .load()
+                .catalog
+                .zone_by_origin(&msg.zone)
+                .cloned();
+            let spec = config.zones.iter().find(|z| z.origin == msg.zone);
+            match (served, spec) {
+                (Some(zone), Some(spec)) if !spec.allow_update.is_empty() => (
+                    Target::File(zone),
+                    spec.allow_update.clone(),
+                    "its [[zone]] allow_update",
+                ),
+                (Some(_), _) => {
+                    let text = format!("{zone_text} is served from a file and takes no dynamic updates: give its [[zone]] table allow_update, or edit the file and reload");
+                    return refuse(job, rcode::REFUSED, Some((EDE_OTHER, text.clone())), &text);
+                }
+                (None, _) => {
+                    return refuse(
+                        job,
+                        rcode::NOTAUTH,
+                        None,
+                        &format!("{zone_text} is not a zone served here"),
+                    )
+                }
             }
-        })
+        }
+    };
+    let allowed = acl.iter().any(|a| match a {
+        Acl::Key(k) => job.key.as_ref() == Some(k),
+        Acl::Net(n) => peer.is_some_and(|p| n.contains(p) || v4(p).is_some_and(|v| n.contains(v))),
     });
     if !allowed {
         let text = match &job.key {
             Some(k) => format!(
-                "key {} may not update {zone_text}: not in [api] allow_update",
+                "key {} may not update {zone_text}: not in {where_}",
                 name::to_text(k)
             ),
-            None => {
-                format!("unsigned update of {zone_text} from an address not in [api] allow_update")
-            }
+            None => format!("unsigned update of {zone_text} from an address not in {where_}"),
         };
         return refuse(
             job,
@@ -100,14 +117,23 @@ async fn handle(store: &Store, publisher: &Publisher, log: &RefusalLog, job: Upd
         (None, Some(p)) => format!("dynamic update from {p}"),
         (None, None) => "dynamic update".to_string(),
     };
-    let written = store
-        .write(Write::Update {
+    let write = match target {
+        Target::Hosted(zone_id) => Write::Update {
             zone_id,
             prerequisites: msg.prerequisites,
             updates: msg.updates,
             by,
-        })
-        .await;
+        },
+        Target::File(zone) => Write::UpdateFile {
+            origin: msg.zone,
+            zone,
+            prerequisites: msg.prerequisites,
+            updates: msg.updates,
+            by,
+        },
+    };
+    drop(config);
+    let written = store.write(write).await;
     match written {
         Ok(_) => job.answer(rcode::NOERROR, None),
         Err(e) => {
@@ -124,6 +150,14 @@ async fn handle(store: &Store, publisher: &Publisher, log: &RefusalLog, job: Upd
             refuse(job, rc, ede, &why)
         }
     }
+}
+
+/// The zone an update changes.
+enum Target {
+    /// A hosted zone of the store, by id.
+    Hosted(String),
+    /// A zone served from a file, as served now.
+    File(Arc<crate::zone::Zone>),
 }
 
 fn v4(ip: IpAddr) -> Option<IpAddr> {

@@ -169,5 +169,58 @@ pub(super) struct Finished {
     pub(super) spare: Option<Spare>,
 }
 
+/// A zone served from a file, changed by dynamic updates in one group: the served version
+/// copied once and patched (a zone from a file changes rarely by update; no double buffer).
+pub(super) struct FileWorking {
+    base: Option<Arc<Zone>>,
+    zone: Option<Zone>,
+    keys: BTreeSet<(Vec<u8>, u16)>,
+}
+
+impl FileWorking {
+    pub(super) fn new(base: Option<Arc<Zone>>) -> FileWorking {
+        FileWorking {
+            base,
+            zone: None,
+            keys: BTreeSet::new(),
+        }
+    }
+
+    /// Patches one update in; a change a patch cannot make is refused (it needs the file).
+    pub(super) fn apply(&mut self, rrsets: Vec<RrsetChange>, serial: u32) -> Result<(), ApiError> {
+        let Some(base) = &self.base else {
+            return Err(ApiError::internal("the zone is not served"));
+        };
+        let zone = self.zone.get_or_insert_with(|| Zone::clone(base));
+        let keys: Vec<(Vec<u8>, u16)> = rrsets.iter().map(|c| (c.owner.clone(), c.rtype)).collect();
+        match zone.patch(rrsets) {
+            Ok(()) => {}
+            Err(PatchError::Invalid(m)) => return Err(ApiError::invalid_change_batch(&m)),
+            Err(PatchError::Unsupported(why)) => {
+                return Err(ApiError::update_refused(crate::update::rules::Refusal {
+                    rcode: crate::wire::packet::rcode::REFUSED,
+                    ede: Some((
+                        0,
+                        format!("{why}: in a zone served from a file, make this change in the file and reload"),
+                    )),
+                }))
+            }
+        }
+        zone.set_serial(serial);
+        self.keys.extend(keys);
+        Ok(())
+    }
+
+    /// The new version and its IXFR step.
+    pub(super) fn finish(
+        self,
+        lbs: &[LoadBalancer],
+    ) -> Option<(Arc<Zone>, crate::transfer::reload::Step)> {
+        let (base, zone) = (self.base?, self.zone?);
+        let step = crate::transfer::records::step(&base, &zone, lbs, &self.keys);
+        Some((Arc::new(zone), step))
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -486,6 +486,9 @@ pub(super) struct ZoneSection {
     pub(super) primary_key: Option<String>,
     /// "fixed" (the default for zone files) or "random" (the default for Route 53 JSON).
     pub(super) rrset_order: Option<String>,
+    /// Who may change it by dynamic update: addresses, CIDR blocks, `key:NAME`.
+    #[serde(default)]
+    pub(super) allow_update: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -222,6 +222,18 @@ impl Config {
             state_dir.as_ref(),
             &mut errors,
         );
+        for z in zones.iter().filter(|z| !z.allow_update.is_empty()) {
+            if api.is_none() {
+                errors.push(format!("zone {}: allow_update keeps the updates in the change store, which the [api] table opens: add [api] with listen and a key (and [server] state_dir)", crate::wire::name::to_text(&z.origin)));
+            }
+            for a in &z.allow_update {
+                if let crate::transfer::Acl::Key(k) = a {
+                    if tsig_keys.get(k).is_none() {
+                        errors.push(format!("zone {}: allow_update names key {} which is not defined (add --tsig-key NAME:hmac-sha256:SECRET or a [[tsig_key]] table)", crate::wire::name::to_text(&z.origin), crate::wire::name::to_text(k)));
+                    }
+                }
+            }
+        }
         for a in api.iter().flat_map(|a| &a.allow_update) {
             if let crate::transfer::Acl::Key(k) = a {
                 if tsig_keys.get(k).is_none() {

@@ -25,6 +25,8 @@ pub struct ZoneSpec {
     /// How RRsets of several records are ordered in answers; `None`: the default (random for
     /// a zone with Route 53 JSON, fixed otherwise).
     pub rrset_order: Option<RrsetOrder>,
+    /// Who may change it by dynamic update (RFC 2136); empty: nobody.
+    pub allow_update: Vec<crate::transfer::Acl>,
 }
 
 impl ZoneSpec {
@@ -111,6 +113,16 @@ pub(super) fn specs(
                 None
             }
         };
+        let allow_update = transfer_lists(
+            &z.allow_update,
+            &[],
+            &format!("{at}: zone {} allow_update", z.origin),
+            errors,
+        )
+        .allow;
+        if !allow_update.is_empty() && z.primary.is_some() {
+            errors.push(format!("{at}: zone {}: a secondary zone takes its data from its primary; send dynamic updates there (allow_update is for zones served from files)", z.origin));
+        }
         add_zone(&mut zones, &z.origin, z.file.map(relative), route53, errors);
         if let Some(last) = zones.iter_mut().find(|x| {
             name::to_text(&x.origin)
@@ -122,6 +134,7 @@ pub(super) fn specs(
             last.transfer.primary = last.transfer.primary.take().or(transfer.primary);
             last.serial_policy = serial_policy;
             last.rrset_order = rrset_order.or(last.rrset_order);
+            last.allow_update.extend(allow_update);
         }
     }
     for spec in &cli.zones {
@@ -299,6 +312,7 @@ fn add_zone(
             transfer: Default::default(),
             serial_policy: Default::default(),
             rrset_order: None,
+            allow_update: Vec::new(),
         }),
         Some(z) => {
             if file.is_some() && z.file.is_some() {

@@ -10,6 +10,7 @@
 //! returns exactly what was sent and the same conversion serves them as serves Route 53 JSON
 //! files.
 
+pub mod file_zones;
 pub mod journal;
 mod sets;
 
@@ -122,6 +123,15 @@ pub enum Entry {
     DeleteCidrCollection {
         id: String,
     },
+    /// A dynamic update of a zone served from a file: the RRsets it set, and the zone's new
+    /// serial.
+    UpdateFileZone {
+        /// Lowercase wire form.
+        origin: Vec<u8>,
+        serial: u32,
+        rrsets: Vec<file_zones::Override>,
+        change: ChangeInfo,
+    },
 }
 
 /// A CIDR collection created through the API.
@@ -161,6 +171,9 @@ pub struct State {
     pub health_checks: BTreeMap<String, HealthCheck>,
     #[serde(default)]
     pub cidr_collections: BTreeMap<String, CidrCollection>,
+    /// Dynamic updates of zones served from files (`file_zones`).
+    #[serde(default)]
+    pub file_zones: file_zones::ByOrigin,
     /// Change id → (zone id, info), the newest last in `change_order`.
     pub changes: BTreeMap<String, (String, ChangeInfo)>,
     pub change_order: VecDeque<String>,
@@ -273,6 +286,18 @@ impl State {
                 self.cidr_collections
                     .remove(id)
                     .ok_or_else(|| ApplyError::NoZone(id.clone()))?;
+            }
+            Entry::UpdateFileZone {
+                origin,
+                serial,
+                rrsets,
+                change,
+            } => {
+                self.file_zones
+                    .entry(crate::wire::name::to_text(origin))
+                    .or_default()
+                    .merge(*serial, rrsets);
+                self.remember(&crate::wire::name::to_text(origin), change);
             }
         }
         self.seq += 1;

@@ -333,6 +333,12 @@ fn restore(
             } else {
                 policy.next(serial)
             };
+            // Never below what the zone already serves (dynamic updates laid over its file).
+            let to = if journal::serial_gt(slot.serial, to) {
+                slot.serial
+            } else {
+                to
+            };
             if to != slot.source_serial {
                 advanced = Some(Advanced {
                     zone: slot.origin_text(),

@@ -47,30 +47,33 @@ pub const YXRRSET: u16 = 7;
 pub const NXRRSET: u16 = 8;
 pub const NOTZONE: u16 = 10;
 
-/// What the store holds at one name and type.
+/// What is held at one name and type.
 #[derive(Debug, Clone)]
-enum Held {
-    /// A simple record set: its TTL and records, and the set as stored (for its DELETE).
+pub enum Held {
+    /// A simple RRset: its TTL and records, and (in a hosted zone) the set as stored, for its
+    /// DELETE.
     Simple {
         ttl: u32,
         rdatas: Vec<Vec<u8>>,
-        set: ResourceRecordSet,
+        set: Option<ResourceRecordSet>,
     },
     /// Record sets a routing policy (or an alias) decides.
     Policy,
 }
 
-/// The record sets at each name the update names, read from the store once.
-struct View<'z> {
-    zone: &'z HostedZone,
+/// What is held at each name the update names, read from its source once.
+struct View<'s> {
+    source: &'s dyn Fn(&[u8]) -> BTreeMap<u16, Held>,
     origin: Vec<u8>,
     names: BTreeMap<Vec<u8>, BTreeMap<u16, Held>>,
+    /// A hosted zone holds Route 53's types only.
+    route53_types: bool,
 }
 
-impl<'z> View<'z> {
+impl View<'_> {
     fn at(&mut self, owner: &[u8]) -> &BTreeMap<u16, Held> {
         if !self.names.contains_key(owner) {
-            let held = read_name(self.zone, &self.origin, owner);
+            let held = (self.source)(owner);
             self.names.insert(owner.to_vec(), held);
         }
         &self.names[owner]
@@ -106,7 +109,7 @@ fn read_name(zone: &HostedZone, origin: &[u8], owner: &[u8]) -> BTreeMap<u16, He
             Held::Simple {
                 ttl: imported.records.first().map_or(0, |r| r.ttl),
                 rdatas: imported.records.into_iter().map(|r| r.rdata).collect(),
-                set: set.clone(),
+                set: Some(set.clone()),
             },
         );
     }
@@ -134,14 +137,102 @@ pub fn changes(
     updates: &[UpdateRr],
 ) -> Result<Vec<Change>, Refusal> {
     let origin = zone.origin();
+    let source = |owner: &[u8]| read_name(zone, &origin, owner);
     let mut view = View {
-        zone,
+        source: &source,
         origin: origin.clone(),
         names: BTreeMap::new(),
+        route53_types: true,
+    };
+    check_prerequisites(&mut view, prerequisites)?;
+    prescan(&origin, updates)?;
+    let changed = apply(&mut view, updates)?;
+    Ok(changed
+        .into_iter()
+        .map(|c| match (c.stored, c.rdatas.is_empty()) {
+            (Some(set), true) => Change {
+                action: Action::Delete,
+                resource_record_set: set,
+            },
+            _ => Change {
+                action: Action::Upsert,
+                resource_record_set: record_set(&c.owner, c.rtype, c.ttl, &c.rdatas),
+            },
+        })
+        .collect())
+}
+
+/// An RRset an update changed: what it holds now (no records: deleted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changed {
+    pub owner: Vec<u8>,
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdatas: Vec<Vec<u8>>,
+    /// In a hosted zone, the set as stored before (for its DELETE).
+    stored: Option<ResourceRecordSet>,
+}
+
+/// Checks the prerequisites and works out the RRsets an update of a zone served from a file
+/// changes, reading the RRsets as `zone` serves them (every earlier update included).
+pub fn file_zone_changes(
+    zone: &crate::zone::Zone,
+    kept: Option<&crate::store::file_zones::FileZoneUpdates>,
+    prerequisites: &[UpdateRr],
+    updates: &[UpdateRr],
+) -> Result<Vec<Changed>, Refusal> {
+    let origin = zone.origin.to_vec();
+    let source = |owner: &[u8]| {
+        let mut out = read_served(zone, owner);
+        // Updates committed since `zone` was published are the store's: they win.
+        for o in kept
+            .iter()
+            .flat_map(|k| &k.rrsets)
+            .filter(|o| o.owner == owner)
+        {
+            if o.rdatas.is_empty() {
+                out.remove(&o.rtype);
+            } else {
+                out.insert(
+                    o.rtype,
+                    Held::Simple {
+                        ttl: o.ttl,
+                        rdatas: o.rdatas.clone(),
+                        set: None,
+                    },
+                );
+            }
+        }
+        out
+    };
+    let mut view = View {
+        source: &source,
+        origin: origin.clone(),
+        names: BTreeMap::new(),
+        route53_types: false,
     };
     check_prerequisites(&mut view, prerequisites)?;
     prescan(&origin, updates)?;
     apply(&mut view, updates)
+}
+
+/// What a compiled zone serves at `owner`.
+pub fn read_served(zone: &crate::zone::Zone, owner: &[u8]) -> BTreeMap<u16, Held> {
+    let mut out = BTreeMap::new();
+    if let Some(id) = zone.find(owner) {
+        for set in zone.rrsets(zone.node(id)) {
+            let held = match set.group() {
+                Some(_) => Held::Policy,
+                None => Held::Simple {
+                    ttl: set.ttl,
+                    rdatas: zone.rdatas(set).map(<[u8]>::to_vec).collect(),
+                    set: None,
+                },
+            };
+            out.insert(set.rtype, held);
+        }
+    }
+    out
 }
 
 /// §3.2: each prerequisite in turn, the value-dependent ones compared as whole RRsets.
@@ -225,7 +316,7 @@ fn prescan(origin: &[u8], updates: &[UpdateRr]) -> Result<(), Refusal> {
 
 /// §3.4.2: the operations in order, on the RRsets as the store holds them; then each changed
 /// RRset as a Route 53 change.
-fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Change>, Refusal> {
+fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Changed>, Refusal> {
     let origin = view.origin.clone();
     // (owner, type) → (TTL, records) as the update leaves it; absent: untouched.
     let mut now: BTreeMap<(Vec<u8>, u16), (u32, Vec<Vec<u8>>)> = BTreeMap::new();
@@ -272,7 +363,7 @@ fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Change>, Refus
                     return Err(policy_refusal(&u.owner, u.rtype));
                 }
                 let mnemonic = types::mnemonic(u.rtype);
-                if !ROUTE53_TYPES.contains(&mnemonic.as_str()) {
+                if view.route53_types && !ROUTE53_TYPES.contains(&mnemonic.as_str()) {
                     return Err(Refusal::refused(format!(
                         "type {mnemonic} cannot be held by a hosted zone (Route 53 types: {})",
                         ROUTE53_TYPES.join(" ")
@@ -334,9 +425,9 @@ fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Change>, Refus
             }
         }
     }
-    let mut changes = Vec::new();
+    let mut changed = Vec::new();
     for ((owner, rtype), (ttl, rdatas)) in now {
-        let stored = match view.at(&owner).get(&rtype) {
+        let before = match view.at(&owner).get(&rtype) {
             Some(Held::Simple {
                 ttl: t,
                 rdatas: r,
@@ -344,20 +435,21 @@ fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Change>, Refus
             }) => Some((*t, r.clone(), set.clone())),
             _ => None,
         };
-        match stored {
-            Some((t, r, _)) if t == ttl && same_records(rtype, &r, &rdatas) => {}
-            Some((_, _, set)) if rdatas.is_empty() => changes.push(Change {
-                action: Action::Delete,
-                resource_record_set: set,
-            }),
-            None if rdatas.is_empty() => {}
-            _ => changes.push(Change {
-                action: Action::Upsert,
-                resource_record_set: record_set(&owner, rtype, ttl, &rdatas),
-            }),
-        }
+        let stored = match before {
+            Some((t, r, _)) if t == ttl && same_records(rtype, &r, &rdatas) => continue,
+            None if rdatas.is_empty() => continue,
+            Some((_, _, set)) => set,
+            None => None,
+        };
+        changed.push(Changed {
+            owner,
+            rtype,
+            ttl,
+            rdatas,
+            stored,
+        });
     }
-    Ok(changes)
+    Ok(changed)
 }
 
 /// A simple record set as Route 53 writes it.
