@@ -741,7 +741,7 @@ pub fn unusual_messages() -> Vec<Case> {
             q("diff.test.", SOA)
                 .opcode(OpCode::Notify)
                 .documented(Against::Nsd, "NOTIFY for a zone we are primary of is REFUSED as NSD says, with the question echoed; docs/answers.md: differences from NSD and Knot"),
-            q("diff.test.", SOA).opcode(OpCode::Update).documented(Against::Nsd, QUESTION_ECHOED),
+            q("diff.test.", SOA).opcode(OpCode::Update).documented(Against::Both, "an UPDATE to a zone that takes none is REFUSED with the reason (RFC 2136 §3.3, as BIND); NSD has no dynamic update (NOTIMP), Knot says NOTAUTH; docs/answers.md: differences from NSD and Knot"),
             q("www.diff.test.", A)
                 .class(DNSClass::ANY)
                 .documented(Against::Knot, QCLASS_ANY_NOT_AA),
