@@ -10,12 +10,13 @@ figures into a JSON file (--json). Parts (--parts, comma-separated, run in the o
   fill       create bench.test. and fill it with --records record sets, 500 CREATEs a batch
   served     --changes UPSERTs of probe.bench.test. A; from each 200, poll the DNS side over
              UDP until the new address is answered
-  sustained  --clients threads (each its own boto3 client) UPSERT their own name for --seconds;
-             then the same with one client
+  sustained  --clients processes (each its own boto3 client, so the GIL does not set the rate)
+             UPSERT their own name for --seconds; then the same with one client process
   replay     (after bench/api.sh restarted the server on the same state directory) time from
              --started-at to the API and the DNS answering with the last serial
   knot       (after bench/api.sh started a Knot secondary at --knot) wait for its first
-             transfer, then --changes UPSERTs, each timed from the 200 to Knot answering it
+             transfer, then --knot-changes UPSERTs, each timed from the 200 to Knot answering it
+  bind       the same with a BIND secondary at --bind (--bind-changes, --bind-pause)
 
 `--table FILE.json` prints the final table of a run and exits.
 """
@@ -28,7 +29,6 @@ import random
 import socket
 import struct
 import sys
-import threading
 import time
 
 ZONE = "bench.test."
@@ -96,6 +96,15 @@ class CpuMeter:
         self.client_s = time.process_time() - self.c0
         self.server_s = None if t1 is None or self.t0 is None else (t1 - self.t0) / CLK_TCK
         return self
+
+
+def cpu_list(text):
+    """The CPUs of a taskset-style list: "1", "1-3", "0,2-3"."""
+    cpus = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
 
 
 def address(i, base=198):
@@ -458,71 +467,119 @@ def part_served(a, res):
           + (f"; NEVER SERVED: {lost}" if lost else ""), flush=True)
 
 
-def sustained(a, zone_id, clients, tag):
-    """clients threads UPSERTing their own names for a.seconds."""
-    cs = [make_client(a.endpoint, a.akid, a.secret) for _ in range(clients)]
-    for c in cs:
+def sustained_client(k, endpoint, akid, secret, zone_id, tag, cpus, go, stop_at, out):
+    """One client process of the sustained part: its own boto3 client, warmed up; waits for
+    `go`, UPSERTs its own name until the shared monotonic time `stop_at`, then puts
+    ("done", k, latencies, errors, CPU seconds) on `out` (or ("failed", k, why))."""
+    try:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        c = make_client(endpoint, akid, secret)
         c.get_hosted_zone(Id=zone_id)  # connection and client warm-up, unmeasured
-    barrier = threading.Barrier(clients + 1)
-    lat = [[] for _ in range(clients)]
-    errors = [0] * clients
-    stop_at = [0.0]
+    except Exception as e:
+        out.put(("failed", k, f"{type(e).__name__}: {e}"))
+        return
+    out.put(("ready", k))
+    go.wait()
+    cpu0 = time.process_time()
+    end = stop_at.value
+    name = f"{tag}{k}.{ZONE}"
+    lat, errors, i = [], 0, 0
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        try:
+            c.change_resource_record_sets(HostedZoneId=zone_id,
+                                          ChangeBatch=upsert_a(name, address(i, 100 + k)))
+            lat.append(time.perf_counter() - t0)
+        except Exception as e:  # counted; the first few are shown
+            errors += 1
+            if errors <= 3:
+                log(f"client {k}: {e}")
+        i += 1
+    out.put(("done", k, lat, errors, time.process_time() - cpu0))
 
-    def run(k):
-        c = cs[k]
-        name = f"{tag}{k}.{ZONE}"
-        barrier.wait()
-        i = 0
-        while time.perf_counter() < stop_at[0]:
-            t0 = time.perf_counter()
+
+def sustained(a, zone_id, clients, tag):
+    """clients processes (one boto3 client each, so no GIL between them) UPSERTing their own
+    names for a.seconds."""
+    import multiprocessing
+    import queue
+
+    ctx = multiprocessing.get_context("fork")
+    go = ctx.Event()
+    stop_at = ctx.Value("d", 0.0)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=sustained_client, daemon=True,
+                         args=(k, a.endpoint, a.akid, a.secret, zone_id, tag, a.client_cpus,
+                               go, stop_at, out))
+             for k in range(clients)]
+    for pr in procs:
+        pr.start()
+
+    def collect(kind, limit):
+        got = {}
+        deadline = time.monotonic() + limit
+        while len(got) < clients:
             try:
-                c.change_resource_record_sets(HostedZoneId=zone_id,
-                                              ChangeBatch=upsert_a(name, address(i, 100 + k)))
-                lat[k].append(time.perf_counter() - t0)
-            except Exception as e:  # counted; the first few are shown
-                errors[k] += 1
-                if errors[k] <= 3:
-                    log(f"client {k}: {e}")
-            i += 1
+                msg = out.get(timeout=1.0)
+            except queue.Empty:
+                dead = [k for k, pr in enumerate(procs) if k not in got and not pr.is_alive()]
+                late = time.monotonic() > deadline
+                if (dead and out.empty()) or late:
+                    for pr in procs:
+                        pr.kill()
+                    why = f"not in after {limit:g} s" if late else f"{dead} exited without a word"
+                    sys.exit(f"api_bench: sustained client processes {why} (waiting for "
+                             f"'{kind}', {len(got)}/{clients} in)")
+                continue
+            if msg[0] == "failed":
+                for pr in procs:
+                    pr.kill()
+                sys.exit(f"api_bench: sustained client {msg[1]} failed to start: {msg[2]}")
+            got[msg[1]] = msg
+        return got
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
+    collect("ready", a.wait)
     meter = CpuMeter(a.server_pid)
-    stop_at[0] = time.perf_counter() + a.seconds
+    stop_at.value = time.monotonic() + a.seconds
     meter.start()
-    barrier.wait()
-    for t in threads:
-        t.join()
+    go.set()
+    done = collect("done", a.seconds + a.wait)
     meter.stop()
-    all_lat = [x for l in lat for x in l]
-    done = len(all_lat)
+    for pr in procs:
+        pr.join()
+    all_lat = [x for m in done.values() for x in m[2]]
+    n = len(all_lat)
+    client_s = sum(m[4] for m in done.values())
     return {
         "clients": clients,
         "seconds": meter.wall,
-        "batches": done,
-        "errors": sum(errors),
-        "batches_per_s": done / meter.wall,
+        "batches": n,
+        "errors": sum(m[3] for m in done.values()),
+        "batches_per_s": n / meter.wall,
         "api_p50_ms": ms(median(all_lat)),
         "api_p99_ms": ms(pct(all_lat, 99)),
         "server_cpu_pct": None if meter.server_s is None else 100 * meter.server_s / meter.wall,
-        "server_cpu_ms_per_batch": None if meter.server_s is None or not done else meter.server_s * 1000 / done,
-        "client_cpu_pct": 100 * meter.client_s / meter.wall,
+        "server_cpu_ms_per_batch": None if meter.server_s is None or not n else meter.server_s * 1000 / n,
+        # The client processes' CPU summed, as % of one core: over 100 % with several cores.
+        "client_cpu_pct": 100 * client_s / meter.wall,
     }
 
 
 def part_sustained(a, res):
     c = make_client(a.endpoint, a.akid, a.secret)
     zone_id = zone_id_of(a, res, c)
-    out = {}
+    cores = len(a.client_cpus) if a.client_cpus else len(os.sched_getaffinity(0))
+    out = {"client_cores": cores}
     for k, tag in ((a.clients, "c"), (1, "one")):
         r = sustained(a, zone_id, k, tag)
         out["many" if tag == "c" else "one"] = r
-        print(f"sustained: {k} client{'s' if k > 1 else ''} x {a.seconds:g} s: "
+        print(f"sustained: {k} client process{'es' if k > 1 else ''} x {a.seconds:g} s: "
               f"{r['batches_per_s']:.1f} single-change batches/s ({r['batches']} batches, "
               f"{r['errors']} errors); API p50 {fmt(r['api_p50_ms'])} p99 {fmt(r['api_p99_ms'])}; "
               f"server CPU {fmt(r['server_cpu_pct'], '%', 0)} of a core, "
-              f"{fmt(r['server_cpu_ms_per_batch'])}/batch; client CPU {fmt(r['client_cpu_pct'], '%', 0)}",
+              f"{fmt(r['server_cpu_ms_per_batch'])}/batch; client CPU {fmt(r['client_cpu_pct'], '%', 0)} "
+              f"of a core (summed; the clients have {cores} core{'s' if cores > 1 else ''})",
               flush=True)
     if out["one"]["batches_per_s"]:
         out["many_over_one"] = out["many"]["batches_per_s"] / out["one"]["batches_per_s"]
@@ -568,43 +625,46 @@ def part_replay(a, res):
           f"{fmt(r['api_answering_s'], 's')} (from process start)", flush=True)
 
 
-def part_knot(a, res):
+def part_secondary(a, res, key, label, addr, started_at, changes, pause):
+    """A secondary (Knot or BIND, at addr, started at epoch started_at) of the primary: its
+    first transfer, then `changes` UPSERTs each timed from the 200 to the secondary answering
+    the new address; the figures go to res[key]."""
     dns = Resolver(a.dns)
-    knot = Resolver(a.knot)
+    sec = Resolver(addr)
     serial = dns.serial(ZONE)
-    took, _ = poll_until(lambda: knot.serial(ZONE, 0.2) == serial, a.wait, 0.01)
-    initial = time.time() - a.knot_started_at if took is not None else None
+    took, _ = poll_until(lambda: sec.serial(ZONE, 0.2) == serial, a.wait, 0.01)
+    initial = time.time() - started_at if took is not None else None
     if initial is None:
-        print(f"knot: Knot never served serial {serial} of {ZONE} within {a.wait} s -- part skipped",
-              flush=True)
-        res["knot"] = {"initial_s": None}
+        print(f"{key}: {label} never served serial {serial} of {ZONE} within {a.wait} s -- part "
+              f"skipped", flush=True)
+        res[key] = {"initial_s": None}
         return
     c = make_client(a.endpoint, a.akid, a.secret)
     zone_id = zone_id_of(a, res, c)
     name = f"probe.{ZONE}"
     base = res.get("state", {}).get("probe_next", 0)
     times, lost, api_t = [], 0, []
-    # Knot puts off a refresh that closely follows its first transfer too.
-    time.sleep(a.knot_pause)
-    for i in range(a.knot_changes):
-        addr = address(base + i)
+    # Secondaries put off a refresh that closely follows their first transfer too.
+    time.sleep(pause)
+    for i in range(changes):
+        new = address(base + i)
         t0 = time.perf_counter()
-        c.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=upsert_a(name, addr))
+        c.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=upsert_a(name, new))
         api_t.append(time.perf_counter() - t0)
-        t, _ = poll_until(lambda: addr in knot.a(name, 0.2), a.wait_change, 0.0005)
+        t, _ = poll_until(lambda: new in sec.a(name, 0.2), a.wait_change, 0.0005)
         if t is None:
             lost += 1
-            log(f"knot change {i}: Knot did not answer {addr} within {a.wait_change} s")
+            log(f"{key} change {i}: {label} did not answer {new} within {a.wait_change} s")
         else:
             times.append(t)
-        if a.knot_pause:
-            time.sleep(a.knot_pause)
-    res.setdefault("state", {})["probe_next"] = base + a.knot_changes
+        if pause:
+            time.sleep(pause)
+    res.setdefault("state", {})["probe_next"] = base + changes
     r = {
         "records": res.get("fill", {}).get("records"),
         "initial_s": initial,
-        "changes": a.knot_changes,
-        "pause_s": a.knot_pause,
+        "changes": changes,
+        "pause_s": pause,
         "p50_ms": ms(median(times)),
         "p99_ms": ms(pct(times, 99)),
         "max_ms": ms(max(times) if times else None),
@@ -613,12 +673,24 @@ def part_knot(a, res):
         "api_p99_ms": ms(pct(api_t, 99)),
         "raw_ms": [round(ms(x), 3) for x in times],
     }
-    res["knot"] = r
-    print(f"knot: first transfer of {ZONE} (serial {serial}) served by Knot {initial:.2f} s after "
-          f"knotd started; {a.knot_changes} UPSERTs ({a.knot_pause:g} s apart): 200 -> Knot answers "
+    res[key] = r
+    print(f"{key}: first transfer of {ZONE} (serial {serial}) served by {label} {initial:.2f} s "
+          f"after it started; {changes} UPSERTs ({pause:g} s apart): 200 -> {label} answers "
           f"p50 {fmt(r['p50_ms'])} p99 {fmt(r['p99_ms'])} max {fmt(r['max_ms'])}; API call (with "
           f"[api] transfer settings on) p50 {fmt(r['api_p50_ms'])} p99 {fmt(r['api_p99_ms'])}"
           + (f"; NEVER SERVED: {lost}" if lost else ""), flush=True)
+
+
+def part_knot(a, res):
+    if not a.knot or a.knot_started_at is None:
+        sys.exit("api_bench: part knot needs --knot and --knot-started-at")
+    part_secondary(a, res, "knot", "Knot", a.knot, a.knot_started_at, a.knot_changes, a.knot_pause)
+
+
+def part_bind(a, res):
+    if not a.bind or a.bind_started_at is None:
+        sys.exit("api_bench: part bind needs --bind and --bind-started-at")
+    part_secondary(a, res, "bind", "BIND", a.bind, a.bind_started_at, a.bind_changes, a.bind_pause)
 
 
 # ------------------------------------------------------------------ the final table
@@ -648,13 +720,15 @@ def table(path):
         row("", "API call (request -> 200) p50 / p99", f"{fmt(s['api_p50_ms'])} / {fmt(s['api_p99_ms'])}")
     u = res.get("sustained")
     if u:
+        cores = u.get("client_cores")
         for key in ("many", "one"):
             r = u[key]
             row("3 sustained" if key == "many" else "",
-                f"{r['clients']} client{'s' if r['clients'] > 1 else ''}, {r['seconds']:.1f} s: batches/s",
+                f"{r['clients']} client process{'es' if r['clients'] > 1 else ''}, {r['seconds']:.1f} s: batches/s",
                 f"{r['batches_per_s']:.1f} ({r['errors']} errors)")
             row("", "  API p50 / p99", f"{fmt(r['api_p50_ms'])} / {fmt(r['api_p99_ms'])}")
-            row("", "  server CPU per batch (% of a core); client CPU",
+            row("", "  server CPU per batch (% of a core); client CPU"
+                + (f" ({cores} core{'s' if cores > 1 else ''})" if cores else ""),
                 f"{fmt(r['server_cpu_ms_per_batch'])} ({fmt(r['server_cpu_pct'], '%', 0)}); {fmt(r['client_cpu_pct'], '%', 0)}")
         if u.get("many_over_one"):
             row("", f"{u['many']['clients']} clients / 1 client", f"{u['many_over_one']:.2f}x")
@@ -662,16 +736,20 @@ def table(path):
     if p:
         row("restart", f"journal replay ({p['journal_bytes'] / 1e6:.1f} MB) -> DNS / API up",
             f"{fmt(p['dns_serving_s'], 's')} / {fmt(p['api_answering_s'], 's')}")
-    k = res.get("knot")
-    if k is not None:
+    for key, part, label, daemon in (("knot", "4 Knot secondary", "Knot", "knotd"),
+                                     ("bind", "4b BIND secondary", "BIND", "named")):
+        k = res.get(key)
+        if k is None:
+            continue
         if k.get("skipped"):
-            row("4 Knot secondary", "skipped", k["skipped"])
+            row(part, "skipped", k["skipped"])
         elif k.get("initial_s") is None:
-            row("4 Knot secondary", "first transfer", "never served (see the log)")
+            row(part, "first transfer", "never served (see the log)")
         else:
-            row("4 Knot secondary", f"first transfer ({k['records']} sets): knotd start -> serving", f"{k['initial_s']:.2f} s")
-            row("", f"{k['changes']} UPSERTs: 200 -> Knot answers p50 / p99 / max",
-                f"{fmt(k['p50_ms'])} / {fmt(k['p99_ms'])} / {fmt(k['max_ms'])}")
+            row(part, f"first transfer ({k['records']} sets): {daemon} start -> serving", f"{k['initial_s']:.2f} s")
+            row("", f"{k['changes']} UPSERTs: 200 -> {label} answers p50 / p99 / max",
+                f"{fmt(k['p50_ms'])} / {fmt(k['p99_ms'])} / {fmt(k['max_ms'])}"
+                + (f" ({k['never_served']} never served)" if k.get("never_served") else ""))
             row("", "  API call p50 / p99 (transfer settings on)",
                 f"{fmt(k.get('api_p50_ms'))} / {fmt(k.get('api_p99_ms'))}")
     w = max([len(r[1]) for r in rows] + [10])
@@ -706,8 +784,9 @@ def table(path):
     print()
     print("Times are wall-clock as the client sees them (boto3 included: its signing and XML")
     print("parsing are in every API figure). Server CPU is the policydns process's utime+stime")
-    print("from /proc (10 ms ticks); 'client CPU' near 100 % means the Python driver, not the")
-    print("server, set the rate. x moto = policydns / moto, lower is better.")
+    print("from /proc (10 ms ticks); 'client CPU' is the sustained part's client processes' CPU")
+    print("summed, as % of one core: near 100 % per core they have means the Python clients, not")
+    print("the server, set the rate. x moto = policydns / moto, lower is better.")
 
 
 # ------------------------------------------------------------------ main
@@ -723,19 +802,26 @@ def main():
     p.add_argument("--changes", type=int, default=200)
     p.add_argument("--knot-changes", type=int)
     p.add_argument("--knot-pause", type=float, default=0.0, help="seconds between Knot changes")
+    p.add_argument("--bind-changes", type=int, help="UPSERTs timed on BIND (default --knot-changes)")
+    p.add_argument("--bind-pause", type=float, help="seconds between BIND changes (default --knot-pause)")
     p.add_argument("--seconds", type=float, default=10)
-    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--clients", type=int, default=8, help="sustained part's client processes")
+    p.add_argument("--client-cpus", help="CPUs for those processes, e.g. 1 or 1-3 or 0,1 "
+                   "(default: this process's affinity)")
     p.add_argument("--server-pid", type=int)
     p.add_argument("--moto-endpoint")
     p.add_argument("--moto-pid", type=int)
     p.add_argument("--knot", help="Knot secondary's DNS, 127.0.0.1:PORT")
     p.add_argument("--knot-started-at", type=float)
+    p.add_argument("--bind", help="BIND secondary's DNS, 127.0.0.1:PORT")
+    p.add_argument("--bind-started-at", type=float)
     p.add_argument("--started-at", type=float, help="epoch seconds the restarted server was started")
     p.add_argument("--journal-bytes", type=int, default=0)
     p.add_argument("--wait", type=float, default=600, help="limit for start-up and transfer waits (s)")
     p.add_argument("--wait-change", type=float, default=30, help="limit for one change to show (s)")
     p.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the table's header")
     p.add_argument("--skip-knot", help="record that the Knot part was skipped, and why")
+    p.add_argument("--skip-bind", help="record that the BIND part was skipped, and why")
     p.add_argument("--table", help="print the table of a results JSON file and exit")
     a = p.parse_args()
     if a.table:
@@ -744,6 +830,11 @@ def main():
     a.akid, a.secret = a.key.split(":", 1)
     if a.knot_changes is None:
         a.knot_changes = a.changes
+    if a.bind_changes is None:
+        a.bind_changes = a.knot_changes
+    if a.bind_pause is None:
+        a.bind_pause = a.knot_pause
+    a.client_cpus = cpu_list(a.client_cpus) if a.client_cpus else None
     res = {}
     if a.json and os.path.exists(a.json):
         res = json.load(open(a.json))
@@ -753,8 +844,11 @@ def main():
         meta[k] = v
     if a.skip_knot:
         res["knot"] = {"skipped": a.skip_knot}
+    if a.skip_bind:
+        res["bind"] = {"skipped": a.skip_bind}
     parts = {"moto": part_moto, "fill": part_fill, "served": part_served,
-             "sustained": part_sustained, "replay": part_replay, "knot": part_knot}
+             "sustained": part_sustained, "replay": part_replay, "knot": part_knot,
+             "bind": part_bind}
     try:
         for name in [x for x in a.parts.split(",") if x]:
             if name not in parts:
