@@ -498,22 +498,13 @@ fn file_zone_record_sets(api: &Api, name: &str) -> Vec<ResourceRecordSet> {
     let mut add = |rr: crate::transfer::records::Rr<'_>| {
         let set = sets
             .entry((rr.owner.to_vec(), rr.rtype))
-            .or_insert_with(|| ResourceRecordSet {
-                name: store::route53_name(&rr.owner),
-                rtype: crate::wire::types::mnemonic(rr.rtype).to_string(),
-                set_identifier: None,
-                weight: None,
-                region: None,
-                geo_location: None,
-                failover: None,
-                multi_value_answer: None,
-                ttl: Some(i64::from(rr.ttl)),
-                resource_records: Some(Vec::new()),
-                alias_target: None,
-                health_check_id: None,
-                traffic_policy_instance_id: None,
-                cidr_routing_config: None,
-                geo_proximity_location: None,
+            .or_insert_with(|| {
+                ResourceRecordSet::simple(
+                    store::route53_name(&rr.owner),
+                    crate::wire::types::mnemonic(rr.rtype),
+                    i64::from(rr.ttl),
+                    Vec::new(),
+                )
             });
         let value = crate::answer::explain::rdata_text(rr.rtype, &rr.rdata);
         if let Some(values) = set.resource_records.as_mut() {

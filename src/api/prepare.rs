@@ -8,7 +8,7 @@ use super::commit::{Write, Written};
 use super::error::ApiError;
 use super::ids;
 use crate::config::{ApiConfig, Config};
-use crate::route53::{Change, ResourceRecord, ResourceRecordSet};
+use crate::route53::{Change, ResourceRecordSet};
 use crate::store::{self, ChangeInfo, Entry, HostedZone, State};
 use crate::wire::name;
 use crate::zone::Zone;
@@ -504,29 +504,8 @@ fn new_zone(
         .first()
         .cloned()
         .unwrap_or_else(|| "localhost.".into());
-    let values = |v: Vec<String>| {
-        Some(
-            v.into_iter()
-                .map(|value| ResourceRecord { value })
-                .collect(),
-        )
-    };
-    let set = |rtype: &str, ttl: i64, records| ResourceRecordSet {
-        name: name.clone(),
-        rtype: rtype.into(),
-        set_identifier: None,
-        weight: None,
-        region: None,
-        geo_location: None,
-        failover: None,
-        multi_value_answer: None,
-        ttl: Some(ttl),
-        resource_records: records,
-        alias_target: None,
-        health_check_id: None,
-        traffic_policy_instance_id: None,
-        cidr_routing_config: None,
-        geo_proximity_location: None,
+    let set = |rtype: &str, ttl: i64, values| {
+        ResourceRecordSet::simple(name.clone(), rtype.into(), ttl, values)
     };
     // Route 53's SOA: its first name server, a hostmaster mailbox, serial 1, and its timers.
     let soa = format!("{primary} hostmaster.{name} 1 7200 900 1209600 86400");
@@ -539,8 +518,8 @@ fn new_zone(
         name_servers: api.name_servers.clone(),
         serial: 1,
         record_sets: store::RecordSets::from_sets([
-            set("SOA", 900, values(vec![soa])),
-            set("NS", 172_800, values(api.name_servers.clone())),
+            set("SOA", 900, vec![soa]),
+            set("NS", 172_800, api.name_servers.clone()),
         ]),
         tags: BTreeMap::new(),
     }

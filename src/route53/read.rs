@@ -71,6 +71,32 @@ pub struct Located {
 }
 
 impl ResourceRecordSet {
+    /// A simple record set (no routing policy, no alias) of these values.
+    pub fn simple(name: String, rtype: String, ttl: i64, values: Vec<String>) -> Self {
+        ResourceRecordSet {
+            name,
+            rtype,
+            set_identifier: None,
+            weight: None,
+            region: None,
+            geo_location: None,
+            failover: None,
+            multi_value_answer: None,
+            ttl: Some(ttl),
+            resource_records: Some(
+                values
+                    .into_iter()
+                    .map(|value| super::ResourceRecord { value })
+                    .collect(),
+            ),
+            alias_target: None,
+            health_check_id: None,
+            traffic_policy_instance_id: None,
+            cidr_routing_config: None,
+            geo_proximity_location: None,
+        }
+    }
+
     /// "Name Type (SetIdentifier)", for messages.
     pub fn describe(&self) -> String {
         match &self.set_identifier {

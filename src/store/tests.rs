@@ -1,32 +1,10 @@
 use super::journal::Journal;
 use super::*;
-use crate::route53::{Action, ResourceRecord};
+use crate::route53::Action;
 
 fn set(name: &str, rtype: &str, values: &[&str]) -> ResourceRecordSet {
-    ResourceRecordSet {
-        name: name.into(),
-        rtype: rtype.into(),
-        set_identifier: None,
-        weight: None,
-        region: None,
-        geo_location: None,
-        failover: None,
-        multi_value_answer: None,
-        ttl: Some(300),
-        resource_records: Some(
-            values
-                .iter()
-                .map(|v| ResourceRecord {
-                    value: v.to_string(),
-                })
-                .collect(),
-        ),
-        alias_target: None,
-        health_check_id: None,
-        traffic_policy_instance_id: None,
-        cidr_routing_config: None,
-        geo_proximity_location: None,
-    }
+    let values = values.iter().map(|v| v.to_string()).collect();
+    ResourceRecordSet::simple(name.into(), rtype.into(), 300, values)
 }
 
 fn apex() -> Vec<ResourceRecordSet> {

@@ -306,22 +306,7 @@ impl Control {
             } => (*id, *flags, q.clone()),
             _ => return None,
         };
-        let mut req = Request {
-            id,
-            flags,
-            question: &packet[HEADER_LEN..q.question_end],
-            qname: name::to_lowercase(q.qname(packet)),
-            peer,
-            framed: transport == Transport::Tcp,
-            // What a UDP reply may take: 512 octets, or the EDNS size both sides accept (RFC
-            // 6891 §6.2.5).
-            udp_room: q.edns.map_or(512, |e| {
-                (e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize).min(udp_room)
-            }),
-            now: tsig::now(),
-            verified: None,
-            q,
-        };
+        let mut req = Request::new(snap, packet, (id, flags, q), peer, transport, udp_room);
         let settings = self.settings.load();
         // RFC 8945 §5.2: a bad signature is answered NOTAUTH before anything else is looked at.
         req.verified = match req.verify(&settings.keys, packet) {
@@ -476,7 +461,34 @@ struct Request<'p> {
     verified: Option<Verified>,
 }
 
-impl Request<'_> {
+impl<'p> Request<'p> {
+    /// A control message's request: its header (ID, flags), question and sender.
+    fn new(
+        snap: &Snapshot,
+        packet: &'p [u8],
+        (id, flags, q): (u16, u16, packet::Query),
+        peer: Option<IpAddr>,
+        transport: Transport,
+        udp_room: usize,
+    ) -> Self {
+        Request {
+            id,
+            flags,
+            question: &packet[HEADER_LEN..q.question_end],
+            qname: name::to_lowercase(q.qname(packet)),
+            peer,
+            framed: transport == Transport::Tcp,
+            // What a UDP reply may take: 512 octets, or the EDNS size both sides accept (RFC
+            // 6891 §6.2.5).
+            udp_room: q.edns.map_or(512, |e| {
+                (e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize).min(udp_room)
+            }),
+            now: tsig::now(),
+            verified: None,
+            q,
+        }
+    }
+
     fn peer_text(&self) -> String {
         self.peer.map_or_else(|| "?".to_string(), |p| p.to_string())
     }

@@ -15,8 +15,8 @@ use super::tsig::ResponseSigner;
 use super::xfr::MessageStream;
 use super::{Control, Request};
 use crate::snapshot::Snapshot;
-use crate::wire::packet::{rcode, Parsed, HEADER_LEN};
-use crate::wire::{name, Transport};
+use crate::wire::packet::{rcode, Parsed};
+use crate::wire::Transport;
 
 /// Where an update's answer goes.
 pub enum ReplyTo {
@@ -126,20 +126,7 @@ impl Control {
             return;
         };
         let framed = transport == Transport::Tcp;
-        let req = Request {
-            id,
-            flags,
-            question: &packet[HEADER_LEN..q.question_end],
-            qname: name::to_lowercase(q.qname(packet)),
-            peer,
-            framed,
-            udp_room: q.edns.map_or(512, |e| {
-                (e.payload.max(512).min(snap.options.edns_payload.max(512)) as usize).min(4096)
-            }),
-            now: super::tsig::now(),
-            verified: None,
-            q,
-        };
+        let req = Request::new(snap, packet, (id, flags, q), peer, transport, 4096);
         let settings = self.settings.load();
         let verified = match req.verify(&settings.keys, packet) {
             Ok(v) => v,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::UpdateRr;
-use crate::route53::{Action, Change, ResourceRecord, ResourceRecordSet, ROUTE53_TYPES};
+use crate::route53::{Action, Change, ResourceRecordSet, ROUTE53_TYPES};
 use crate::store::{reversed_labels, route53_name, HostedZone};
 use crate::wire::packet::rcode;
 use crate::wire::{name, types};
@@ -454,30 +454,15 @@ fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Changed>, Refu
 
 /// A simple record set as Route 53 writes it.
 fn record_set(owner: &[u8], rtype: u16, ttl: u32, rdatas: &[Vec<u8>]) -> ResourceRecordSet {
-    ResourceRecordSet {
-        name: route53_name(owner),
-        rtype: types::mnemonic(rtype),
-        set_identifier: None,
-        weight: None,
-        region: None,
-        geo_location: None,
-        failover: None,
-        multi_value_answer: None,
-        ttl: Some(i64::from(ttl)),
-        resource_records: Some(
-            rdatas
-                .iter()
-                .map(|rd| ResourceRecord {
-                    value: crate::answer::explain::rdata_text(rtype, rd),
-                })
-                .collect(),
-        ),
-        alias_target: None,
-        health_check_id: None,
-        traffic_policy_instance_id: None,
-        cidr_routing_config: None,
-        geo_proximity_location: None,
-    }
+    ResourceRecordSet::simple(
+        route53_name(owner),
+        types::mnemonic(rtype),
+        i64::from(ttl),
+        rdatas
+            .iter()
+            .map(|rd| crate::answer::explain::rdata_text(rtype, rd))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::config::{Config, Overrides};
-use crate::route53::{Action, Change, ResourceRecord, ResourceRecordSet};
+use crate::route53::{Action, Change, ResourceRecordSet};
 use crate::store::{plan_changes, RecordSets};
 use crate::zone::describe;
 
@@ -24,30 +24,8 @@ fn config() -> Config {
 }
 
 fn set(name: &str, rtype: &str, values: &[&str]) -> ResourceRecordSet {
-    ResourceRecordSet {
-        name: name.into(),
-        rtype: rtype.into(),
-        set_identifier: None,
-        weight: None,
-        region: None,
-        geo_location: None,
-        failover: None,
-        multi_value_answer: None,
-        ttl: Some(300),
-        resource_records: Some(
-            values
-                .iter()
-                .map(|v| ResourceRecord {
-                    value: v.to_string(),
-                })
-                .collect(),
-        ),
-        alias_target: None,
-        health_check_id: None,
-        traffic_policy_instance_id: None,
-        cidr_routing_config: None,
-        geo_proximity_location: None,
-    }
+    let values = values.iter().map(|v| v.to_string()).collect();
+    ResourceRecordSet::simple(name.into(), rtype.into(), 300, values)
 }
 
 fn weighted(name: &str, id: &str, weight: i64, value: &str) -> ResourceRecordSet {

@@ -10,18 +10,8 @@ fn wire(text: &str) -> Vec<u8> {
 }
 
 fn set(name: &str, rtype: &str, ttl: i64, values: &[&str]) -> ResourceRecordSet {
-    ResourceRecordSet {
-        ttl: Some(ttl),
-        resource_records: Some(
-            values
-                .iter()
-                .map(|v| ResourceRecord {
-                    value: v.to_string(),
-                })
-                .collect(),
-        ),
-        ..record_set(&wire(name), types::from_mnemonic(rtype).unwrap(), 0, &[])
-    }
+    let values = values.iter().map(|v| v.to_string()).collect();
+    ResourceRecordSet::simple(name.into(), rtype.into(), ttl, values)
 }
 
 fn zone() -> HostedZone {
