@@ -49,50 +49,19 @@ JSON=${RESULTS%.txt}.json
 cmdline="RECORDS=$RECORDS CHANGES=$CHANGES SECONDS=$DURATION CLIENTS=$CLIENTS KIND=$KIND KNOT=$KNOT KNOT_JOURNAL_MODE=$KNOT_JOURNAL_MODE${POLICYDNS:+ POLICYDNS=$POLICYDNS}${POLICYDNS_BIN:+ POLICYDNS_BIN=$POLICYDNS_BIN} bench/update.sh"
 . bench/common.sh update python3 taskset
 
-say() { printf '[update] %s\n' "$*" >&2; }
-die() { printf '[update] ERROR: %s\n' "$*" >&2; exit 1; }
-on_error() {
-    for f in "$work"/*.log; do
-        [ -s "$f" ] && { echo "---- last lines of $f:" >&2; tail -n 15 "$f" >&2; }
-    done
-    return 0
-}
 trap on_error ERR
 
-BIN=${POLICYDNS:-${POLICYDNS_BIN:-target/release/policydns}}
-if [ -z "${NO_BUILD:-}" ] && [ -z "${POLICYDNS:-}${POLICYDNS_BIN:-}" ]; then
-    cargo build --release --quiet --bin policydns
-fi
-[ -x "$BIN" ] || die "$BIN is not an executable (build it, or give POLICYDNS=path)"
+policydns_binary
 [ -x "$PY" ] || die "no python at $PY (PYTHON=path; scripts/install-python-deps.sh makes the venv)"
 "$PY" -c 'import boto3' 2>/dev/null || die "$PY has no boto3"
 (( $(nproc) >= 2 )) || die "needs two cores (this machine has $(nproc))"
-BIN=$(realpath "$BIN")
-note=""
-[[ $BIN == *debug* ]] && note="NOTE: $BIN looks like a debug build -- its numbers say nothing about speed"
 knotd=$(command -v knotd || true)
 if [ "$KNOT" = 1 ] && [ -z "$knotd" ]; then
     say "knotd not found (apt-get install -y knot): Knot is skipped"
     KNOT=0
 fi
 
-port_busy() { # TCP or UDP port $1 on 127.0.0.1 in use?
-    python3 - "$1" <<'EOF'
-import socket, sys
-for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    try:
-        s.bind(("127.0.0.1", int(sys.argv[1])))
-    except OSError:
-        sys.exit(0)
-    finally:
-        s.close()
-sys.exit(1)
-EOF
-}
-for port in $DNS_PORT $API_PORT $KNOT_PORT; do
-    ! port_busy "$port" || die "port $port on 127.0.0.1 is in use (PORT_BASE=... moves them all)"
-done
+ports_free $DNS_PORT $API_PORT $KNOT_PORT
 
 wait_tcp() { # port pid what: until something accepts on 127.0.0.1:port (pid must live)
     local i

@@ -32,7 +32,6 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 import multiprocessing
 import os
 import random
@@ -40,6 +39,8 @@ import socket
 import struct
 import sys
 import time
+
+from benchlib import cpu_ticks, fmt, median, ms, pct
 
 ZONE = "bench.test."
 BATCH = 500
@@ -51,44 +52,8 @@ OP_UPDATE = 5
 
 
 # ------------------------------------------------------------------ small helpers
-def pct(values, p):
-    """Nearest-rank percentile (p in 0..100) of values; None when empty."""
-    if not values:
-        return None
-    s = sorted(values)
-    k = max(0, math.ceil(p / 100.0 * len(s)) - 1)
-    return s[k]
-
-
-def median(values):
-    return pct(values, 50)
-
-
-def ms(x):
-    return None if x is None else x * 1000.0
-
-
-def fmt(x, unit="ms", digits=2):
-    if x is None:
-        return "-"
-    return f"{x:.{digits}f} {unit}".rstrip()
-
-
 def log(msg):
     print(f"[update_bench] {msg}", file=sys.stderr, flush=True)
-
-
-def cpu_ticks(pid):
-    """utime+stime (+ reaped children) of a process, all its threads, in clock ticks."""
-    if not pid:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            s = f.read()
-    except OSError:
-        return None
-    fields = s[s.rindex(")") + 2:].split()  # fields[0] is field 3 (state)
-    return sum(int(fields[i]) for i in (11, 12, 13, 14))
 
 
 def address(i, base):
