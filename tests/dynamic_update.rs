@@ -308,8 +308,26 @@ fn refusals_carry_their_rcode_and_reason_and_change_nothing() {
         "update add c.dyn.test. 60 A 192.0.2.3",
     );
     assert!(!ok && out.contains("REFUSED"), "{out}");
+    // A message that does not read (cut inside its update section): FORMERR.
+    let mut cut = vec![0x12, 0x34, 0x28, 0x00, 0, 1, 0, 0, 0, 1, 0, 0];
+    cut.extend_from_slice(b"\x03dyn\x04test\x00\x00\x06\x00\x01\x01a\x03dyn");
+    match exchange(dns, Proto::Udp, &cut, Duration::from_secs(5)) {
+        Reply::Response(bytes) => {
+            let m = Message::from_vec(&bytes).unwrap();
+            assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+        }
+        other => panic!("no answer to a malformed update: {other:?}"),
+    }
     assert_eq!(answers(dns, "a.dyn.test.", 1).0, ResponseCode::NXDomain);
     assert_eq!(answers(dns, "c.dyn.test.", 1).0, ResponseCode::NXDomain);
+    // Every refusal above came from one client within seconds: the log says it once.
+    let refusals = s.server.log().matches("dynamic update refused").count();
+    assert_eq!(
+        refusals,
+        1,
+        "refusals are rate-limited in the log:\n{}",
+        s.server.log()
+    );
     assert_eq!(
         serial(dns),
         start + 1,
