@@ -35,6 +35,8 @@ pub struct Counters {
     pub received: AtomicU64,
     pub answered: AtomicU64,
     pub dropped: AtomicU64,
+    /// Dynamic updates handed to the change store, which answers them itself.
+    pub handed_over: AtomicU64,
 }
 
 /// Opens a UDP socket bound with SO_REUSEPORT so that several workers share the address and the
@@ -198,6 +200,7 @@ fn worker(
         counters.received.fetch_add(n as u64, Ordering::Relaxed);
         let snap = snapshot.load();
         let mut out = 0usize;
+        let mut handed_over = 0usize;
         let Batch {
             rx,
             tx,
@@ -223,6 +226,7 @@ fn worker(
                         to,
                     };
                     control.update(&snap, query, parsed, client, Transport::Udp, reply_to);
+                    handed_over += 1;
                 }
                 continue;
             }
@@ -249,7 +253,12 @@ fn worker(
         drop(snap);
         counters
             .dropped
-            .fetch_add((n - out) as u64, Ordering::Relaxed);
+            .fetch_add((n - out - handed_over) as u64, Ordering::Relaxed);
+        if handed_over > 0 {
+            counters
+                .handed_over
+                .fetch_add(handed_over as u64, Ordering::Relaxed);
+        }
         let mut sent = 0usize;
         while sent < out {
             // SAFETY: tx_msgs[sent..out] were filled above and point into `b`.
