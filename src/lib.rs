@@ -65,6 +65,7 @@ pub mod fuzzing;
 pub mod geo;
 pub mod health;
 pub mod load;
+pub mod log_limit;
 pub mod policy;
 pub mod route53;
 pub mod serve;

@@ -2,10 +2,8 @@
 //! (which checked their TSIG), allowed by `[api] allow_update`, applied by the committer in
 //! the same order as the Route 53 API's changes, and answered once durable and served.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -26,17 +24,20 @@ pub(super) async fn serve(
     publisher: Publisher,
     mut rx: mpsc::UnboundedReceiver<UpdateJob>,
 ) {
-    let log = Arc::new(RefusalLog::default());
     while let Some(job) = rx.recv().await {
-        let (store, publisher, log) = (store.clone(), publisher.clone(), log.clone());
-        tokio::spawn(async move { handle(&store, &publisher, &log, job).await });
+        let (store, publisher) = (store.clone(), publisher.clone());
+        tokio::spawn(async move { handle(&store, &publisher, job).await });
     }
 }
 
-async fn handle(store: &Store, publisher: &Publisher, log: &RefusalLog, job: UpdateJob) {
+async fn handle(store: &Store, publisher: &Publisher, job: UpdateJob) {
     let peer = job.peer;
+    // Refusals reach the log once per client every ten seconds, with the count left out.
     let refuse = |job: UpdateJob, rc: u16, ede: Option<(u16, String)>, why: &str| {
-        log.refused(peer, why);
+        if let Some(left_out) = crate::log_limit::admit(peer, "dynamic update refused") {
+            let peer = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
+            tracing::warn!(%peer, left_out, "dynamic update refused: {why}");
+        }
         job.answer(rc, ede);
     };
     let msg = match update::read(&job.packet) {
@@ -164,37 +165,5 @@ fn v4(ip: IpAddr) -> Option<IpAddr> {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
         IpAddr::V4(_) => None,
-    }
-}
-
-/// Refusals in the log: the first from a client in each ten seconds, then how many more there
-/// were, so a client that repeats a bad update cannot flood the log.
-#[derive(Default)]
-struct RefusalLog {
-    seen: Mutex<HashMap<Option<IpAddr>, (Instant, u64)>>,
-}
-
-const LOG_EVERY: Duration = Duration::from_secs(10);
-
-impl RefusalLog {
-    fn refused(&self, peer: Option<IpAddr>, why: &str) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let peer_text = peer.map_or_else(|| "?".to_string(), |p| p.to_string());
-        match seen.get_mut(&peer) {
-            Some((since, quiet)) if now.duration_since(*since) < LOG_EVERY => *quiet += 1,
-            Some((since, quiet)) => {
-                tracing::warn!(peer = %peer_text, suppressed = *quiet, "dynamic update refused: {why}");
-                *since = now;
-                *quiet = 0;
-            }
-            None => {
-                if seen.len() > 10_000 {
-                    seen.clear(); // bounded memory under a flood of sources
-                }
-                tracing::warn!(peer = %peer_text, "dynamic update refused: {why}");
-                seen.insert(peer, (now, 0));
-            }
-        }
     }
 }

@@ -334,7 +334,9 @@ impl Control {
         let mut stream = req.stream(if req.framed { 65535 } else { req.udp_room });
         stream.opt = q.edns.map(|_| snap.options.edns_payload);
         let refuse = |mut stream: MessageStream, rc: u16, why: &str| {
-            tracing::warn!(peer = %req.peer_text(), zone = %name::to_text(&req.qname), qtype = %types::mnemonic(q.qtype), "transfer refused: {why}");
+            if let Some(left_out) = crate::log_limit::admit(req.peer, "transfer refused") {
+                tracing::warn!(peer = %req.peer_text(), zone = %name::to_text(&req.qname), qtype = %types::mnemonic(q.qtype), left_out, "transfer refused: {why}");
+            }
             if rc == rcode::REFUSED {
                 stream.ede = Some(answer::ede::PROHIBITED);
             }
@@ -419,7 +421,9 @@ impl Control {
             } else {
                 rcode::NOTAUTH
             };
-            tracing::warn!(peer = %req.peer_text(), zone = %zone_text, "NOTIFY refused: not a secondary zone here");
+            if let Some(left_out) = crate::log_limit::admit(req.peer, "NOTIFY refused") {
+                tracing::warn!(peer = %req.peer_text(), zone = %zone_text, left_out, "NOTIFY refused: not a secondary zone here");
+            }
             return stream.error(rc, false);
         };
         let from_primary = req
@@ -433,7 +437,9 @@ impl Control {
             _ => false,
         };
         if req.q.qtype != types::SOA || !(from_primary || signed_by_primary_key) {
-            tracing::warn!(peer = %req.peer_text(), zone = %zone_text, primary = %primary.addr, "NOTIFY refused: not from the zone's primary");
+            if let Some(left_out) = crate::log_limit::admit(req.peer, "NOTIFY refused") {
+                tracing::warn!(peer = %req.peer_text(), zone = %zone_text, primary = %primary.addr, left_out, "NOTIFY refused: not from the zone's primary");
+            }
             return stream.error(rcode::REFUSED, false);
         }
         tracing::info!(peer = %req.peer_text(), zone = %zone_text, "NOTIFY received: refreshing");
@@ -529,7 +535,9 @@ impl<'p> Request<'p> {
             Ok(v) => return Ok(Some(v)),
             Err(rejected) => rejected,
         };
-        tracing::warn!(peer = %self.peer_text(), key = %name::to_text(&t.key), zone = %name::to_text(&self.qname), "TSIG rejected: {why:?}");
+        if let Some(left_out) = crate::log_limit::admit(self.peer, "TSIG rejected") {
+            tracing::warn!(peer = %self.peer_text(), key = %name::to_text(&t.key), zone = %name::to_text(&self.qname), left_out, "TSIG rejected: {why:?}");
+        }
         let stream =
             MessageStream::new(self.id, self.flags, self.question, self.framed, 65535, None);
         let mut msg = stream.error(rcode::NOTAUTH, false);
