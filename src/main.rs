@@ -193,6 +193,10 @@ struct Source {
     /// --tsig-key) or an address block (repeatable). Without it updates are refused.
     #[arg(long = "allow-update", value_name = "key:NAME|CIDR")]
     allow_update: Vec<String>,
+    /// Response-rate limiting: at most RATE alike UDP answers per second to one client network
+    /// (window 15 s, slip 2, /24 and /56; the rest in [server] rrl_*). Off by default.
+    #[arg(long = "rrl", value_name = "RATE")]
+    rrl: Option<u32>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -225,6 +229,7 @@ impl Source {
             api_listen: self.api_listen.clone(),
             api_keys: self.api_key.clone(),
             allow_update: self.allow_update.clone(),
+            rrl: self.rrl,
         };
         let no_zones = self.zone.is_empty()
             && self.route53.is_empty()

@@ -29,6 +29,8 @@ pub struct Options {
     pub identity: Option<Box<[u8]>>,
     /// EDNS NSID (RFC 5001) sent to clients that ask; `None` sends nothing.
     pub nsid: Option<Box<[u8]>>,
+    /// Response-rate limiting of UDP answers; off (`None`) by default, as in BIND and Knot.
+    pub rrl: Option<Arc<crate::server::rrl::RrlSettings>>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             ),
             identity: None,
             nsid: None,
+            rrl: None,
         }
     }
 }

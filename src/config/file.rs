@@ -464,6 +464,15 @@ pub(super) struct ServerSection {
     pub(super) state_dir: Option<PathBuf>,
     /// Refuse to start when a zone fails to load.
     pub(super) strict: Option<bool>,
+    /// Response-rate limiting (`server::rrl`): off unless a rate is given.
+    pub(super) rrl_responses_per_second: Option<u32>,
+    pub(super) rrl_errors_per_second: Option<u32>,
+    pub(super) rrl_window: Option<u32>,
+    pub(super) rrl_slip: Option<u32>,
+    pub(super) rrl_ipv4_prefix_length: Option<u8>,
+    pub(super) rrl_ipv6_prefix_length: Option<u8>,
+    #[serde(default)]
+    pub(super) rrl_exempt: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

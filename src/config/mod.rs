@@ -157,6 +157,8 @@ pub struct Overrides {
     pub api_keys: Vec<String>,
     /// `--allow-update CIDR|key:NAME`: who may send dynamic updates to the hosted zones.
     pub allow_update: Vec<String>,
+    /// `--rrl RATE`: response-rate limiting at RATE answers per second per client network.
+    pub rrl: Option<u32>,
     /// What the Route 53 API's store adds (the running server passes it on reload).
     pub api: ApiInputs,
 }
@@ -246,7 +248,7 @@ impl Config {
                 "no zones to serve: add [[zone]] tables to the config, --zone ORIGIN=FILE or --route53 ORIGIN=FILE".into(),
             );
         }
-        let options = answer_options(&s, &mut errors);
+        let options = answer_options(&s, cli, &mut errors);
         let tcp_max_connections = s.tcp_max_connections.unwrap_or(1024);
         if tcp_max_connections == 0 {
             errors.push("tcp_max_connections must be at least 1".into());
@@ -373,7 +375,7 @@ fn listen_addresses(
 }
 
 /// `[server]`'s answering choices.
-fn answer_options(s: &file::ServerSection, errors: &mut Vec<String>) -> Options {
+fn answer_options(s: &file::ServerSection, cli: &Overrides, errors: &mut Vec<String>) -> Options {
     let edns_payload = s.edns_payload.unwrap_or(1232);
     if !(512..=4096).contains(&edns_payload) {
         errors.push(format!(
@@ -395,7 +397,47 @@ fn answer_options(s: &file::ServerSection, errors: &mut Vec<String>) -> Options 
         },
         identity: nonempty(&s.identity),
         nsid: nonempty(&s.nsid),
+        rrl: rrl_settings(s, cli, errors).map(std::sync::Arc::new),
     }
+}
+
+/// `[server] rrl_*` and `--rrl RATE`: off unless a rate is given.
+fn rrl_settings(
+    s: &file::ServerSection,
+    cli: &Overrides,
+    errors: &mut Vec<String>,
+) -> Option<crate::server::rrl::RrlSettings> {
+    let rate = cli.rrl.or(s.rrl_responses_per_second).filter(|&r| r > 0)?;
+    let mut r = crate::server::rrl::RrlSettings::at_rate(rate);
+    r.errors_per_second = s.rrl_errors_per_second.unwrap_or(rate);
+    r.window = s.rrl_window.unwrap_or(r.window);
+    r.slip = s.rrl_slip.unwrap_or(r.slip);
+    r.ipv4_prefix = s.rrl_ipv4_prefix_length.unwrap_or(r.ipv4_prefix);
+    r.ipv6_prefix = s.rrl_ipv6_prefix_length.unwrap_or(r.ipv6_prefix);
+    if r.window == 0 || r.window > 3600 {
+        errors.push(format!(
+            "rrl_window {} must be between 1 and 3600 seconds",
+            r.window
+        ));
+    }
+    if r.slip > 10 {
+        errors.push(format!(
+            "rrl_slip {} must be between 0 (drop every limited answer) and 10",
+            r.slip
+        ));
+    }
+    if r.ipv4_prefix > 32 || r.ipv6_prefix > 128 {
+        errors.push(
+            "rrl_ipv4_prefix_length is at most 32 and rrl_ipv6_prefix_length at most 128".into(),
+        );
+    }
+    for e in &s.rrl_exempt {
+        match e.parse::<ipnetwork::IpNetwork>() {
+            Ok(n) => r.exempt.push(n),
+            Err(_) => errors.push(format!("rrl_exempt {e:?} is not an address or CIDR block")),
+        }
+    }
+    Some(r)
 }
 
 /// The tables of `[[key]]` in `raw`, by their `id_field`.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::rrl::{self, Limiter, Verdict};
 use crate::answer;
 use crate::snapshot::Snapshot;
 use crate::transfer::update::ReplyTo;
@@ -37,6 +38,8 @@ pub struct Counters {
     pub dropped: AtomicU64,
     /// Dynamic updates handed to the change store, which answers them itself.
     pub handed_over: AtomicU64,
+    /// Answers response-rate limiting dropped (those it truncated are answered).
+    pub rate_limited: AtomicU64,
 }
 
 /// Opens a UDP socket bound with SO_REUSEPORT so that several workers share the address and the
@@ -177,6 +180,9 @@ fn worker(
     // Dynamic updates are answered later, by the change store, from a copy of this socket.
     let reply_socket: Option<Arc<std::net::UdpSocket>> =
         socket.try_clone().ok().map(|s| Arc::new(s.into()));
+    // Response-rate limiting: this worker's own table, made when it is first turned on.
+    let mut rrl: Option<Box<Limiter>> = None;
+    let started = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
         for m in b.rx_msgs.iter_mut() {
             m.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -199,6 +205,11 @@ fn worker(
         let n = n as usize;
         counters.received.fetch_add(n as u64, Ordering::Relaxed);
         let snap = snapshot.load();
+        let rrl_now = snap
+            .options
+            .rrl
+            .as_ref()
+            .map(|_| started.elapsed().as_secs() as u32);
         let mut out = 0usize;
         let mut handed_over = 0usize;
         let Batch {
@@ -238,6 +249,18 @@ fn worker(
             if resp_len == 0 {
                 continue;
             }
+            let mut resp_len = resp_len;
+            if let (Some(settings), Some(now), Some(ip)) = (&snap.options.rrl, rrl_now, client) {
+                let limiter = rrl.get_or_insert_with(Box::default);
+                match limiter.check(settings, now, ip, &tx[out][..resp_len]) {
+                    Verdict::Send => {}
+                    Verdict::Slip => resp_len = rrl::slip(&mut tx[out], resp_len),
+                    Verdict::Drop => {
+                        counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+            }
             tx_iov[out] = libc::iovec {
                 iov_base: tx[out].as_mut_ptr().cast(),
                 iov_len: resp_len,
@@ -254,6 +277,7 @@ fn worker(
         counters
             .dropped
             .fetch_add((n - out - handed_over) as u64, Ordering::Relaxed);
+        // (rate-limited answers are among the dropped, and counted apart as well)
         if handed_over > 0 {
             counters
                 .handed_over
