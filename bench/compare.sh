@@ -15,6 +15,7 @@
 #   SERVERS="echo policydns nsd knot gdnsd"   which to run (order = table order)
 #   SERVER_CPU=0 PERF_CPU=1   cores for taskset
 #   NO_BUILD=1         skip `cargo build` (use the binaries in target/release)
+#   POLICYDNS_ARGS="--rrl 1000000"   more arguments for `policydns serve` (measure a feature)
 #   POLICYDNS_BIN=path use this policydns binary instead of building one
 #   KEEP=1             keep the temp dir (configs, logs, raw dnsperf output)
 #   WARMUP=2           unmeasured seconds of load per server before round 1
@@ -323,7 +324,8 @@ start_server() { # name -> sets PID[name]; server output -> $WORK/name.out
     local -a cmd
     case $s in
         echo)      cmd=("${BIN[echo]}" --listen "$ADDR:$port") ;;
-        policydns) cmd=("${BIN[policydns]}" serve --listen "$ADDR:$port" --zone "$ZONE_ORIGIN=$ZONE" --udp-workers 1) ;;
+        policydns) # shellcheck disable=SC2206 # POLICYDNS_ARGS is split into words on purpose
+                   cmd=("${BIN[policydns]}" serve --listen "$ADDR:$port" --zone "$ZONE_ORIGIN=$ZONE" --udp-workers 1 ${POLICYDNS_ARGS:-}) ;;
         nsd)       write_nsd;   cmd=("${BIN[nsd]}" -d -c "$WORK/nsd/nsd.conf") ;;
         knot)      write_knot;  cmd=("${BIN[knot]}" -c "$WORK/knot/knot.conf") ;;
         gdnsd)     write_gdnsd; cmd=("${BIN[gdnsd]}" -c "$WORK/gdnsd/etc" start) ;;
