@@ -15,9 +15,15 @@ pub const EVERY: Duration = Duration::from_secs(10);
 /// then logs one line per source, never more than this many at once).
 const MAX_SOURCES: usize = 10_000;
 
+/// A client and the kind of line it caused.
+type Source = (Option<IpAddr>, &'static str);
+
+/// When the source's last line went out, and how many were left out since.
+type Seen = (Instant, u64);
+
 #[derive(Default)]
 pub struct LogLimit {
-    seen: Mutex<HashMap<(Option<IpAddr>, &'static str), (Instant, u64)>>,
+    seen: Mutex<HashMap<Source, Seen>>,
 }
 
 impl LogLimit {

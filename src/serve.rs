@@ -36,7 +36,7 @@ pub fn listeners(config: &Config) -> Listeners {
         udp_workers: config.udp_workers,
         tcp: crate::server::tcp::Limits {
             idle_timeout: config.tcp_idle_timeout,
-            max_connections: config.tcp_max_connections,
+            connections: config.tcp_connections,
         },
     }
 }

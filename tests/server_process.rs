@@ -139,12 +139,12 @@ fn a_stalled_tcp_client_does_not_hold_up_others_and_is_closed_when_idle() {
 }
 
 #[test]
-fn connections_over_the_cap_are_closed_at_once() {
+fn connections_over_the_cap_make_room_by_closing_the_longest_idle() {
     let dir = TempDir::new("cap");
     let zone = dir.write("z", ZONE);
     let config = dir.write(
         "c.toml",
-        "[server]\ntcp_max_connections = 2\ntcp_idle_timeout_secs = 30\n",
+        "[server]\ntcp_max_connections = 2\ntcp_max_connections_per_network = 3\ntcp_idle_timeout_secs = 30\n",
     );
     let s = start(
         &dir,
@@ -163,14 +163,39 @@ fn connections_over_the_cap_are_closed_at_once() {
         assert_eq!(tcp_read(&mut c).metadata.id, id);
         held.push(c);
     }
-    let mut third = TcpStream::connect(s.addr).unwrap();
+    // The cap is full of idle connections: the longest idle (the first) is closed for a
+    // newcomer from another network, which is answered (RFC 7766 §6.2.3).
+    let third = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    third
+        .bind(
+            &"127.0.1.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    third.connect(&s.addr.into()).unwrap();
+    let mut third: TcpStream = third.into();
     third
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    let _ = third.write_all(&[0, 12]);
+    tcp_send(
+        &mut third,
+        &query_bytes(7, "www.example.test.", RecordType::A),
+    );
+    assert_eq!(tcp_read(&mut third).metadata.id, 7);
     let mut buf = [0u8; 2];
-    let n = third.read(&mut buf).unwrap_or(0);
-    assert_eq!(n, 0, "the third connection is closed without an answer");
+    let n = held[0].read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the longest-idle connection is closed");
+    tcp_send(
+        &mut held[1],
+        &query_bytes(8, "www.example.test.", RecordType::A),
+    );
+    assert_eq!(
+        tcp_read(&mut held[1]).metadata.id,
+        8,
+        "the other one is kept"
+    );
     // UDP is unaffected.
     assert_eq!(
         udp(s.addr, "www.example.test.", RecordType::A)

@@ -454,6 +454,10 @@ pub(super) struct ServerSection {
     pub(super) nsid: Option<String>,
     pub(super) tcp_idle_timeout_secs: Option<u64>,
     pub(super) tcp_max_connections: Option<usize>,
+    /// Connections at once from one client network (`server::tcp::clients`).
+    pub(super) tcp_max_connections_per_network: Option<usize>,
+    pub(super) tcp_ipv4_prefix_length: Option<u8>,
+    pub(super) tcp_ipv6_prefix_length: Option<u8>,
     /// GeoIP database (.mmdb) for geolocation, latency and geoproximity routing.
     pub(super) geoip: Option<PathBuf>,
     /// Measured round-trip times from client networks to regions, for latency routing.

@@ -13,6 +13,7 @@
 //! nsid = "ns1"               # EDNS NSID; absent sends none
 //! tcp_idle_timeout_secs = 10
 //! tcp_max_connections = 1024
+//! tcp_max_connections_per_network = 256   # per /24 (IPv4) or /56 (IPv6)
 //!
 //! [[zone]]
 //! origin = "example.test."
@@ -71,7 +72,8 @@ pub struct Config {
     pub default_listen: bool,
     pub udp_workers: usize,
     pub tcp_idle_timeout: Duration,
-    pub tcp_max_connections: usize,
+    /// TCP connections at once, in all and per client network.
+    pub tcp_connections: crate::server::tcp::clients::ConnectionLimits,
     pub options: Options,
     pub zones: Vec<ZoneSpec>,
     /// Record sets with routing policies, all zones together.
@@ -249,10 +251,7 @@ impl Config {
             );
         }
         let options = answer_options(&s, cli, &mut errors);
-        let tcp_max_connections = s.tcp_max_connections.unwrap_or(1024);
-        if tcp_max_connections == 0 {
-            errors.push("tcp_max_connections must be at least 1".into());
-        }
+        let tcp_connections = tcp_connection_limits(&s, &mut errors);
         let status_listen = match cli.status_listen.clone().or(s.status_listen.clone()) {
             None => None,
             Some(text) => match text.parse::<SocketAddr>() {
@@ -309,7 +308,7 @@ impl Config {
             default_listen,
             udp_workers,
             tcp_idle_timeout: Duration::from_secs(s.tcp_idle_timeout_secs.unwrap_or(10).max(1)),
-            tcp_max_connections,
+            tcp_connections,
             options,
             zones,
             record_sets,
@@ -399,6 +398,35 @@ fn answer_options(s: &file::ServerSection, cli: &Overrides, errors: &mut Vec<Str
         nsid: nonempty(&s.nsid),
         rrl: rrl_settings(s, cli, errors).map(std::sync::Arc::new),
     }
+}
+
+/// `[server] tcp_max_connections*` and the prefix lengths that make a client network.
+fn tcp_connection_limits(
+    s: &file::ServerSection,
+    errors: &mut Vec<String>,
+) -> crate::server::tcp::clients::ConnectionLimits {
+    let mut l = crate::server::tcp::clients::ConnectionLimits::default();
+    l.max_total = s.tcp_max_connections.unwrap_or(l.max_total);
+    if l.max_total == 0 {
+        errors.push("tcp_max_connections must be at least 1".into());
+    }
+    // One network may hold a quarter of the slots unless told otherwise, and never more than
+    // all of them.
+    l.max_per_network = s
+        .tcp_max_connections_per_network
+        .unwrap_or(l.max_total.div_ceil(4).max(1))
+        .min(l.max_total);
+    if s.tcp_max_connections_per_network == Some(0) {
+        errors.push("tcp_max_connections_per_network must be at least 1".into());
+    }
+    l.ipv4_prefix = s.tcp_ipv4_prefix_length.unwrap_or(l.ipv4_prefix);
+    l.ipv6_prefix = s.tcp_ipv6_prefix_length.unwrap_or(l.ipv6_prefix);
+    if l.ipv4_prefix > 32 || l.ipv6_prefix > 128 {
+        errors.push(
+            "tcp_ipv4_prefix_length is at most 32 and tcp_ipv6_prefix_length at most 128".into(),
+        );
+    }
+    l
 }
 
 /// `[server] rrl_*` and `--rrl RATE`: off unless a rate is given.

@@ -1,6 +1,7 @@
 //! Sockets and workers: UDP on dedicated threads (`udp`), TCP on tokio (`tcp`), both reading
 //! the same atomically swapped [`Snapshot`].
 
+pub mod network;
 pub mod rrl;
 pub mod tcp;
 pub mod udp;

@@ -123,7 +123,7 @@ impl Limiter {
             return Verdict::Send;
         }
         b.limited = b.limited.wrapping_add(1);
-        if s.slip > 0 && b.limited % s.slip == 0 {
+        if s.slip > 0 && b.limited.is_multiple_of(s.slip) {
             Verdict::Slip
         } else {
             Verdict::Drop
@@ -133,26 +133,7 @@ impl Limiter {
 
 /// The client's network: its address cut to the prefix, as octets.
 fn network(s: &RrlSettings, client: IpAddr) -> [u8; 17] {
-    let mut out = [0u8; 17];
-    let (octets, prefix): (&[u8], u8) = match client {
-        IpAddr::V4(a) => {
-            out[16] = 4;
-            (&a.octets()[..], s.ipv4_prefix.min(32))
-        }
-        IpAddr::V6(a) => {
-            out[16] = 6;
-            (&a.octets()[..], s.ipv6_prefix.min(128))
-        }
-    };
-    // Copied whole, then cut: no allocation.
-    let mut bytes = [0u8; 16];
-    bytes[..octets.len()].copy_from_slice(octets);
-    for (i, b) in bytes.iter_mut().enumerate() {
-        let keep = (prefix as usize).saturating_sub(i * 8).min(8);
-        *b &= if keep == 0 { 0 } else { 0xFFu8 << (8 - keep) };
-    }
-    out[..16].copy_from_slice(&bytes);
-    out
+    super::network::of(client, s.ipv4_prefix, s.ipv6_prefix)
 }
 
 /// What makes answers alike, and the rate they share: (name and type) for answers with data,
