@@ -17,6 +17,8 @@
 #   NO_BUILD=1         skip `cargo build` (use the binaries in target/release)
 #   POLICYDNS_ARGS="--rrl 1000000"   more arguments for `policydns serve` (measure a feature)
 #   POLICYDNS_BIN=path use this policydns binary instead of building one
+#   DNSPERF_ARGS="-E 10:2464c4abcf10c957"   more arguments for dnsperf, for every
+#                      server (this one: a DNS client cookie in every query)
 #   KEEP=1             keep the temp dir (configs, logs, raw dnsperf output)
 #   WARMUP=2           unmeasured seconds of load per server before round 1
 #   QUIET_WAIT=60      before each run, wait up to this many seconds for the
@@ -448,7 +450,7 @@ run_dnsperf() { # server seconds outfile
     # at once (bash runs traps only after a foreground child returns).
     taskset -c "$PERF_CPU" python3 -c "$RUSAGE_WRAPPER" "$3.cpu" \
         dnsperf -s "$ADDR" -p "${PORT[$1]}" -d "$QUERIES" \
-        -c "$CLIENTS" -q "$OUTSTANDING" -T 1 -l "$2" >"$3" 2>&1 &
+        -c "$CLIENTS" -q "$OUTSTANDING" -T 1 -l "$2" ${DNSPERF_ARGS:-} >"$3" 2>&1 &
     DNSPERF_PID=$!
     local rc=0
     wait "$DNSPERF_PID" || rc=$?
@@ -548,6 +550,8 @@ TABLE=$WORK/table.txt
     echo "rounds R=$R x D=${D}s per server; dnsperf -c $CLIENTS -q $OUTSTANDING -T 1 on cpu $PERF_CPU; servers on cpu $SERVER_CPU, 1 worker"
     echo "zone: $(head -n2 "$WORK/zone/summary.txt" | tr '\n' ' ')"
     echo "background load on the cores before start: $BG_LOAD"
+    [[ -n ${POLICYDNS_ARGS:-} ]] && echo "policydns serve ... $POLICYDNS_ARGS"
+    [[ -n ${DNSPERF_ARGS:-} ]] && echo "dnsperf ... $DNSPERF_ARGS (every server)"
     versions
     [[ " ${SELECTED[*]} " == *" policydns "* && " ${ACTIVE[*]} " != *" policydns "* ]] && \
         echo "NOTE: policydns was skipped (did not build or did not answer correctly)"

@@ -31,6 +31,9 @@ pub struct Options {
     pub nsid: Option<Box<[u8]>>,
     /// Response-rate limiting of UDP answers; off (`None`) by default, as in BIND and Knot.
     pub rrl: Option<Arc<crate::server::rrl::RrlSettings>>,
+    /// DNS cookies (RFC 7873/9018): the secrets server cookies are made and checked with;
+    /// `None` ignores COOKIE options (as a server without cookies does).
+    pub cookies: Option<Arc<crate::wire::cookie::Secrets>>,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
             identity: None,
             nsid: None,
             rrl: None,
+            cookies: None,
         }
     }
 }

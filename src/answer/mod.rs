@@ -18,7 +18,7 @@ use std::net::IpAddr;
 
 use crate::snapshot::Snapshot;
 use crate::wire::packet::{self, hflags, rcode, ClientSubnet, Parsed, Query};
-use crate::wire::{types, Transport, MAX_MESSAGE};
+use crate::wire::{cookie, types, Transport, MAX_MESSAGE};
 use select::Selector;
 pub use writer::Full;
 use writer::{Owner, Writer, AN, AR, NS};
@@ -98,6 +98,7 @@ pub fn respond_parsed(
             rcode,
             question.as_ref(),
             transport,
+            client,
             out,
         ),
         Parsed::Query(q) => answer(snap, packet, &q, transport, client, out),
@@ -115,10 +116,62 @@ fn size_limit(snap: &Snapshot, q: Option<&Query>, transport: Transport) -> usize
     }
 }
 
+/// The COOKIE option we answer with (RFC 7873 §5.2.3–5.2.5): the client's cookie and a fresh
+/// server cookie for its address — whether the one it sent back was valid or not (a client
+/// with a stale or foreign cookie learns a good one; only rate limiting tells them apart).
+#[derive(Debug, Clone, Copy)]
+struct CookieReply {
+    client: [u8; cookie::CLIENT_LEN],
+    server: [u8; cookie::SERVER_LEN],
+}
+
+/// COOKIE option: code, length, client and server cookie.
+const COOKIE_LEN: usize = 4 + cookie::CLIENT_LEN + cookie::SERVER_LEN;
+
+fn cookie_reply(
+    snap: &Snapshot,
+    packet: &[u8],
+    q: &Query,
+    client: Option<IpAddr>,
+) -> Option<CookieReply> {
+    let secrets = snap.options.cookies.as_deref()?;
+    let at = q.edns?.cookie?;
+    let ip = client?;
+    let (client_cookie, _) = at.parts(packet);
+    Some(CookieReply {
+        client: *client_cookie,
+        server: secrets.server_cookie(client_cookie, ip, cookie::now()),
+    })
+}
+
+/// Whether the query carries a server cookie we made for this client (RFC 7873 §5.2.4): the
+/// client has received our answers at its address, so it is not a forged source. Response-rate
+/// limiting lets such queries through, as BIND does.
+pub fn cookie_proves_address(
+    snap: &Snapshot,
+    packet: &[u8],
+    parsed: &Parsed,
+    client: Option<IpAddr>,
+) -> bool {
+    let (Some(secrets), Parsed::Query(q), Some(ip)) =
+        (snap.options.cookies.as_deref(), parsed, client)
+    else {
+        return false;
+    };
+    let Some(at) = q.edns.and_then(|e| e.cookie) else {
+        return false;
+    };
+    let (client_cookie, server_cookie) = at.parts(packet);
+    secrets.valid(client_cookie, server_cookie, ip, cookie::now())
+}
+
 /// The room our OPT takes, an EDE option included (reserved whether it is sent or not).
-fn opt_len(snap: &Snapshot, q: &Query) -> usize {
+fn opt_len(snap: &Snapshot, q: &Query, cookie: Option<&CookieReply>) -> usize {
     let Some(e) = q.edns else { return 0 };
     let mut len = 11 + EDE_LEN;
+    if cookie.is_some() {
+        len += COOKIE_LEN;
+    }
     if e.nsid {
         if let Some(n) = &snap.options.nsid {
             len += 4 + n.len();
@@ -163,6 +216,7 @@ fn write_opt(
     q: &Query,
     rc: Rcode,
     scope: u8,
+    cookie: Option<&CookieReply>,
 ) -> Result<(), Full> {
     let Some(e) = q.edns else { return Ok(()) };
     let ede = rc.ede;
@@ -179,6 +233,9 @@ fn write_opt(
     if let Some(ecs) = e.ecs {
         rdlen += 8 + ecs.addr_len();
     }
+    if cookie.is_some() {
+        rdlen += COOKIE_LEN;
+    }
     w.bytes(&[0])?;
     w.u16(types::OPT)?;
     w.u16(snap.options.edns_payload)?;
@@ -193,6 +250,12 @@ fn write_opt(
     }
     if let Some(ecs) = e.ecs {
         write_ecs(w, &ecs, scope.min(ecs.source_prefix))?;
+    }
+    if let Some(c) = cookie {
+        w.u16(cookie::OPTION)?;
+        w.u16((cookie::CLIENT_LEN + cookie::SERVER_LEN) as u16)?;
+        w.bytes(&c.client)?;
+        w.bytes(&c.server)?;
     }
     if let Some(code) = ede {
         w.u16(15)?;
@@ -221,6 +284,7 @@ fn error_response(
     rc: u16,
     q: Option<&Query>,
     transport: Transport,
+    client: Option<IpAddr>,
     out: &mut [u8],
 ) -> usize {
     if out.len() < packet::HEADER_LEN {
@@ -233,7 +297,8 @@ fn error_response(
     if let Some(q) = q {
         if w.bytes(&packet[packet::HEADER_LEN..q.question_end]).is_ok() {
             qd = 1;
-            let _ = write_opt(&mut w, snap, q, rc.into(), 0);
+            let cookie = cookie_reply(snap, packet, q, client);
+            let _ = write_opt(&mut w, snap, q, rc.into(), 0, cookie.as_ref());
         }
     }
     let (pos, counts) = (w.pos, w.counts);
@@ -251,11 +316,13 @@ fn answer(
 ) -> usize {
     let mut sel = Selector::new(snap, client, q.edns.and_then(|e| e.ecs));
     let limit = size_limit(snap, Some(q), transport).min(out.len());
-    if limit < q.question_end + opt_len(snap, q) {
+    let cookie = cookie_reply(snap, packet, q, client);
+    let opt_len = opt_len(snap, q, cookie.as_ref());
+    if limit < q.question_end + opt_len {
         return 0;
     }
     write_header(out, q.id, q.flags, rcode::NOERROR);
-    let section_limit = limit - opt_len(snap, q);
+    let section_limit = limit - opt_len;
     let mut w = Writer::new(out, packet::HEADER_LEN, section_limit);
     let qname_wire = q.qname(packet);
     w.bytes(&packet[packet::HEADER_LEN..q.question_end])
@@ -278,7 +345,7 @@ fn answer(
     };
     w.set_limit(limit);
     set_rcode(w.buf(), rc.code);
-    write_opt(&mut w, snap, q, rc, sel.scope).expect("space reserved");
+    write_opt(&mut w, snap, q, rc, sel.scope, cookie.as_ref()).expect("space reserved");
     let (pos, counts) = (w.pos, w.counts);
     set_counts(out, 1, counts);
     pos

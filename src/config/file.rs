@@ -477,6 +477,11 @@ pub(super) struct ServerSection {
     pub(super) rrl_ipv6_prefix_length: Option<u8>,
     #[serde(default)]
     pub(super) rrl_exempt: Vec<String>,
+    /// DNS cookies (`wire::cookie`): on unless false.
+    pub(super) cookies: Option<bool>,
+    /// Shared secrets, 32 hex digits each: the first makes cookies, all are accepted.
+    #[serde(default)]
+    pub(super) cookie_secret: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@
 //! version = "policydns"      # CH TXT version.bind; "" refuses the query
 //! identity = "ns1"           # CH TXT id.server; absent or "" refuses the query
 //! nsid = "ns1"               # EDNS NSID; absent sends none
+//! cookies = true             # DNS cookies (RFC 7873/9018); cookie_secret = ["32 hex digits", …]
 //! tcp_idle_timeout_secs = 10
 //! tcp_max_connections = 1024
 //! tcp_max_connections_per_network = 256   # per /24 (IPv4) or /56 (IPv6)
@@ -397,7 +398,49 @@ fn answer_options(s: &file::ServerSection, cli: &Overrides, errors: &mut Vec<Str
         identity: nonempty(&s.identity),
         nsid: nonempty(&s.nsid),
         rrl: rrl_settings(s, cli, errors).map(std::sync::Arc::new),
+        cookies: cookie_secrets(s, errors).map(std::sync::Arc::new),
     }
+}
+
+/// `[server] cookies` and `cookie_secret`: on by default (as in BIND), with a secret of this
+/// process's own unless the operator names the ones a set of servers shares.
+fn cookie_secrets(
+    s: &file::ServerSection,
+    errors: &mut Vec<String>,
+) -> Option<crate::wire::cookie::Secrets> {
+    if !s.cookies.unwrap_or(true) {
+        return None;
+    }
+    let mut secrets = Vec::new();
+    for (i, text) in s.cookie_secret.iter().enumerate() {
+        match data_encoding::HEXLOWER_PERMISSIVE.decode(text.as_bytes()) {
+            Ok(b) if b.len() == 16 => secrets.push(<[u8; 16]>::try_from(b).expect("16 octets")),
+            // The secret itself is never repeated in a message.
+            _ => errors.push(format!(
+                "cookie_secret #{}: must be 32 hexadecimal digits (128 bits), e.g. from `openssl rand -hex 16`",
+                i + 1
+            )),
+        }
+    }
+    let mut secrets = secrets.into_iter();
+    let current = secrets.next().unwrap_or_else(process_cookie_secret);
+    Some(crate::wire::cookie::Secrets {
+        current,
+        previous: secrets.collect(),
+    })
+}
+
+/// A secret made once per process, so cookies stay valid across reloads.
+fn process_cookie_secret() -> [u8; 16] {
+    static SECRET: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
+    *SECRET.get_or_init(|| {
+        use ring::rand::SecureRandom;
+        let mut s = [0u8; 16];
+        ring::rand::SystemRandom::new()
+            .fill(&mut s)
+            .expect("the system's random source");
+        s
+    })
 }
 
 /// `[server] tcp_max_connections*` and the prefix lengths that make a client network.

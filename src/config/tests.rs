@@ -135,3 +135,43 @@ fn every_bad_key_of_every_table_is_reported_at_its_line() {
     assert!(at(19, "`wieght`"), "{problems:#?}");
     assert!(at(22, "`bogus`"), "{problems:#?}");
 }
+
+#[test]
+fn tcp_limits_and_cookie_secrets_are_read_and_a_bad_secret_is_not_repeated() {
+    let (_d, p) = write(
+        "[server]\ntcp_max_connections = 100\ncookie_secret = [\"e5e973e5a6b2a43f48e7dc849e37bfcf\", \"445536bcd2513298075a5d379663c962\"]\n[[zone]]\norigin = \"a.test.\"\nfile = \"a\"\n",
+    );
+    let c = Config::load(Some(&p), &Overrides::default()).unwrap();
+    assert_eq!(c.tcp_connections.max_total, 100);
+    assert_eq!(
+        c.tcp_connections.max_per_network, 25,
+        "a quarter by default"
+    );
+    let secrets = c.options.cookies.expect("cookies on by default");
+    assert_eq!(secrets.current[0], 0xe5);
+    assert_eq!(secrets.previous.len(), 1);
+
+    let (_d, p) = write(
+        "[server]\ncookie_secret = [\"not-a-secret-but-private\"]\ntcp_max_connections_per_network = 0\n[[zone]]\norigin = \"a.test.\"\nfile = \"a\"\n",
+    );
+    let e = Config::load(Some(&p), &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cookie_secret #1") && e.contains("32 hexadecimal digits"),
+        "{e}"
+    );
+    assert!(e.contains("tcp_max_connections_per_network"), "{e}");
+    assert!(
+        !e.contains("not-a-secret-but-private"),
+        "the secret is not repeated: {e}"
+    );
+
+    let (_d, p) =
+        write("[server]\ncookies = false\n[[zone]]\norigin = \"a.test.\"\nfile = \"a\"\n");
+    assert!(Config::load(Some(&p), &Overrides::default())
+        .unwrap()
+        .options
+        .cookies
+        .is_none());
+}

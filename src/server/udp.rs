@@ -230,6 +230,9 @@ fn worker(
             let client = source_ip(&addrs[i]);
             let query = &rx[i][..len];
             let parsed = packet::parse(query);
+            // Checked only with rate limiting on: a client that returns our cookie is exempt.
+            let proven =
+                rrl_now.is_some() && answer::cookie_proves_address(&snap, query, &parsed, client);
             if parsed.is_update() {
                 if let (Some(socket), Some(to)) = (&reply_socket, source_addr(&addrs[i])) {
                     let reply_to = ReplyTo::Udp {
@@ -250,7 +253,9 @@ fn worker(
                 continue;
             }
             let mut resp_len = resp_len;
-            if let (Some(settings), Some(now), Some(ip)) = (&snap.options.rrl, rrl_now, client) {
+            if let (Some(settings), Some(now), Some(ip), false) =
+                (&snap.options.rrl, rrl_now, client, proven)
+            {
                 let limiter = rrl.get_or_insert_with(Box::default);
                 match limiter.check(settings, now, ip, &tx[out][..resp_len]) {
                     Verdict::Send => {}

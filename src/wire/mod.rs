@@ -2,6 +2,7 @@
 //! ([`name`]), record-type knowledge ([`types`]) and the bounded, allocation-free parser of
 //! incoming messages ([`packet`]). Nothing here knows about zones, policies or sockets.
 
+pub mod cookie;
 pub mod name;
 pub mod packet;
 pub mod types;

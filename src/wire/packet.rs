@@ -2,7 +2,7 @@
 //! the OPT record with the options we act on. Nothing is allocated; every read is checked, so a
 //! malformed packet ends as FORMERR or silence, never a panic.
 
-use crate::wire::types;
+use crate::wire::{cookie, types};
 
 pub const HEADER_LEN: usize = 12;
 
@@ -53,6 +53,22 @@ impl ClientSubnet {
     }
 }
 
+/// Where a well-formed COOKIE option's data lies in the packet (RFC 7873 §4): the client
+/// cookie, then the server cookie if the client sent one back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieAt {
+    pub at: u16,
+    pub len: u8,
+}
+
+impl CookieAt {
+    /// The client cookie and the server cookie (empty when there is none).
+    pub fn parts<'p>(&self, packet: &'p [u8]) -> (&'p [u8; cookie::CLIENT_LEN], &'p [u8]) {
+        let data = &packet[self.at as usize..self.at as usize + self.len as usize];
+        cookie::split(data).expect("checked when parsed")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edns {
     /// Requestor's UDP payload size as sent.
@@ -61,6 +77,8 @@ pub struct Edns {
     pub dnssec_ok: bool,
     pub nsid: bool,
     pub ecs: Option<ClientSubnet>,
+    /// The first COOKIE option (later ones are ignored).
+    pub cookie: Option<CookieAt>,
 }
 
 /// A parsed query. The question's bytes are `packet[12..question_end]`, in the client's case.
@@ -298,7 +316,7 @@ pub fn parse(packet: &[u8]) -> Parsed {
             q.edns = None;
             return formerr(Some(q));
         }
-        match parse_opt(class, ttl, rdata) {
+        match parse_opt(class, ttl, rdata, c.pos - rdata.len()) {
             Some(Ok(e)) => q.edns = Some(e),
             // A bad option (a malformed client subnet): FORMERR, with an OPT all the same
             // (RFC 6891 §7), carrying what could be read.
@@ -326,14 +344,15 @@ fn skip_record(c: &mut Cursor<'_>) -> Option<()> {
 }
 
 /// The OPT record's fields; `None` when its options do not parse, `Err` (with the fields
-/// read) when one option is malformed.
-fn parse_opt(class: u16, ttl: u32, rdata: &[u8]) -> Option<Result<Edns, Edns>> {
+/// read) when one option is malformed. `rdata_at`: where the RDATA starts in the packet.
+fn parse_opt(class: u16, ttl: u32, rdata: &[u8], rdata_at: usize) -> Option<Result<Edns, Edns>> {
     let mut e = Edns {
         payload: class,
         version: (ttl >> 16) as u8,
         dnssec_ok: ttl & 0x8000 != 0,
         nsid: false,
         ecs: None,
+        cookie: None,
     };
     let mut c = Cursor { b: rdata, pos: 0 };
     let mut bad = false;
@@ -345,6 +364,16 @@ fn parse_opt(class: u16, ttl: u32, rdata: &[u8]) -> Option<Result<Edns, Edns>> {
             OPT_NSID => e.nsid = true,
             OPT_ECS => match parse_ecs(data) {
                 Some(ecs) => e.ecs = Some(ecs),
+                None => bad = true,
+            },
+            // A malformed cookie is FORMERR (RFC 7873 §5.2.2); only the first one counts.
+            cookie::OPTION if e.cookie.is_none() => match cookie::split(data) {
+                Some(_) => {
+                    e.cookie = Some(CookieAt {
+                        at: (rdata_at + c.pos - data.len()) as u16,
+                        len: data.len() as u8,
+                    })
+                }
                 None => bad = true,
             },
             _ => {}
@@ -364,7 +393,7 @@ fn opt_of_any_message(c: &mut Cursor<'_>, an: u16, ns: u16, ar: u16) -> Option<E
         let (rtype, class, ttl, rdlen) = (c.u16()?, c.u16()?, c.u32()?, c.u16()?);
         let rdata = c.take(rdlen as usize)?;
         if rtype == types::OPT && root && edns.is_none() {
-            edns = Some(parse_opt(class, ttl, rdata)?.unwrap_or_else(|e| e));
+            edns = Some(parse_opt(class, ttl, rdata, c.pos - rdata.len())?.unwrap_or_else(|e| e));
         }
     }
     edns
@@ -483,6 +512,35 @@ mod tests {
             parse(&p),
             Parsed::Error {
                 rcode: rcode::FORMERR,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_first_cookie_is_found_where_it_lies_and_a_malformed_one_is_formerr() {
+        // NSID, then a cookie with a server part, then a second cookie (ignored).
+        let mut options = vec![0, 3, 0, 0, 0, 10, 0, 16];
+        options.extend(1..=16u8);
+        options.extend([0, 10, 0, 8, 9, 9, 9, 9, 9, 9, 9, 9]);
+        let p = query(WWW, 1, &opt(1232, 0, &options), 1);
+        let Parsed::Query(q) = parse(&p) else {
+            panic!()
+        };
+        let (client, server) = q.edns.unwrap().cookie.unwrap().parts(&p);
+        assert_eq!(client, &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(server, &[9, 10, 11, 12, 13, 14, 15, 16]);
+        let bad = query(
+            WWW,
+            1,
+            &opt(1232, 0, &[0, 10, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            1,
+        );
+        assert!(matches!(
+            parse(&bad),
+            Parsed::Error {
+                rcode: rcode::FORMERR,
+                question: Some(_),
                 ..
             }
         ));
