@@ -144,3 +144,53 @@ fn a_flood_is_answered_at_the_rate_with_slips_while_others_and_tcp_are_answered(
     );
     assert!(factor(&f) < 1.5 && factor(&g) > 20.0);
 }
+
+/// `per_source` queries from each of `sources` addresses of one network, as a flood with forged
+/// sources spread over a victim's network looks; (bytes sent, bytes received, full answers).
+fn spread_flood(server: SocketAddr, sources: &[String], per_source: u16) -> (usize, usize, usize) {
+    let socks: Vec<UdpSocket> = sources
+        .iter()
+        .map(|a| UdpSocket::bind((a.as_str(), 0)).unwrap())
+        .collect();
+    let mut sent = 0;
+    for id in 0..per_source {
+        for s in &socks {
+            let q = query(id);
+            sent += q.len();
+            s.send_to(&q, server).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (mut received, mut full) = (0, 0);
+    let mut buf = [0u8; 4096];
+    for s in &socks {
+        s.set_nonblocking(true).unwrap();
+        while let Ok(len) = s.recv(&mut buf) {
+            received += len;
+            if buf[2] & 0x02 == 0 {
+                full += 1;
+            }
+        }
+    }
+    (sent, received, full)
+}
+
+#[test]
+fn a_flood_spread_over_the_addresses_of_one_network_is_limited_as_one_client() {
+    let dir = TempDir::new("rrl-spread");
+    let sources: Vec<String> = (1..=50).map(|i| format!("127.0.7.{i}")).collect();
+    let limited = server(&dir, &["--rrl", "5"]);
+    let (sent, received, full) = spread_flood(limited.addr, &sources, 8);
+    let open = server(&dir, &[]);
+    let (open_sent, open_received, open_full) = spread_flood(open.addr, &sources, 8);
+    println!(
+        "400 queries from 50 addresses of 127.0.7.0/24: amplification RRL off {:.1}x ({open_full} full answers), RRL 5/s slip 2 {:.2}x ({full} full answers)",
+        open_received as f64 / open_sent as f64,
+        received as f64 / sent as f64
+    );
+    assert_eq!(open_full, 400, "without RRL every query is answered");
+    // Two UDP workers, each with its own table: up to twice the rate and a second's refill.
+    assert!(full <= 30, "one network, one allowance per worker: {full} answered in full");
+    assert!((received as f64) < 1.5 * sent as f64);
+}
