@@ -649,3 +649,39 @@ fn a_zone_file_with_allow_update_keeps_its_updates_across_kill_9_and_edits_of_th
         "the reload names the RRset whose edit is not served:\n{log}"
     );
 }
+
+#[test]
+fn updates_to_a_zone_file_need_no_api_listener_only_a_state_directory() {
+    let dir = TempDir::new("upd-no-api");
+    let zone_file = dir.write("file.test.zone", FILE_ZONE);
+    let config = dir.write(
+        "zones.toml",
+        &format!(
+            "[[zone]]\norigin = \"file.test.\"\nfile = \"{}\"\nallow_update = [\"key:{KEY}\"]\n",
+            zone_file.display()
+        ),
+    );
+    let key = format!("{KEY}:hmac-sha256:{SECRET}");
+    let config_text = config.display().to_string();
+    // Without a state directory the server says where updates would be kept.
+    let out = std::process::Command::new(common::BIN)
+        .args(["check", "--config", &config_text, "--tsig-key", &key])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && text.contains("dynamic updates are kept in the change store"),
+        "{text}"
+    );
+    let state = dir.path().join("state");
+    let state_text = state.display().to_string();
+    let s = common::serve(
+        &dir,
+        &["--config", &config_text, "--tsig-key", &key, "--state-dir", &state_text],
+        "www.file.test.",
+    );
+    let (ok, out) = nsupdate_zone(s.addr, "file.test.", "update add www.file.test. 60 A 192.0.2.2");
+    assert!(ok, "{out}");
+    assert_eq!(a_of(s.addr, "www.file.test."), ["192.0.2.1", "192.0.2.2"]);
+    assert!(!s.log().contains("API listening"), "no HTTP listener:\n{}", s.log());
+}

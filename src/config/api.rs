@@ -33,6 +33,7 @@ pub(super) fn api(
     base: &Base<'_>,
     cli: &Overrides,
     state_dir: Option<&PathBuf>,
+    zone_updates: bool,
     errors: &mut Vec<String>,
 ) -> Option<ApiConfig> {
     let s = section.unwrap_or_default();
@@ -41,11 +42,18 @@ pub(super) fn api(
     } else {
         cli.api_listen.clone()
     };
-    if texts.is_empty() {
+    // Dynamic updates (a zone's allow_update, or [api] allow_update for hosted zones) are kept
+    // in the change store too: it is opened for them without an HTTP listener.
+    let updates_only =
+        texts.is_empty() && (zone_updates || !s.allow_update.is_empty() || !cli.allow_update.is_empty());
+    if texts.is_empty() && !updates_only {
         if !s.key.is_empty() || !cli.api_keys.is_empty() {
             errors.push("API keys are given but no API listen address: add [api] listen = [\"127.0.0.1:8053\"] or --api-listen 127.0.0.1:8053".into());
         }
         return None;
+    }
+    if updates_only && (!s.key.is_empty() || !cli.api_keys.is_empty()) {
+        errors.push("API keys are given but no API listen address: add [api] listen = [\"127.0.0.1:8053\"] or --api-listen 127.0.0.1:8053".into());
     }
     let mut listen = Vec::new();
     for t in &texts {
@@ -74,7 +82,7 @@ pub(super) fn api(
             _ => errors.push("--api-key: expected ACCESS_KEY_ID:SECRET_ACCESS_KEY".into()),
         }
     }
-    if keys.is_empty() {
+    if keys.is_empty() && !updates_only {
         errors.push("the API needs at least one key: [[api.key]] access_key_id = \"…\", secret_access_key = \"…\" or --api-key AKID:SECRET (every request is SigV4-verified)".into());
     }
     for (i, k) in keys.iter().enumerate() {
@@ -86,7 +94,11 @@ pub(super) fn api(
         }
     }
     if state_dir.is_none() {
-        errors.push("the API needs a state directory for its journal: [server] state_dir or --state-dir DIR (every accepted change is written there before it is acknowledged)".into());
+        errors.push(if updates_only {
+            "dynamic updates are kept in the change store, which needs a state directory for its journal: [server] state_dir or --state-dir DIR (every accepted update is written there before it is acknowledged)".into()
+        } else {
+            "the API needs a state directory for its journal: [server] state_dir or --state-dir DIR (every accepted change is written there before it is acknowledged)".into()
+        });
     }
     let tls = match (s.tls_cert, s.tls_key) {
         (Some(c), Some(k)) => Some((base.join(c), base.join(k))),

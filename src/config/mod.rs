@@ -225,12 +225,10 @@ impl Config {
             &base,
             cli,
             state_dir.as_ref(),
+            zones.iter().any(|z| !z.allow_update.is_empty()),
             &mut errors,
         );
         for z in zones.iter().filter(|z| !z.allow_update.is_empty()) {
-            if api.is_none() {
-                errors.push(format!("zone {}: allow_update keeps the updates in the change store, which the [api] table opens: add [api] with listen and a key (and [server] state_dir)", crate::wire::name::to_text(&z.origin)));
-            }
             for a in &z.allow_update {
                 if let crate::transfer::Acl::Key(k) = a {
                     if tsig_keys.get(k).is_none() {
