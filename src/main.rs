@@ -251,12 +251,40 @@ impl Source {
     }
 }
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("POLICYDNS_LOG")
-                .unwrap_or_else(|_| "info".into()),
+/// The levels `POLICYDNS_LOG` takes, alone or as `TARGET=LEVEL`.
+const LOG_LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+
+/// `POLICYDNS_LOG` checked before it is used: tracing reads an unknown word as a target name,
+/// which would silence every line without a word.
+fn log_filter(value: Option<&str>) -> Result<tracing_subscriber::EnvFilter, String> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok("info".into());
+    };
+    let wrong = |what: &str| {
+        format!(
+            "POLICYDNS_LOG={value:?}: {what} is not a log level; use one of {} (or TARGET=LEVEL, e.g. info,policydns::health=debug)",
+            LOG_LEVELS.join(", ")
         )
+    };
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        if !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(wrong(&format!("{level:?}")));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(value).map_err(|e| wrong(&e.to_string()))
+}
+
+fn main() -> ExitCode {
+    let filter = match log_filter(std::env::var("POLICYDNS_LOG").ok().as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("policydns: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -668,7 +668,8 @@ fn updates_to_a_zone_file_need_no_api_listener_only_a_state_directory() {
         .args(["check", "--config", &config_text, "--tsig-key", &key])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(
         !out.status.success() && text.contains("dynamic updates are kept in the change store"),
         "{text}"
@@ -677,11 +678,26 @@ fn updates_to_a_zone_file_need_no_api_listener_only_a_state_directory() {
     let state_text = state.display().to_string();
     let s = common::serve(
         &dir,
-        &["--config", &config_text, "--tsig-key", &key, "--state-dir", &state_text],
+        &[
+            "--config",
+            &config_text,
+            "--tsig-key",
+            &key,
+            "--state-dir",
+            &state_text,
+        ],
         "www.file.test.",
     );
-    let (ok, out) = nsupdate_zone(s.addr, "file.test.", "update add www.file.test. 60 A 192.0.2.2");
+    let (ok, out) = nsupdate_zone(
+        s.addr,
+        "file.test.",
+        "update add www.file.test. 60 A 192.0.2.2",
+    );
     assert!(ok, "{out}");
     assert_eq!(a_of(s.addr, "www.file.test."), ["192.0.2.1", "192.0.2.2"]);
-    assert!(!s.log().contains("API listening"), "no HTTP listener:\n{}", s.log());
+    assert!(
+        !s.log().contains("API listening"),
+        "no HTTP listener:\n{}",
+        s.log()
+    );
 }

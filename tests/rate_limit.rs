@@ -191,6 +191,9 @@ fn a_flood_spread_over_the_addresses_of_one_network_is_limited_as_one_client() {
     );
     assert_eq!(open_full, 400, "without RRL every query is answered");
     // Two UDP workers, each with its own table: up to twice the rate and a second's refill.
-    assert!(full <= 30, "one network, one allowance per worker: {full} answered in full");
+    assert!(
+        full <= 30,
+        "one network, one allowance per worker: {full} answered in full"
+    );
     assert!((received as f64) < 1.5 * sent as f64);
 }

@@ -599,3 +599,65 @@ fn the_status_listener_serves_check_states_as_json_and_prometheus() {
     );
     drop(backend);
 }
+
+#[test]
+fn an_unknown_log_level_is_refused_with_the_valid_ones_listed() {
+    let dir = TempDir::new("loglevel");
+    let zone = dir.write("z", ZONE);
+    let out = std::process::Command::new(BIN)
+        .args([
+            "check",
+            "--zone",
+            &format!("example.test.={}", zone.display()),
+        ])
+        .env("POLICYDNS_LOG", "verbose")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("\"verbose\" is not a log level")
+            && err.contains("error, warn, info, debug, trace, off"),
+        "{err}"
+    );
+    let out = std::process::Command::new(BIN)
+        .args([
+            "check",
+            "--zone",
+            &format!("example.test.={}", zone.display()),
+        ])
+        .env("POLICYDNS_LOG", "warn,policydns::health=debug")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_busy_port_is_reported_once_with_what_to_do() {
+    let dir = TempDir::new("busy");
+    let zone = dir.write("z", ZONE);
+    let zone_arg = format!("example.test.={}", zone.display());
+    let s = start(&dir, &["--zone", &zone_arg]);
+    let out = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &s.addr.to_string(),
+            "--zone",
+            &zone_arg,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.matches("Address already in use").count(),
+        1,
+        "said once: {err}"
+    );
+    assert!(err.contains("ss -lunpt"), "{err}");
+}

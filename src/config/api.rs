@@ -44,8 +44,8 @@ pub(super) fn api(
     };
     // Dynamic updates (a zone's allow_update, or [api] allow_update for hosted zones) are kept
     // in the change store too: it is opened for them without an HTTP listener.
-    let updates_only =
-        texts.is_empty() && (zone_updates || !s.allow_update.is_empty() || !cli.allow_update.is_empty());
+    let updates_only = texts.is_empty()
+        && (zone_updates || !s.allow_update.is_empty() || !cli.allow_update.is_empty());
     if texts.is_empty() && !updates_only {
         if !s.key.is_empty() || !cli.api_keys.is_empty() {
             errors.push("API keys are given but no API listen address: add [api] listen = [\"127.0.0.1:8053\"] or --api-listen 127.0.0.1:8053".into());

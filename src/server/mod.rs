@@ -30,12 +30,28 @@ pub struct Listeners {
     pub tcp: tcp::Limits,
 }
 
+/// A listen address that could not be bound. The OS error is part of the message, not a
+/// separate cause, so that `{:#}` prints it once.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr} ({proto}): {source}")]
+#[error("cannot listen on {addr} ({proto}): {io}{}", hint(*addr, io))]
 pub struct BindError {
     pub addr: SocketAddr,
     pub proto: &'static str,
-    pub source: std::io::Error,
+    pub io: std::io::Error,
+}
+
+/// What to do about the errors an operator meets most.
+fn hint(addr: SocketAddr, io: &std::io::Error) -> &'static str {
+    match io.kind() {
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            "; ports below 1024 need the CAP_NET_BIND_SERVICE capability: grant it to the binary (sudo setcap cap_net_bind_service=+ep \"$(command -v policydns)\"), or run from systemd with AmbientCapabilities=CAP_NET_BIND_SERVICE (docs/configuration.md, \"Running as a service\")"
+        }
+        std::io::ErrorKind::AddrInUse => {
+            "; another process is listening there (find it with: ss -lunpt)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "; no interface of this host has that address",
+        _ => "",
+    }
 }
 
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
@@ -105,10 +121,10 @@ impl Server {
                     counters.clone(),
                     format!("udp-{actual}-{i}"),
                 )
-                .map_err(|source| BindError {
+                .map_err(|io| BindError {
                     addr,
                     proto: "udp worker",
-                    source,
+                    io,
                 })?;
                 server.udp_threads.push(handle);
                 server.udp_counters.push(counters);
@@ -134,13 +150,7 @@ impl Server {
         addr: SocketAddr,
         workers: usize,
     ) -> Result<(Vec<socket2::Socket>, std::net::TcpListener), BindError> {
-        let err = |proto| {
-            move |source| BindError {
-                addr,
-                proto,
-                source,
-            }
-        };
+        let err = |proto| move |io| BindError { addr, proto, io };
         let first = udp::bind(addr).map_err(err("udp"))?;
         let actual = first
             .local_addr()
@@ -179,5 +189,39 @@ impl Server {
             }
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BindError;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_bind_error_says_the_os_reason_once_and_what_to_do() {
+        let e = |port: u16, kind: ErrorKind| {
+            BindError {
+                addr: ([127, 0, 0, 1], port).into(),
+                proto: "udp",
+                io: Error::from(kind),
+            }
+            .to_string()
+        };
+        let denied = e(53, ErrorKind::PermissionDenied);
+        assert!(
+            denied.contains("CAP_NET_BIND_SERVICE") && denied.contains("setcap"),
+            "{denied}"
+        );
+        assert!(!e(5353, ErrorKind::PermissionDenied).contains("CAP_NET_BIND_SERVICE"));
+        assert!(e(53, ErrorKind::AddrInUse).contains("ss -lunpt"));
+        assert!(
+            std::error::Error::source(&BindError {
+                addr: ([127, 0, 0, 1], 53).into(),
+                proto: "udp",
+                io: Error::from(ErrorKind::AddrInUse),
+            })
+            .is_none(),
+            "the OS error is in the message, not repeated as a cause"
+        );
     }
 }
