@@ -48,7 +48,8 @@
 //! - [`config`]: the TOML file and the command line, validated into one typed
 //!   [`config::Config`]; [`load`] builds a [`snapshot::Snapshot`] from it.
 //! - [`status`]: the status listener (zones, health checks, metrics) for people.
-//! - [`durable`]: files written whole or not at all (fsync, rename, directory fsync).
+//! - [`durable`]: files written whole or not at all (fsync, rename, directory fsync);
+//!   [`clock`]: the wall clock and its RFC 3339 text.
 //! - [`serve`]: the running server as library code (start, reload, shut down); [`demo`] runs
 //!   `policydns demo failover` on it.
 //!
@@ -57,6 +58,7 @@
 
 pub mod answer;
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod durable;

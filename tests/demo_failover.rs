@@ -71,5 +71,5 @@ fn demo_failover_prints_both_flips_and_exits_by_itself() {
         rest.contains(" ms after the primary stopped; back to primary: "),
         "{out}"
     );
-    assert!(err.contains("health check changed state"), "{err}");
+    assert!(err.contains(" is unhealthy: "), "{err}");
 }

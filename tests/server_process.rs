@@ -551,10 +551,20 @@ fn an_http_health_check_fails_over_when_the_backend_stops_and_back_when_it_retur
     eventually("the primary once the backend is back", || {
         answer() == vec!["192.0.2.81"]
     });
+    // The transition in words: which check, why, what was probed and the count that decided.
     let log = s.log();
+    let down = format!(
+        "health check web is unhealthy: connection refused from HTTP 127.0.0.1:{port}/health \
+         (1 failure in a row, threshold 1)"
+    );
+    assert!(log.contains(&down), "{down:?} not in:\n{log}");
     assert!(
-        log.contains("health check changed state") && log.contains("check=web"),
+        log.contains("health check web is healthy: ok (HTTP 200) from HTTP 127.0.0.1:"),
         "{log}"
+    );
+    assert!(
+        !log.contains("Ok(Some("),
+        "Rust debug text in the log:\n{log}"
     );
 }
 
@@ -584,6 +594,29 @@ fn the_status_listener_serves_check_states_as_json_and_prometheus() {
         json.contains("\"id\": \"web\"") && json.contains("\"id\": \"manual\""),
         "{json}"
     );
+    // Fields named, reasons in words, times in RFC 3339.
+    let body = json.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let web = v["health_checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == "web"))
+        .unwrap_or_else(|| panic!("no web check in {json}"));
+    let report = &web["report"];
+    assert_eq!(report["last_result"], "ok (HTTP 200)", "{json}");
+    assert_eq!(
+        report["target"],
+        format!("HTTP 127.0.0.1:{}/", backend.port).as_str(),
+        "{json}"
+    );
+    let first = &report["history"][0];
+    assert_eq!(first["passed"], true, "{json}");
+    assert_eq!(first["reason"], "ok (HTTP 200)", "{json}");
+    let time = first["time"].as_str().unwrap_or_default();
+    assert!(
+        time.len() == 20 && time.as_bytes()[10] == b'T' && time.ends_with('Z'),
+        "not RFC 3339: {time:?} in {json}"
+    );
+    assert!(report["last_observation"]["time"].is_string(), "{json}");
     let metrics = get("/metrics");
     assert!(
         metrics.contains("policydns_health_check_healthy{check=\"web\"} 1"),

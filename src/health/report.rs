@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::clock;
 
 /// How many past results each check keeps.
 const HISTORY: usize = 20;
@@ -17,24 +18,41 @@ pub struct CheckReport {
     pub state: String,
     pub probes: u64,
     pub passes: u64,
+    /// The last result in words: "ok (HTTP 200)", "HTTP status 503", "connection refused".
     pub last_result: Option<String>,
     pub last_latency_ms: Option<u64>,
     pub consecutive_successes: u32,
     pub consecutive_failures: u32,
-    /// Seconds since the Unix epoch of the last state change.
+    /// When the state last changed (RFC 3339 in the JSON).
+    #[serde(serialize_with = "clock::serialize_option")]
     pub last_change: Option<u64>,
-    /// Recent results, newest last: (time, passed, reason).
-    pub history: VecDeque<(u64, bool, String)>,
+    /// What was probed: "HTTP 192.0.2.10:80/health", "TCP 192.0.2.10:22".
+    pub target: Option<String>,
+    /// Recent results, newest last.
+    pub history: VecDeque<ProbeRecord>,
     /// The last result in Route 53's words (`GetHealthCheckStatus`).
     pub last_observation: Option<Observation>,
     /// The last failure in Route 53's words (`GetHealthCheckLastFailureReason`).
     pub last_failure: Option<Observation>,
 }
 
+/// One past probe, as the status listener lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProbeRecord {
+    /// When it ended (RFC 3339 in the JSON).
+    #[serde(serialize_with = "clock::serialize")]
+    pub time: u64,
+    pub passed: bool,
+    /// In words, as `last_result`.
+    pub reason: String,
+    pub latency_ms: u64,
+}
+
 /// One probe's result as Route 53's checkers report it.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Observation {
-    /// Unix seconds.
+    /// Unix seconds (RFC 3339 in the JSON).
+    #[serde(serialize_with = "clock::serialize")]
     pub time: u64,
     /// "Success: HTTP Status Code 200, OK", "Failure: Connection refused", ...
     pub status: String,
@@ -44,12 +62,6 @@ pub struct Observation {
 /// query path), read by the status listener.
 #[derive(Debug, Default)]
 pub struct Reports(Mutex<BTreeMap<String, CheckReport>>);
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// What the status API calls the check's state.
 fn state_name(check: &super::HealthCheck) -> &'static str {
@@ -80,22 +92,25 @@ impl Reports {
     pub fn record(
         &self,
         id: &str,
+        target: &super::spec::ProbeTarget,
         check: &super::HealthCheck,
         result: &super::ProbeResult,
         changed: bool,
     ) {
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let r = all.entry(id.to_string()).or_default();
-        let reason = format!("{:?}", result.reason);
+        let reason = result.reason.to_string();
+        let latency_ms = result.latency.as_millis() as u64;
         r.healthy = check.healthy();
         r.state = state_name(check).to_string();
         r.probes += 1;
         r.passes += result.passed as u64;
         r.last_result = Some(reason.clone());
-        r.last_latency_ms = Some(result.latency.as_millis() as u64);
+        r.last_latency_ms = Some(latency_ms);
+        r.target = Some(target.to_string());
         r.consecutive_successes = check.state().consecutive_successes();
         r.consecutive_failures = check.state().consecutive_failures();
-        let t = now();
+        let t = clock::unix_now();
         if changed {
             r.last_change = Some(t);
         }
@@ -107,7 +122,12 @@ impl Reports {
             r.last_failure = Some(observation.clone());
         }
         r.last_observation = Some(observation);
-        r.history.push_back((t, result.passed, reason));
+        r.history.push_back(ProbeRecord {
+            time: t,
+            passed: result.passed,
+            reason,
+            latency_ms,
+        });
         while r.history.len() > HISTORY {
             r.history.pop_front();
         }

@@ -214,25 +214,61 @@ async fn run_probe(
     let before = check.state().target_state();
     let transition = check.observe(result.passed);
     let relabelled = check.state().target_state() != before;
-    reports.record(&e.id, check, &result, transition.is_some() || relabelled);
+    reports.record(
+        &e.id,
+        &e.cfg.target,
+        check,
+        &result,
+        transition.is_some() || relabelled,
+    );
     if transition.is_none() && relabelled {
+        let to = check.state().target_state().as_str();
         tracing::info!(
             check = %e.id,
             from = before.as_str(),
-            to = check.state().target_state().as_str(),
-            reason = ?result.reason,
-            "health check changed state"
+            to,
+            reason = %result.reason,
+            "health check {} is {to}: {} from {}",
+            e.id,
+            result.reason,
+            e.cfg.target
         );
     }
     if let Some(t) = transition {
         table.set(e.index, t.to);
+        // In words: what happened, where, and the count that decided it.
+        let (in_a_row, threshold, what) = if t.to {
+            let n = e
+                .cfg
+                .target_group
+                .map_or(e.cfg.failure_threshold, |c| c.healthy);
+            let k = check.state().consecutive_successes();
+            (k, n, if k == 1 { "success" } else { "successes" })
+        } else {
+            let n = e
+                .cfg
+                .target_group
+                .map_or(e.cfg.failure_threshold, |c| c.unhealthy);
+            let k = check.state().consecutive_failures();
+            (k, n, if k == 1 { "failure" } else { "failures" })
+        };
+        let to = if t.to { "healthy" } else { "unhealthy" };
+        // ELB: a new target needs one pass, not the threshold ("initial" state).
+        let count = if before == TargetState::Initial {
+            "first pass of a new target".to_string()
+        } else {
+            format!("{in_a_row} {what} in a row, threshold {threshold}")
+        };
         tracing::info!(
             check = %e.id,
             from = if t.from { "healthy" } else { "unhealthy" },
-            to = if t.to { "healthy" } else { "unhealthy" },
-            reason = ?result.reason,
+            to,
+            reason = %result.reason,
             latency_ms = result.latency.as_millis() as u64,
-            "health check changed state"
+            "health check {} is {to}: {} from {} ({count})",
+            e.id,
+            result.reason,
+            e.cfg.target
         );
     }
     e

@@ -59,6 +59,28 @@ pub enum ProbeTarget {
     Tcp(SocketAddr),
 }
 
+/// What is probed, in the words a log line uses: `HTTP 192.0.2.10:80/health`, `TCP 192.0.2.10:22`.
+impl std::fmt::Display for ProbeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeTarget::Http(h) => {
+                let scheme = match h.scheme {
+                    super::probe::Scheme::Http => "HTTP",
+                    super::probe::Scheme::Https => "HTTPS",
+                };
+                let host = if h.host.contains(':') {
+                    format!("[{}]", h.host)
+                } else {
+                    h.host.clone()
+                };
+                let slash = if h.path.starts_with('/') { "" } else { "/" };
+                write!(f, "{scheme} {host}:{}{slash}{}", h.port, h.path)
+            }
+            ProbeTarget::Tcp(a) => write!(f, "TCP {a}"),
+        }
+    }
+}
+
 /// A probed check: what to probe, how often, and how results turn into a state.
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
