@@ -47,7 +47,7 @@ t0=$(ticks); u0=$(uticks); s0=$(date +%s.%N); a0=$(answered)
 sleep "$WINDOW"
 t1=$(ticks); u1=$(uticks); s1=$(date +%s.%N); a1=$(answered)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-changes=$(grep -c "health check changed state" "$work/server.log" || true)
+changes=$(grep -cE "health check .* is (un)?healthy: " "$work/server.log" || true)
 # Connections the checker holds open at the end: kept ones with REUSE=1, a few in flight without.
 estab=$(ss -Htn state established "( dport = :$HTTP_PORT )" | wc -l)
 python3 - "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$N" "$INTERVAL" "$changes" "$u0" "$u1" "$REUSE" "$estab" "$a0" "$a1" <<'PY' | tee bench/results/health-latest.txt

@@ -100,4 +100,4 @@ printf '%7s ms  -- primary backend started again\n' "$(ms)"
 watch 4
 echo
 echo "state changes the server logged:"
-grep "health check changed state" "$work/server.log" | sed 's/^/  /'
+grep -E "health check .* is (un)?healthy: " "$work/server.log" | sed 's/^/  /'
