@@ -237,20 +237,21 @@ async fn run_probe(
     if let Some(t) = transition {
         table.set(e.index, t.to);
         // In words: what happened, where, and the count that decided it.
+        let state = check.state();
         let (in_a_row, threshold, what) = if t.to {
-            let n = e
-                .cfg
-                .target_group
-                .map_or(e.cfg.failure_threshold, |c| c.healthy);
-            let k = check.state().consecutive_successes();
-            (k, n, if k == 1 { "success" } else { "successes" })
+            let k = state.consecutive_successes();
+            (
+                k,
+                state.healthy_threshold(),
+                if k == 1 { "success" } else { "successes" },
+            )
         } else {
-            let n = e
-                .cfg
-                .target_group
-                .map_or(e.cfg.failure_threshold, |c| c.unhealthy);
-            let k = check.state().consecutive_failures();
-            (k, n, if k == 1 { "failure" } else { "failures" })
+            let k = state.consecutive_failures();
+            (
+                k,
+                state.failure_threshold(),
+                if k == 1 { "failure" } else { "failures" },
+            )
         };
         let to = if t.to { "healthy" } else { "unhealthy" };
         // ELB: a new target needs one pass, not the threshold ("initial" state).
