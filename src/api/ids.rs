@@ -53,5 +53,5 @@ pub fn uuid() -> String {
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    crate::transfer::tsig::now() as i64
+    crate::clock::unix_now() as i64
 }

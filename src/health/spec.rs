@@ -68,13 +68,13 @@ impl std::fmt::Display for ProbeTarget {
                     super::probe::Scheme::Http => "HTTP",
                     super::probe::Scheme::Https => "HTTPS",
                 };
-                let host = if h.host.contains(':') {
-                    format!("[{}]", h.host)
-                } else {
-                    h.host.clone()
-                };
                 let slash = if h.path.starts_with('/') { "" } else { "/" };
-                write!(f, "{scheme} {host}:{}{slash}{}", h.port, h.path)
+                let (host, port, path) = (&h.host, h.port, &h.path);
+                if host.contains(':') {
+                    write!(f, "{scheme} [{host}]:{port}{slash}{path}")
+                } else {
+                    write!(f, "{scheme} {host}:{port}{slash}{path}")
+                }
             }
             ProbeTarget::Tcp(a) => write!(f, "TCP {a}"),
         }

@@ -6,7 +6,6 @@
 //! keeps a 64 KiB transfer message from being decoded into records just to be signed.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
 use hickory_proto::rr::{Name, TSigner};
@@ -320,10 +319,9 @@ pub fn find_opt_rdata(msg: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// TSIG's "time signed": Unix seconds from the one wall clock.
 pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::clock::unix_now()
 }
 
 /// The TSIG fields a MAC covers (RFC 8945 §4.3.3) and the record carries.
