@@ -116,6 +116,10 @@ struct ImportRoute53 {
     /// aws route53 list-cidr-blocks (repeatable).
     #[arg(long = "cidr-collection", value_name = "ID=FILE")]
     cidr_collection: Vec<String>,
+    /// The output of aws route53 list-health-checks: the checks are written as
+    /// `[[health_check]]` tables, probed as Route 53 probes them (repeatable).
+    #[arg(long = "health-checks", value_name = "FILE.json")]
+    health_checks: Vec<PathBuf>,
     /// Write DIR/policydns.toml and DIR/ORIGIN.zone instead of printing them.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -403,7 +407,12 @@ fn export_route53(args: &ExportRoute53) -> anyhow::Result<ExitCode> {
                 std::fs::write(&f, serde_json::json!({ "CidrBlocks": blocks }).to_string())?;
                 cidr.push(format!("{}={}", c.id, f.display()));
             }
-            let result = policydns::route53::import(&[records], &zone.name, &cidr);
+            let result = policydns::route53::import(&policydns::route53::ImportSources {
+                files: vec![records],
+                origin: zone.name.clone(),
+                cidr_collections: cidr,
+                health_checks: Vec::new(),
+            });
             let _ = std::fs::remove_dir_all(&tmp);
             let files = result.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("# ---- policydns.toml ----");
@@ -625,7 +634,13 @@ fn serve(src: &Source) -> anyhow::Result<ExitCode> {
 /// config and a zone file that load back to the same answers.
 fn import_route53(args: &ImportRoute53) -> anyhow::Result<ExitCode> {
     use policydns::route53::{self, ImportError};
-    let files = match route53::import(&args.files, &args.origin, &args.cidr_collection) {
+    let sources = route53::ImportSources {
+        files: args.files.clone(),
+        origin: args.origin.clone(),
+        cidr_collections: args.cidr_collection.clone(),
+        health_checks: args.health_checks.clone(),
+    };
+    let files = match route53::import(&sources) {
         Ok(f) => f,
         Err(ImportError::Records(problems)) => {
             for p in &problems {
@@ -633,13 +648,31 @@ fn import_route53(args: &ImportRoute53) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(e.into()),
+        // The inputs do not convert (as opposed to a failure of this machine): exit 1, as
+        // `check` does for what it finds.
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
     };
     let route53::ImportedFiles {
         config_toml: toml,
         zone_name,
         zone_text,
+        warnings,
     } = files;
+    // What is written must load: the files are checked as `check` checks them first.
+    let problems = check_import(&toml, &zone_name, &zone_text)?;
+    if !problems.is_empty() {
+        eprintln!("the converted files would not load; nothing written:");
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     match &args.out {
         None => {
             println!("# ---- policydns.toml ----");
@@ -665,4 +698,33 @@ fn import_route53(args: &ImportRoute53) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The problems `check` would report for an import's files (each `file:line: message`, the
+/// files named as the import writes them), found by loading them from a scratch directory.
+fn check_import(toml: &str, zone_name: &str, zone_text: &str) -> anyhow::Result<Vec<String>> {
+    let dir = std::env::temp_dir().join(format!("policydns-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let config_path = dir.join("policydns.toml");
+    let written = std::fs::write(&config_path, toml)
+        .and_then(|_| std::fs::write(dir.join(zone_name), zone_text));
+    let problems = written.map_err(anyhow::Error::from).map(|_| {
+        match Config::load(Some(&config_path), &Overrides::default()) {
+            Err(ConfigError::Invalid { problems, .. }) => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            Err(e) => vec![e.to_string()],
+            Ok(config) => load::build(&config, None)
+                .failures
+                .iter()
+                .flat_map(|f| f.error.problems.iter().map(ToString::to_string))
+                .collect(),
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = dir.display().to_string();
+    Ok(problems?
+        .into_iter()
+        .map(|p| p.replace(&format!("{scratch}/"), ""))
+        .collect())
 }

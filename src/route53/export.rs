@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::convert::{convert, ConvertOptions, Imported};
 use super::read::{read_cidr_blocks, read_files};
+use crate::health::CheckSpec;
 use crate::policy::spec::{parse_block, ProximityAt, RecordSetSpec, RuleSpec};
 use crate::policy::{FailoverRole, GeoKey};
 use crate::wire::{name, types};
@@ -114,14 +115,76 @@ pub fn record_set_toml(s: &RecordSetSpec) -> String {
     t
 }
 
+/// A Route 53 health check as a `[[health_check]]` table, with the fields its
+/// `HealthCheckConfig` set (Route 53's defaults are ours, so unset stays unset).
+pub fn health_check_toml(id: &str, c: &CheckSpec) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "[[health_check]]");
+    let _ = writeln!(t, "id = {}", toml_str(id));
+    if let Some(kind) = &c.kind {
+        let _ = writeln!(t, "type = {}", toml_str(kind));
+    }
+    if let Some(ip) = c.ip_address {
+        let _ = writeln!(t, "ip_address = {}", toml_str(&ip.to_string()));
+    }
+    if let Some(port) = c.port {
+        let _ = writeln!(t, "port = {port}");
+    }
+    for (key, value) in [
+        ("fully_qualified_domain_name", &c.fqdn),
+        ("resource_path", &c.resource_path),
+        ("search_string", &c.search_string),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(t, "{key} = {}", toml_str(v));
+        }
+    }
+    let calculated = c
+        .kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("CALCULATED"));
+    if calculated {
+        let children: Vec<String> = c.children.iter().map(|id| toml_str(id)).collect();
+        let _ = writeln!(t, "child_health_checks = [{}]", children.join(", "));
+        let _ = writeln!(t, "health_threshold = {}", c.health_threshold);
+    } else {
+        let _ = writeln!(t, "request_interval = {}", c.request_interval);
+        let _ = writeln!(t, "failure_threshold = {}", c.failure_threshold);
+    }
+    if c.inverted {
+        let _ = writeln!(t, "inverted = true");
+    }
+    if c.disabled {
+        let _ = writeln!(t, "disabled = true");
+    }
+    let https = c
+        .kind
+        .as_deref()
+        .is_some_and(|k| k.to_ascii_uppercase().starts_with("HTTPS"));
+    // Route 53 lists EnableSNI for every type; it means something only for HTTPS.
+    if let Some(sni) = c.enable_sni.filter(|_| https) {
+        let _ = writeln!(t, "enable_sni = {sni}");
+    }
+    if https && !c.validate_certs {
+        let _ = writeln!(
+            t,
+            "# Route 53 does not validate the certificate of an HTTPS check."
+        );
+        let _ = writeln!(t, "validate_certificates = false");
+    }
+    t
+}
+
 /// The policydns configuration equivalent to an import: a `[[zone]]` naming `zone_file`
-/// (relative to the config), a `[[health_check]]` (healthy, as Route 53 starts new checks) for
-/// each id referred to, the CIDR collections used, and the routing-policy record sets.
+/// (relative to the config), a `[[health_check]]` for each of Route 53's `checks` (probed as
+/// Route 53 probes them) and a placeholder (healthy, as Route 53 starts new checks) for each
+/// other id referred to, the CIDR collections used, and the routing-policy record sets.
 pub fn config_toml(
     imported: &Imported,
     origin: &[u8],
     zone_file: &str,
     cidr: &BTreeMap<String, BTreeMap<String, Vec<ipnetwork::IpNetwork>>>,
+    checks: &[(String, CheckSpec)],
     sources: &[PathBuf],
 ) -> String {
     let mut t = String::new();
@@ -135,8 +198,15 @@ pub fn config_toml(
     let _ = writeln!(t, "[[zone]]");
     let _ = writeln!(t, "origin = {}", toml_str(&name::to_text(origin)));
     let _ = writeln!(t, "file = {}\n", toml_str(zone_file));
+    for (id, spec) in checks {
+        t.push_str(&health_check_toml(id, spec));
+        t.push('\n');
+    }
     for id in imported.health_check_ids() {
-        let _ = writeln!(t, "# Route 53 health check {id}: its configuration is not imported; healthy until probes run.");
+        if checks.iter().any(|(c, _)| c == id) {
+            continue;
+        }
+        let _ = writeln!(t, "# Route 53 health check {id}: not in the list-health-checks output given; healthy until defined.");
         let _ = writeln!(t, "[[health_check]]");
         let _ = writeln!(t, "id = {}", toml_str(id));
         let _ = writeln!(t, "healthy = true\n");
@@ -181,6 +251,30 @@ pub struct ImportedFiles {
     /// `ORIGIN.zone`, which the config names.
     pub zone_name: String,
     pub zone_text: String,
+    /// What the operator should look at before serving the files.
+    pub warnings: Vec<String>,
+}
+
+/// The Route 53 name servers (`*.awsdns-*`) the apex NS and SOA of an import's zone text name,
+/// if any.
+fn route53_servers(zone_text: &str, origin: &str) -> Option<String> {
+    let mut servers: Vec<&str> = zone_text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let owner = f.next()?;
+            if !owner.eq_ignore_ascii_case(origin) {
+                return None;
+            }
+            let rest: Vec<&str> = f.collect();
+            let at = rest.iter().position(|t| *t == "NS" || *t == "SOA")?;
+            rest.get(at + 1).copied()
+        })
+        .filter(|target| target.to_ascii_lowercase().contains(".awsdns-"))
+        .collect();
+    servers.sort_unstable();
+    servers.dedup();
+    (!servers.is_empty()).then(|| servers.join(", "))
 }
 
 /// Why an import produced nothing.
@@ -198,19 +292,36 @@ pub enum ImportError {
     CollectionSpec(String),
     #[error("{file}: {message}")]
     Collection { file: String, message: String },
+    #[error("{file}: {message}")]
+    HealthChecks { file: String, message: String },
     #[error("IP-based record sets use CIDR collection {}: give --cidr-collection ID=BLOCKS.json with the output of aws route53 list-cidr-blocks --collection-id ID", .0.join(", "))]
     MissingCollections(Vec<String>),
 }
 
-/// Route 53 JSON `files` (applied in order) for the hosted zone `origin`, with the CIDR
-/// collections (`ID=FILE`, `aws route53 list-cidr-blocks` output) its IP-based record sets
-/// use: the same conversion `--route53` does at load time, as files that load back to the same
-/// answers.
-pub fn import(
-    files: &[PathBuf],
-    origin: &str,
-    cidr_specs: &[String],
-) -> Result<ImportedFiles, ImportError> {
+/// What an import reads.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSources {
+    /// Route 53 record-set JSON (`list-resource-record-sets` output or change batches), applied
+    /// in order.
+    pub files: Vec<PathBuf>,
+    /// The hosted zone's name.
+    pub origin: String,
+    /// `ID=FILE`: `aws route53 list-cidr-blocks` output for each CIDR collection used.
+    pub cidr_collections: Vec<String>,
+    /// `aws route53 list-health-checks` output.
+    pub health_checks: Vec<PathBuf>,
+}
+
+/// The record sets of `sources` for their hosted zone, with the CIDR collections its IP-based
+/// record sets use and the health checks of the export: the same conversion `--route53` does
+/// at load time, as files that load back to the same answers.
+pub fn import(sources: &ImportSources) -> Result<ImportedFiles, ImportError> {
+    let ImportSources {
+        files,
+        origin,
+        cidr_collections: cidr_specs,
+        health_checks,
+    } = sources;
     let text = if origin.ends_with('.') {
         origin.to_string()
     } else {
@@ -256,11 +367,44 @@ pub fn import(
     if !missing.is_empty() {
         return Err(ImportError::MissingCollections(missing));
     }
+    let mut checks: Vec<(String, CheckSpec)> = Vec::new();
+    for file in health_checks {
+        let problem = |message: String| ImportError::HealthChecks {
+            file: file.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| problem(e.to_string()))?;
+        for (id, spec) in super::health::import_checks(&text).map_err(|e| problem(e.to_string()))? {
+            if checks.iter().any(|(c, _)| *c == id) {
+                return Err(problem(format!("health check {id} is listed twice")));
+            }
+            checks.push((id, spec));
+        }
+    }
+    let mut warnings = Vec::new();
+    let undefined: Vec<&str> = imported
+        .health_check_ids()
+        .into_iter()
+        .filter(|id| !checks.iter().any(|(c, _)| c == id))
+        .collect();
+    if !undefined.is_empty() {
+        warnings.push(format!(
+            "health check {} {} referred to but not defined: written as placeholders that stay healthy; give --health-checks with the output of aws route53 list-health-checks to probe them as Route 53 does",
+            undefined.join(", "),
+            if undefined.len() == 1 { "is" } else { "are" }
+        ));
+    }
     let origin_text = name::to_text(&origin_wire);
+    if let Some(servers) = route53_servers(&imported.zone_text, &origin_text) {
+        warnings.push(format!(
+            "the zone file keeps the export's apex NS and SOA, which name Route 53's servers ({servers}), not this one: put this server's names there before delegating the zone to it"
+        ));
+    }
     let zone_name = format!("{}.zone", origin_text.trim_end_matches('.'));
     Ok(ImportedFiles {
-        config_toml: config_toml(&imported, &origin_wire, &zone_name, &cidr, files),
+        config_toml: config_toml(&imported, &origin_wire, &zone_name, &cidr, &checks, files),
         zone_text: zone_file_text(&imported, &origin_wire, files),
         zone_name,
+        warnings,
     })
 }

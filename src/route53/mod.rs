@@ -26,7 +26,8 @@ mod read;
 
 pub use convert::{convert, ConvertOptions, Imported, RecordSetError, ROUTE53_TYPES};
 pub use export::{
-    config_toml, import, record_set_toml, zone_file_text, ImportError, ImportedFiles,
+    config_toml, health_check_toml, import, record_set_toml, zone_file_text, ImportError,
+    ImportSources, ImportedFiles,
 };
 pub use read::{
     apply_changes, octal_to_master, parse_document, read_cidr_blocks, read_files, CidrBlocksError,

@@ -1,0 +1,235 @@
+//! `policydns import route53` as an operator moving off Route 53 meets it: the export's health
+//! checks (`aws route53 list-health-checks` output) become `[[health_check]]` tables that the
+//! server probes and `/health-checks` shows; the Route 53 name servers kept at the apex are
+//! pointed out; and files that `check` would reject are never written.
+
+mod common;
+use common::{eventually, free_port, http_get, serve, Backend, TempDir, BIN};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const COLLECTION: &str = "4c2f7c7a-9b1e-4d2b-a6a8-0d5e3c1f2b10";
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn id(n: u32) -> String {
+    format!("0b9f5a4c-1d2e-4f6a-8b7c-0000000000{n:02}")
+}
+
+/// `import route53` of the shipped export (with its CIDR collection) and `extra` arguments.
+fn import(extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["import", "route53"])
+        .arg(repo("zones/route53/example.json"))
+        .args(["--origin", "route53.test."])
+        .arg("--cidr-collection")
+        .arg(format!(
+            "{COLLECTION}={}",
+            repo("zones/route53/cidr-blocks.json").display()
+        ))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `list-health-checks` output as the aws cli prints it, for the ids the export refers to.
+fn health_checks_json(checks: &[(String, serde_json::Value)]) -> String {
+    let list: Vec<serde_json::Value> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, (id, cfg))| {
+            serde_json::json!({
+                "Id": id, "CallerReference": format!("ref-{i}"),
+                "HealthCheckConfig": cfg, "HealthCheckVersion": 1
+            })
+        })
+        .collect();
+    serde_json::json!({ "HealthChecks": list, "IsTruncated": false, "MaxItems": "100" }).to_string()
+}
+
+#[test]
+fn the_exports_health_checks_are_imported_and_probed_by_the_server() {
+    let dir = TempDir::new("import-checks");
+    let up = Backend::start(0, 200);
+    let closed = free_port();
+    let http = |port: u16| {
+        serde_json::json!({"IPAddress": "127.0.0.1", "Port": port, "Type": "HTTP",
+            "ResourcePath": "/health", "RequestInterval": 10, "FailureThreshold": 1,
+            "EnableSNI": false, "Inverted": false, "Disabled": false})
+    };
+    let checks = dir.write(
+        "checks.json",
+        &health_checks_json(&[
+            (id(1), http(closed)),
+            (id(2), http(up.port)),
+            (id(11), http(up.port)),
+            (
+                id(12),
+                serde_json::json!({"IPAddress": "127.0.0.1", "Port": up.port, "Type": "TCP",
+                "RequestInterval": 10, "FailureThreshold": 1}),
+            ),
+            (
+                id(13),
+                serde_json::json!({"Type": "CALCULATED", "HealthThreshold": 2,
+                "ChildHealthChecks": [id(11), id(12)]}),
+            ),
+        ]),
+    );
+    let out = dir.path().join("out");
+    let run = import(&[
+        "--health-checks",
+        checks.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        !stderr(&run).contains("placeholder"),
+        "every referenced check was given: {}",
+        stderr(&run)
+    );
+    let toml = std::fs::read_to_string(out.join("policydns.toml")).unwrap();
+    assert!(toml.contains(&format!(
+        "[[health_check]]\nid = \"{}\"\ntype = \"HTTP\"\nip_address = \"127.0.0.1\"\nport = {closed}\nresource_path = \"/health\"\nrequest_interval = 10\nfailure_threshold = 1\n",
+        id(1)
+    )), "{toml}");
+
+    let status = free_port();
+    let server = serve(
+        &dir,
+        &[
+            "--config",
+            out.join("policydns.toml").to_str().unwrap(),
+            "--status-listen",
+            &format!("127.0.0.1:{status}"),
+        ],
+        "www.route53.test",
+    );
+    let checks_doc = || -> serde_json::Value {
+        let r = http_get(status, "/health-checks");
+        serde_json::from_str(r.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("null"))
+            .unwrap_or_default()
+    };
+    let state = |doc: &serde_json::Value, n: u32| -> Option<(bool, bool)> {
+        doc["health_checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id(n).as_str())
+            .map(|c| {
+                (
+                    c["healthy"].as_bool().unwrap(),
+                    c["probed"].as_bool().unwrap(),
+                )
+            })
+    };
+    eventually("the imported checks probed", || {
+        let doc = checks_doc();
+        [1, 2, 11, 12]
+            .iter()
+            .all(|n| state(&doc, *n).is_some_and(|(_, probed)| probed))
+    });
+    let doc = checks_doc();
+    assert_eq!(state(&doc, 1), Some((false, true)), "{doc:#}");
+    assert_eq!(state(&doc, 2), Some((true, true)), "{doc:#}");
+    assert_eq!(state(&doc, 12), Some((true, true)), "{doc:#}");
+    assert_eq!(state(&doc, 13).map(|s| s.0), Some(true), "{doc:#}");
+    // The failover record set follows the probes: the primary's check fails.
+    eventually("failover to the secondary", || {
+        common::try_udp(
+            server.addr,
+            "app.route53.test.",
+            1,
+            std::time::Duration::from_secs(1),
+        )
+        .map(|m| common::a_records(&m) == ["198.51.100.20"])
+        .unwrap_or(false)
+    });
+}
+
+#[test]
+fn checks_referred_to_but_not_given_are_placeholders_with_a_warning() {
+    let run = import(&[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains(&format!("warning: health check {}", id(1)))
+            && err.contains("--health-checks"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains(&format!(
+        "[[health_check]]\nid = \"{}\"\nhealthy = true\n",
+        id(13)
+    )));
+}
+
+#[test]
+fn the_route53_name_servers_kept_at_the_apex_are_pointed_out() {
+    let run = import(&[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("warning: the zone file keeps the export's apex NS and SOA")
+            && err.contains("ns-0.awsdns-00.com."),
+        "{err}"
+    );
+}
+
+#[test]
+fn files_that_check_would_reject_are_not_written() {
+    let dir = TempDir::new("import-reject");
+    // A calculated check whose child is in no file: `check` rejects the config.
+    let checks = dir.write(
+        "checks.json",
+        &health_checks_json(&[(
+            id(13),
+            serde_json::json!({"Type": "CALCULATED", "HealthThreshold": 1,
+                "ChildHealthChecks": ["missing-child"]}),
+        )]),
+    );
+    let out = dir.path().join("out");
+    let run = import(&[
+        "--health-checks",
+        checks.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("would not load; nothing written")
+            && err.contains("policydns.toml:")
+            && err.contains("child \"missing-child\" is not defined"),
+        "{err}"
+    );
+    assert!(!out.join("policydns.toml").exists());
+    assert!(!out.join("route53.test.zone").exists());
+}
+
+#[test]
+fn a_health_check_type_policydns_cannot_probe_is_refused_by_name() {
+    let dir = TempDir::new("import-cloudwatch");
+    let checks = dir.write(
+        "checks.json",
+        &health_checks_json(&[(
+            id(1),
+            serde_json::json!({"Type": "CLOUDWATCH_METRIC", "InsufficientDataHealthStatus": "Healthy"}),
+        )]),
+    );
+    let run = import(&["--health-checks", checks.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(&format!(
+            "health check {}: type CLOUDWATCH_METRIC needs AWS services",
+            id(1)
+        )),
+        "{}",
+        stderr(&run)
+    );
+}
