@@ -3,7 +3,8 @@
 #   nsd (reference server of tests/differential_nsd.rs), knot, bind9,
 #   named-compilezone, named, knotd and kzonecheck (tests/zonefile_interop.rs),
 #   dnsutils (dig, nsupdate), knot-dnsutils (kdig, knsupdate), dnsperf,
-#   pebble and lego (the ACME DNS-01 test of tests/dynamic_update.rs).
+#   pebble and lego (the ACME DNS-01 test of tests/dynamic_update.rs),
+#   promtool (prometheus: checks /metrics in tests/metrics.rs).
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
 # from the current lists fails. Works as root (CI) and with sudo otherwise.
@@ -24,6 +25,7 @@ deps=(
     knsupdate:knot-dnsutils
     pebble:pebble
     lego:lego
+    promtool:prometheus
 )
 
 have() {

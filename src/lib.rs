@@ -47,6 +47,8 @@
 //!   checks) read and converted, and `import route53` written back out.
 //! - [`config`]: the TOML file and the command line, validated into one typed
 //!   [`config::Config`]; [`load`] builds a [`snapshot::Snapshot`] from it.
+//! - [`metrics`]: what was answered, counted per zone and per routing-policy member on
+//!   striped counters, written in the Prometheus text format.
 //! - [`status`]: the status listener (zones, health checks, metrics) for people.
 //! - [`durable`]: files written whole or not at all (fsync, rename, directory fsync);
 //!   [`clock`]: the wall clock and its RFC 3339 text.
@@ -68,6 +70,7 @@ pub mod geo;
 pub mod health;
 pub mod load;
 pub mod log_limit;
+pub mod metrics;
 pub mod policy;
 pub mod route53;
 pub mod serve;

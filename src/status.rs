@@ -10,8 +10,9 @@ use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::health::report::{CheckReport, Reports};
-use crate::snapshot::Snapshot;
-use crate::wire::name;
+use crate::metrics::text::{Exposition, Kind};
+use crate::snapshot::{Snapshot, ZoneState};
+use crate::wire::{name, types};
 
 /// Serves `/zones`, `/health-checks` (JSON) and `/metrics` (Prometheus text) from whichever
 /// snapshot is current, until the task is aborted.
@@ -49,7 +50,7 @@ pub async fn serve(
                 "/metrics" => (
                     "200 OK",
                     "text/plain; version=0.0.4",
-                    metrics(&reports.snapshot(), &states()),
+                    metrics(&snap, &reports.snapshot(), &states()),
                 ),
                 _ => (
                     "404 Not Found",
@@ -83,42 +84,168 @@ fn json(reports: &BTreeMap<String, CheckReport>, states: &[(String, bool)]) -> S
         + "\n"
 }
 
-fn metrics(reports: &BTreeMap<String, CheckReport>, states: &[(String, bool)]) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut out = String::from(
-        "# HELP policydns_health_check_healthy 1 when the check is healthy.\n# TYPE policydns_health_check_healthy gauge\n",
+/// Everything `/metrics` shows: the queries answered (per zone, and per routing-policy member),
+/// each zone's state, and the health checks.
+fn metrics(
+    snap: &Snapshot,
+    reports: &BTreeMap<String, CheckReport>,
+    states: &[(String, bool)],
+) -> String {
+    let mut e = Exposition::default();
+    let zones = snap.catalog.zones();
+    let counted: Vec<(String, &crate::metrics::ZoneCounters)> = zones
+        .iter()
+        .map(|z| (z.origin_text(), &*z.counters))
+        .collect();
+    e.queries(&counted, crate::metrics::no_zone());
+    e.server(crate::metrics::server());
+    record_set_answers(&mut e, snap);
+    zone_metrics(&mut e, snap);
+    health_metrics(&mut e, reports, states);
+    e.finish()
+}
+
+/// Answers each routing-policy member gave: the weighted split, the failover flip and the
+/// geolocation spread as they happen.
+fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
+    let name = "policydns_record_set_answers_total";
+    e.family(
+        name,
+        Kind::Counter,
+        "Answers a routing-policy record set gave with each member (set_identifier).",
     );
-    for (id, healthy) in states {
-        out += &format!(
-            "policydns_health_check_healthy{{check=\"{}\"}} {}\n",
-            esc(id),
-            *healthy as u8
-        );
+    for z in snap.catalog.zones() {
+        let origin = z.origin_text();
+        for g in z.groups.iter().filter(|g| g.owner != crate::zone::NONE) {
+            let owner = name::to_text(z.name(z.node(g.owner)));
+            let rtype = types::mnemonic(g.rtype);
+            for (id, counter) in g.ids.iter().zip(g.answered.iter()) {
+                e.sample(
+                    name,
+                    &[
+                        ("zone", &origin),
+                        ("name", &owner),
+                        ("type", &rtype),
+                        ("set_identifier", id),
+                    ],
+                    counter.get(0),
+                );
+            }
+        }
     }
-    out += "# HELP policydns_health_check_probes_total Probes run, by result.\n# TYPE policydns_health_check_probes_total counter\n";
-    for (id, r) in reports {
-        out += &format!(
-            "policydns_health_check_probes_total{{check=\"{}\",result=\"pass\"}} {}\n",
-            esc(id),
-            r.passes
-        );
-        out += &format!(
-            "policydns_health_check_probes_total{{check=\"{}\",result=\"fail\"}} {}\n",
-            esc(id),
-            r.probes - r.passes
-        );
-    }
-    out += "# HELP policydns_health_check_latency_seconds Duration of the last probe.\n# TYPE policydns_health_check_latency_seconds gauge\n";
-    for (id, r) in reports {
-        if let Some(ms) = r.last_latency_ms {
-            out += &format!(
-                "policydns_health_check_latency_seconds{{check=\"{}\"}} {}\n",
-                esc(id),
-                ms as f64 / 1000.0
+}
+
+/// Each zone's serial, size and the outcome of its last load.
+fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
+    let serving = |r: &crate::snapshot::ZoneReport| {
+        snap.catalog
+            .zone_by_origin(&r.origin)
+            .filter(|z| !z.servfail)
+    };
+    e.family(
+        "policydns_zone_serial",
+        Kind::Gauge,
+        "The SOA serial each zone serves.",
+    );
+    for r in snap.zone_reports.iter() {
+        if let Some(z) = serving(r) {
+            e.sample(
+                "policydns_zone_serial",
+                &[("zone", &name::to_text(&r.origin))],
+                z.serial,
             );
         }
     }
-    out
+    e.family(
+        "policydns_zone_records",
+        Kind::Gauge,
+        "Records each zone serves.",
+    );
+    for r in snap.zone_reports.iter() {
+        if let Some(z) = serving(r) {
+            e.sample(
+                "policydns_zone_records",
+                &[("zone", &name::to_text(&r.origin))],
+                z.record_count,
+            );
+        }
+    }
+    e.family(
+        "policydns_zone_load_ok",
+        Kind::Gauge,
+        "1 when the zone's last load (or transfer) succeeded; 0 when it failed and the zone serves its previous version or SERVFAIL.",
+    );
+    for r in snap.zone_reports.iter() {
+        let ok =
+            matches!(r.state, ZoneState::Loaded | ZoneState::Secondary) && serving(r).is_some();
+        e.sample(
+            "policydns_zone_load_ok",
+            &[("zone", &name::to_text(&r.origin))],
+            u8::from(ok),
+        );
+    }
+    e.family(
+        "policydns_zone_load_problems",
+        Kind::Gauge,
+        "Problems the zone's last load found (each is on /zones as file:line: message).",
+    );
+    for r in snap.zone_reports.iter() {
+        e.sample(
+            "policydns_zone_load_problems",
+            &[("zone", &name::to_text(&r.origin))],
+            r.problems.len(),
+        );
+    }
+}
+
+fn health_metrics(
+    e: &mut Exposition,
+    reports: &BTreeMap<String, CheckReport>,
+    states: &[(String, bool)],
+) {
+    e.family(
+        "policydns_health_check_healthy",
+        Kind::Gauge,
+        "1 when the check is healthy.",
+    );
+    for (id, healthy) in states {
+        e.sample(
+            "policydns_health_check_healthy",
+            &[("check", id)],
+            u8::from(*healthy),
+        );
+    }
+    e.family(
+        "policydns_health_check_probes_total",
+        Kind::Counter,
+        "Probes run, by result.",
+    );
+    for (id, r) in reports {
+        e.sample(
+            "policydns_health_check_probes_total",
+            &[("check", id), ("result", "pass")],
+            r.passes,
+        );
+        e.sample(
+            "policydns_health_check_probes_total",
+            &[("check", id), ("result", "fail")],
+            r.probes - r.passes,
+        );
+    }
+    e.family(
+        "policydns_health_check_latency_seconds",
+        Kind::Gauge,
+        "Duration of the last probe.",
+    );
+    for (id, r) in reports {
+        if let Some(ms) = r.last_latency_ms {
+            e.sample(
+                "policydns_health_check_latency_seconds",
+                &[("check", id)],
+                ms as f64 / 1000.0,
+            );
+        }
+    }
 }
 
 /// Every configured zone: what it serves and what its last load found.

@@ -83,13 +83,45 @@ pub fn respond_parsed(
     client: Option<IpAddr>,
     out: &mut [u8],
 ) -> usize {
-    match parsed {
+    respond_counted(snap, packet, parsed, transport, client, out, Counting::On)
+}
+
+/// As [`respond_from`] for a question that was never sent over the network (the API's
+/// TestDNSAnswer): answered the same, counted nowhere.
+pub fn respond_uncounted(
+    snap: &Snapshot,
+    packet: &[u8],
+    transport: Transport,
+    client: Option<IpAddr>,
+    out: &mut [u8],
+) -> usize {
+    let parsed = packet::parse(packet);
+    respond_counted(snap, packet, parsed, transport, client, out, Counting::Off)
+}
+
+/// Whether an answer goes into the metrics ([`crate::metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counting {
+    On,
+    Off,
+}
+
+fn respond_counted(
+    snap: &Snapshot,
+    packet: &[u8],
+    parsed: Parsed,
+    transport: Transport,
+    client: Option<IpAddr>,
+    out: &mut [u8],
+    counting: Counting,
+) -> usize {
+    let n = match parsed {
         Parsed::Drop => 0,
         Parsed::Error {
             id,
             flags,
             rcode,
-            question,
+            ref question,
         } => error_response(
             snap,
             packet,
@@ -101,8 +133,53 @@ pub fn respond_parsed(
             client,
             out,
         ),
-        Parsed::Query(q) => answer(snap, packet, &q, transport, client, out),
+        Parsed::Query(q) => {
+            let a = answer(snap, packet, &q, transport, client, out, counting);
+            if counting == Counting::On && a.len > 0 {
+                let counters: &crate::metrics::ZoneCounters = match a.zone {
+                    Some(z) => &z.counters,
+                    None => crate::metrics::no_zone(),
+                };
+                counters.count(&crate::metrics::Answered {
+                    transport,
+                    client,
+                    qtype: q.qtype,
+                    rcode: a.rcode,
+                    truncated: a.truncated,
+                    ecs: q.edns.is_some_and(|e| e.ecs.is_some()),
+                });
+            }
+            return a.len;
+        }
+    };
+    if let (
+        Counting::On,
+        Parsed::Error {
+            rcode, question, ..
+        },
+    ) = (counting, &parsed)
+    {
+        if n > 0 {
+            crate::metrics::no_zone().count(&crate::metrics::Answered {
+                transport,
+                client,
+                qtype: question.as_ref().map_or(0, |q| q.qtype),
+                rcode: *rcode,
+                truncated: false,
+                ecs: false,
+            });
+        }
     }
+    n
+}
+
+/// What [`answer`] wrote: the response's length, the zone that answered (none: refused, CHAOS,
+/// malformed) and the rcode, for the metrics.
+struct Answer<'a> {
+    len: usize,
+    zone: Option<&'a crate::zone::Zone>,
+    rcode: u16,
+    truncated: bool,
 }
 
 /// The size this response may take (RFC 6891 §6.2.5, RFC 1035 §4.2.1).
@@ -306,20 +383,28 @@ fn error_response(
     pos
 }
 
-fn answer(
-    snap: &Snapshot,
+fn answer<'a>(
+    snap: &'a Snapshot,
     packet: &[u8],
     q: &Query,
     transport: Transport,
     client: Option<IpAddr>,
     out: &mut [u8],
-) -> usize {
+    counting: Counting,
+) -> Answer<'a> {
     let mut sel = Selector::new(snap, client, q.edns.and_then(|e| e.ecs));
+    sel.count_answers = counting == Counting::On;
     let limit = size_limit(snap, Some(q), transport).min(out.len());
     let cookie = cookie_reply(snap, packet, q, client);
     let opt_len = opt_len(snap, q, cookie.as_ref());
+    let mut done = Answer {
+        len: 0,
+        zone: None,
+        rcode: rcode::NOERROR,
+        truncated: false,
+    };
     if limit < q.question_end + opt_len {
-        return 0;
+        return done;
     }
     write_header(out, q.id, q.flags, rcode::NOERROR);
     let section_limit = limit - opt_len;
@@ -333,12 +418,13 @@ fn answer(
     let rc = if q.edns.is_some_and(|e| e.version > 0) {
         Rcode::from(rcode::BADVERS) // RFC 6891 §6.1.3
     } else {
-        match sections(snap, packet, q, &mut w, &mut sel) {
+        match sections(snap, packet, q, &mut w, &mut sel, &mut done.zone) {
             Ok(rc) => rc,
             Err(Full) => {
                 // An answer or authority RRset did not fit: question only, TC set (RFC 2181 §9).
                 w.reset(after_question);
                 set_flag(w.buf(), hflags::TC);
+                done.truncated = true;
                 Rcode::from(u16::from_be_bytes([w.buf()[2], w.buf()[3]]) & 0xF)
             }
         }
@@ -348,7 +434,9 @@ fn answer(
     write_opt(&mut w, snap, q, rc, sel.scope, cookie.as_ref()).expect("space reserved");
     let (pos, counts) = (w.pos, w.counts);
     set_counts(out, 1, counts);
-    pos
+    done.len = pos;
+    done.rcode = rc.code;
+    done
 }
 
 /// Fills answer, authority and additional; returns the rcode. `Err(Full)` when a section that
@@ -359,6 +447,7 @@ fn sections<'a>(
     q: &Query,
     w: &mut Writer<'_>,
     sel: &mut Selector<'a>,
+    found: &mut Option<&'a crate::zone::Zone>,
 ) -> Result<Rcode, Full> {
     // The one copy of the name this query makes: lowercased for lookups, then reused as the
     // current name while a CNAME/DNAME chain is followed.
@@ -397,6 +486,7 @@ fn sections<'a>(
             ede: Some(ede::NOT_AUTHORITATIVE),
         });
     };
+    *found = Some(zone);
     if zone.servfail {
         return Ok(rcode::SERVFAIL.into());
     }

@@ -76,6 +76,8 @@ pub(super) struct Selector<'a> {
     /// The widest ECS scope of any decision in this answer.
     pub(super) scope: u8,
     facts: Option<ClientFacts>,
+    /// Count the members chosen in each group's answer counters (not for TestDNSAnswer).
+    pub(super) count_answers: bool,
 }
 
 thread_local! {
@@ -124,6 +126,7 @@ impl<'a> Selector<'a> {
             ecs,
             scope: 0,
             facts: None,
+            count_answers: false,
         }
     }
 
@@ -149,6 +152,11 @@ impl<'a> Selector<'a> {
         let sel = self.choose(zone, group, set.rtype, depth);
         for &i in sel.members() {
             let i = i as usize;
+            if self.count_answers {
+                if let Some(c) = group.answered.get(i) {
+                    c.add(0, 1);
+                }
+            }
             match group.answers[i] {
                 // An alias answers with its target's records, under the queried name, with the
                 // target's TTL (§4.1); the target's own policy decides if it has one.

@@ -75,7 +75,13 @@ pub(super) fn test_dns_answer(
     let packet = query_packet(&wire, qtype, ecs);
     let snapshot = api.publisher.snapshot.load();
     let mut out = vec![0u8; 65535];
-    let n = crate::answer::respond_from(&snapshot, &packet, Transport::Tcp, Some(client), &mut out);
+    let n = crate::answer::respond_uncounted(
+        &snapshot,
+        &packet,
+        Transport::Tcp,
+        Some(client),
+        &mut out,
+    );
     let reply = Message::from_vec(&out[..n])
         .map_err(|e| ApiError::internal(format!("our own answer does not decode: {e}")))?;
     let mut body = String::new();

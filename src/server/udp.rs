@@ -17,6 +17,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::rrl::{self, Limiter, Verdict};
 use crate::answer;
+use crate::metrics::Limited;
 use crate::snapshot::Snapshot;
 use crate::transfer::update::ReplyTo;
 use crate::transfer::Control;
@@ -221,6 +222,10 @@ fn worker(
             tx_msgs,
             ..
         } = &mut *b;
+        let metrics = crate::metrics::server();
+        // Each query's time runs from the end of the previous one (the batch's start for
+        // the first): one clock read per query.
+        let mut since = std::time::Instant::now();
         for i in 0..n {
             let msg = &rx_msgs[i];
             if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
@@ -252,6 +257,9 @@ fn worker(
             if resp_len == 0 {
                 continue;
             }
+            let done = std::time::Instant::now();
+            metrics.duration(Transport::Udp, (done - since).as_nanos() as u64);
+            since = done;
             let mut resp_len = resp_len;
             if let (Some(settings), Some(now), Some(ip), false) =
                 (&snap.options.rrl, rrl_now, client, proven)
@@ -259,8 +267,12 @@ fn worker(
                 let limiter = rrl.get_or_insert_with(Box::default);
                 match limiter.check(settings, now, ip, &tx[out][..resp_len]) {
                     Verdict::Send => {}
-                    Verdict::Slip => resp_len = rrl::slip(&mut tx[out], resp_len),
+                    Verdict::Slip => {
+                        metrics.limited(Limited::Slipped);
+                        resp_len = rrl::slip(&mut tx[out], resp_len);
+                    }
                     Verdict::Drop => {
+                        metrics.limited(Limited::Dropped);
                         counters.rate_limited.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }

@@ -180,6 +180,7 @@ impl Builder {
             servfail: false,
             policy: None,
             upkeep: Default::default(),
+            counters: crate::metrics::zone(&origin),
         };
         for id in 0..n {
             let name_off = zone.names.len();
@@ -391,6 +392,13 @@ impl Zone {
             salt: hash(&[&name::to_lowercase(&g.owner)[..], &g.rtype.to_be_bytes()].concat()),
             owner: tree.owner,
             rtype: g.rtype,
+            answered: g
+                .members
+                .iter()
+                .map(|m| {
+                    crate::metrics::member(&origin, &name::to_lowercase(&g.owner), g.rtype, &m.id)
+                })
+                .collect(),
         }
     }
 

@@ -136,6 +136,8 @@ pub struct Group {
     /// The node and type it decides (`NONE` once a patch retired it).
     pub owner: u32,
     pub rtype: u16,
+    /// Answers each member gave (the same counters for every build of the group).
+    pub answered: Box<[Arc<crate::metrics::MemberCounter>]>,
 }
 
 /// A routing-policy group as the configuration hands it to zone compilation.
@@ -303,6 +305,8 @@ pub struct Zone {
     pub policy: Option<Arc<str>>,
     /// What a patch needs and answers never read (`patch`).
     upkeep: Upkeep,
+    /// The queries this zone answered (the same counters for every build of the zone).
+    pub counters: Arc<crate::metrics::ZoneCounters>,
 }
 
 /// What patching a zone in place needs beside the answer path's data: the tree's shape and

@@ -428,6 +428,7 @@ impl Zone {
             salt,
             owner: NONE,
             rtype: 0,
+            answered: Box::new([]),
         };
     }
 

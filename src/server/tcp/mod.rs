@@ -239,6 +239,7 @@ impl Connection<'_> {
             return Ok(true);
         }
         let mut out = self.pool.take();
+        let started = std::time::Instant::now();
         let resp = {
             let snap = self.snapshot.load();
             answer::respond_parsed(
@@ -255,6 +256,7 @@ impl Connection<'_> {
             self.pool.give_back(out);
             return Ok(false);
         }
+        crate::metrics::server().duration(Transport::Tcp, started.elapsed().as_nanos() as u64);
         out[..2].copy_from_slice(&(resp as u16).to_be_bytes());
         let written = tokio::time::timeout(idle_timeout, wr.write_all(&out[..resp + 2])).await;
         self.pool.give_back(out);
