@@ -4,7 +4,8 @@
 #   named-compilezone, named, knotd and kzonecheck (tests/zonefile_interop.rs),
 #   dnsutils (dig, nsupdate), knot-dnsutils (kdig, knsupdate), dnsperf,
 #   pebble and lego (the ACME DNS-01 test of tests/dynamic_update.rs),
-#   promtool (prometheus: checks /metrics in tests/metrics.rs).
+#   promtool (prometheus: checks /metrics in tests/metrics.rs),
+#   chromium (headless: loads the status page in tests/status_page.rs).
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
 # from the current lists fails. Works as root (CI) and with sudo otherwise.
@@ -26,6 +27,7 @@ deps=(
     pebble:pebble
     lego:lego
     promtool:prometheus
+    chromium:chromium
 )
 
 have() {

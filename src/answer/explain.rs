@@ -309,7 +309,8 @@ fn weighted_chances(group: &Group, healthy: &[bool]) -> Vec<String> {
         .collect()
 }
 
-fn kind(group: &Group) -> &'static str {
+/// The group's routing policy in words ("weighted", "failover", ...).
+pub fn kind(group: &Group) -> &'static str {
     match group.rules.first() {
         Some(Rule::Simple) => "simple",
         Some(Rule::Weighted(_)) => "weighted",
@@ -323,7 +324,8 @@ fn kind(group: &Group) -> &'static str {
     }
 }
 
-fn rule_text(rule: &Rule) -> String {
+/// A member's rule in words ("weight 3", "PRIMARY", "continent EU", ...).
+pub fn rule_text(rule: &Rule) -> String {
     let code = |c: &[u8]| {
         String::from_utf8_lossy(c)
             .trim_end_matches('\0')

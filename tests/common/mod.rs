@@ -11,6 +11,7 @@
 pub mod api;
 mod dns;
 mod http;
+pub mod policy_server;
 mod process;
 
 pub use dns::{

@@ -1,7 +1,10 @@
-//! The status listener, for people (off by default; loopback when on): every zone with what it
-//! serves and what its last load found (`/zones`), every health check's state and recent
-//! history (`/health-checks`), and the same as Prometheus metrics (`/metrics`). It reads the
+//! The status listener, for people (off by default; loopback when on): a page to read in a
+//! browser (`/`, [`page`]), every zone with what it serves and what its last load found
+//! (`/zones`), every health check's state and recent history (`/health-checks`), and the
+//! query, policy, zone and health metrics in Prometheus's format (`/metrics`). It reads the
 //! current snapshot and the probes' reports, beside the DNS server, never on its path.
+
+mod page;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,10 +24,12 @@ pub async fn serve(
     snapshot: Arc<ArcSwap<Snapshot>>,
     reports: Arc<Reports>,
 ) {
+    let views = Arc::new(page::Views::default());
     loop {
         let Ok((mut conn, _)) = listener.accept().await else {
             continue;
         };
+        let views = views.clone();
         let reports = reports.clone();
         let snapshot = snapshot.clone();
         tokio::spawn(async move {
@@ -41,6 +46,11 @@ pub async fn serve(
             let request = String::from_utf8_lossy(&buf[..n]);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
             let (status, kind, body) = match path {
+                "/" | "/index.html" => (
+                    "200 OK",
+                    "text/html; charset=utf-8",
+                    page::render(&snap, &reports.snapshot(), &views),
+                ),
                 "/zones" => ("200 OK", "application/json", zones(&snap)),
                 "/health-checks" => (
                     "200 OK",
@@ -55,7 +65,7 @@ pub async fn serve(
                 _ => (
                     "404 Not Found",
                     "text/plain",
-                    "try /zones, /health-checks or /metrics\n".to_string(),
+                    "try /, /zones, /health-checks or /metrics\n".to_string(),
                 ),
             };
             let head = format!(
