@@ -89,7 +89,7 @@ impl Service {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("status listener on {addr}"))?;
-            tracing::info!(%addr, "status at /zones, /health-checks and /metrics");
+            tracing::info!(%addr, "status page at /, JSON at /zones and /health-checks, Prometheus at /metrics");
             service.status = Some(tokio::spawn(crate::status::serve(
                 listener,
                 service.server.snapshot.clone(),
@@ -115,6 +115,7 @@ impl Service {
     /// was refused) and publishes it: zones that fail keep their previous version, probes
     /// restart on the new health table, and NOTIFYs go out for changed serials.
     pub fn reload(&mut self, config: anyhow::Result<Config>) {
+        let mut failed = config.is_err();
         match config {
             Ok(new) => {
                 if new.listen != self.config.listen || new.udp_workers != self.config.udp_workers {
@@ -149,6 +150,14 @@ impl Service {
         for w in &built.warnings {
             tracing::warn!("{w}");
         }
+        failed |= !built.failures.is_empty();
+        crate::metrics::event(|e| {
+            if failed {
+                &e.reloads_failed
+            } else {
+                &e.reloads_ok
+            }
+        });
         for f in &built.failures {
             for p in &f.error.problems {
                 tracing::error!(zone = %f.what, "reload failed: {p}");

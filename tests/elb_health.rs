@@ -331,6 +331,16 @@ fn the_status_listener_shows_each_target_with_its_elb_state() {
         )),
         "{metrics}"
     );
+    // ELB's HealthyHostCount and UnHealthyHostCount per target group and zone.
+    for (az, state, n) in [
+        ("a", "healthy", 1),
+        ("a", "unhealthy", 0),
+        ("b", "healthy", 0),
+        ("b", "unhealthy", 1),
+    ] {
+        let series = format!("policydns_load_balancer_targets{{load_balancer=\"my-lb.elb.example.\",target_group=\"web\",availability_zone=\"{az}\",state=\"{state}\"}} {n}\n");
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
     drop(s);
 }
 

@@ -139,6 +139,30 @@ fn the_exports_health_checks_are_imported_and_probed_by_the_server() {
     assert_eq!(state(&doc, 2), Some((true, true)), "{doc:#}");
     assert_eq!(state(&doc, 12), Some((true, true)), "{doc:#}");
     assert_eq!(state(&doc, 13).map(|s| s.0), Some(true), "{doc:#}");
+    // The Route 53-style health metrics of the imported checks.
+    let metrics = http_get(status, "/metrics");
+    let gauge = |series: String| -> Option<f64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str())?.strip_prefix(' '))
+            .map(|v| v.parse().unwrap())
+    };
+    assert_eq!(
+        gauge(format!(
+            "policydns_health_check_child_healthy_count{{check=\"{}\"}}",
+            id(13)
+        )),
+        Some(2.0),
+        "{metrics}"
+    );
+    let pct = |n| {
+        gauge(format!(
+            "policydns_health_check_percentage_healthy{{check=\"{}\"}}",
+            id(n)
+        ))
+    };
+    assert_eq!(pct(1), Some(0.0), "{metrics}");
+    assert_eq!(pct(2), Some(100.0), "{metrics}");
     // The failover record set follows the probes: the primary's check fails.
     eventually("failover to the secondary", || {
         common::try_udp(

@@ -275,6 +275,38 @@ fn counts_survive_a_reload() {
     }
     let text = scrape(status);
     assert_eq!(member(&text, "fo.metrics.test.", "primary"), 8.0, "{text}");
+    assert_eq!(
+        value(&text, "policydns_reloads_total{result=\"success\"}"),
+        1.0,
+        "{text}"
+    );
+}
+
+#[test]
+fn zone_transfers_out_are_counted_served_and_refused() {
+    let dir = TempDir::new("metrics-xfr");
+    let backend = Backend::start(0, 200);
+    let status = free_port();
+    let server = start(
+        &dir,
+        backend.port,
+        status,
+        &["--allow-transfer", "127.0.0.1"],
+    );
+    let axfr = query("metrics.test", 252, None);
+    ask(server.addr, Proto::Tcp, &axfr, T).expect("the zone");
+    // AXFR is TCP only (RFC 5936 §4.2): refused over UDP.
+    ask(server.addr, Proto::Udp, &axfr, T).expect("NOTIMP");
+    let text = scrape(status);
+    let xfr = |t: &str, r: &str| {
+        value(
+            &text,
+            &format!("policydns_transfers_out_total{{type=\"{t}\",result=\"{r}\"}}"),
+        )
+    };
+    assert_eq!(xfr("AXFR", "served"), 1.0, "{text}");
+    assert_eq!(xfr("any", "refused"), 1.0, "{text}");
+    assert_eq!(xfr("IXFR", "served"), 0.0, "{text}");
 }
 
 #[test]

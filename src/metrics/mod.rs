@@ -13,6 +13,7 @@ pub mod text;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, LazyLock, Mutex};
 
 pub use striped::{Striped, STRIPES};
@@ -211,6 +212,32 @@ impl ServerCounters {
     pub fn rrl(&self) -> (u64, u64) {
         (self.0.get(RRL_DROPPED), self.0.get(RRL_SLIPPED))
     }
+}
+
+/// Things that happen off the answer path, counted once each: reloads and zone transfers.
+#[derive(Debug, Default)]
+pub struct Events {
+    pub reloads_ok: AtomicU64,
+    /// Reloads whose configuration was refused or where a zone failed to load.
+    pub reloads_failed: AtomicU64,
+    pub axfr_out: AtomicU64,
+    pub ixfr_out: AtomicU64,
+    /// Transfer requests refused (access list, unknown zone, malformed, AXFR over UDP).
+    pub transfers_out_refused: AtomicU64,
+    /// Refreshes of a secondary zone that reached the primary (up to date or transferred).
+    pub refreshes_ok: AtomicU64,
+    pub refreshes_failed: AtomicU64,
+}
+
+static EVENTS: LazyLock<Events> = LazyLock::new(Default::default);
+
+/// Counts one event (`field` of [`Events`]).
+pub fn event(field: impl Fn(&Events) -> &AtomicU64) {
+    field(&EVENTS).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn events() -> &'static Events {
+    &EVENTS
 }
 
 /// Answers a routing-policy member gave.

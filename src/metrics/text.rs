@@ -135,6 +135,56 @@ impl Exposition {
         }
     }
 
+    /// Reloads and zone transfers.
+    pub fn events(&mut self, ev: &super::Events) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.family(
+            "policydns_reloads_total",
+            Kind::Counter,
+            "Reloads (SIGHUP or a secondary's policy), by result: failure when the configuration was refused or a zone failed to load.",
+        );
+        self.sample(
+            "policydns_reloads_total",
+            &[("result", "success")],
+            ev.reloads_ok.load(Relaxed),
+        );
+        self.sample(
+            "policydns_reloads_total",
+            &[("result", "failure")],
+            ev.reloads_failed.load(Relaxed),
+        );
+        self.family(
+            "policydns_transfers_out_total",
+            Kind::Counter,
+            "Zone transfer requests from secondaries, by type and result.",
+        );
+        for (labels, v) in [
+            ([("type", "AXFR"), ("result", "served")], &ev.axfr_out),
+            ([("type", "IXFR"), ("result", "served")], &ev.ixfr_out),
+            (
+                [("type", "any"), ("result", "refused")],
+                &ev.transfers_out_refused,
+            ),
+        ] {
+            self.sample("policydns_transfers_out_total", &labels, v.load(Relaxed));
+        }
+        self.family(
+            "policydns_secondary_refreshes_total",
+            Kind::Counter,
+            "Refreshes of secondary zones from their primaries (SOA check and transfer), by result.",
+        );
+        self.sample(
+            "policydns_secondary_refreshes_total",
+            &[("result", "success")],
+            ev.refreshes_ok.load(Relaxed),
+        );
+        self.sample(
+            "policydns_secondary_refreshes_total",
+            &[("result", "failure")],
+            ev.refreshes_failed.load(Relaxed),
+        );
+    }
+
     /// The request-duration histogram and response-rate limiting.
     pub fn server(&mut self, s: &ServerCounters) {
         let name = "policydns_dns_request_duration_seconds";

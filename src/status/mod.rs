@@ -109,9 +109,11 @@ fn metrics(
         .collect();
     e.queries(&counted, crate::metrics::no_zone());
     e.server(crate::metrics::server());
+    e.events(crate::metrics::events());
     record_set_answers(&mut e, snap);
     zone_metrics(&mut e, snap);
     health_metrics(&mut e, reports, states);
+    health_detail_metrics(&mut e, snap, reports);
     e.finish()
 }
 
@@ -254,6 +256,80 @@ fn health_metrics(
                 &[("check", id)],
                 ms as f64 / 1000.0,
             );
+        }
+    }
+}
+
+/// What Route 53 puts in CloudWatch beside the status (the share of recent probes that passed,
+/// standing in for the share of checkers; a calculated check's healthy children) and ELB's
+/// target counts per target group and availability zone.
+fn health_detail_metrics(
+    e: &mut Exposition,
+    snap: &Snapshot,
+    reports: &BTreeMap<String, CheckReport>,
+) {
+    e.family(
+        "policydns_health_check_percentage_healthy",
+        Kind::Gauge,
+        "Share of the check's recent probes (up to 20) that passed, in per cent (Route 53's HealthCheckPercentageHealthy, from one vantage point).",
+    );
+    for (id, r) in reports {
+        if !r.history.is_empty() {
+            let passed = r.history.iter().filter(|p| p.passed).count();
+            e.sample(
+                "policydns_health_check_percentage_healthy",
+                &[("check", id)],
+                100.0 * passed as f64 / r.history.len() as f64,
+            );
+        }
+    }
+    let health = &snap.inputs.health;
+    e.family(
+        "policydns_health_check_child_healthy_count",
+        Kind::Gauge,
+        "Healthy children of a calculated check (Route 53's ChildHealthCheckHealthyCount).",
+    );
+    for (i, c) in health.calculated.iter().enumerate() {
+        if let (Some(c), Some(id)) = (c, health.ids.get(i)) {
+            let healthy = c
+                .children
+                .iter()
+                .filter(|&&ch| health.table.get(ch))
+                .count();
+            e.sample(
+                "policydns_health_check_child_healthy_count",
+                &[("check", id)],
+                healthy,
+            );
+        }
+    }
+    e.family(
+        "policydns_load_balancer_targets",
+        Kind::Gauge,
+        "A load balancer's targets by target group, availability zone and state (ELB's HealthyHostCount and UnHealthyHostCount).",
+    );
+    for lb in &snap.inputs.load_balancers {
+        let lb_name = name::to_text(&lb.name);
+        for (g, group) in lb.target_groups.iter().enumerate() {
+            for (z, az) in lb.zones.iter().enumerate() {
+                let in_cell = || lb.targets.iter().filter(|t| t.group == g && t.zone == z);
+                let healthy = in_cell()
+                    .filter(|t| t.health.is_none_or(|h| health.healthy(h)))
+                    .count();
+                let all = in_cell().count();
+                for (state, n) in [("healthy", healthy), ("unhealthy", all - healthy)] {
+                    e.sample(
+                        "policydns_load_balancer_targets",
+                        &[
+                            ("load_balancer", &lb_name),
+                            ("target_group", group),
+                            ("availability_zone", &az.name),
+                            ("state", state),
+                        ],
+                        n,
+                    );
+                }
+            }
         }
     }
 }

@@ -334,6 +334,7 @@ impl Control {
         let mut stream = req.stream(if req.framed { 65535 } else { req.udp_room });
         stream.opt = q.edns.map(|_| snap.options.edns_payload);
         let refuse = |mut stream: MessageStream, rc: u16, why: &str| {
+            crate::metrics::event(|e| &e.transfers_out_refused);
             if let Some(left_out) = crate::log_limit::admit(req.peer, "transfer refused") {
                 tracing::warn!(peer = %req.peer_text(), zone = %name::to_text(&req.qname), qtype = %types::mnemonic(q.qtype), left_out, "transfer refused: {why}");
             }
@@ -370,6 +371,7 @@ impl Control {
         let full = has_edns_option(packet, records::FULL_OPTION);
         let lbs = &snap.inputs.load_balancers;
         if q.qtype == types::AXFR {
+            crate::metrics::event(|e| &e.axfr_out);
             xfr::axfr(&mut stream, &zone, lbs, full);
             tracing::info!(peer = %req.peer_text(), zone = %zone.origin_text(), serial = zone.serial, messages = stream.messages() + 1, full, "AXFR out");
             return stream.finish();
@@ -378,6 +380,7 @@ impl Control {
         let Some(client_serial) = ixfr_client_serial(packet, q.question_end) else {
             return refuse(stream, rcode::FORMERR, "IXFR without the client's SOA");
         };
+        crate::metrics::event(|e| &e.ixfr_out);
         if !journal::serial_gt(zone.serial, client_serial) {
             xfr::soa_only(&mut stream, &zone);
             return stream.finish();

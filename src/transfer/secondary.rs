@@ -262,6 +262,7 @@ pub async fn run(
             .map_or((FIRST_RETRY, FIRST_RETRY, Duration::MAX), timers);
         let wait = match result {
             Ok(what) => {
+                crate::metrics::event(|e| &e.refreshes_ok);
                 last_ok = Some(Instant::now());
                 if let Some(what) = what {
                     tracing::info!(zone = %text, primary = %s.primary, "{what}");
@@ -269,6 +270,7 @@ pub async fn run(
                 refresh_t
             }
             Err(e) => {
+                crate::metrics::event(|e| &e.refreshes_failed);
                 tracing::warn!(zone = %text, primary = %s.primary, "refresh failed: {e}; retrying in {}s", retry_t.as_secs());
                 let expired = last_ok.is_some_and(|t| t.elapsed() >= expire_t);
                 if expired && soa.is_some() {
