@@ -47,6 +47,8 @@
 //!   checks) read and converted, and `import route53` written back out.
 //! - [`config`]: the TOML file and the command line, validated into one typed
 //!   [`config::Config`]; [`load`] builds a [`snapshot::Snapshot`] from it.
+//! - [`dnstap`]: query and response logging as Frame Streams (off by default), written by a
+//!   thread of its own.
 //! - [`metrics`]: what was answered, counted per zone and per routing-policy member on
 //!   striped counters, written in the Prometheus text format.
 //! - [`status`]: the status listener (zones, health checks, metrics) for people.
@@ -63,6 +65,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod dnstap;
 pub mod durable;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -149,9 +149,14 @@ struct Source {
     /// `[[health_check]]` tables (repeatable).
     #[arg(long = "health-checks", value_name = "FILE.json")]
     health_checks: Vec<String>,
-    /// Serve health-check status (JSON at /health-checks, Prometheus at /metrics) on ADDR.
+    /// Serve the status page (/), JSON (/zones, /health-checks) and Prometheus metrics
+    /// (/metrics) on ADDR.
     #[arg(long, value_name = "ADDR")]
     status_listen: Option<String>,
+    /// Log every query and response as dnstap to a file, or to a collector's socket with
+    /// unix:PATH.
+    #[arg(long, value_name = "PATH|unix:PATH")]
+    dnstap: Option<String>,
     /// Latency map (lines of `CIDR REGION RTT_MS`) for latency routing.
     #[arg(long, value_name = "FILE")]
     latency_map: Option<String>,
@@ -222,6 +227,7 @@ impl Source {
             latency_map: self.latency_map.clone(),
             health_checks: self.health_checks.clone(),
             status_listen: self.status_listen.clone(),
+            dnstap: self.dnstap.clone(),
             route53: self.route53.clone(),
             cidr_collections: self.cidr_collection.clone(),
             allow_transfer: self.allow_transfer.clone(),

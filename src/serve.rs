@@ -61,6 +61,16 @@ impl Service {
         let control = Arc::new(Control::new(settings));
         control.load_journals(&snapshot);
         let outcome = reload::apply(&control, None, &mut snapshot, |o| serial_policy(&config, o));
+        if let Some(dest) = &config.dnstap {
+            let identity = snapshot.options.identity.as_deref().unwrap_or(b"policydns");
+            crate::dnstap::start(
+                dest,
+                identity,
+                format!("policydns {}", env!("CARGO_PKG_VERSION")).as_bytes(),
+            )
+            .with_context(|| format!("dnstap output {dest}"))?;
+            tracing::info!(%dest, "dnstap: logging every query and response");
+        }
         let server = Server::start(&listeners(&config), snapshot, control)?;
         reload::act_on(&outcome);
         let reports = Arc::new(Reports::default());
@@ -199,6 +209,7 @@ impl Service {
             api.stop();
         }
         self.server.shutdown().await;
+        crate::dnstap::finish();
     }
 }
 

@@ -464,6 +464,8 @@ pub(super) struct ServerSection {
     pub(super) latency_map: Option<PathBuf>,
     /// Address of the health-check status listener (JSON and Prometheus); off when absent.
     pub(super) status_listen: Option<String>,
+    /// dnstap output: a file path, or `unix:PATH` for a collector's socket; off when absent.
+    pub(super) dnstap: Option<String>,
     /// Where secondary zones are saved (and read back on start).
     pub(super) state_dir: Option<PathBuf>,
     /// Refuse to start when a zone fails to load.

@@ -95,6 +95,8 @@ pub struct Config {
     pub latency_map: Option<PathBuf>,
     /// The status listener's address, if on.
     pub status_listen: Option<SocketAddr>,
+    /// Where dnstap goes, if on (read at start only).
+    pub dnstap: Option<crate::dnstap::Destination>,
     /// The file this came from, re-read on SIGHUP.
     pub source: Option<PathBuf>,
     pub tsig_keys: crate::transfer::tsig::KeyRing,
@@ -136,6 +138,8 @@ pub struct Overrides {
     pub health_checks: Vec<String>,
     /// `--status-listen ADDR`, replacing the file's `status_listen`.
     pub status_listen: Option<String>,
+    /// `--dnstap PATH|unix:PATH`, replacing the file's `dnstap`.
+    pub dnstap: Option<String>,
     /// `--latency-map FILE`, replacing the file's `latency_map`.
     pub latency_map: Option<String>,
     /// `ORIGIN=FILE`: Route 53 JSON for a zone (added to a zone of that origin, or a new one).
@@ -322,6 +326,24 @@ impl Config {
                 .map(PathBuf::from)
                 .or_else(|| s.geoip.map(|g| base.join(g))),
             status_listen,
+            dnstap: cli.dnstap.clone().or(s.dnstap.clone()).map(|d| {
+                match crate::dnstap::Destination::parse(&d) {
+                    crate::dnstap::Destination::File(p) => {
+                        crate::dnstap::Destination::File(if cli.dnstap.is_some() {
+                            p
+                        } else {
+                            base.join(p)
+                        })
+                    }
+                    crate::dnstap::Destination::Unix(p) => {
+                        crate::dnstap::Destination::Unix(if cli.dnstap.is_some() {
+                            p
+                        } else {
+                            base.join(p)
+                        })
+                    }
+                }
+            }),
             latency_map: cli
                 .latency_map
                 .as_ref()

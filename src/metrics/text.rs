@@ -185,6 +185,26 @@ impl Exposition {
         );
     }
 
+    /// dnstap's output, when it is on.
+    pub fn dnstap(&mut self, sink: &crate::dnstap::Sink) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.family(
+            "policydns_dnstap_exchanges_total",
+            Kind::Counter,
+            "Queries with their responses logged to dnstap (written), or dropped because the writer was behind or its output failed.",
+        );
+        self.sample(
+            "policydns_dnstap_exchanges_total",
+            &[("result", "written")],
+            sink.written.load(Relaxed),
+        );
+        self.sample(
+            "policydns_dnstap_exchanges_total",
+            &[("result", "dropped")],
+            sink.dropped.load(Relaxed),
+        );
+    }
+
     /// The request-duration histogram and response-rate limiting.
     pub fn server(&mut self, s: &ServerCounters) {
         let name = "policydns_dns_request_duration_seconds";

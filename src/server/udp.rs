@@ -184,6 +184,7 @@ fn worker(
     // Response-rate limiting: this worker's own table, made when it is first turned on.
     let mut rrl: Option<Box<Limiter>> = None;
     let started = std::time::Instant::now();
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
     while !stop.load(Ordering::Relaxed) {
         for m in b.rx_msgs.iter_mut() {
             m.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -223,6 +224,8 @@ fn worker(
             ..
         } = &mut *b;
         let metrics = crate::metrics::server();
+        let dnstap = crate::dnstap::sink();
+        let received = dnstap.map(|_| std::time::SystemTime::now());
         // Each query's time runs from the end of the previous one (the batch's start for
         // the first): one clock read per query.
         let mut since = std::time::Instant::now();
@@ -277,6 +280,11 @@ fn worker(
                         continue;
                     }
                 }
+            }
+            if let (Some(sink), Some(received), Some(to)) =
+                (dnstap, received, source_addr(&addrs[i]))
+            {
+                sink.log_exchange(false, to, local, received, query, &tx[out][..resp_len]);
             }
             tx_iov[out] = libc::iovec {
                 iov_base: tx[out].as_mut_ptr().cast(),

@@ -110,6 +110,9 @@ fn metrics(
     e.queries(&counted, crate::metrics::no_zone());
     e.server(crate::metrics::server());
     e.events(crate::metrics::events());
+    if let Some(sink) = crate::dnstap::sink() {
+        e.dnstap(sink);
+    }
     record_set_answers(&mut e, snap);
     zone_metrics(&mut e, snap);
     health_metrics(&mut e, reports, states);

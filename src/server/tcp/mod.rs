@@ -108,6 +108,8 @@ pub async fn serve(
         tokio::spawn(async move {
             let peer_ip = peer.ip();
             let served = Connection {
+                peer_addr: peer,
+                local_addr: stream.local_addr().ok(),
                 snapshot: &snapshot,
                 control: &control,
                 pool: &pool,
@@ -134,6 +136,9 @@ struct Connection<'a> {
     admitted: &'a Admitted,
     limits: Limits,
     peer: std::net::IpAddr,
+    /// With the port, and ours, for dnstap.
+    peer_addr: std::net::SocketAddr,
+    local_addr: Option<std::net::SocketAddr>,
 }
 
 fn not_reading() -> io::Error {
@@ -257,6 +262,17 @@ impl Connection<'_> {
             return Ok(false);
         }
         crate::metrics::server().duration(Transport::Tcp, started.elapsed().as_nanos() as u64);
+        if let Some(sink) = crate::dnstap::sink() {
+            let received = std::time::SystemTime::now() - started.elapsed();
+            sink.log_exchange(
+                true,
+                self.peer_addr,
+                self.local_addr,
+                received,
+                query,
+                &out[2..2 + resp],
+            );
+        }
         out[..2].copy_from_slice(&(resp as u16).to_be_bytes());
         let written = tokio::time::timeout(idle_timeout, wr.write_all(&out[..resp + 2])).await;
         self.pool.give_back(out);
