@@ -163,6 +163,28 @@ fn the_exports_health_checks_are_imported_and_probed_by_the_server() {
     };
     assert_eq!(pct(1), Some(0.0), "{metrics}");
     assert_eq!(pct(2), Some(100.0), "{metrics}");
+    // ConnectionTime and TimeToFirstByte: an HTTP check has both, a TCP check connects only,
+    // a refused connection has neither.
+    let timing = |what: &str, n| {
+        gauge(format!(
+            "policydns_health_check_{what}_seconds{{check=\"{}\"}}",
+            id(n)
+        ))
+    };
+    let (connect, first_byte) = (
+        timing("connection_time", 2),
+        timing("time_to_first_byte", 2),
+    );
+    assert!(
+        matches!((connect, first_byte), (Some(c), Some(f)) if c > 0.0 && f >= c && f < 1.0),
+        "{metrics}"
+    );
+    assert!(
+        timing("connection_time", 12).is_some_and(|c| c > 0.0),
+        "{metrics}"
+    );
+    assert_eq!(timing("time_to_first_byte", 12), None, "{metrics}");
+    assert_eq!(timing("connection_time", 1), None, "{metrics}");
     // The failover record set follows the probes: the primary's check fails.
     eventually("failover to the secondary", || {
         common::try_udp(

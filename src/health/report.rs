@@ -21,6 +21,10 @@ pub struct CheckReport {
     /// The last result in words: "ok (HTTP 200)", "HTTP status 503", "connection refused".
     pub last_result: Option<String>,
     pub last_latency_ms: Option<u64>,
+    /// The last probe's phases (Route 53's ConnectionTime and TimeToFirstByte), in
+    /// milliseconds with microseconds; absent where not measured.
+    pub last_connection_time_ms: Option<f64>,
+    pub last_time_to_first_byte_ms: Option<f64>,
     pub consecutive_successes: u32,
     pub consecutive_failures: u32,
     /// When the state last changed (RFC 3339 in the JSON).
@@ -107,6 +111,9 @@ impl Reports {
         r.passes += result.passed as u64;
         r.last_result = Some(reason.clone());
         r.last_latency_ms = Some(latency_ms);
+        let ms = |d: std::time::Duration| d.as_micros() as f64 / 1000.0;
+        r.last_connection_time_ms = result.timing.connected.map(ms);
+        r.last_time_to_first_byte_ms = result.timing.first_byte.map(ms);
         r.target = Some(target.to_string());
         r.consecutive_successes = check.state().consecutive_successes();
         r.consecutive_failures = check.state().consecutive_failures();

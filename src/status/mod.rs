@@ -286,6 +286,25 @@ fn health_detail_metrics(
             );
         }
     }
+    for (name, help, value) in [
+        (
+            "policydns_health_check_connection_time_seconds",
+            "Time the last probe took to connect (Route 53's ConnectionTime; HTTP and TCP checks).",
+            (|r: &CheckReport| r.last_connection_time_ms) as fn(&CheckReport) -> Option<f64>,
+        ),
+        (
+            "policydns_health_check_time_to_first_byte_seconds",
+            "Time from the start of the last probe to the first byte of the response (Route 53's TimeToFirstByte; for HTTPS, to the response headers).",
+            |r: &CheckReport| r.last_time_to_first_byte_ms,
+        ),
+    ] {
+        e.family(name, Kind::Gauge, help);
+        for (id, r) in reports {
+            if let Some(ms) = value(r) {
+                e.sample(name, &[("check", id)], ms / 1000.0);
+            }
+        }
+    }
     let health = &snap.inputs.health;
     e.family(
         "policydns_health_check_child_healthy_count",

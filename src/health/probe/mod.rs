@@ -38,6 +38,18 @@ pub struct ProbeResult {
     pub reason: Reason,
     /// From the start of the probe to its outcome (response headers, body scan, or failure).
     pub latency: Duration,
+    /// When its phases ended, for Route 53's ConnectionTime and TimeToFirstByte.
+    pub timing: Timing,
+}
+
+/// When a probe's phases ended, measured from its start; `None` where the probe did not get
+/// that far or the client does not tell (reqwest, for HTTPS, reports no connect time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// The TCP connection was established.
+    pub connected: Option<Duration>,
+    /// The first byte of the response arrived (for HTTPS: its headers were read).
+    pub first_byte: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,11 +288,12 @@ pub async fn http_kept(
     if spec.scheme == Scheme::Http {
         // Plain HTTP needs none of a general client's machinery: a hand-written HTTP/1.1
         // exchange costs a fraction of reqwest's per-probe CPU (bench/health.sh).
-        let (passed, reason, latency) = plain_http(spec, kept).await;
+        let (passed, reason, latency, timing) = plain_http(spec, kept).await;
         return ProbeResult {
             passed,
             reason,
             latency,
+            timing,
         };
     }
     send(client, spec, Instant::now()).await.0

@@ -4,7 +4,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::{body, verdict_on_body, HttpSpec, Reason, HTTP_CONNECT_TIMEOUT};
+use super::{body, verdict_on_body, HttpSpec, Reason, Timing, HTTP_CONNECT_TIMEOUT};
 
 /// At most this many probes share one kept connection (`reuse_connection`); the next opens a
 /// fresh one. A server that still answers on its open connections but no longer accepts new
@@ -62,21 +62,21 @@ impl KeptConnection {
 pub(super) async fn plain_http(
     spec: &HttpSpec,
     kept: &mut KeptConnection,
-) -> (bool, Reason, Duration) {
+) -> (bool, Reason, Duration, Timing) {
     if !spec.reuse_connection {
         kept.conn = None;
     } else if let Some(conn) = kept.take_live() {
         let start = Instant::now();
-        let (passed, reason, conn) = plain_attempt(spec, Some(conn)).await;
+        let (passed, reason, conn, timing) = plain_attempt(spec, Some(conn)).await;
         if passed {
             kept.put(conn, false);
-            return (passed, reason, start.elapsed());
+            return (passed, reason, start.elapsed(), timing);
         }
     }
     let start = Instant::now();
-    let (passed, reason, conn) = plain_attempt(spec, None).await;
+    let (passed, reason, conn, timing) = plain_attempt(spec, None).await;
     kept.put(conn, true);
-    (passed, reason, start.elapsed())
+    (passed, reason, start.elapsed(), timing)
 }
 
 /// One exchange by hand: connect (unless given a kept connection), send a GET, read the status
@@ -87,7 +87,7 @@ pub(super) async fn plain_http(
 async fn plain_attempt(
     spec: &HttpSpec,
     kept: Option<tokio::net::TcpStream>,
-) -> (bool, Reason, Option<tokio::net::TcpStream>) {
+) -> (bool, Reason, Option<tokio::net::TcpStream>, Timing) {
     use tokio::time::Instant;
     // One timer for the whole probe, moved on at each phase: a timer costs more than the rest
     // of a loopback probe's user-space work (bench/health.sh), and phases never overlap.
@@ -98,6 +98,7 @@ async fn plain_attempt(
         start + spec.connect_timeout.min(HTTP_CONNECT_TIMEOUT),
     ));
     tokio::pin!(timer);
+    let mut connected = None;
     let mut conn = match kept {
         Some(c) => c,
         None => {
@@ -106,12 +107,13 @@ async fn plain_attempt(
                 biased;
                 c = connect => match c {
                     Ok(c) => c,
-                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return (false, Reason::Refused, None),
-                    Err(e) if e.kind() == io::ErrorKind::TimedOut => return (false, Reason::Timeout, None),
-                    Err(e) => return (false, Reason::Other(e.to_string()), None),
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return (false, Reason::Refused, None, Timing::default()),
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut => return (false, Reason::Timeout, None, Timing::default()),
+                    Err(e) => return (false, Reason::Other(e.to_string()), None, Timing::default()),
                 },
-                _ = &mut timer => return (false, Reason::Timeout, None),
+                _ = &mut timer => return (false, Reason::Timeout, None, Timing::default()),
             };
+            connected = Some(start.elapsed());
             // Close with RST rather than FIN whenever it is closed, as HAProxy's checks do: by
             // then the verdict is known and nothing more is wanted from the server, and an
             // abortive close leaves no TIME_WAIT on either side and saves the FIN/ACK exchange
@@ -120,8 +122,14 @@ async fn plain_attempt(
             c
         }
     };
-    let (passed, reason, reusable) = plain_exchange(spec, &mut conn, timer, bound).await;
-    (passed, reason, reusable.then_some(conn))
+    let mut first_byte = None;
+    let (passed, reason, reusable) =
+        plain_exchange(spec, &mut conn, timer, bound, &mut first_byte).await;
+    let timing = Timing {
+        connected,
+        first_byte: first_byte.map(|t: Instant| t - start),
+    };
+    (passed, reason, reusable.then_some(conn), timing)
 }
 
 /// The request and the response on a connected socket; the caller closes or keeps it. The
@@ -131,6 +139,7 @@ async fn plain_exchange(
     conn: &mut tokio::net::TcpStream,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
     bound: impl Fn(tokio::time::Instant) -> tokio::time::Instant,
+    first_byte: &mut Option<tokio::time::Instant>,
 ) -> (bool, Reason, bool) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::time::Instant;
@@ -165,6 +174,7 @@ async fn plain_exchange(
         // while it sleeps between probes.
         let mut buf = Vec::with_capacity(2048);
         let mut chunk = vec![0u8; 2048];
+        let mut first = None;
         let end = loop {
             if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break p + 4;
@@ -178,14 +188,18 @@ async fn plain_exchange(
                     "connection closed before the response headers ended",
                 ));
             }
+            first.get_or_insert_with(Instant::now);
             buf.extend_from_slice(&chunk[..n]);
         };
-        Ok::<_, io::Error>((buf, end))
+        Ok::<_, io::Error>((buf, end, first))
     };
     let (buf, end) = tokio::select! {
         biased;
         r = exchange => match r {
-            Ok(x) => x,
+            Ok((buf, end, first)) => {
+                *first_byte = first;
+                (buf, end)
+            }
             Err(e) => return (false, Reason::Other(e.to_string()), false),
         },
         _ = &mut timer => return (false, Reason::Timeout, false),

@@ -17,9 +17,14 @@ pub async fn tcp(addr: SocketAddr, timeout: Duration) -> ProbeResult {
             Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => (false, Reason::Timeout),
             Ok(Err(e)) => (false, Reason::Other(e.to_string())),
         };
+    let latency = start.elapsed();
     ProbeResult {
         passed,
         reason,
-        latency: start.elapsed(),
+        latency,
+        timing: super::Timing {
+            connected: passed.then_some(latency),
+            first_byte: None,
+        },
     }
 }

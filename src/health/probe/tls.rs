@@ -178,11 +178,17 @@ pub(super) async fn send(
     spec: &HttpSpec,
     start: Instant,
 ) -> (ProbeResult, bool) {
+    // (a OnceLock, not a Cell: the probe's future must stay Send)
+    let headers_at = std::sync::OnceLock::new();
     let done = |passed, reason| {
         let r = ProbeResult {
             passed,
             reason,
             latency: start.elapsed(),
+            timing: super::Timing {
+                connected: None,
+                first_byte: headers_at.get().copied(),
+            },
         };
         (r, false)
     };
@@ -204,6 +210,7 @@ pub(super) async fn send(
         }
         Ok(Ok(r)) => r,
     };
+    let _ = headers_at.set(start.elapsed());
     let status = resp.status().as_u16();
     if !spec.status.matches(status) {
         return done(false, Reason::Status(status));
