@@ -101,7 +101,10 @@ fn the_page_says_why_a_member_is_out_of_the_answer_as_a_backend_goes_down() {
         down.contains("class=\"tl f\""),
         "a failed probe on the timeline: {down}"
     );
-    assert!(down.contains("health check web-1 became"), "{down}");
+    assert!(
+        down.contains("out of the answers: fo.metrics.test. A member primary (PRIMARY)"),
+        "the transition names the failover member it takes out: {down}"
+    );
 }
 
 #[test]

@@ -64,7 +64,7 @@ pub fn render(snap: &Snapshot, reports: &BTreeMap<String, CheckReport>, views: &
     record_sets(&mut h, snap, reports, views);
     health_checks(&mut h, snap, reports);
     load_balancers(&mut h, snap);
-    transitions(&mut h, reports);
+    transitions(&mut h, snap, reports);
     h.push_str("</body></html>\n");
     h
 }
@@ -387,8 +387,34 @@ fn load_balancers(h: &mut String, snap: &Snapshot) {
     h.push_str("</table>\n");
 }
 
-/// The latest state change of each probed check, newest first.
-fn transitions(h: &mut String, reports: &BTreeMap<String, CheckReport>) {
+/// The routing-policy members whose health is check `id`: "fo.example.test. A member primary
+/// (PRIMARY)".
+fn members_of(snap: &Snapshot, id: &str) -> Vec<String> {
+    let Some(idx) = snap.inputs.health.index(id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for zone in snap.catalog.zones() {
+        for group in zone.groups.iter().filter(|g| g.owner != NONE) {
+            for (i, h) in group.health.iter().enumerate() {
+                if *h == Some(idx) {
+                    out.push(format!(
+                        "{} {} member {} ({})",
+                        name::to_text(zone.name(zone.node(group.owner))),
+                        types::mnemonic(group.rtype),
+                        group.ids[i],
+                        rule_text(&group.rules[i])
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The latest state change of each probed check, newest first, with the record-set members
+/// it moves in or out of the answers (a failover's flip, a weighted member's exit).
+fn transitions(h: &mut String, snap: &Snapshot, reports: &BTreeMap<String, CheckReport>) {
     let mut changes: Vec<(u64, &str, &CheckReport)> = reports
         .iter()
         .filter_map(|(id, r)| Some((r.last_change?, id.as_str(), r)))
@@ -399,9 +425,19 @@ fn transitions(h: &mut String, reports: &BTreeMap<String, CheckReport>) {
     changes.sort_by(|a, b| b.0.cmp(&a.0));
     h.push_str("<h2 id=\"transitions\">Recent health transitions</h2>\n<ul>\n");
     for (t, id, r) in changes.iter().take(20) {
+        let members = members_of(snap, id);
+        let effect = if members.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} the answers: {}",
+                if r.healthy { "back in" } else { "out of" },
+                esc(&members.join(", "))
+            )
+        };
         let _ = writeln!(
             h,
-            "<li>{} — health check {} became <span class=\"{}\">{}</span>{}</li>",
+            "<li>{} — health check {} became <span class=\"{}\">{}</span>{}{effect}</li>",
             clock::rfc3339(*t as i64),
             esc(id),
             if r.healthy { "ok" } else { "bad" },
