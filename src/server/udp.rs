@@ -257,12 +257,15 @@ fn worker(
             } else {
                 answer::respond_parsed(&snap, query, parsed, Transport::Udp, client, &mut tx[out])
             };
+            // Read before a query that gets no answer moves on, so its time is not put on
+            // the next query's.
+            let done = std::time::Instant::now();
+            let took = (done - since).as_nanos() as u64;
+            since = done;
             if resp_len == 0 {
                 continue;
             }
-            let done = std::time::Instant::now();
-            metrics.duration(Transport::Udp, (done - since).as_nanos() as u64);
-            since = done;
+            metrics.duration(Transport::Udp, took);
             let mut resp_len = resp_len;
             if let (Some(settings), Some(now), Some(ip), false) =
                 (&snap.options.rrl, rrl_now, client, proven)
