@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use crate::answer::explain::{kind, rule_text};
+// XML's escaping is HTML's too (`&apos;` included, HTML5).
+use crate::api::xml::esc;
 use crate::clock;
 use crate::health::report::CheckReport;
 use crate::policy::{FailoverRole, Rule};
@@ -23,21 +25,6 @@ const REFRESH_SECS: u32 = 5;
 /// since then (the current split) beside the totals.
 #[derive(Debug, Default)]
 pub struct Views(Mutex<HashMap<String, u64>>);
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
@@ -81,7 +68,7 @@ fn zones(h: &mut String, snap: &Snapshot) {
             (Some(_), ZoneState::Previous) => ("serving the previous version", "bad"),
             (Some(_), s) => (s.as_str(), "ok"),
         };
-        let problems: Vec<String> = r.problems.iter().map(|p| esc(p)).collect();
+        let problems: Vec<String> = r.problems.iter().map(|p| esc(p).into_owned()).collect();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"{class}\">{state}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -342,9 +329,9 @@ fn health_checks(h: &mut String, snap: &Snapshot, reports: &BTreeMap<String, Che
             esc(state),
             r.and_then(|r| r.target.as_deref()).map_or(
                 "<span class=\"dim\">not probed (configured state or calculated)</span>".to_string(),
-                |t| esc(t)
+                |t| esc(t).into_owned()
             ),
-            r.and_then(|r| r.last_result.as_deref()).map_or(String::new(), esc),
+            r.and_then(|r| r.last_result.as_deref()).map_or(String::new(), |s| esc(s).into_owned()),
             r.and_then(|r| r.last_change)
                 .map_or(String::new(), |t| clock::rfc3339(t as i64)),
             timeline
