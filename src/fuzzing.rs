@@ -112,6 +112,7 @@ pub fn demo_transfer_control() -> Control {
         zones: [(b"\x07example\x04test\x00".to_vec(), zone)]
             .into_iter()
             .collect(),
+        view_zones: Default::default(),
         state_dir: None,
     })
 }

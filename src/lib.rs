@@ -83,5 +83,6 @@ pub mod status;
 pub mod store;
 pub mod transfer;
 pub mod update;
+pub mod views;
 pub mod wire;
 pub mod zone;

@@ -562,16 +562,21 @@ fn check(src: &Source) -> anyhow::Result<ExitCode> {
             println!("{p}");
         }
     }
-    for (z, report) in built
-        .snapshot
-        .catalog
-        .zones()
-        .iter()
-        .zip(built.snapshot.zone_reports.iter())
-    {
+    let snap = &built.snapshot;
+    for report in snap.zone_reports.iter() {
+        let z = match &report.view {
+            None => snap.catalog.zone_by_origin(&report.origin),
+            Some(v) => snap.views.own_zone(v, &report.origin),
+        }
+        .expect("every report's zone is built");
+        let in_view = report
+            .view
+            .as_ref()
+            .map(|v| format!(" (view {v})"))
+            .unwrap_or_default();
         match report.state {
             ZoneState::Loaded | ZoneState::Previous => println!(
-                "{}: serial {}, {} records, {} names",
+                "{}{in_view}: serial {}, {} records, {} names",
                 z.origin_text(),
                 z.serial,
                 z.record_count,

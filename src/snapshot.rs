@@ -64,6 +64,8 @@ pub struct Snapshot {
     pub inputs: Arc<PolicyInputs>,
     /// How each configured zone's last load went, for `check`, the log and the status listener.
     pub zone_reports: Arc<Vec<ZoneReport>>,
+    /// The views and their catalogs (empty: `catalog` answers everyone).
+    pub views: Arc<crate::views::Views>,
 }
 
 /// How a configured zone's last load went.
@@ -71,6 +73,8 @@ pub struct Snapshot {
 pub struct ZoneReport {
     /// Lowercase wire form.
     pub origin: Vec<u8>,
+    /// The view whose copy this is; `None`: the shared copy.
+    pub view: Option<String>,
     pub state: ZoneState,
     /// Every problem of the last load, each as `file:line: message`.
     pub problems: Vec<String>,
@@ -121,10 +125,28 @@ impl Snapshot {
     /// inputs are shared, so probes keep writing where queries read.
     pub fn with_catalog(&self, catalog: Catalog) -> Snapshot {
         Snapshot {
+            views: Arc::new(self.views.with_shared(&catalog)),
             catalog,
             options: self.options.clone(),
             inputs: self.inputs.clone(),
             zone_reports: self.zone_reports.clone(),
+        }
+    }
+
+    /// Makes the views answer from the current shared zones, after `catalog` was replaced in
+    /// place (a reload's steps do that before the snapshot is published).
+    pub fn refresh_views(&mut self) {
+        if !self.views.is_empty() {
+            self.views = Arc::new(self.views.with_shared(&self.catalog));
+        }
+    }
+
+    /// The catalog a client placed in `view` is answered from.
+    #[inline]
+    pub fn catalog_in(&self, view: Option<usize>) -> &Catalog {
+        match view.and_then(|v| self.views.list.get(v)) {
+            Some(v) => &v.catalog,
+            None => &self.catalog,
         }
     }
 }

@@ -62,7 +62,22 @@ pub fn explain(
     if let Some((addr, prefix)) = ecs {
         let _ = writeln!(out, "ECS        {addr}/{prefix}");
     }
-    let Some(zone) = snap.catalog.find_zone(&lower) else {
+    // The view is chosen by the client's own address, never by ECS (docs/views.md).
+    let view = snap.views.place(Some(client));
+    if !snap.views.is_empty() {
+        match snap.views.name(view) {
+            Some(v) => {
+                let _ = writeln!(
+                    out,
+                    "view       {v} (the first view whose match_clients holds {client})"
+                );
+            }
+            None => {
+                let _ = writeln!(out, "view       none holds {client}: shared zones only");
+            }
+        }
+    }
+    let Some(zone) = snap.catalog_in(view).find_zone(&lower) else {
         let _ = writeln!(out, "zone       none of ours: REFUSED");
         return out;
     };

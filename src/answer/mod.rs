@@ -470,7 +470,7 @@ fn sections<'a>(
         return Ok(rcode::NOTIMP.into());
     }
     let qname = &cur[..len];
-    let cat = &snap.catalog;
+    let cat = sel.catalog;
     let first = if q.qtype == types::DS {
         // DS at a zone apex belongs to the parent zone, if we serve it too.
         match cat.find_zone(qname) {

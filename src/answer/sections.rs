@@ -146,7 +146,7 @@ fn follow<'a>(
         }
         hops += 1;
         seen[hops] = h;
-        match sel.snap.catalog.find_zone(&cur[..cur_len]) {
+        match sel.catalog.find_zone(&cur[..cur_len]) {
             Some(z) => zone = z,
             None => return Ok(End::Open),
         }

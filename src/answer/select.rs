@@ -70,6 +70,8 @@ pub(super) struct ClientFacts {
 /// asks.
 pub(super) struct Selector<'a> {
     pub(super) snap: &'a Snapshot,
+    /// The zones of the client's view (by its source address, never ECS: docs/views.md).
+    pub(super) catalog: &'a crate::zone::Catalog,
     /// The resolver's address.
     client: Option<IpAddr>,
     ecs: Option<ClientSubnet>,
@@ -122,6 +124,7 @@ impl<'a> Selector<'a> {
     ) -> Self {
         Selector {
             snap,
+            catalog: snap.catalog_in(snap.views.place(client)),
             client,
             ecs,
             scope: 0,

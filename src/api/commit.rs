@@ -544,6 +544,7 @@ fn publish(
     let mut next_settings = crate::transfer::Settings {
         keys: settings.keys.clone(),
         zones: settings.zones.clone(),
+        view_zones: settings.view_zones.clone(),
         state_dir: settings.state_dir.clone(),
     };
     // Hosted zones take the [api] transfer settings; a zone from a file keeps its own.

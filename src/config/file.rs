@@ -71,6 +71,7 @@ pub(super) fn read(path: Option<&Path>) -> Result<Source, ConfigError> {
         load_balancer: reader.tables("load_balancer", spans.load_balancer),
         tsig_key: reader.tables("tsig_key", spans.tsig_key),
         api: spans.api.and_then(|t| reader.table("api", None, t)),
+        view: reader.tables("view", spans.view),
     };
     Ok(Source {
         file,
@@ -90,6 +91,7 @@ const TABLES: &[&str] = &[
     "load_balancer",
     "tsig_key",
     "api",
+    "view",
 ];
 
 /// Each table of the file with where it is, before its fields are read.
@@ -109,6 +111,8 @@ struct Spans {
     #[serde(default)]
     tsig_key: Vec<Spanned<toml::Value>>,
     api: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    view: Vec<Spanned<toml::Value>>,
 }
 
 /// Reads tables one by one, collecting every problem.
@@ -238,6 +242,7 @@ pub(super) struct File {
     pub(super) load_balancer: Vec<Located<LoadBalancerSection>>,
     pub(super) tsig_key: Vec<Located<TsigKeySection>>,
     pub(super) api: Option<ApiSection>,
+    pub(super) view: Vec<Located<ViewSection>>,
 }
 
 /// `[api]`: the Route 53 API listener.
@@ -304,6 +309,8 @@ pub(super) struct RecordSetSection {
     pub(super) alias: Option<AliasSection>,
     #[serde(default)]
     pub(super) consistent: bool,
+    /// The `[[view]]` whose clients get it; absent: shared.
+    pub(super) view: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,6 +353,8 @@ pub(super) struct LoadBalancerSection {
     pub(super) name: String,
     #[serde(default)]
     pub(super) cross_zone: bool,
+    /// ELB's scheme: "internet-facing" (default) or "internal".
+    pub(super) scheme: Option<String>,
     pub(super) zones: Vec<AzSection>,
     #[serde(default)]
     pub(super) target_groups: Vec<TargetGroupSection>,
@@ -509,6 +518,20 @@ pub(super) struct ZoneSection {
     /// Who may change it by dynamic update: addresses, CIDR blocks, `key:NAME`.
     #[serde(default)]
     pub(super) allow_update: Vec<String>,
+    /// The `[[view]]` it is served in; absent: every view (shared).
+    pub(super) view: Option<String>,
+}
+
+/// `[[view]]`: who is placed in it (BIND's `match-clients`, first match wins) and whether it is
+/// an internal (private) view, where internal load balancers answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ViewSection {
+    pub(super) name: String,
+    /// Addresses, CIDR blocks, `key:NAME` and `any`.
+    pub(super) match_clients: Vec<String>,
+    #[serde(default)]
+    pub(super) internal: bool,
 }
 
 #[derive(Debug, Deserialize)]

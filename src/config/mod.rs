@@ -31,6 +31,7 @@ mod api;
 mod file;
 mod health;
 mod policy;
+mod views;
 mod zones;
 
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ use crate::snapshot::Options;
 
 pub use api::ApiConfig;
 pub use policy::{LoadBalancerConfig, TargetConfig};
+pub use views::ViewSpec;
 pub use zones::ZoneSpec;
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     /// The API store's sequence number whose health checks and CIDR collections this holds.
     pub api_seq: u64,
+    /// `[[view]]` tables in order; empty: one answer for everyone.
+    pub views: Vec<ViewSpec>,
 }
 
 /// `[[health_check]]` and `[[load_balancer]]` tables as written (by id, by lowercase name
@@ -214,7 +218,14 @@ impl Config {
             .as_ref()
             .map(PathBuf::from)
             .or_else(|| s.state_dir.clone().map(|g| base.join(g)));
-        let zones = zones::specs(std::mem::take(&mut file.zone), &base, cli, &mut errors);
+        let views = views::views(std::mem::take(&mut file.view), &mut errors);
+        let zones = zones::specs(
+            std::mem::take(&mut file.zone),
+            &base,
+            cli,
+            &views,
+            &mut errors,
+        );
         // The policy a primary sent with each secondary zone (saved beside the zone by the
         // transfer), merged as if it were written here.
         let mut fragment_checks =
@@ -293,6 +304,14 @@ impl Config {
             &cidr_collections,
             &mut errors,
         );
+        views::check(
+            &views,
+            &zones,
+            &record_sets,
+            &load_balancers,
+            &tsig_keys,
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(ConfigError::Invalid {
                 problems: errors,
@@ -363,6 +382,7 @@ impl Config {
             },
             api,
             api_seq: cli.api.seq,
+            views,
         })
     }
 }

@@ -27,6 +27,8 @@ pub(super) type Collections = BTreeMap<String, BTreeMap<String, Vec<IpNetwork>>>
 pub struct LoadBalancerConfig {
     /// Lowercase wire form.
     pub name: Vec<u8>,
+    /// ELB's `internal` scheme: answers only in internal views (with private addresses).
+    pub internal: bool,
     pub cross_zone: bool,
     pub zones: Vec<crate::policy::load_balancer::AvailabilityZone>,
     pub target_groups: Vec<String>,
@@ -170,8 +172,19 @@ pub(super) fn load_balancers(
                 }
             }
         }
+        let internal = match lb.scheme.as_deref() {
+            None | Some("internet-facing") => false,
+            Some("internal") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "{what}: scheme {other:?} is not \"internet-facing\" or \"internal\""
+                ));
+                false
+            }
+        };
         load_balancers.push(LoadBalancerConfig {
             name,
+            internal,
             cross_zone: lb.cross_zone,
             zones: lb
                 .zones
@@ -234,23 +247,31 @@ pub(super) fn record_sets(
             Err(e) => errors.push(format!("{defined_at}: {e}")),
         }
     }
-    let mut groups: BTreeMap<(String, u16), Vec<&RecordSetSpec>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, u16, Option<String>), Vec<&RecordSetSpec>> = BTreeMap::new();
     for r in &record_sets {
+        // A record set of a view may fall in a zone of that view or a shared one; a shared
+        // record set, in any zone (it is served in every view that zone is in).
         let inside = name::from_text(&r.name, None)
             .map(|n| {
-                zones
-                    .iter()
-                    .any(|z| name::is_subdomain(&name::to_lowercase(&n), &z.origin))
+                zones.iter().any(|z| {
+                    (r.view.is_none() || z.view.is_none() || z.view == r.view)
+                        && name::is_subdomain(&name::to_lowercase(&n), &z.origin)
+                })
             })
             .unwrap_or(false);
         if !inside {
+            let in_view = r
+                .view
+                .as_ref()
+                .map(|v| format!(" (view {v})"))
+                .unwrap_or_default();
             errors.push(format!(
-                "{}: {r} is in none of the configured zones",
+                "{}: {r} is in none of the configured zones{in_view}",
                 r.defined_at
             ));
         }
         groups
-            .entry((r.name.to_ascii_lowercase(), r.rtype))
+            .entry((r.name.to_ascii_lowercase(), r.rtype, r.view.clone()))
             .or_default()
             .push(r);
     }
@@ -311,6 +332,7 @@ fn record_set(r: RecordSetSection, defined_at: &str) -> Result<RecordSetSpec, St
         consistent: r.consistent,
         rule,
         defined_at: defined_at.to_string(),
+        view: r.view,
     })
 }
 

@@ -27,6 +27,8 @@ pub struct ZoneSpec {
     pub rrset_order: Option<RrsetOrder>,
     /// Who may change it by dynamic update (RFC 2136); empty: nobody.
     pub allow_update: Vec<crate::transfer::Acl>,
+    /// The `[[view]]` it is served in; `None`: shared by every view.
+    pub view: Option<String>,
 }
 
 impl ZoneSpec {
@@ -47,6 +49,7 @@ pub(super) fn specs(
     sections: Vec<Located<ZoneSection>>,
     base: &Base<'_>,
     cli: &Overrides,
+    views: &[super::ViewSpec],
     errors: &mut Vec<String>,
 ) -> Vec<ZoneSpec> {
     let mut zones: Vec<ZoneSpec> = Vec::new();
@@ -123,11 +126,34 @@ pub(super) fn specs(
         if !allow_update.is_empty() && z.primary.is_some() {
             errors.push(format!("{at}: zone {}: a secondary zone takes its data from its primary; send dynamic updates there (allow_update is for zones served from files)", z.origin));
         }
-        add_zone(&mut zones, &z.origin, z.file.map(relative), route53, errors);
+        if let Some(v) = &z.view {
+            if !views.iter().any(|x| &x.name == v) {
+                errors.push(format!(
+                    "{at}: zone {}: view {v:?} is not a [[view]] ({})",
+                    z.origin,
+                    super::views::defined(views)
+                ));
+            }
+            if z.primary.is_some() {
+                errors.push(format!("{at}: zone {}: a secondary zone cannot be in a view yet (view {v}); serve it shared, or load the view's copy from a file", z.origin));
+            }
+            if !z.allow_update.is_empty() {
+                errors.push(format!("{at}: zone {}: dynamic update of a zone in a view is not supported yet (view {v}); remove allow_update or the view", z.origin));
+            }
+        }
+        add_zone(
+            &mut zones,
+            &z.origin,
+            z.view.as_deref(),
+            z.file.map(relative),
+            route53,
+            errors,
+        );
         if let Some(last) = zones.iter_mut().find(|x| {
-            name::to_text(&x.origin)
-                .trim_end_matches('.')
-                .eq_ignore_ascii_case(z.origin.trim_end_matches('.'))
+            x.view == z.view
+                && name::to_text(&x.origin)
+                    .trim_end_matches('.')
+                    .eq_ignore_ascii_case(z.origin.trim_end_matches('.'))
         }) {
             last.transfer.allow.extend(transfer.allow);
             last.transfer.notify.extend(transfer.notify);
@@ -139,9 +165,14 @@ pub(super) fn specs(
     }
     for spec in &cli.zones {
         match spec.split_once('=') {
-            Some((o, f)) if !o.is_empty() && !f.is_empty() => {
-                add_zone(&mut zones, o, Some(PathBuf::from(f)), Vec::new(), errors)
-            }
+            Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(
+                &mut zones,
+                o,
+                None,
+                Some(PathBuf::from(f)),
+                Vec::new(),
+                errors,
+            ),
             _ => errors.push(format!(
                 "--zone {spec:?}: expected ORIGIN=FILE, e.g. example.test.=zones/example.test.zone"
             )),
@@ -149,7 +180,7 @@ pub(super) fn specs(
     }
     for spec in &cli.route53 {
         match spec.split_once('=') {
-            Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(&mut zones, o, None, vec![PathBuf::from(f)], errors),
+            Some((o, f)) if !o.is_empty() && !f.is_empty() => add_zone(&mut zones, o, None, None, vec![PathBuf::from(f)], errors),
             _ => errors.push(format!("--route53 {spec:?}: expected ORIGIN=FILE, e.g. route53.test.=zones/route53/example.json")),
         }
     }
@@ -163,11 +194,11 @@ pub(super) fn specs(
         });
         match parsed {
             Some((o, Ok(p))) => {
-                add_zone(&mut zones, o, None, Vec::new(), errors);
+                add_zone(&mut zones, o, None, None, Vec::new(), errors);
                 let text = if o.ends_with('.') { o.to_string() } else { format!("{o}.") };
                 if let Some(z) = name::from_text(&text, None).ok().and_then(|w| {
                     let w = name::to_lowercase(&w);
-                    zones.iter_mut().find(|z| z.origin == w)
+                    zones.iter_mut().find(|z| z.origin == w && z.view.is_none())
                 }) {
                     if z.file.is_some() || !z.route53.is_empty() {
                         errors.push(format!("--secondary {spec}: zone {text} also has local data (--zone/--route53)"));
@@ -286,11 +317,12 @@ fn parse_primary(addr: &str, key: Option<String>) -> Result<crate::transfer::Pri
 #[error("primary {0:?} is not ADDR:PORT (IPv6 as [::1]:53)")]
 struct BadPrimary(String);
 
-/// Adds a zone, or data to a zone of the same origin: one zone file per zone, any number of
-/// Route 53 JSON files.
+/// Adds a zone, or data to a zone of the same origin in the same view: one zone file per
+/// zone, any number of Route 53 JSON files.
 fn add_zone(
     zones: &mut Vec<ZoneSpec>,
     origin: &str,
+    view: Option<&str>,
     file: Option<PathBuf>,
     route53: Vec<PathBuf>,
     errors: &mut Vec<String>,
@@ -304,7 +336,10 @@ fn add_zone(
         Ok(o) => name::to_lowercase(&o),
         Err(e) => return errors.push(format!("zone origin {origin:?}: {e}")),
     };
-    match zones.iter_mut().find(|z| z.origin == o) {
+    match zones
+        .iter_mut()
+        .find(|z| z.origin == o && z.view.as_deref() == view)
+    {
         None => zones.push(ZoneSpec {
             origin: o,
             file,
@@ -313,10 +348,12 @@ fn add_zone(
             serial_policy: Default::default(),
             rrset_order: None,
             allow_update: Vec::new(),
+            view: view.map(str::to_string),
         }),
         Some(z) => {
             if file.is_some() && z.file.is_some() {
-                errors.push(format!("zone {text} is configured twice"));
+                let in_view = view.map(|v| format!(" in view {v}")).unwrap_or_default();
+                errors.push(format!("zone {text}{in_view} is configured twice"));
                 return;
             }
             z.file = z.file.take().or(file);

@@ -10,9 +10,18 @@ use crate::policy::{regions, Rule};
 use crate::wire::name;
 use crate::zone::{parse, GroupInput, LoadBalancerAlias, MemberInput, MemberTarget, ParseError};
 
-/// Whether record set `r` belongs to the zone at `origin`: the most specific configured zone
-/// that holds its name.
-pub(super) fn in_zone(config: &Config, r: &RecordSetSpec, origin: &[u8]) -> bool {
+/// Whether record set `r` belongs to the zone at `origin` as served in `view` (`None`: the
+/// shared copy): the record set is shared or of that view, and the zone is the most specific
+/// of the zones served in that view (shared ones and the view's own) that holds its name.
+pub(super) fn in_zone(
+    config: &Config,
+    r: &RecordSetSpec,
+    origin: &[u8],
+    view: Option<&str>,
+) -> bool {
+    if r.view.is_some() && r.view.as_deref() != view {
+        return false;
+    }
     let Ok(owner) = name::from_text(&r.name, None) else {
         return false;
     };
@@ -20,6 +29,7 @@ pub(super) fn in_zone(config: &Config, r: &RecordSetSpec, origin: &[u8]) -> bool
     config
         .zones
         .iter()
+        .filter(|z| z.view.is_none() || z.view.as_deref() == view)
         .filter(|z| name::is_subdomain(&owner, &z.origin))
         .max_by_key(|z| z.origin.len())
         .is_some_and(|z| z.origin == origin)
@@ -31,6 +41,7 @@ pub(super) fn in_zone(config: &Config, r: &RecordSetSpec, origin: &[u8]) -> bool
 pub(super) fn groups_for(
     config: &Config,
     origin: &[u8],
+    view: Option<&str>,
     extra: &[RecordSetSpec],
     health_index: &BTreeMap<&str, u32>,
     collection_index: &BTreeMap<&str, u32>,
@@ -38,9 +49,15 @@ pub(super) fn groups_for(
     let mut problems = Vec::new();
     let mut groups: BTreeMap<(Vec<u8>, u16), Vec<&RecordSetSpec>> = BTreeMap::new();
     for r in &config.record_sets {
-        if in_zone(config, r, origin) {
+        if in_zone(config, r, origin, view) {
             let owner = name::to_lowercase(&name::from_text(&r.name, None).expect("checked"));
             groups.entry((owner, r.rtype)).or_default().push(r);
+        }
+    }
+    // A view's own record sets for a name and type take the place of the shared ones.
+    for sets in groups.values_mut() {
+        if sets.iter().any(|r| r.view.is_some()) {
+            sets.retain(|r| r.view.is_some());
         }
     }
     for r in extra {
@@ -179,6 +196,7 @@ pub(super) fn groups_for(
             cidr_collection: collection,
             consistent: sets.iter().any(|s| s.consistent),
             defined_at: sets[0].defined_at.clone(),
+            replaces_file: sets.iter().any(|s| s.view.is_some()),
         });
     }
     if problems.is_empty() {

@@ -89,28 +89,68 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Loaded {
     };
     let mut zones = Vec::with_capacity(config.zones.len());
     let mut reports = Vec::with_capacity(config.zones.len());
-    for spec in &config.zones {
-        let outcome = zones::load(config, spec, &indices, previous);
+    let mut own: Vec<Vec<Arc<crate::zone::Zone>>> = vec![Vec::new(); config.views.len()];
+    for (spec, view) in instances(config) {
+        let outcome = zones::load(config, spec, view, &indices, previous);
         warnings.extend(outcome.warnings);
+        let what = match view {
+            Some(v) => format!("{} (view {v})", crate::wire::name::to_text(&spec.origin)),
+            None => crate::wire::name::to_text(&spec.origin),
+        };
         if let Some(error) = &outcome.error {
             failures.push(Failure {
-                what: crate::wire::name::to_text(&spec.origin),
+                what,
                 error: error.clone(),
             });
         }
         reports.push(ZoneReport {
             origin: spec.origin.clone(),
+            view: view.map(str::to_string),
             state: outcome.state,
             problems: outcome
                 .error
                 .map(|e| e.problems.iter().map(ToString::to_string).collect())
                 .unwrap_or_default(),
         });
-        zones.push(outcome.zone);
+        match view.and_then(|v| config.views.iter().position(|x| x.name == v)) {
+            Some(i) => own[i].push(outcome.zone),
+            None => zones.push(outcome.zone),
+        }
     }
+    let catalog = Catalog::new(zones);
+    let views = crate::views::Views::new(
+        config
+            .views
+            .iter()
+            .zip(own)
+            .map(|(v, own)| crate::views::ViewInput {
+                name: v.name.as_str().into(),
+                internal: v.internal,
+                nets: v
+                    .match_clients
+                    .iter()
+                    .filter_map(|m| match m {
+                        crate::transfer::Acl::Net(n) => Some(*n),
+                        crate::transfer::Acl::Key(_) => None,
+                    })
+                    .collect(),
+                keys: v
+                    .match_clients
+                    .iter()
+                    .filter_map(|m| match m {
+                        crate::transfer::Acl::Key(k) => Some(k.clone()),
+                        crate::transfer::Acl::Net(_) => None,
+                    })
+                    .collect(),
+                own,
+            })
+            .collect(),
+        &catalog,
+    );
     let built = Loaded {
         snapshot: Snapshot {
-            catalog: Catalog::new(zones),
+            views: Arc::new(views),
+            catalog,
             options: config.options.clone(),
             inputs: Arc::new(PolicyInputs {
                 health: health_view(config, &health_index, previous),
@@ -147,6 +187,32 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Loaded {
     };
     release_freed_memory();
     built
+}
+
+/// Every copy of a zone to build, with the view it is for: each shared zone once (`None`), a
+/// view's own zones, and a view's copy of each shared zone that view's record sets fall in.
+fn instances(config: &Config) -> Vec<(&crate::config::ZoneSpec, Option<&str>)> {
+    let mut out = Vec::new();
+    for spec in &config.zones {
+        out.push((spec, spec.view.as_deref()));
+        if spec.view.is_some() {
+            continue;
+        }
+        for v in &config.views {
+            let has_own = config
+                .zones
+                .iter()
+                .any(|z| z.origin == spec.origin && z.view.as_deref() == Some(v.name.as_str()));
+            let changes = config.record_sets.iter().any(|r| {
+                r.view.as_deref() == Some(v.name.as_str())
+                    && zones::in_zone_of(config, r, &spec.origin, Some(&v.name))
+            });
+            if !has_own && changes {
+                out.push((spec, Some(v.name.as_str())));
+            }
+        }
+    }
+    out
 }
 
 /// The health view of `config`: probed checks keep the state their probes reached (in
@@ -193,7 +259,13 @@ pub fn transfer_settings(config: &Config) -> crate::transfer::Settings {
         zones: config
             .zones
             .iter()
+            .filter(|z| z.view.is_none())
             .map(|z| (z.origin.clone(), z.transfer.clone()))
+            .collect(),
+        view_zones: config
+            .zones
+            .iter()
+            .filter_map(|z| Some(((z.view.clone()?, z.origin.clone()), z.transfer.clone())))
             .collect(),
         state_dir: config.state_dir.clone(),
     }

@@ -19,6 +19,7 @@ use crate::zone::{parse, LoadError, ParseError, Zone};
 pub(super) fn load_route53(
     config: &Config,
     spec: &ZoneSpec,
+    view: Option<&str>,
     health_index: &BTreeMap<&str, u32>,
     collection_index: &BTreeMap<&str, u32>,
     warnings: &mut Vec<String>,
@@ -28,7 +29,7 @@ pub(super) fn load_route53(
     let others: Vec<&RecordSetSpec> = config
         .record_sets
         .iter()
-        .filter(|r| in_zone(config, r, &spec.origin))
+        .filter(|r| in_zone(config, r, &spec.origin, view))
         .collect();
     let source = spec.file.clone().unwrap_or_else(|| spec.route53[0].clone());
     let sources = Sources {
@@ -38,6 +39,7 @@ pub(super) fn load_route53(
         others,
         source,
         carry_policy: !spec.transfer.allow.is_empty(),
+        view,
     };
     compile(config, sources, health_index, collection_index, warnings)
 }
@@ -83,6 +85,7 @@ pub fn hosted_zone(
         others: Vec::new(),
         source: file.clone(),
         carry_policy,
+        view: None,
     };
     let (mut z, w) = compile(config, sources, &health_index, &collection_index, warnings)?;
     // Route 53 answers a simple record set's values in a random order.
@@ -112,6 +115,8 @@ struct Sources<'a> {
     /// What zone-wide problems name.
     source: PathBuf,
     carry_policy: bool,
+    /// The view this copy of the zone is compiled for (`None`: the shared copy).
+    view: Option<&'a str>,
 }
 
 fn compile(
@@ -151,6 +156,7 @@ fn compile(
     let groups = groups_for(
         config,
         src.origin,
+        src.view,
         &imported.record_sets,
         health_index,
         collection_index,
@@ -269,6 +275,7 @@ pub fn hosted_changes(
                 match groups_for(
                     config,
                     origin,
+                    None,
                     &imported.record_sets,
                     &health_index,
                     &collection_index,

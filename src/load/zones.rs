@@ -15,6 +15,16 @@ use crate::transfer::secondary;
 use crate::wire::name;
 use crate::zone::{LoadError, ParseError, Zone};
 
+/// Whether record set `r` is compiled into the zone at `origin` as served in `view`.
+pub(super) fn in_zone_of(
+    config: &Config,
+    r: &RecordSetSpec,
+    origin: &[u8],
+    view: Option<&str>,
+) -> bool {
+    in_zone(config, r, origin, view)
+}
+
 /// Check ids and CIDR collection ids → the snapshot's indices.
 pub(super) struct Indices<'a> {
     pub(super) health: &'a BTreeMap<&'a str, u32>,
@@ -34,12 +44,14 @@ pub(super) struct Outcome {
 fn load_file(
     config: &Config,
     spec: &ZoneSpec,
+    view: Option<&str>,
     indices: &Indices<'_>,
     file: &Path,
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let groups = groups_for(
         config,
         &spec.origin,
+        view,
         &[],
         indices.health,
         indices.collections,
@@ -48,25 +60,31 @@ fn load_file(
     Zone::load_with_groups(&spec.origin, file, groups)
 }
 
-/// Loads `spec`'s zone.
+/// Loads `spec`'s zone as served in `view` (`None`: the shared copy; a view's copy of a shared
+/// zone holds that view's record sets too).
 pub(super) fn load(
     config: &Config,
     spec: &ZoneSpec,
+    view: Option<&str>,
     indices: &Indices<'_>,
     previous: Option<&Snapshot>,
 ) -> Outcome {
-    let running = previous.and_then(|p| p.catalog.zone_by_origin(&spec.origin).cloned());
+    let running = previous.and_then(|p| match view {
+        None => p.catalog.zone_by_origin(&spec.origin).cloned(),
+        Some(v) => p.views.own_zone(v, &spec.origin).cloned(),
+    });
     if spec.transfer.primary.is_some() {
         return secondary_zone(config, spec, indices, running);
     }
     let mut warnings = Vec::new();
     let loaded = if spec.route53.is_empty() {
         let file = spec.file.as_deref().unwrap_or(Path::new(""));
-        load_file(config, spec, indices, file)
+        load_file(config, spec, view, indices, file)
     } else {
         load_route53(
             config,
             spec,
+            view,
             indices.health,
             indices.collections,
             &mut warnings,
@@ -76,13 +94,16 @@ pub(super) fn load(
         Ok((mut zone, w)) => {
             warnings.extend(w);
             zone.set_rrset_order(spec.rrset_order());
+            if view.is_some() {
+                zone.counters = crate::metrics::zone_in(view, &spec.origin);
+            }
             // Only a zone that may be transferred carries its policy (to policydns
             // secondaries); the others never need it.
             if zone.policy.is_none() && !spec.transfer.allow.is_empty() {
                 let sets: Vec<&RecordSetSpec> = config
                     .record_sets
                     .iter()
-                    .filter(|r| in_zone(config, r, &spec.origin))
+                    .filter(|r| in_zone(config, r, &spec.origin, view))
                     .collect();
                 zone.policy = policy_fragment(config, &sets).map(Arc::from);
             }
@@ -156,7 +177,7 @@ fn secondary_zone(
         };
     };
     let policy = std::fs::read_to_string(secondary::policy_file(dir, &spec.origin)).ok();
-    let loaded = load_file(config, spec, indices, &file);
+    let loaded = load_file(config, spec, None, indices, &file);
     let (zone, state, error) = match loaded {
         Ok((mut zone, w)) => {
             warnings.extend(w);

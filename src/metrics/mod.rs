@@ -254,7 +254,8 @@ struct MemberKey {
 
 #[derive(Default)]
 struct Registry {
-    zones: HashMap<Box<[u8]>, Arc<ZoneCounters>>,
+    /// By origin and view ("" for the shared copy).
+    zones: HashMap<(Box<[u8]>, Box<str>), Arc<ZoneCounters>>,
     members: HashMap<MemberKey, Arc<MemberCounter>>,
     /// Entries at the last sweep of counters nothing holds any more.
     swept_at: usize,
@@ -284,9 +285,17 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 
 /// The counters of the zone `origin` (lowercase wire form), the same for every build of it.
 pub fn zone(origin: &[u8]) -> Arc<ZoneCounters> {
+    zone_in(None, origin)
+}
+
+/// The counters of a view's copy of the zone `origin` (`None`: the shared copy).
+pub fn zone_in(view: Option<&str>, origin: &[u8]) -> Arc<ZoneCounters> {
     let mut r = registry();
     r.sweep();
-    r.zones.entry(origin.into()).or_default().clone()
+    r.zones
+        .entry((origin.into(), view.unwrap_or("").into()))
+        .or_default()
+        .clone()
 }
 
 /// The answer counter of one routing-policy member, the same for every build of its group.

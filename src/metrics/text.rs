@@ -58,18 +58,19 @@ impl Exposition {
 
     /// The query counters of each zone (`zones`: origin text and counters), those that reached
     /// no zone under `zone=""`, and the server's request durations and rate limiting.
-    pub fn queries(&mut self, zones: &[(String, &ZoneCounters)], none: &ZoneCounters) {
-        let all: Vec<(&str, &ZoneCounters)> = zones
+    /// `zones`: origin text, view name ("" for the shared copy) and counters.
+    pub fn queries(&mut self, zones: &[(String, &str, &ZoneCounters)], none: &ZoneCounters) {
+        let all: Vec<(&str, &str, &ZoneCounters)> = zones
             .iter()
-            .map(|(z, c)| (z.as_str(), *c))
-            .chain(std::iter::once(("", none)))
+            .map(|(z, v, c)| (z.as_str(), *v, *c))
+            .chain(std::iter::once(("", "", none)))
             .collect();
         self.family(
             "policydns_dns_requests_total",
             Kind::Counter,
             "Queries answered, by zone, protocol, address family (1: IPv4, 2: IPv6) and type.",
         );
-        for (zone, c) in &all {
+        for (zone, view, c) in &all {
             for (p, proto) in PROTOS.iter().enumerate() {
                 for (f, family) in FAMILIES.iter().enumerate() {
                     let names = TYPES.iter().map(|(_, n)| *n).chain(["other"]);
@@ -80,6 +81,7 @@ impl Exposition {
                                 "policydns_dns_requests_total",
                                 &[
                                     ("zone", zone),
+                                    ("view", view),
                                     ("proto", proto),
                                     ("family", family),
                                     ("type", qtype),
@@ -96,14 +98,14 @@ impl Exposition {
             Kind::Counter,
             "Responses sent, by zone and response code.",
         );
-        for (zone, c) in &all {
+        for (zone, view, c) in &all {
             let names = RCODES.iter().map(|(_, n)| *n).chain(["other"]);
             for (r, rcode) in names.enumerate() {
                 let n = c.responses(r);
                 if n > 0 {
                     self.sample(
                         "policydns_dns_responses_total",
-                        &[("zone", zone), ("rcode", rcode)],
+                        &[("zone", zone), ("view", view), ("rcode", rcode)],
                         n,
                     );
                 }
@@ -114,10 +116,10 @@ impl Exposition {
             Kind::Counter,
             "Responses sent truncated (TC=1: the answer did not fit), by zone.",
         );
-        for (zone, c) in &all {
+        for (zone, view, c) in &all {
             self.sample(
                 "policydns_dns_truncated_responses_total",
-                &[("zone", zone)],
+                &[("zone", zone), ("view", view)],
                 c.truncated(),
             );
         }
@@ -126,10 +128,10 @@ impl Exposition {
             Kind::Counter,
             "Queries carrying EDNS Client Subnet, by zone.",
         );
-        for (zone, c) in &all {
+        for (zone, view, c) in &all {
             self.sample(
                 "policydns_dns_ecs_requests_total",
-                &[("zone", zone)],
+                &[("zone", zone), ("view", view)],
                 c.ecs(),
             );
         }

@@ -78,6 +78,8 @@ pub struct RecordSetSpec {
     pub rule: RuleSpec,
     /// Where it was defined, for messages ("policydns.toml record_set 3").
     pub defined_at: String,
+    /// The `[[view]]` whose clients get it; `None`: shared by every view.
+    pub view: Option<String>,
 }
 
 impl fmt::Display for RecordSetSpec {
@@ -529,6 +531,7 @@ mod tests {
             health_check: None,
             rule,
             defined_at: format!("test {id}"),
+            view: None,
         }
     }
 

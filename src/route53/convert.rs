@@ -411,5 +411,6 @@ fn record_set_spec(
         consistent: false,
         rule,
         defined_at: at.to_string(),
+        view: None,
     }))
 }

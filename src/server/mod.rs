@@ -166,7 +166,8 @@ impl Server {
     }
 
     /// Publishes a new snapshot; queries in flight finish on the old one.
-    pub fn swap(&self, snapshot: Snapshot) {
+    pub fn swap(&self, mut snapshot: Snapshot) {
+        snapshot.refresh_views();
         self.snapshot.store(Arc::new(snapshot));
     }
 

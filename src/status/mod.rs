@@ -102,10 +102,8 @@ fn metrics(
     states: &[(String, bool)],
 ) -> String {
     let mut e = Exposition::default();
-    let zones = snap.catalog.zones();
-    let counted: Vec<(String, &crate::metrics::ZoneCounters)> = zones
-        .iter()
-        .map(|z| (z.origin_text(), &*z.counters))
+    let counted: Vec<(String, &str, &crate::metrics::ZoneCounters)> = all_zones(snap)
+        .map(|(view, z)| (z.origin_text(), view, &*z.counters))
         .collect();
     e.queries(&counted, crate::metrics::no_zone());
     e.server(crate::metrics::server());
@@ -120,6 +118,16 @@ fn metrics(
     e.finish()
 }
 
+/// Every zone served, shared ("" as its view) and each view's own copies.
+pub(crate) fn all_zones(snap: &Snapshot) -> impl Iterator<Item = (&str, &crate::zone::Zone)> {
+    snap.catalog.zones().iter().map(|z| ("", &**z)).chain(
+        snap.views
+            .list
+            .iter()
+            .flat_map(|v| v.own.iter().map(move |z| (&*v.name, &**z))),
+    )
+}
+
 /// Answers each routing-policy member gave: the weighted split, the failover flip and the
 /// geolocation spread as they happen.
 fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
@@ -129,7 +137,7 @@ fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
         Kind::Counter,
         "Answers a routing-policy record set gave with each member (set_identifier).",
     );
-    for z in snap.catalog.zones() {
+    for (view, z) in all_zones(snap) {
         let origin = z.origin_text();
         for g in z.groups.iter().filter(|g| g.owner != crate::zone::NONE) {
             let owner = name::to_text(z.name(z.node(g.owner)));
@@ -139,6 +147,7 @@ fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
                     name,
                     &[
                         ("zone", &origin),
+                        ("view", view),
                         ("name", &owner),
                         ("type", &rtype),
                         ("set_identifier", id),
@@ -153,9 +162,17 @@ fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
 /// Each zone's serial, size and the outcome of its last load.
 fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
     let serving = |r: &crate::snapshot::ZoneReport| {
-        snap.catalog
-            .zone_by_origin(&r.origin)
-            .filter(|z| !z.servfail)
+        match &r.view {
+            None => snap.catalog.zone_by_origin(&r.origin),
+            Some(v) => snap.views.own_zone(v, &r.origin),
+        }
+        .filter(|z| !z.servfail)
+    };
+    let labels = |r: &crate::snapshot::ZoneReport| {
+        [
+            ("zone", name::to_text(&r.origin)),
+            ("view", r.view.clone().unwrap_or_default()),
+        ]
     };
     e.family(
         "policydns_zone_serial",
@@ -166,7 +183,7 @@ fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
         if let Some(z) = serving(r) {
             e.sample(
                 "policydns_zone_serial",
-                &[("zone", &name::to_text(&r.origin))],
+                &labels(r).each_ref().map(|(k, v)| (*k, v.as_str())),
                 z.serial,
             );
         }
@@ -180,7 +197,7 @@ fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
         if let Some(z) = serving(r) {
             e.sample(
                 "policydns_zone_records",
-                &[("zone", &name::to_text(&r.origin))],
+                &labels(r).each_ref().map(|(k, v)| (*k, v.as_str())),
                 z.record_count,
             );
         }
@@ -195,7 +212,7 @@ fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
             matches!(r.state, ZoneState::Loaded | ZoneState::Secondary) && serving(r).is_some();
         e.sample(
             "policydns_zone_load_ok",
-            &[("zone", &name::to_text(&r.origin))],
+            &labels(r).each_ref().map(|(k, v)| (*k, v.as_str())),
             u8::from(ok),
         );
     }
@@ -207,7 +224,7 @@ fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
     for r in snap.zone_reports.iter() {
         e.sample(
             "policydns_zone_load_problems",
-            &[("zone", &name::to_text(&r.origin))],
+            &labels(r).each_ref().map(|(k, v)| (*k, v.as_str())),
             r.problems.len(),
         );
     }

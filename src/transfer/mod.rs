@@ -96,6 +96,9 @@ pub struct Settings {
     pub keys: KeyRing,
     /// By lowercase wire origin.
     pub zones: HashMap<Vec<u8>, ZoneTransfer>,
+    /// A view's own zones, by view name and lowercase wire origin (a view's copy of a shared
+    /// zone takes the shared zone's settings).
+    pub view_zones: HashMap<(String, Vec<u8>), ZoneTransfer>,
     /// Where IXFR histories are kept across restarts (with the secondary zones).
     pub state_dir: Option<std::path::PathBuf>,
 }
@@ -350,10 +353,27 @@ impl Control {
         if q.qclass != types::CLASS_IN {
             return refuse(stream, rcode::REFUSED, "class is not IN");
         }
-        let Some(zone) = snap.catalog.zone_by_origin(&req.qname).cloned() else {
+        // A secondary is given the view its key or address matches (BIND's views).
+        let view = (!snap.views.is_empty())
+            .then(|| {
+                let peer = req.peer.map(|p| mapped_v4(p).unwrap_or(p));
+                let key = req.verified.as_ref().map(|v| v.key.name.as_slice());
+                snap.views.place_signed(peer, key)
+            })
+            .flatten();
+        let Some(zone) = snap.catalog_in(view).zone_by_origin(&req.qname).cloned() else {
             return refuse(stream, rcode::NOTAUTH, "not a zone we serve");
         };
-        if !req.allowed(settings) {
+        // A view's copy has no IXFR history of its own: it is sent whole.
+        let view_copy = view
+            .map(|v| &snap.views.list[v])
+            .filter(|v| v.own.iter().any(|z| Arc::ptr_eq(z, &zone)));
+        let own_settings = view_copy.and_then(|v| {
+            settings
+                .view_zones
+                .get(&(v.name.to_string(), req.qname.clone()))
+        });
+        if !req.allowed(settings, own_settings) {
             return refuse(
                 stream,
                 rcode::REFUSED,
@@ -387,6 +407,7 @@ impl Control {
         }
         let steps = self
             .journal(&req.qname)
+            .filter(|_| view_copy.is_none())
             .and_then(|j| j.path(client_serial, zone.serial));
         match steps {
             Some(steps) => {
@@ -590,15 +611,16 @@ impl<'p> Request<'p> {
     }
 
     /// Whether the zone's allow-transfer list takes this peer or this request's key.
-    fn allowed(&self, settings: &Settings) -> bool {
-        settings.zones.get(&self.qname).is_some_and(|z| {
-            z.allow.iter().any(|a| match a {
-                Acl::Net(n) => self.peer.is_some_and(|p| {
-                    n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))
-                }),
-                Acl::Key(k) => self.verified.as_ref().is_some_and(|v| &v.key.name == k),
+    fn allowed(&self, settings: &Settings, own: Option<&ZoneTransfer>) -> bool {
+        own.or_else(|| settings.zones.get(&self.qname))
+            .is_some_and(|z| {
+                z.allow.iter().any(|a| match a {
+                    Acl::Net(n) => self.peer.is_some_and(|p| {
+                        n.contains(p) || mapped_v4(p).is_some_and(|v4| n.contains(v4))
+                    }),
+                    Acl::Key(k) => self.verified.as_ref().is_some_and(|v| &v.key.name == k),
+                })
             })
-        })
     }
 }
 

@@ -259,6 +259,9 @@ impl Collector<'_> {
             }
             let id = self.builder.node(&owner);
             let sets = &mut self.builder.sets[id as usize];
+            if g.replaces_file {
+                sets.retain(|s| s.rtype != g.rtype || s.group != 0);
+            }
             if let Some(s) = sets.iter().find(|s| s.rtype == g.rtype) {
                 self.problems.push(problem(format!(
                     "{} {} has records in the zone file ({}:{}) and routing-policy record sets: keep one",

@@ -151,6 +151,9 @@ pub struct GroupInput {
     pub consistent: bool,
     /// Where the group was defined, for messages.
     pub defined_at: String,
+    /// A view's record set: in that view's copy of the zone it takes the place of the zone
+    /// file's RRset of its name and type (split horizon), instead of clashing with it.
+    pub replaces_file: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -208,6 +208,7 @@ fn random_content(rng: &mut Rng, o: &[u8], t: u16) -> Content {
                 cidr_collection: None,
                 consistent: false,
                 defined_at: "t".into(),
+                replaces_file: false,
             })
         }
         types::A | types::AAAA => {
@@ -359,6 +360,7 @@ fn an_alias_target_cannot_go_while_an_alias_points_to_it() {
             cidr_collection: None,
             consistent: false,
             defined_at: "t".into(),
+            replaces_file: false,
         }),
     );
     let mut zone = compile(&model).unwrap();
