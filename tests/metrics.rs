@@ -33,7 +33,7 @@ fn requests(text: &str, zone: &str, proto: &str, family: &str, qtype: &str) -> f
     value(
         text,
         &format!(
-            "policydns_dns_requests_total{{zone=\"{zone}\",proto=\"{proto}\",family=\"{family}\",type=\"{qtype}\"}}"
+            "policydns_dns_requests_total{{zone=\"{zone}\",view=\"\",proto=\"{proto}\",family=\"{family}\",type=\"{qtype}\"}}"
         ),
     )
 }
@@ -42,7 +42,7 @@ fn member(text: &str, name: &str, id: &str) -> f64 {
     value(
         text,
         &format!(
-            "policydns_record_set_answers_total{{zone=\"metrics.test.\",name=\"{name}\",type=\"A\",set_identifier=\"{id}\"}}"
+            "policydns_record_set_answers_total{{zone=\"metrics.test.\",view=\"\",name=\"{name}\",type=\"A\",set_identifier=\"{id}\"}}"
         ),
     )
 }
@@ -135,32 +135,32 @@ fn queries_are_counted_by_zone_protocol_type_and_rcode() {
     assert_eq!(req(&text, "metrics.test.", "udp", "TXT"), 2.0, "{text}");
     assert_eq!(req(&text, "", "udp", "A"), 1.0, "{text}");
     assert_eq!(
-        delta("policydns_dns_responses_total{zone=\"metrics.test.\",rcode=\"NOERROR\"}"),
+        delta("policydns_dns_responses_total{zone=\"metrics.test.\",view=\"\",rcode=\"NOERROR\"}"),
         10.0,
         "{text}"
     );
     assert_eq!(
-        delta("policydns_dns_responses_total{zone=\"metrics.test.\",rcode=\"NXDOMAIN\"}"),
+        delta("policydns_dns_responses_total{zone=\"metrics.test.\",view=\"\",rcode=\"NXDOMAIN\"}"),
         1.0
     );
     assert_eq!(
         value(
             &text,
-            "policydns_dns_responses_total{zone=\"\",rcode=\"REFUSED\"}"
+            "policydns_dns_responses_total{zone=\"\",view=\"\",rcode=\"REFUSED\"}"
         ),
         1.0
     );
     assert_eq!(
         value(
             &text,
-            "policydns_dns_truncated_responses_total{zone=\"metrics.test.\"}"
+            "policydns_dns_truncated_responses_total{zone=\"metrics.test.\",view=\"\"}"
         ),
         1.0
     );
     assert_eq!(
         value(
             &text,
-            "policydns_dns_ecs_requests_total{zone=\"metrics.test.\"}"
+            "policydns_dns_ecs_requests_total{zone=\"metrics.test.\",view=\"\"}"
         ),
         1.0
     );
@@ -189,15 +189,24 @@ fn queries_are_counted_by_zone_protocol_type_and_rcode() {
     );
     // The zone's state.
     assert_eq!(
-        value(&text, "policydns_zone_serial{zone=\"metrics.test.\"}"),
+        value(
+            &text,
+            "policydns_zone_serial{zone=\"metrics.test.\",view=\"\"}"
+        ),
         7.0
     );
     assert_eq!(
-        value(&text, "policydns_zone_load_ok{zone=\"metrics.test.\"}"),
+        value(
+            &text,
+            "policydns_zone_load_ok{zone=\"metrics.test.\",view=\"\"}"
+        ),
         1.0
     );
     assert_eq!(
-        value(&text, "policydns_zone_records{zone=\"metrics.test.\"}"),
+        value(
+            &text,
+            "policydns_zone_records{zone=\"metrics.test.\",view=\"\"}"
+        ),
         5.0,
         "{text}"
     );

@@ -227,8 +227,14 @@ fn explain_set<'a>(
                         .iter()
                         .enumerate()
                         .map(|(z, az)| format!(
-                            "{} {}",
+                            "{} ({}) {}",
                             az.name,
+                            az.ipv4
+                                .iter()
+                                .map(ToString::to_string)
+                                .chain(az.ipv6.iter().map(ToString::to_string))
+                                .collect::<Vec<_>>()
+                                .join(" "),
                             if st.serving & (1 << (z % 64)) != 0 {
                                 "serving"
                             } else {
@@ -237,7 +243,9 @@ fn explain_set<'a>(
                         ))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    if st.healthy {
+                    if l.target_groups.is_empty() {
+                        "no target groups: every zone's nodes answer"
+                    } else if st.healthy {
                         "healthy"
                     } else {
                         "no healthy target in some target group"

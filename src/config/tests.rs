@@ -175,3 +175,118 @@ fn tcp_limits_and_cookie_secrets_are_read_and_a_bad_secret_is_not_repeated() {
         .cookies
         .is_none());
 }
+
+/// A configuration with two views, an internal and an internet-facing load balancer, and
+/// `extra` appended.
+fn with_views(extra: &str) -> Result<Config, ConfigError> {
+    let base = r#"
+[[view]]
+name = "inside"
+internal = true
+match_clients = ["10.0.0.0/8"]
+[[view]]
+name = "outside"
+match_clients = ["any"]
+[[zone]]
+origin = "a.test."
+file = "a"
+[[load_balancer]]
+name = "internal-lb.elb.test."
+scheme = "internal"
+zones = [{ name = "az1", ipv4 = ["10.0.1.1"] }]
+[[load_balancer]]
+name = "public-lb.elb.test."
+zones = [{ name = "az1", ipv4 = ["192.0.2.1"] }]
+"#;
+    let (_d, p) = write(&format!("{base}{extra}"));
+    Config::load(Some(&p), &Overrides::default())
+}
+
+#[test]
+fn view_rules_are_checked_with_a_message_each() {
+    // (what is added, a part of the one problem expected; "" when it is accepted)
+    let table = [
+        (
+            "[[zone]]\norigin = \"b.test.\"\nfile = \"b\"\nview = \"inside\"\n",
+            "",
+        ),
+        (
+            "[[zone]]\norigin = \"a.test.\"\nfile = \"a2\"\nview = \"inside\"\n",
+            "",
+        ),
+        (
+            "[[zone]]\norigin = \"b.test.\"\nfile = \"b\"\nview = \"nowhere\"\n",
+            "c.toml:19: zone b.test.: view \"nowhere\" is not a [[view]] (defined: inside, outside)",
+        ),
+        (
+            "[[record_set]]\nname = \"x.a.test.\"\ntype = \"A\"\nview = \"inside\"\nalias = { name = \"internal-lb.elb.test.\" }\n",
+            "",
+        ),
+        (
+            "[[record_set]]\nname = \"x.a.test.\"\ntype = \"A\"\nalias = { name = \"internal-lb.elb.test.\" }\n",
+            "whose scheme is internal would be answered to clients of a public view",
+        ),
+        (
+            "[[record_set]]\nname = \"x.a.test.\"\ntype = \"A\"\nview = \"outside\"\nalias = { name = \"dualstack.internal-lb.elb.test.\" }\n",
+            "whose scheme is internal would be answered to clients of a public view",
+        ),
+        (
+            "[[record_set]]\nname = \"x.a.test.\"\ntype = \"A\"\nview = \"outside\"\nalias = { name = \"public-lb.elb.test.\" }\n",
+            "",
+        ),
+        (
+            "[[record_set]]\nname = \"x.a.test.\"\ntype = \"A\"\nview = \"elsewhere\"\nvalues = [\"192.0.2.9\"]\n",
+            "view \"elsewhere\" is not a [[view]]",
+        ),
+        (
+            "[[view]]\nname = \"inside\"\nmatch_clients = [\"any\"]\n",
+            "view \"inside\" is defined twice",
+        ),
+        (
+            "[[view]]\nname = \"third\"\nmatch_clients = [\"10.0.0.300\"]\n",
+            "match_clients \"10.0.0.300\" is not an address, a CIDR block, key:NAME or \"any\"",
+        ),
+        (
+            "[[view]]\nname = \"third\"\nmatch_clients = [\"key:nokey\"]\n",
+            "match_clients names key nokey. which is not defined",
+        ),
+        (
+            "[[load_balancer]]\nname = \"other.elb.test.\"\nscheme = \"private\"\nzones = [{ name = \"az1\", ipv4 = [\"10.0.1.2\"] }]\n",
+            "scheme \"private\" is not \"internet-facing\" or \"internal\"",
+        ),
+        (
+            "[[zone]]\norigin = \"s.test.\"\nprimary = \"127.0.0.1:53\"\nview = \"inside\"\n",
+            "a secondary zone cannot be in a view yet",
+        ),
+    ];
+    for (extra, expected) in table {
+        match (with_views(extra), expected) {
+            (Ok(_), "") => {}
+            (Ok(_), e) => panic!("accepted, expected {e:?}:\n{extra}"),
+            (Err(ConfigError::Invalid { problems, .. }), e) if !e.is_empty() => {
+                assert_eq!(problems.len(), 1, "{problems:?}\n{extra}");
+                assert!(problems[0].contains(e), "{problems:?} lacks {e:?}");
+            }
+            (Err(err), _) => panic!("refused {extra}: {err}"),
+        }
+    }
+}
+
+#[test]
+fn a_zone_may_have_a_copy_per_view_but_not_two_in_one() {
+    let c = with_views(
+        "[[zone]]\norigin = \"a.test.\"\nfile = \"in\"\nview = \"inside\"\n[[zone]]\norigin = \"a.test.\"\nfile = \"out\"\nview = \"outside\"\n",
+    )
+    .unwrap();
+    let views: Vec<Option<&str>> = c.zones.iter().map(|z| z.view.as_deref()).collect();
+    assert_eq!(views, [None, Some("inside"), Some("outside")]);
+    let Err(ConfigError::Invalid { problems, .. }) = with_views(
+        "[[zone]]\norigin = \"a.test.\"\nfile = \"in\"\nview = \"inside\"\n[[zone]]\norigin = \"a.test.\"\nfile = \"again\"\nview = \"inside\"\n",
+    ) else {
+        panic!("two copies of a.test. in one view were accepted");
+    };
+    assert_eq!(
+        problems,
+        ["zone a.test. in view inside is configured twice"]
+    );
+}
