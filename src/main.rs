@@ -120,6 +120,14 @@ struct ImportRoute53 {
     /// `[[health_check]]` tables, probed as Route 53 probes them (repeatable).
     #[arg(long = "health-checks", value_name = "FILE.json")]
     health_checks: Vec<PathBuf>,
+    /// The output of aws route53 get-hosted-zone: a private hosted zone (PrivateZone: true) is
+    /// served in an internal [[view]] named for its VPC.
+    #[arg(long = "hosted-zone", value_name = "FILE.json")]
+    hosted_zone: Option<PathBuf>,
+    /// Who that view holds, as CIDR blocks (the VPCs'); repeatable. Default: the private
+    /// address blocks (RFC 1918, fc00::/7) and loopback.
+    #[arg(long = "view-clients", value_name = "CIDR")]
+    view_clients: Vec<String>,
     /// Write DIR/policydns.toml and DIR/ORIGIN.zone instead of printing them.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -418,6 +426,8 @@ fn export_route53(args: &ExportRoute53) -> anyhow::Result<ExitCode> {
                 origin: zone.name.clone(),
                 cidr_collections: cidr,
                 health_checks: Vec::new(),
+                hosted_zone: None,
+                view_clients: Vec::new(),
             });
             let _ = std::fs::remove_dir_all(&tmp);
             let files = result.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -650,6 +660,8 @@ fn import_route53(args: &ImportRoute53) -> anyhow::Result<ExitCode> {
         origin: args.origin.clone(),
         cidr_collections: args.cidr_collection.clone(),
         health_checks: args.health_checks.clone(),
+        hosted_zone: args.hosted_zone.clone(),
+        view_clients: args.view_clients.clone(),
     };
     let files = match route53::import(&sources) {
         Ok(f) => f,

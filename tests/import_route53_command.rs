@@ -279,3 +279,93 @@ fn a_health_check_type_policydns_cannot_probe_is_refused_by_name() {
         stderr(&run)
     );
 }
+
+/// `get-hosted-zone` output as the aws cli prints it for route53.test.
+fn hosted_zone_json(private: bool) -> String {
+    serde_json::json!({
+        "HostedZone": {
+            "Id": "/hostedzone/Z0PRIVATE123", "Name": "route53.test.", "CallerReference": "r1",
+            "Config": { "Comment": "", "PrivateZone": private }, "ResourceRecordSetCount": 40
+        },
+        "VPCs": if private { serde_json::json!([{ "VPCRegion": "eu-west-1", "VPCId": "vpc-0abc1234" }]) } else { serde_json::json!([]) }
+    })
+    .to_string()
+}
+
+/// `dig -b FROM` for the apex A: the status and the first answer.
+fn dig_from(server: std::net::SocketAddr, from: &str) -> String {
+    let out = Command::new(common::require_tool("dig", "bind9-dnsutils"))
+        .args(["-b", from, &format!("@{}", server.ip()), "-p"])
+        .arg(server.port().to_string())
+        .args(["route53.test", "A", "+time=2", "+tries=1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("no answer")
+        .to_string()
+}
+
+#[test]
+fn a_private_hosted_zone_is_served_only_inside_its_internal_view() {
+    let dir = TempDir::new("import-private");
+    let hz = dir.write("hosted-zone.json", &hosted_zone_json(true));
+    let out = dir.path().join("out");
+    let o = import(&[
+        "--hosted-zone",
+        hz.to_str().unwrap(),
+        "--view-clients",
+        "127.0.0.2/32",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let toml = std::fs::read_to_string(out.join("policydns.toml")).unwrap();
+    for line in [
+        "[[view]]\nname = \"vpc-0abc1234\"\ninternal = true\nmatch_clients = [\"127.0.0.2/32\"]\n",
+        "view = \"vpc-0abc1234\"\n",
+    ] {
+        assert!(toml.contains(line), "{line:?} missing from\n{toml}");
+    }
+    let config = out.join("policydns.toml");
+    let (process, server) = common::start_on_free_port(
+        "policydns",
+        |port| {
+            common::Proc::spawn(
+                "policydns",
+                Command::new(BIN)
+                    .args(["serve", "--config"])
+                    .arg(&config)
+                    .args(["--listen", &format!("127.0.0.1:{port}")]),
+                dir.path().join(format!("serve-{port}.log")),
+            )
+        },
+        |addr| dig_from(addr, "127.0.0.2") == "NOERROR",
+    );
+    // Inside the VPC's view it answers; from anywhere else the zone is not served.
+    assert_eq!(dig_from(server, "127.0.0.2"), "NOERROR");
+    assert_eq!(dig_from(server, "127.0.0.1"), "REFUSED");
+    drop(process);
+}
+
+#[test]
+fn a_public_hosted_zone_stays_shared_and_a_mismatched_one_is_refused() {
+    let dir = TempDir::new("import-public");
+    let hz = dir.write("hosted-zone.json", &hosted_zone_json(false));
+    let o = import(&["--hosted-zone", hz.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("[[view]]"));
+    let other = dir.write(
+        "other.json",
+        &hosted_zone_json(true).replace("\"route53.test.\"", "\"other.test.\""),
+    );
+    let o = import(&["--hosted-zone", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("describes hosted zone other.test., not route53.test."),
+        "{}",
+        stderr(&o)
+    );
+}

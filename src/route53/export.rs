@@ -296,6 +296,8 @@ pub enum ImportError {
     HealthChecks { file: String, message: String },
     #[error("IP-based record sets use CIDR collection {}: give --cidr-collection ID=BLOCKS.json with the output of aws route53 list-cidr-blocks --collection-id ID", .0.join(", "))]
     MissingCollections(Vec<String>),
+    #[error("{file}: {message}")]
+    HostedZone { file: String, message: String },
 }
 
 /// What an import reads.
@@ -310,6 +312,10 @@ pub struct ImportSources {
     pub cidr_collections: Vec<String>,
     /// `aws route53 list-health-checks` output.
     pub health_checks: Vec<PathBuf>,
+    /// `aws route53 get-hosted-zone` output: a private hosted zone goes into an internal view.
+    pub hosted_zone: Option<PathBuf>,
+    /// Who that view holds (the VPCs' CIDR blocks); empty: the private blocks and this host.
+    pub view_clients: Vec<String>,
 }
 
 /// The record sets of `sources` for their hosted zone, with the CIDR collections its IP-based
@@ -321,6 +327,8 @@ pub fn import(sources: &ImportSources) -> Result<ImportedFiles, ImportError> {
         origin,
         cidr_collections: cidr_specs,
         health_checks,
+        hosted_zone,
+        view_clients,
     } = sources;
     let text = if origin.ends_with('.') {
         origin.to_string()
@@ -401,8 +409,45 @@ pub fn import(sources: &ImportSources) -> Result<ImportedFiles, ImportError> {
         ));
     }
     let zone_name = format!("{}.zone", origin_text.trim_end_matches('.'));
+    let mut config_toml = config_toml(&imported, &origin_wire, &zone_name, &cidr, &checks, files);
+    if let Some(path) = hosted_zone {
+        let problem = |message: String| ImportError::HostedZone {
+            file: path.display().to_string(),
+            message,
+        };
+        let info = super::private::read_hosted_zone(path).map_err(problem)?;
+        let named = name::from_text(&info.name, None).map(|n| name::to_lowercase(&n));
+        if named.as_deref() != Ok(origin_wire.as_slice()) {
+            return Err(problem(format!(
+                "describes hosted zone {}, not {origin_text}",
+                info.name
+            )));
+        }
+        if info.private {
+            let clients: Vec<String> = if view_clients.is_empty() {
+                warnings.push(format!(
+                    "{origin_text} is a private hosted zone: it is served only in view {}, which holds the private address blocks and this host; give --view-clients CIDR (repeatable) with the VPCs' CIDR blocks to narrow it",
+                    super::private::view_name(&info)
+                ));
+                super::private::DEFAULT_CLIENTS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect()
+            } else {
+                view_clients.clone()
+            };
+            let view = super::private::view_toml(&info, &clients);
+            let zone_line = format!("file = {}\n", toml_str(&zone_name));
+            config_toml = config_toml.replacen(
+                &zone_line,
+                &format!("{zone_line}view = {:?}\n", super::private::view_name(&info)),
+                1,
+            );
+            config_toml = config_toml.replacen("[[zone]]", &format!("{view}[[zone]]"), 1);
+        }
+    }
     Ok(ImportedFiles {
-        config_toml: config_toml(&imported, &origin_wire, &zone_name, &cidr, &checks, files),
+        config_toml,
         zone_text: zone_file_text(&imported, &origin_wire, files),
         zone_name,
         warnings,

@@ -22,6 +22,7 @@
 mod convert;
 mod export;
 pub mod health;
+pub mod private;
 mod read;
 
 pub use convert::{convert, ConvertOptions, Imported, RecordSetError, ROUTE53_TYPES};
