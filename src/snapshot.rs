@@ -136,9 +136,7 @@ impl Snapshot {
     /// Makes the views answer from the current shared zones, after `catalog` was replaced in
     /// place (a reload's steps do that before the snapshot is published).
     pub fn refresh_views(&mut self) {
-        if !self.views.is_empty() {
-            self.views = Arc::new(self.views.with_shared(&self.catalog));
-        }
+        self.views = Arc::new(self.views.with_shared(&self.catalog));
     }
 
     /// The catalog a client placed in `view` is answered from.
@@ -146,7 +144,7 @@ impl Snapshot {
     pub fn catalog_in(&self, view: Option<usize>) -> &Catalog {
         match view.and_then(|v| self.views.list.get(v)) {
             Some(v) => &v.catalog,
-            None => &self.catalog,
+            None => self.views.outside(&self.catalog),
         }
     }
 }

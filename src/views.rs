@@ -14,6 +14,9 @@ use crate::zone::{Catalog, Zone};
 #[derive(Debug, Default)]
 pub struct Views {
     pub list: Vec<View>,
+    /// What clients no view holds are answered from when some shared zone is a private hosted
+    /// zone: the shared zones without those. `None`: all the shared zones.
+    outside: Option<Catalog>,
     /// Every address entry of every view, in view order: the first that holds a client
     /// places it (BIND's first-match).
     nets: Vec<(IpNetwork, u16)>,
@@ -28,6 +31,8 @@ pub struct View {
     /// TSIG key names (lowercase wire form) that place a signed request in this view.
     pub keys: Vec<Vec<u8>>,
     nets: Vec<IpNetwork>,
+    /// VPCs whose private hosted zones it serves (its name is one too).
+    vpc_ids: Vec<String>,
     pub own: Vec<Arc<Zone>>,
     pub catalog: Catalog,
 }
@@ -39,6 +44,7 @@ pub struct ViewInput {
     pub internal: bool,
     pub nets: Vec<IpNetwork>,
     pub keys: Vec<Vec<u8>>,
+    pub vpc_ids: Vec<String>,
     pub own: Vec<Arc<Zone>>,
 }
 
@@ -51,24 +57,38 @@ impl Views {
             .enumerate()
             .map(|(i, v)| {
                 nets.extend(v.nets.iter().map(|n| (*n, i as u16)));
+                let serves = |z: &Zone| {
+                    z.vpcs.is_empty()
+                        || (v.internal
+                            && z.vpcs
+                                .iter()
+                                .any(|id| **id == *v.name || v.vpc_ids.iter().any(|x| **x == **id)))
+                };
                 View {
-                    catalog: merged(&v.own, shared),
+                    catalog: merged(&v.own, shared, serves),
                     name: v.name,
                     internal: v.internal,
                     keys: v.keys,
                     nets: v.nets,
+                    vpc_ids: v.vpc_ids,
                     own: v.own,
                 }
             })
             .collect();
-        Views { list, nets }
+        let outside = shared
+            .zones()
+            .iter()
+            .any(|z| !z.vpcs.is_empty())
+            .then(|| merged(&[], shared, |z| z.vpcs.is_empty()));
+        Views {
+            list,
+            nets,
+            outside,
+        }
     }
 
     /// The same views over another set of shared zones (a transfer, an API change).
     pub fn with_shared(&self, shared: &Catalog) -> Views {
-        if self.list.is_empty() {
-            return Views::default();
-        }
         Views::new(self.inputs(), shared)
     }
 
@@ -80,6 +100,7 @@ impl Views {
                 internal: v.internal,
                 nets: v.nets.clone(),
                 keys: v.keys.clone(),
+                vpc_ids: v.vpc_ids.clone(),
                 own: v.own.clone(),
             })
             .collect()
@@ -87,6 +108,12 @@ impl Views {
 
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// The catalog of clients no view holds.
+    #[inline]
+    pub fn outside<'a>(&'a self, shared: &'a Catalog) -> &'a Catalog {
+        self.outside.as_ref().unwrap_or(shared)
     }
 
     /// The view a query from `client` is answered in: the first whose address entries hold
@@ -136,14 +163,15 @@ fn unmapped(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// A view's zones and the shared zones it has no copy of.
-fn merged(own: &[Arc<Zone>], shared: &Catalog) -> Catalog {
+/// A view's zones and the shared zones it has no copy of and `serves` (a private hosted zone
+/// only where its VPC is).
+fn merged(own: &[Arc<Zone>], shared: &Catalog, serves: impl Fn(&Zone) -> bool) -> Catalog {
     let mut zones = own.to_vec();
     zones.extend(
         shared
             .zones()
             .iter()
-            .filter(|s| !own.iter().any(|o| o.origin == s.origin))
+            .filter(|s| serves(s) && !own.iter().any(|o| o.origin == s.origin))
             .cloned(),
     );
     Catalog::new(zones)

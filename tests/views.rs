@@ -344,3 +344,106 @@ fn query_metrics_name_the_view_whose_copy_answered() {
         assert!(text.contains(series), "{series} missing from:\n{text}");
     }
 }
+
+/// `aws route53 ARGS` against the API at `api`: exit status, stdout and stderr.
+fn aws(api: SocketAddr, args: &[&str]) -> (bool, String, String) {
+    let out = common::api::env_cmd(common::api::venv().join("bin/aws"))
+        .args(["route53", "--endpoint-url", &format!("http://{api}")])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_aws_cli_creates_a_private_hosted_zone_served_only_in_its_vpcs_view() {
+    let dir = TempDir::new("views-api");
+    let s = common::api::start_with_config(
+        &dir,
+        &format!(
+            r#"
+[[view]]
+name = "internal"
+internal = true
+match_clients = ["{INSIDE}"]
+vpc_ids = ["vpc-0abc1234"]
+
+[[view]]
+name = "public"
+match_clients = ["any"]
+"#
+        ),
+    );
+    let (ok, out, err) = aws(
+        s.api,
+        &[
+            "create-hosted-zone",
+            "--name",
+            "private.test",
+            "--caller-reference",
+            "p1",
+            "--vpc",
+            "VPCRegion=us-east-1,VPCId=vpc-0abc1234",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        created["HostedZone"]["Config"]["PrivateZone"], true,
+        "{out}"
+    );
+    assert_eq!(created["VPC"]["VPCId"], "vpc-0abc1234", "{out}");
+    let id = created["HostedZone"]["Id"].as_str().unwrap().to_string();
+    let batch = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"db.private.test","Type":"A","TTL":60,"ResourceRecords":[{"Value":"10.0.9.9"}]}}]}"#;
+    let (ok, out, err) = aws(
+        s.api,
+        &[
+            "change-resource-record-sets",
+            "--hosted-zone-id",
+            &id,
+            "--change-batch",
+            batch,
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = aws(s.api, &["get-hosted-zone", "--id", &id]);
+    assert!(ok, "{out}{err}");
+    let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(got["VPCs"][0]["VPCId"], "vpc-0abc1234", "{out}");
+    assert!(got.get("DelegationSet").is_none(), "{out}");
+    // Inside the VPC's view the zone answers; from anywhere else it is not ours.
+    let dns = s.server.addr;
+    assert_eq!(
+        dig(dns, INSIDE, false, "db.private.test"),
+        (vec!["10.0.9.9".to_string()], "NOERROR".to_string())
+    );
+    assert_eq!(dig(dns, INSIDE, true, "db.private.test").0, ["10.0.9.9"]);
+    assert_eq!(
+        dig(dns, OUTSIDE, false, "db.private.test"),
+        (vec![], "REFUSED".to_string())
+    );
+    assert_eq!(dig(dns, OUTSIDE, true, "db.private.test").1, "REFUSED");
+
+    // A VPC no internal view serves is refused, as Route 53 refuses an unknown VPC.
+    let (ok, _, err) = aws(
+        s.api,
+        &[
+            "create-hosted-zone",
+            "--name",
+            "other.test",
+            "--caller-reference",
+            "p2",
+            "--vpc",
+            "VPCRegion=us-east-1,VPCId=vpc-9999",
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("InvalidVPCId") && err.contains("vpc-9999"),
+        "{err}"
+    );
+}

@@ -34,6 +34,8 @@ pub enum Write {
         name: String,
         caller_reference: String,
         comment: Option<String>,
+        /// A private hosted zone's VPC.
+        vpc: Option<crate::store::Vpc>,
     },
     Change {
         zone_id: String,

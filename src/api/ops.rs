@@ -93,6 +93,8 @@ struct Listed {
     comment: Option<String>,
     count: usize,
     name_servers: Vec<String>,
+    /// A private hosted zone's VPCs (empty: public).
+    vpcs: Vec<store::Vpc>,
 }
 
 /// Every zone the API shows, store zones and file zones, by id.
@@ -120,6 +122,7 @@ fn all_zones(api: &Api) -> Vec<Listed> {
             }),
             count: z.record_count,
             name_servers: Vec::new(),
+            vpcs: Vec::new(),
         });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -134,6 +137,7 @@ fn listed(z: &HostedZone) -> Listed {
         comment: z.comment.clone(),
         count: z.record_sets.len(),
         name_servers: z.name_servers.clone(),
+        vpcs: z.vpcs.clone(),
     }
 }
 
@@ -151,13 +155,38 @@ fn hosted_zone_xml(out: &mut String, z: &Listed) {
     leaf(out, "CallerReference", &z.caller_reference);
     out.push_str("<Config>");
     opt_leaf(out, "Comment", z.comment.as_deref());
-    out.push_str("<PrivateZone>false</PrivateZone></Config>");
+    let _ = write!(
+        out,
+        "<PrivateZone>{}</PrivateZone></Config>",
+        !z.vpcs.is_empty()
+    );
     let _ = write!(
         out,
         "<ResourceRecordSetCount>{}</ResourceRecordSetCount>",
         z.count
     );
     out.push_str("</HostedZone>");
+}
+
+/// A private hosted zone's VPCs: `<VPC>` in CreateHostedZone's answer, `<VPCs>` in
+/// GetHostedZone's.
+fn vpcs_xml(out: &mut String, vpcs: &[store::Vpc], element: &str) {
+    let many = element == "VPCs";
+    if many {
+        out.push_str("<VPCs>");
+    }
+    for v in vpcs {
+        out.push_str("<VPC>");
+        leaf(out, "VPCRegion", &v.region);
+        leaf(out, "VPCId", &v.id);
+        out.push_str("</VPC>");
+        if !many {
+            break;
+        }
+    }
+    if many {
+        out.push_str("</VPCs>");
+    }
 }
 
 fn delegation_set_xml(out: &mut String, z: &Listed) {
@@ -208,14 +237,30 @@ async fn create_hosted_zone(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
             "CallerReference must be 1 to 128 characters",
         ));
     }
-    if req.child("VPC").is_some()
-        || req
+    // A VPC makes it a private hosted zone (Route 53 takes PrivateZone from the VPC's
+    // presence, not from HostedZoneConfig).
+    let vpc = match req.child("VPC") {
+        None => None,
+        Some(v) => Some(store::Vpc {
+            id: v
+                .text_of("VPCId")
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::invalid_input("VPC needs VPCId"))?,
+            region: v
+                .text_of("VPCRegion")
+                .map(|t| t.trim().to_string())
+                .ok_or_else(|| ApiError::invalid_input("VPC needs VPCRegion"))?,
+        }),
+    };
+    if vpc.is_none()
+        && req
             .child("HostedZoneConfig")
             .and_then(|c| c.text_of("PrivateZone"))
             .is_some_and(|p| p == "true")
     {
         return Err(ApiError::invalid_input(
-            "private hosted zones are not supported by this server yet; create a public hosted zone",
+            "a private hosted zone needs a VPC (VPCRegion and VPCId)",
         ));
     }
     if req.child("DelegationSetId").is_some() {
@@ -235,6 +280,7 @@ async fn create_hosted_zone(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
             name,
             caller_reference,
             comment,
+            vpc,
         })
         .await?;
     let Written::Zone(zone, change) = written else {
@@ -244,7 +290,11 @@ async fn create_hosted_zone(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
     let mut body = String::new();
     hosted_zone_xml(&mut body, &l);
     change_info_xml(&mut body, &change);
-    delegation_set_xml(&mut body, &l);
+    if l.vpcs.is_empty() {
+        delegation_set_xml(&mut body, &l);
+    } else {
+        vpcs_xml(&mut body, &l.vpcs, "VPC");
+    }
     Ok(Reply {
         status: 201,
         body: document("CreateHostedZoneResponse", &body),
@@ -273,7 +323,10 @@ fn get_hosted_zone(api: &Api, id: &str) -> Result<Reply, ApiError> {
     let z = find(api, id)?;
     let mut body = String::new();
     hosted_zone_xml(&mut body, &z);
-    if !z.name_servers.is_empty() {
+    if !z.vpcs.is_empty() {
+        // Route 53 gives a private hosted zone no delegation set.
+        vpcs_xml(&mut body, &z.vpcs, "VPCs");
+    } else if !z.name_servers.is_empty() {
         delegation_set_xml(&mut body, &z);
     }
     ok(document("GetHostedZoneResponse", &body))

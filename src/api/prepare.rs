@@ -57,6 +57,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             name,
             caller_reference,
             comment,
+            vpc,
         } => {
             let api = config
                 .api
@@ -103,7 +104,28 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                     format!("{} is served from the configuration's zone files (read-only through the API)", name::to_text(&origin)),
                 ));
             }
-            let zone = new_zone(api, &origin, caller_reference, comment, state);
+            if let Some(v) = &vpc {
+                // A private hosted zone answers in the internal views that serve its VPC.
+                if !config
+                    .views
+                    .iter()
+                    .any(|view| view.internal && view.serves_vpc(&v.id))
+                {
+                    return Err(ApiError::new(
+                        400,
+                        "InvalidVPCId",
+                        format!(
+                            "no internal [[view]] serves VPC {}: add vpc_ids = [\"{}\"] to an internal view (internal = true) whose match_clients are that VPC's CIDR blocks",
+                            v.id, v.id
+                        ),
+                    ));
+                }
+            }
+            let mut zone = new_zone(api, &origin, caller_reference, comment, state);
+            if let Some(v) = vpc {
+                zone.private_zone = true;
+                zone.vpcs = vec![v];
+            }
             let change = ChangeInfo {
                 id: ids::change_id(),
                 submitted_at: now,
@@ -515,6 +537,7 @@ fn new_zone(
         caller_reference,
         comment,
         private_zone: false,
+        vpcs: Vec::new(),
         name_servers: api.name_servers.clone(),
         serial: 1,
         record_sets: store::RecordSets::from_sets([

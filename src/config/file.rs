@@ -532,6 +532,9 @@ pub(super) struct ViewSection {
     pub(super) match_clients: Vec<String>,
     #[serde(default)]
     pub(super) internal: bool,
+    /// VPC ids whose private hosted zones (Route 53 API) this view serves.
+    #[serde(default)]
+    pub(super) vpc_ids: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

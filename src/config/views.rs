@@ -19,6 +19,15 @@ pub struct ViewSpec {
     pub match_clients: Vec<Acl>,
     /// Internal (private) views are where internal load balancers answer.
     pub internal: bool,
+    /// VPCs whose private hosted zones (Route 53 API) it serves, besides a VPC of its name.
+    pub vpc_ids: Vec<String>,
+}
+
+impl ViewSpec {
+    /// Whether a private hosted zone associated with `vpc` is served in this view.
+    pub fn serves_vpc(&self, vpc: &str) -> bool {
+        self.name == vpc || self.vpc_ids.iter().any(|v| v == vpc)
+    }
 }
 
 /// The `[[view]]` tables, in the order written.
@@ -69,6 +78,7 @@ pub(super) fn views(
             name: v.name,
             match_clients,
             internal: v.internal,
+            vpc_ids: v.vpc_ids,
         });
     }
     out

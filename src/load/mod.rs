@@ -142,6 +142,7 @@ pub fn build(config: &Config, previous: Option<&Snapshot>) -> Loaded {
                         crate::transfer::Acl::Net(_) => None,
                     })
                     .collect(),
+                vpc_ids: v.vpc_ids.clone(),
                 own,
             })
             .collect(),

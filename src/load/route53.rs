@@ -90,6 +90,9 @@ pub fn hosted_zone(
     let (mut z, w) = compile(config, sources, &health_index, &collection_index, warnings)?;
     // Route 53 answers a simple record set's values in a random order.
     z.set_rrset_order(crate::zone::RrsetOrder::Random);
+    if zone.private_zone {
+        z.vpcs = zone.vpcs.iter().map(|v| Box::from(v.id.as_str())).collect();
+    }
     Ok((z, w))
 }
 

@@ -95,7 +95,7 @@ pub(super) fn load(
             warnings.extend(w);
             zone.set_rrset_order(spec.rrset_order());
             if view.is_some() {
-                zone.counters = crate::metrics::zone_in(view, &spec.origin);
+                count_in_view(&mut zone, view);
             }
             // Only a zone that may be transferred carries its policy (to policydns
             // secondaries); the others never need it.
@@ -115,6 +115,26 @@ pub(super) fn load(
             }
         }
         Err(e) => failed(spec, running, e, warnings),
+    }
+}
+
+/// A view's copy counts its queries and its members' answers apart from the shared copy, so
+/// the metrics' `view` label never counts one answer twice.
+fn count_in_view(zone: &mut Zone, view: Option<&str>) {
+    let origin = zone.origin.to_vec();
+    zone.counters = crate::metrics::zone_in(view, &origin);
+    for gi in 0..zone.groups.len() {
+        let g = &zone.groups[gi];
+        if g.owner == crate::zone::NONE {
+            continue;
+        }
+        let owner = name::to_lowercase(zone.name(zone.node(g.owner)));
+        let answered = g
+            .ids
+            .iter()
+            .map(|id| crate::metrics::member_in(view, &origin, &owner, g.rtype, id))
+            .collect();
+        zone.groups[gi].answered = answered;
     }
 }
 

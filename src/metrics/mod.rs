@@ -247,6 +247,8 @@ pub type MemberCounter = Striped<1>;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MemberKey {
     origin: Box<[u8]>,
+    /// "" for the shared copy of the zone.
+    view: Box<str>,
     owner: Box<[u8]>,
     rtype: u16,
     id: String,
@@ -300,7 +302,19 @@ pub fn zone_in(view: Option<&str>, origin: &[u8]) -> Arc<ZoneCounters> {
 
 /// The answer counter of one routing-policy member, the same for every build of its group.
 pub fn member(origin: &[u8], owner: &[u8], rtype: u16, id: &str) -> Arc<MemberCounter> {
+    member_in(None, origin, owner, rtype, id)
+}
+
+/// The answer counter of one member in a view's copy of its zone (`None`: the shared copy).
+pub fn member_in(
+    view: Option<&str>,
+    origin: &[u8],
+    owner: &[u8],
+    rtype: u16,
+    id: &str,
+) -> Arc<MemberCounter> {
     let key = MemberKey {
+        view: view.unwrap_or("").into(),
         origin: origin.into(),
         owner: owner.into(),
         rtype,

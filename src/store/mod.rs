@@ -33,12 +33,22 @@ pub struct HostedZone {
     pub caller_reference: String,
     pub comment: Option<String>,
     pub private_zone: bool,
+    /// The VPCs a private hosted zone is associated with.
+    #[serde(default)]
+    pub vpcs: Vec<Vpc>,
     pub name_servers: Vec<String>,
     /// The served SOA serial: one more per accepted batch.
     pub serial: u32,
     pub record_sets: RecordSets,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// A VPC a private hosted zone answers in (Route 53's `VPCRegion` and `VPCId`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub region: String,
+    pub id: String,
 }
 
 impl HostedZone {

@@ -125,6 +125,7 @@ fn zone_entry(seq: u32) -> Entry {
             caller_reference: format!("ref-{seq}"),
             comment: None,
             private_zone: false,
+            vpcs: Vec::new(),
             name_servers: vec!["ns1.z.test.".into()],
             serial: 1,
             record_sets: RecordSets::from_sets(apex()),

@@ -181,6 +181,7 @@ impl Builder {
             policy: None,
             upkeep: Default::default(),
             counters: crate::metrics::zone(&origin),
+            vpcs: Arc::from([]),
         };
         for id in 0..n {
             let name_off = zone.names.len();

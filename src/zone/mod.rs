@@ -310,6 +310,9 @@ pub struct Zone {
     upkeep: Upkeep,
     /// The queries this zone answered (the same counters for every build of the zone).
     pub counters: Arc<crate::metrics::ZoneCounters>,
+    /// A private hosted zone's VPC ids: served only in the internal views serving one of
+    /// them. Empty: a public zone.
+    pub vpcs: Arc<[Box<str>]>,
 }
 
 /// What patching a zone in place needs beside the answer path's data: the tree's shape and

@@ -53,6 +53,7 @@ fn hosted(sets: usize) -> HostedZone {
         caller_reference: "r".into(),
         comment: None,
         private_zone: false,
+        vpcs: Vec::new(),
         name_servers: vec!["ns1.z.test.".into()],
         serial: 1,
         record_sets: RecordSets::from_sets(all),
