@@ -178,8 +178,15 @@ fn answer_kind<'r>(s: &RrlSettings, r: &'r [u8]) -> Option<(&'r [u8], u32)> {
 }
 
 /// Rewrites `response` (of `len` octets) in place as its truncated form: the header and
-/// question, TC=1, no records. Returns the new length.
+/// question, TC=1, no records but the OPT record when it has one (RFC 6891 §7: an EDNS query
+/// gets an EDNS answer), so the client keeps its server cookie and the EDNS size it learned.
+/// Returns the new length.
 pub fn slip(response: &mut [u8], len: usize) -> usize {
+    // OPT's owner is the root (one octet), then type, class, TTL and RDLENGTH: 11 octets.
+    let opt = crate::transfer::tsig::find_opt_rdata(&response[..len]).map(|rdata| {
+        let start = rdata.as_ptr() as usize - response.as_ptr() as usize - 11;
+        (start, 11 + rdata.len())
+    });
     let mut end = 12;
     while end < len {
         let l = response[end] as usize;
@@ -191,7 +198,14 @@ pub fn slip(response: &mut [u8], len: usize) -> usize {
     let end = (end + 4).min(len);
     response[2] |= 0x02;
     response[6..12].fill(0);
-    end
+    match opt {
+        Some((start, n)) if start >= end => {
+            response.copy_within(start..start + n, end);
+            response[10..12].copy_from_slice(&1u16.to_be_bytes());
+            end + n
+        }
+        _ => end,
+    }
 }
 
 #[cfg(test)]

@@ -113,3 +113,19 @@ fn a_slipped_answer_is_the_header_and_question_with_tc() {
     assert_eq!(r[2] & 0x02, 0x02);
     assert_eq!(&r[6..12], &[0; 6]);
 }
+
+#[test]
+fn a_slipped_answer_keeps_its_opt_record_and_cookie() {
+    let mut r = answer(0, 1);
+    r[11] = 1; // ARCOUNT: the OPT
+    r.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    // OPT: payload 1232, a COOKIE option (client 8 + server 16 octets).
+    let mut opt = vec![0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 28, 0, 10, 0, 24];
+    opt.extend(1..=24u8);
+    r.extend_from_slice(&opt);
+    let len = r.len();
+    let n = slip(&mut r, len);
+    assert_eq!(n, 12 + 13 + 4 + opt.len());
+    assert_eq!(&r[6..12], &[0, 0, 0, 0, 0, 1]);
+    assert_eq!(&r[29..n], &opt[..]);
+}
