@@ -128,6 +128,17 @@ pub(crate) fn all_zones(snap: &Snapshot) -> impl Iterator<Item = (&str, &crate::
     )
 }
 
+/// The zone a load report is about: the shared one, or a view's own copy.
+pub(crate) fn reported_zone<'a>(
+    snap: &'a Snapshot,
+    r: &crate::snapshot::ZoneReport,
+) -> Option<&'a std::sync::Arc<crate::zone::Zone>> {
+    match &r.view {
+        None => snap.catalog.zone_by_origin(&r.origin),
+        Some(v) => snap.views.own_zone(v, &r.origin),
+    }
+}
+
 /// Answers each routing-policy member gave: the weighted split, the failover flip and the
 /// geolocation spread as they happen.
 fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
@@ -161,13 +172,7 @@ fn record_set_answers(e: &mut Exposition, snap: &Snapshot) {
 
 /// Each zone's serial, size and the outcome of its last load.
 fn zone_metrics(e: &mut Exposition, snap: &Snapshot) {
-    let serving = |r: &crate::snapshot::ZoneReport| {
-        match &r.view {
-            None => snap.catalog.zone_by_origin(&r.origin),
-            Some(v) => snap.views.own_zone(v, &r.origin),
-        }
-        .filter(|z| !z.servfail)
-    };
+    let serving = |r: &crate::snapshot::ZoneReport| reported_zone(snap, r).filter(|z| !z.servfail);
     let labels = |r: &crate::snapshot::ZoneReport| {
         [
             ("zone", name::to_text(&r.origin)),
@@ -379,10 +384,10 @@ fn zones(snap: &Snapshot) -> String {
         .zone_reports
         .iter()
         .map(|r| {
-            let zone = snap.catalog.zone_by_origin(&r.origin);
-            let serving = zone.filter(|z| !z.servfail);
+            let serving = reported_zone(snap, r).filter(|z| !z.servfail);
             serde_json::json!({
                 "zone": name::to_text(&r.origin),
+                "view": r.view,
                 "state": if serving.is_none() { "SERVFAIL" } else { r.state.as_str() },
                 "serial": serving.map(|z| z.serial),
                 "records": serving.map(|z| z.record_count),

@@ -59,10 +59,7 @@ pub fn render(snap: &Snapshot, reports: &BTreeMap<String, CheckReport>, views: &
 fn zones(h: &mut String, snap: &Snapshot) {
     h.push_str("<h2 id=\"zones\">Zones</h2>\n<table><tr><th>zone</th><th>state</th><th>serial</th><th>records</th><th>load problems</th></tr>\n");
     for r in snap.zone_reports.iter() {
-        let zone = snap
-            .catalog
-            .zone_by_origin(&r.origin)
-            .filter(|z| !z.servfail);
+        let zone = super::reported_zone(snap, r).filter(|z| !z.servfail);
         let (state, class) = match (zone, r.state) {
             (None, _) => ("SERVFAIL", "bad"),
             (Some(_), ZoneState::Previous) => ("serving the previous version", "bad"),
@@ -72,7 +69,10 @@ fn zones(h: &mut String, snap: &Snapshot) {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"{class}\">{state}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&name::to_text(&r.origin)),
+            esc(&match &r.view {
+                Some(v) => format!("{} (view {v})", name::to_text(&r.origin)),
+                None => name::to_text(&r.origin),
+            }),
             zone.map_or(String::new(), |z| z.serial.to_string()),
             zone.map_or(String::new(), |z| z.record_count.to_string()),
             if problems.is_empty() {
@@ -233,10 +233,13 @@ fn record_sets(
     h.push_str("<h2 id=\"record-sets\">Routing-policy record sets</h2>\n");
     let mut last = views.0.lock().unwrap_or_else(|e| e.into_inner());
     let mut any = false;
-    for zone in snap.catalog.zones() {
+    for (view, zone) in super::all_zones(snap) {
         for group in zone.groups.iter().filter(|g| g.owner != NONE) {
             any = true;
-            let owner = name::to_text(zone.name(zone.node(group.owner)));
+            let mut owner = name::to_text(zone.name(zone.node(group.owner)));
+            if !view.is_empty() {
+                owner = format!("{owner} (view {view})");
+            }
             let rtype = types::mnemonic(group.rtype);
             let counts: Vec<u64> = group.answered.iter().map(|c| c.get(0)).collect();
             let keys: Vec<String> = group
@@ -381,12 +384,17 @@ fn members_of(snap: &Snapshot, id: &str) -> Vec<String> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for zone in snap.catalog.zones() {
+    for (view, zone) in super::all_zones(snap) {
+        let in_view = if view.is_empty() {
+            String::new()
+        } else {
+            format!(" (view {view})")
+        };
         for group in zone.groups.iter().filter(|g| g.owner != NONE) {
             for (i, h) in group.health.iter().enumerate() {
                 if *h == Some(idx) {
                     out.push(format!(
-                        "{} {} member {} ({})",
+                        "{}{in_view} {} member {} ({})",
                         name::to_text(zone.name(zone.node(group.owner))),
                         types::mnemonic(group.rtype),
                         group.ids[i],
