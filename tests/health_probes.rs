@@ -149,7 +149,7 @@ fn spec(addr: SocketAddr) -> HttpSpec {
     s
 }
 
-fn client() -> reqwest::Client {
+fn client() -> probe::HttpsClient {
     probe::client(false, None).unwrap()
 }
 
@@ -405,6 +405,38 @@ async fn https_unvalidated_validated_and_untrusted() {
     assert!(!r.passed);
 }
 
+#[tokio::test]
+async fn an_https_probe_times_connect_handshake_and_first_byte_in_order() {
+    let (_ca, acceptor) = tls_setup();
+    let server = serve_with(Canned::body(200, "ok"), Some(acceptor)).await;
+    let mut s = spec(server.addr);
+    s.scheme = Scheme::Https;
+    let r = probe::http(&client(), &s).await;
+    assert_eq!(r.reason, Reason::Ok(Some(200)));
+    let t = r.timing;
+    // Route 53's ConnectionTime, SSLHandshakeTime and TimeToFirstByte, each from the start.
+    match (t.connected, t.tls_handshake, t.first_byte) {
+        (Some(c), Some(h), Some(f)) => {
+            assert!(
+                c <= h && h <= f && f <= r.latency,
+                "{t:?} latency {:?}",
+                r.latency
+            )
+        }
+        other => panic!("a phase is missing: {other:?}"),
+    }
+    // A failed handshake has connected, and no handshake or first byte.
+    let r = probe::http(&probe::client(true, None).unwrap(), &s).await;
+    assert!(matches!(r.reason, Reason::Tls(_)), "{:?}", r.reason);
+    assert!(r.timing.connected.is_some() && r.timing.tls_handshake.is_none());
+    assert_eq!(r.timing.first_byte, None);
+    // Plain HTTP has no handshake.
+    let plain = serve(Canned::body(200, "ok")).await;
+    let r = probe::http(&client(), &spec(plain.addr)).await;
+    assert_eq!(r.timing.tls_handshake, None);
+    assert!(r.timing.connected.is_some() && r.timing.first_byte.is_some());
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -592,7 +624,7 @@ fn sni_spec(addr: SocketAddr, sni: Option<&str>) -> HttpSpec {
     s
 }
 
-fn sni_client_for(addr: SocketAddr) -> reqwest::Client {
+fn sni_client_for(addr: SocketAddr) -> probe::HttpsClient {
     probe::sni_client(false, None, "www.example.test", Some(addr)).unwrap()
 }
 
@@ -1037,4 +1069,92 @@ async fn scheduled_check_with_reuse_keeps_its_connection_between_probes() {
     assert!(server.requests().len() >= 3, "{:?}", server.requests());
     assert_eq!(server.connections(), 1);
     assert!(table.get(0));
+}
+
+/// An HTTPS check through the binary against Python's HTTPS server: `/health-checks` and
+/// `/metrics` give its connection, TLS handshake and first-byte times (Route 53's
+/// ConnectionTime, SSLHandshakeTime, TimeToFirstByte), in that order.
+#[test]
+fn the_server_reports_an_https_checks_handshake_time() {
+    use rcgen::{CertificateParams, KeyPair};
+    let dir = TempDir::new("https-timing");
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let cert_path = dir.write("cert.pem", &cert.pem());
+    let key_path = dir.write("key.pem", &key.serialize_pem());
+    let port = common::free_port();
+    let script = format!(
+        "import http.server, ssl\n\
+class H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')\n    def log_message(self, *a): pass\n\
+s = http.server.HTTPServer(('127.0.0.1', {port}), H)\n\
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain({cert:?}, {key:?})\n\
+s.socket = c.wrap_socket(s.socket, server_side=True)\n\
+s.serve_forever()\n",
+        cert = cert_path.display().to_string(),
+        key = key_path.display().to_string(),
+    );
+    let _backend = common::Proc::spawn(
+        "python https server",
+        std::process::Command::new("python3").args(["-c", &script]),
+        dir.path().join("https.log"),
+    );
+    dir.write(
+        "z.zone",
+        "$ORIGIN t.test.\n@ 300 IN SOA ns1 h 1 3600 600 86400 60\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.1\n",
+    );
+    let status = common::free_port();
+    let config = dir.write(
+        "policydns.toml",
+        &format!(
+            "[[zone]]\norigin = \"t.test.\"\nfile = \"z.zone\"\n\n[[health_check]]\nid = \"secure\"\ntype = \"HTTPS\"\nip_address = \"127.0.0.1\"\nport = {port}\nresource_path = \"/\"\nrequest_interval = 1\nfailure_threshold = 1\nvalidate_certificates = false\n"
+        ),
+    );
+    let _server = common::serve(
+        &dir,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--status-listen",
+            &format!("127.0.0.1:{status}"),
+        ],
+        "ns1.t.test",
+    );
+    let timing = || -> Option<(f64, f64, f64)> {
+        let text = common::http_get(status, "/health-checks");
+        let body = text.split("\r\n\r\n").nth(1)?;
+        let doc: serde_json::Value = serde_json::from_str(body).ok()?;
+        let c = doc["health_checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == "secure")?["report"]
+            .clone();
+        Some((
+            c["last_connection_time_ms"].as_f64()?,
+            c["last_ssl_handshake_time_ms"].as_f64()?,
+            c["last_time_to_first_byte_ms"].as_f64()?,
+        ))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while timing().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no HTTPS probe with all three times:\n{}\n{}",
+            common::http_get(status, "/health-checks"),
+            std::fs::read_to_string(dir.path().join("https.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (connect, handshake, first_byte) = timing().unwrap();
+    assert!(
+        0.0 < connect && connect <= handshake && handshake <= first_byte && first_byte < 1000.0,
+        "{connect} {handshake} {first_byte}"
+    );
+    let metrics = common::http_get(status, "/metrics");
+    assert!(
+        metrics.contains("policydns_health_check_ssl_handshake_time_seconds{check=\"secure\"} "),
+        "{metrics}"
+    );
 }

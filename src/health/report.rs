@@ -21,9 +21,11 @@ pub struct CheckReport {
     /// The last result in words: "ok (HTTP 200)", "HTTP status 503", "connection refused".
     pub last_result: Option<String>,
     pub last_latency_ms: Option<u64>,
-    /// The last probe's phases (Route 53's ConnectionTime and TimeToFirstByte), in
-    /// milliseconds with microseconds; absent where not measured.
+    /// The last probe's phases (Route 53's ConnectionTime, SSLHandshakeTime and
+    /// TimeToFirstByte), each from the probe's start, in milliseconds with microseconds;
+    /// absent where not measured.
     pub last_connection_time_ms: Option<f64>,
+    pub last_ssl_handshake_time_ms: Option<f64>,
     pub last_time_to_first_byte_ms: Option<f64>,
     pub consecutive_successes: u32,
     pub consecutive_failures: u32,
@@ -113,6 +115,7 @@ impl Reports {
         r.last_latency_ms = Some(latency_ms);
         let ms = |d: std::time::Duration| d.as_micros() as f64 / 1000.0;
         r.last_connection_time_ms = result.timing.connected.map(ms);
+        r.last_ssl_handshake_time_ms = result.timing.tls_handshake.map(ms);
         r.last_time_to_first_byte_ms = result.timing.first_byte.map(ms);
         r.target = Some(target.to_string());
         r.consecutive_successes = check.state().consecutive_successes();

@@ -129,9 +129,9 @@ struct Scheduled {
     id: String,
     cfg: ProbeConfig,
     check: HealthCheck,
-    client: Option<reqwest::Client>,
+    client: Option<probe::HttpsClient>,
     /// An HTTPS check with EnableSNI: its own client, sending the FQDN.
-    sni_client: Option<reqwest::Client>,
+    sni_client: Option<probe::HttpsClient>,
     /// A plain-HTTP check with `reuse_connection`: its connection between probes. Here rather
     /// than in a shared pool, so a probe reaches it without a lock.
     kept: probe::KeptConnection,

@@ -311,12 +311,17 @@ fn health_detail_metrics(
     for (name, help, value) in [
         (
             "policydns_health_check_connection_time_seconds",
-            "Time the last probe took to connect (Route 53's ConnectionTime; HTTP and TCP checks).",
+            "Time the last probe took to connect (Route 53's ConnectionTime).",
             (|r: &CheckReport| r.last_connection_time_ms) as fn(&CheckReport) -> Option<f64>,
         ),
         (
+            "policydns_health_check_ssl_handshake_time_seconds",
+            "Time from the start of the last HTTPS probe to the end of its TLS handshake (Route 53's SSLHandshakeTime).",
+            |r: &CheckReport| r.last_ssl_handshake_time_ms,
+        ),
+        (
             "policydns_health_check_time_to_first_byte_seconds",
-            "Time from the start of the last probe to the first byte of the response (Route 53's TimeToFirstByte; for HTTPS, to the response headers).",
+            "Time from the start of the last probe to the first byte of the response (Route 53's TimeToFirstByte).",
             |r: &CheckReport| r.last_time_to_first_byte_ms,
         ),
     ] {

@@ -3,8 +3,9 @@
 //! 5,120 bytes of the body, certificates not validated; TCP healthy when the connection opens.
 //!
 //! Three ways to probe: [`plain`] speaks HTTP/1.1 by hand for plain-HTTP checks (a fraction of a
-//! general client's CPU, and connections that can be kept between probes); [`tls`] goes through
-//! reqwest and rustls for HTTPS (with Route 53's EnableSNI); [`tcp`] only connects.
+//! general client's CPU, and connections that can be kept between probes); [`tls`] shakes
+//! hands with rustls and then speaks the same HTTP/1.1 (with Route 53's EnableSNI), timing each
+//! phase; [`tcp`] only connects.
 
 mod plain;
 mod tcp;
@@ -14,11 +15,11 @@ use plain::plain_http;
 pub use plain::{KeptConnection, FRESH_EVERY};
 pub use tcp::tcp;
 use tls::send;
-pub use tls::{client, http_with_sni, sni_client};
+pub use tls::{client, http_with_sni, sni_client, ClientSetupError, HttpsClient};
 
 use std::fmt;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::body;
 pub use super::body::SEARCH_WINDOW;
@@ -43,12 +44,14 @@ pub struct ProbeResult {
 }
 
 /// When a probe's phases ended, measured from its start; `None` where the probe did not get
-/// that far or the client does not tell (reqwest, for HTTPS, reports no connect time).
+/// that far (or, for `tls_handshake`, is not HTTPS).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timing {
     /// The TCP connection was established.
     pub connected: Option<Duration>,
-    /// The first byte of the response arrived (for HTTPS: its headers were read).
+    /// HTTPS: the TLS handshake completed.
+    pub tls_handshake: Option<Duration>,
+    /// The first byte of the response arrived.
     pub first_byte: Option<Duration>,
 }
 
@@ -274,20 +277,20 @@ pub fn route53_host_header(scheme: Scheme, fqdn: Option<&str>, ip: IpAddr, port:
 
 /// Runs one HTTP(S) probe on a fresh connection. Never fails: every error is a classified,
 /// unhealthy result.
-pub async fn http(client: &reqwest::Client, spec: &HttpSpec) -> ProbeResult {
+pub async fn http(client: &HttpsClient, spec: &HttpSpec) -> ProbeResult {
     http_kept(client, spec, &mut KeptConnection::default()).await
 }
 
 /// [`http`] for a check whose plain-HTTP connection may outlive the probe: with
 /// `spec.reuse_connection`, `kept` holds it from one probe to the next.
 pub async fn http_kept(
-    client: &reqwest::Client,
+    client: &HttpsClient,
     spec: &HttpSpec,
     kept: &mut KeptConnection,
 ) -> ProbeResult {
     if spec.scheme == Scheme::Http {
         // Plain HTTP needs none of a general client's machinery: a hand-written HTTP/1.1
-        // exchange costs a fraction of reqwest's per-probe CPU (bench/health.sh).
+        // exchange costs a fraction of a general client's per-probe CPU (bench/health.sh).
         let (passed, reason, latency, timing) = plain_http(spec, kept).await;
         return ProbeResult {
             passed,
@@ -296,7 +299,7 @@ pub async fn http_kept(
             timing,
         };
     }
-    send(client, spec, Instant::now()).await.0
+    send(client, spec).await.0
 }
 
 /// The search's verdict on the window; a body that does not decompress says so rather than

@@ -81,7 +81,7 @@ pub(super) async fn plain_http(
 
 /// One exchange by hand: connect (unless given a kept connection), send a GET, read the status
 /// line and headers, then (with a search string) at most [`SEARCH_WINDOW`] bytes of the body,
-/// de-chunked if needed. Redirects are not followed; the same timeouts as the reqwest path.
+/// de-chunked if needed. Redirects are not followed; the same timeouts as HTTPS.
 /// Returns the connection only when the check reuses connections, the probe passed, and the
 /// response was read to its exact end on a connection the server keeps open.
 async fn plain_attempt(
@@ -123,31 +123,36 @@ async fn plain_attempt(
         }
     };
     let mut first_byte = None;
-    let (passed, reason, reusable) =
-        plain_exchange(spec, &mut conn, timer, bound, &mut first_byte).await;
+    let (passed, reason, reusable) = exchange(spec, &mut conn, timer, bound, &mut first_byte).await;
     let timing = Timing {
         connected,
+        tls_handshake: None,
         first_byte: first_byte.map(|t: Instant| t - start),
     };
     (passed, reason, reusable.then_some(conn), timing)
 }
 
-/// The request and the response on a connected socket; the caller closes or keeps it. The
-/// last value says whether the connection may carry the next probe.
-async fn plain_exchange(
+/// The request and the response on a connected socket (or a TLS session over one); the
+/// caller closes or keeps it. The last value says whether the connection may carry the next
+/// probe.
+pub(super) async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     spec: &HttpSpec,
-    conn: &mut tokio::net::TcpStream,
+    conn: &mut S,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
     bound: impl Fn(tokio::time::Instant) -> tokio::time::Instant,
     first_byte: &mut Option<tokio::time::Instant>,
 ) -> (bool, Reason, bool) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::time::Instant;
+    let default_port = match spec.scheme {
+        super::Scheme::Http => 80,
+        super::Scheme::Https => 443,
+    };
     let host = match &spec.host_header {
         Some(h) => h.clone(),
-        None if spec.host.contains(':') && spec.port == 80 => format!("[{}]", spec.host),
+        None if spec.host.contains(':') && spec.port == default_port => format!("[{}]", spec.host),
         None if spec.host.contains(':') => format!("[{}]:{}", spec.host, spec.port),
-        None if spec.port == 80 => spec.host.clone(),
+        None if spec.port == default_port => spec.host.clone(),
         None => format!("{}:{}", spec.host, spec.port),
     };
     let path = if spec.path.starts_with('/') {
@@ -377,8 +382,8 @@ fn chunked_end(raw: &[u8]) -> BodyEnd {
 /// stops exactly where the next response will start. False when it cannot: the body is
 /// malformed or longer than [`DRAIN_LIMIT`], more bytes came than the response holds, or the
 /// read fails or misses the deadline. The probe's verdict is known by then and stands.
-async fn read_to_response_end(
-    conn: &mut tokio::net::TcpStream,
+async fn read_to_response_end<S: tokio::io::AsyncRead + Unpin>(
+    conn: &mut S,
     mut raw: Vec<u8>,
     framing: Framing,
     timer: std::pin::Pin<&mut tokio::time::Sleep>,

@@ -24,6 +24,7 @@ pub async fn tcp(addr: SocketAddr, timeout: Duration) -> ProbeResult {
         latency,
         timing: super::Timing {
             connected: passed.then_some(latency),
+            tls_handshake: None,
             first_byte: None,
         },
     }
