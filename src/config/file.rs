@@ -355,6 +355,8 @@ pub(super) struct LoadBalancerSection {
     pub(super) cross_zone: bool,
     /// ELB's scheme: "internet-facing" (default) or "internal".
     pub(super) scheme: Option<String>,
+    /// The one `[[view]]` whose record sets may alias it; absent: any.
+    pub(super) view: Option<String>,
     pub(super) zones: Vec<AzSection>,
     #[serde(default)]
     pub(super) target_groups: Vec<TargetGroupSection>,

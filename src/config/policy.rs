@@ -29,6 +29,8 @@ pub struct LoadBalancerConfig {
     pub name: Vec<u8>,
     /// ELB's `internal` scheme: answers only in internal views (with private addresses).
     pub internal: bool,
+    /// The one view whose record sets may alias it; `None`: any (as its scheme allows).
+    pub view: Option<String>,
     pub cross_zone: bool,
     pub zones: Vec<crate::policy::load_balancer::AvailabilityZone>,
     pub target_groups: Vec<String>,
@@ -185,6 +187,7 @@ pub(super) fn load_balancers(
         load_balancers.push(LoadBalancerConfig {
             name,
             internal,
+            view: lb.view,
             cross_zone: lb.cross_zone,
             zones: lb
                 .zones

@@ -258,6 +258,18 @@ fn view_rules_are_checked_with_a_message_each() {
             "[[zone]]\norigin = \"s.test.\"\nprimary = \"127.0.0.1:53\"\nview = \"inside\"\n",
             "a secondary zone cannot be in a view yet",
         ),
+        (
+            "[[load_balancer]]\nname = \"mine.elb.test.\"\nview = \"outside\"\nzones = [{ name = \"az1\", ipv4 = [\"192.0.2.7\"] }]\n[[record_set]]\nname = \"y.a.test.\"\ntype = \"A\"\nview = \"outside\"\nalias = { name = \"mine.elb.test.\" }\n",
+            "",
+        ),
+        (
+            "[[load_balancer]]\nname = \"mine.elb.test.\"\nview = \"outside\"\nzones = [{ name = \"az1\", ipv4 = [\"192.0.2.7\"] }]\n[[record_set]]\nname = \"y.a.test.\"\ntype = \"A\"\nalias = { name = \"mine.elb.test.\" }\n",
+            "which belongs to view outside, would be answered outside that view",
+        ),
+        (
+            "[[load_balancer]]\nname = \"mine.elb.test.\"\nview = \"nowhere\"\nzones = [{ name = \"az1\", ipv4 = [\"192.0.2.7\"] }]\n",
+            "load_balancer mine.elb.test.: view \"nowhere\" is not a [[view]]",
+        ),
     ];
     for (extra, expected) in table {
         match (with_views(extra), expected) {

@@ -124,6 +124,40 @@ pub(super) fn check(
             }
         }
     }
+    for lb in load_balancers {
+        if let Some(v) = &lb.view {
+            if !known(v) {
+                errors.push(format!(
+                    "load_balancer {}: view {v:?} is not a [[view]] ({})",
+                    name::to_text(&lb.name),
+                    names()
+                ));
+            }
+        }
+    }
+    for r in record_sets {
+        let Some(lb) = r
+            .alias
+            .as_ref()
+            .and_then(|a| target(load_balancers, &a.dns_name))
+        else {
+            continue;
+        };
+        let Some(v) = &lb.view else { continue };
+        // Served only where the load balancer's view is: the record set's own view, or every
+        // view its zone is in.
+        let elsewhere = match &r.view {
+            Some(rv) => rv != v,
+            None => holding_zones(zones, r).any(|z| z.view.as_ref() != Some(v)),
+        };
+        if elsewhere {
+            errors.push(format!(
+                "{}: {r}: alias to load balancer {}, which belongs to view {v}, would be answered outside that view; give the record set view = \"{v}\" (or put its zone in that view)",
+                r.defined_at,
+                name::to_text(&lb.name)
+            ));
+        }
+    }
     for r in record_sets {
         let Some(lb) = r
             .alias
@@ -171,9 +205,14 @@ fn internal_target<'a>(
     lbs: &'a [LoadBalancerConfig],
     target: &str,
 ) -> Option<&'a LoadBalancerConfig> {
+    self::target(lbs, target).filter(|l| l.internal)
+}
+
+/// The load balancer an alias target names (`dualstack.` prefix allowed).
+fn target<'a>(lbs: &'a [LoadBalancerConfig], target: &str) -> Option<&'a LoadBalancerConfig> {
     let t = name::to_lowercase(&name::from_text(target, None).ok()?);
     let t = t.strip_prefix(b"\x09dualstack".as_slice()).unwrap_or(&t);
-    lbs.iter().find(|l| l.internal && l.name == t)
+    lbs.iter().find(|l| l.name == t)
 }
 
 /// The most specific zone visible in `view` (shared zones and the view's) that holds `r`.
