@@ -65,6 +65,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod dnssec;
 pub mod dnstap;
 pub mod durable;
 #[doc(hidden)]

@@ -1,0 +1,19 @@
+//! DNSSEC signing (RFC 4033–4035, 6840): the keys, the signatures and the denial chain, made
+//! ahead of time from a zone's records. This is the signer's core; serving signed answers
+//! (issue 15) builds on it and is not wired in yet.
+//!
+//! - [`key`]: ECDSA P-256 (algorithm 13, RFC 6605) and Ed25519 (algorithm 15, RFC 8080)
+//!   keys, their DNSKEY and DS records and key tags, kept in the state directory readable by
+//!   the owner only.
+//! - [`sign`]: an RRset's RRSIG over its canonical form (RFC 4034 §3.1.8.1, §6).
+//! - [`nsec`]: NSEC records in canonical name order with their type bitmaps (RFC 4034 §4, §6.1).
+//! - [`zone`]: a whole zone signed: DNSKEY at the apex, an NSEC chain over the authoritative
+//!   names and delegations, an RRSIG for every authoritative RRset (none for delegation NS or
+//!   glue, RFC 4035 §2.2).
+
+pub mod key;
+pub mod nsec;
+pub mod sign;
+pub mod zone;
+
+pub use key::{Algorithm, Key, KeyError};
