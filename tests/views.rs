@@ -447,3 +447,48 @@ match_clients = ["any"]
         "{err}"
     );
 }
+
+#[test]
+fn a_reload_changes_one_views_answers_and_a_broken_view_zone_keeps_its_previous_version() {
+    let dir = TempDir::new("views-reload");
+    let backend = Backend::start(0, 200);
+    let server = start(&dir, backend.port);
+    assert_eq!(
+        dig(server.addr, INSIDE, false, "www.xfr.test").0,
+        ["10.0.0.10"]
+    );
+    // The internal view's record set changes; the public answer does not.
+    let config = dir.path().join("policydns.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("values = [\"10.0.0.10\"]", "values = [\"10.0.0.11\"]"),
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    eventually("the internal view to answer the new address", || {
+        dig(server.addr, INSIDE, false, "www.xfr.test").0 == ["10.0.0.11"]
+    });
+    assert_eq!(
+        dig(server.addr, OUTSIDE, false, "www.xfr.test").0,
+        ["192.0.2.10"]
+    );
+    // The internal copy of corp.test breaks: it keeps serving what it had, the log says
+    // where, and the public copy is untouched.
+    dir.write(
+        "corp-internal.zone",
+        &CORP_INTERNAL.replace("10.0.0.80", "10.0.0.800"),
+    );
+    server.signal(libc::SIGHUP);
+    eventually("the reload to report the broken file", || {
+        server.log().contains("corp-internal.zone:6")
+    });
+    assert_eq!(
+        dig(server.addr, INSIDE, false, "intranet.corp.test").0,
+        ["10.0.0.80"]
+    );
+    assert_eq!(
+        dig(server.addr, OUTSIDE, false, "www.corp.test").0,
+        ["192.0.2.80"]
+    );
+}
