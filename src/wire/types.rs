@@ -202,6 +202,31 @@ pub fn from_mnemonic(text: &str) -> Option<u16> {
     }
 }
 
+/// The Type Bit Maps field of NSEC and NSEC3 for `types` (RFC 4034 §4.1.2): one window per
+/// 256 types that has any, each as long as its highest type needs.
+pub fn bitmap(types: &[u16]) -> Vec<u8> {
+    let mut t = types.to_vec();
+    t.sort_unstable();
+    t.dedup();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        let window = (t[i] >> 8) as u8;
+        let mut bits = [0u8; 32];
+        let mut len = 0;
+        while i < t.len() && (t[i] >> 8) as u8 == window {
+            let low = (t[i] & 0xFF) as usize;
+            bits[low / 8] |= 0x80 >> (low % 8);
+            len = low / 8 + 1;
+            i += 1;
+        }
+        out.push(window);
+        out.push(len as u8);
+        out.extend_from_slice(&bits[..len]);
+    }
+    out
+}
+
 pub fn mnemonic(t: u16) -> String {
     if let Some(&(n, _)) = NAMED.iter().find(|&&(_, c)| c == t) {
         return n.to_string();

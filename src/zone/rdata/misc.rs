@@ -178,22 +178,6 @@ fn type_bitmap(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
         let v = from_mnemonic(t.text).ok_or_else(|| RdataError::bad("type", t.text))?;
         types.push(v);
     }
-    types.sort_unstable();
-    types.dedup();
-    let mut i = 0;
-    while i < types.len() {
-        let window = (types[i] >> 8) as u8;
-        let mut bits = [0u8; 32];
-        let mut len = 0;
-        while i < types.len() && (types[i] >> 8) as u8 == window {
-            let low = (types[i] & 0xFF) as usize;
-            bits[low / 8] |= 0x80 >> (low % 8);
-            len = low / 8 + 1;
-            i += 1;
-        }
-        out.push(window);
-        out.push(len as u8);
-        out.extend_from_slice(&bits[..len]);
-    }
+    out.extend_from_slice(&crate::wire::types::bitmap(&types));
     Ok(())
 }
