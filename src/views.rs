@@ -92,7 +92,24 @@ impl Views {
         Views::new(self.inputs(), shared)
     }
 
-    fn inputs(&self) -> Vec<ViewInput> {
+    /// The views as they were made, their catalogs dropped: each own zone is then held only
+    /// where the caller holds it, so it can be changed in place.
+    pub fn into_inputs(self) -> Vec<ViewInput> {
+        self.list
+            .into_iter()
+            .map(|v| ViewInput {
+                name: v.name,
+                internal: v.internal,
+                nets: v.nets,
+                keys: v.keys,
+                vpc_ids: v.vpc_ids,
+                own: v.own,
+            })
+            .collect()
+    }
+
+    /// The views as they were made, to make them again with other zones.
+    pub fn inputs(&self) -> Vec<ViewInput> {
         self.list
             .iter()
             .map(|v| ViewInput {

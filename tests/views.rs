@@ -448,6 +448,21 @@ match_clients = ["any"]
     );
 }
 
+/// The serial of xfr.test's SOA as a client at `from` sees it.
+fn soa_serial(server: SocketAddr, from: &str) -> String {
+    let out = Command::new(require_tool("dig", "bind9-dnsutils"))
+        .args(["-b", from, &format!("@{}", server.ip()), "-p"])
+        .arg(server.port().to_string())
+        .args(["xfr.test", "SOA", "+short", "+time=2", "+tries=1"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("")
+        .to_string()
+}
+
 #[test]
 fn a_reload_changes_one_views_answers_and_a_broken_view_zone_keeps_its_previous_version() {
     let dir = TempDir::new("views-reload");
@@ -473,6 +488,10 @@ fn a_reload_changes_one_views_answers_and_a_broken_view_zone_keeps_its_previous_
         dig(server.addr, OUTSIDE, false, "www.xfr.test").0,
         ["192.0.2.10"]
     );
+    // The internal copy's serial moved on (its secondaries transfer it again at their next
+    // refresh); the shared zone's did not, nothing in it changed.
+    assert_eq!(soa_serial(server.addr, INSIDE), "4");
+    assert_eq!(soa_serial(server.addr, OUTSIDE), "3");
     // The internal copy of corp.test breaks: it keeps serving what it had, the log says
     // where, and the public copy is untouched.
     dir.write(

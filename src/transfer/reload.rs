@@ -263,7 +263,49 @@ pub fn apply_with_steps(
         }
     }
     next.catalog = Catalog::new(zones);
+    advance_view_copies(previous, next, &policy);
     out
+}
+
+/// A view's own zones have no IXFR history, but their serial still moves when their content
+/// does (a view's record set or load balancer changed, the file did not), so that their
+/// secondaries, which find changes by the SOA refresh, transfer them again. Unchanged
+/// content keeps the serial served.
+fn advance_view_copies(
+    previous: Option<&Snapshot>,
+    next: &mut Snapshot,
+    policy: &impl Fn(&[u8]) -> SerialPolicy,
+) {
+    let Some(prev) = previous else { return };
+    if next.views.is_empty() {
+        return;
+    }
+    let mut inputs = match Arc::try_unwrap(std::mem::take(&mut next.views)) {
+        Ok(views) => views.into_inputs(),
+        Err(shared) => shared.inputs(),
+    };
+    for view in inputs.iter_mut() {
+        for slot in view.own.iter_mut() {
+            let Some(old) = prev.views.own_zone(&view.name, &slot.origin) else {
+                continue;
+            };
+            if Arc::ptr_eq(old, slot) || slot.servfail || old.servfail {
+                continue;
+            }
+            let before = records::collect(old, &prev.inputs.load_balancers);
+            let after = records::collect(slot, &next.inputs.load_balancers);
+            let served = if journal::serial_gt(slot.source_serial, old.serial) {
+                slot.source_serial
+            } else if before == after {
+                old.serial
+            } else {
+                policy(&slot.origin).next(old.serial)
+            };
+            set_serial(slot, served);
+        }
+    }
+    // Made again: their catalogs were dropped to free the zones.
+    next.views = Arc::new(crate::views::Views::new(inputs, &next.catalog));
 }
 
 /// Logs what a load meant for transfers and sends the NOTIFYs it calls for.
