@@ -282,6 +282,33 @@ fn knot_secondaries_get_the_view_their_key_or_address_matches() {
         dig(at(plain_port), OUTSIDE, false, "app.xfr.test").0,
         ["198.51.100.10"]
     );
+    // A reload changes the internal view's www and names both Knots for NOTIFY: the signed
+    // one is told, asks for the internal copy's SOA, finds a higher serial and transfers it
+    // at once (its own refresh would wait an hour); the other keeps the public copy.
+    let config = dir.path().join("policydns.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replace("values = [\"10.0.0.10\"]", "values = [\"10.0.0.11\"]")
+        .replace(
+            "allow_transfer = [\"127.0.0.0/8\"]",
+            &format!("allow_transfer = [\"127.0.0.0/8\"]\nnotify = [\"127.0.0.1:{signed_port}\", \"127.0.0.1:{plain_port}\"]"),
+        );
+    std::fs::write(&config, text).unwrap();
+    server.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while dig(at(signed_port), OUTSIDE, false, "www.xfr.test").0 != ["10.0.0.11"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the signed secondary did not follow the NOTIFY:\n{}\n{}",
+            server.log(),
+            _signed.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        dig(at(plain_port), OUTSIDE, false, "www.xfr.test").0,
+        ["192.0.2.10"]
+    );
     // An AXFR from the internal source address without a key gets the internal copy too.
     let out = Command::new(require_tool("dig", "bind9-dnsutils"))
         .args(["-b", INSIDE, &format!("@{}", server.addr.ip()), "-p"])
@@ -290,7 +317,7 @@ fn knot_secondaries_get_the_view_their_key_or_address_matches() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("10.0.0.10"), "{text}");
+    assert!(text.contains("10.0.0.11"), "{text}");
     assert!(!text.contains("192.0.2.10"), "{text}");
 }
 

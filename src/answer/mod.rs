@@ -83,7 +83,49 @@ pub fn respond_parsed(
     client: Option<IpAddr>,
     out: &mut [u8],
 ) -> usize {
-    respond_counted(snap, packet, parsed, transport, client, out, Counting::On)
+    respond_counted(
+        snap,
+        packet,
+        parsed,
+        transport,
+        client,
+        out,
+        Counting::On,
+        Placement::ByAddress,
+    )
+}
+
+/// As [`respond_parsed`], answered in `view` (`None`: the shared zones) rather than the view
+/// the client's address places it in: a query signed with a TSIG key a view matches
+/// (a secondary's SOA check) is answered in that view, as its transfers are.
+pub fn respond_in_view(
+    snap: &Snapshot,
+    packet: &[u8],
+    parsed: Parsed,
+    transport: Transport,
+    client: Option<IpAddr>,
+    view: Option<usize>,
+    out: &mut [u8],
+) -> usize {
+    respond_counted(
+        snap,
+        packet,
+        parsed,
+        transport,
+        client,
+        out,
+        Counting::On,
+        Placement::View(view),
+    )
+}
+
+/// Which view answers a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// The first view holding the client's address (docs/views.md).
+    ByAddress,
+    /// This one, chosen by the caller (`None`: the shared zones).
+    View(Option<usize>),
 }
 
 /// As [`respond_from`] for a question that was never sent over the network (the API's
@@ -96,7 +138,16 @@ pub fn respond_uncounted(
     out: &mut [u8],
 ) -> usize {
     let parsed = packet::parse(packet);
-    respond_counted(snap, packet, parsed, transport, client, out, Counting::Off)
+    respond_counted(
+        snap,
+        packet,
+        parsed,
+        transport,
+        client,
+        out,
+        Counting::Off,
+        Placement::ByAddress,
+    )
 }
 
 /// Whether an answer goes into the metrics ([`crate::metrics`]).
@@ -114,6 +165,7 @@ fn respond_counted(
     client: Option<IpAddr>,
     out: &mut [u8],
     counting: Counting,
+    placement: Placement,
 ) -> usize {
     let n = match parsed {
         Parsed::Drop => 0,
@@ -134,7 +186,9 @@ fn respond_counted(
             out,
         ),
         Parsed::Query(q) => {
-            let a = answer(snap, packet, &q, transport, client, out, counting);
+            let a = answer(
+                snap, packet, &q, transport, client, out, counting, placement,
+            );
             if counting == Counting::On && a.len > 0 {
                 let counters: &crate::metrics::ZoneCounters = match a.zone {
                     Some(z) => &z.counters,
@@ -391,8 +445,13 @@ fn answer<'a>(
     client: Option<IpAddr>,
     out: &mut [u8],
     counting: Counting,
+    placement: Placement,
 ) -> Answer<'a> {
-    let mut sel = Selector::new(snap, client, q.edns.and_then(|e| e.ecs));
+    let ecs = q.edns.and_then(|e| e.ecs);
+    let mut sel = match placement {
+        Placement::ByAddress => Selector::new(snap, client, ecs),
+        Placement::View(v) => Selector::in_view(snap, client, ecs, v),
+    };
     sel.count_answers = counting == Counting::On;
     let limit = size_limit(snap, Some(q), transport).min(out.len());
     let cookie = cookie_reply(snap, packet, q, client);

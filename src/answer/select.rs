@@ -122,9 +122,19 @@ impl<'a> Selector<'a> {
         client: Option<IpAddr>,
         ecs: Option<ClientSubnet>,
     ) -> Self {
+        Self::in_view(snap, client, ecs, snap.views.place(client))
+    }
+
+    /// As [`new`](Self::new), answered in `view` whatever the client's address.
+    pub(super) fn in_view(
+        snap: &'a Snapshot,
+        client: Option<IpAddr>,
+        ecs: Option<ClientSubnet>,
+        view: Option<usize>,
+    ) -> Self {
         Selector {
             snap,
-            catalog: snap.catalog_in(snap.views.place(client)),
+            catalog: snap.catalog_in(view),
             client,
             ecs,
             scope: 0,

@@ -354,13 +354,7 @@ impl Control {
             return refuse(stream, rcode::REFUSED, "class is not IN");
         }
         // A secondary is given the view its key or address matches (BIND's views).
-        let view = (!snap.views.is_empty())
-            .then(|| {
-                let peer = req.peer.map(|p| mapped_v4(p).unwrap_or(p));
-                let key = req.verified.as_ref().map(|v| v.key.name.as_slice());
-                snap.views.place_signed(peer, key)
-            })
-            .flatten();
+        let view = req.view(snap);
         let Some(zone) = snap.catalog_in(view).zone_by_origin(&req.qname).cloned() else {
             return refuse(stream, rcode::NOTAUTH, "not a zone we serve");
         };
@@ -592,12 +586,16 @@ impl<'p> Request<'p> {
             .map(|v| ResponseSigner::new(v, self.now));
         let room = if self.framed { 65535 } else { self.udp_room };
         let mut out = vec![0u8; room];
-        let n = answer::respond_parsed(
+        // Answered in the view its key (or address) places it in, as its transfers are: a
+        // secondary's SOA check must see the serial of the copy it transfers.
+        let view = self.view(snap);
+        let n = answer::respond_in_view(
             snap,
             packet,
             parsed,
             transport,
             self.peer,
+            view,
             &mut out[..room.saturating_sub(signer.as_ref().map_or(0, ResponseSigner::room))],
         );
         if n == 0 {
@@ -608,6 +606,17 @@ impl<'p> Request<'p> {
             s.sign(&mut out, 0);
         }
         Some(frame(self.framed, out))
+    }
+
+    /// The view a request is served in: the first whose `match_clients` names its key or
+    /// holds its address (BIND's views).
+    fn view(&self, snap: &Snapshot) -> Option<usize> {
+        if snap.views.is_empty() {
+            return None;
+        }
+        let peer = self.peer.map(|p| mapped_v4(p).unwrap_or(p));
+        let key = self.verified.as_ref().map(|v| v.key.name.as_slice());
+        snap.views.place_signed(peer, key)
     }
 
     /// Whether the zone's allow-transfer list takes this peer or this request's key.

@@ -263,18 +263,20 @@ pub fn apply_with_steps(
         }
     }
     next.catalog = Catalog::new(zones);
-    advance_view_copies(previous, next, &policy);
+    advance_view_copies(previous, next, &policy, &settings, &mut out);
     out
 }
 
 /// A view's own zones have no IXFR history, but their serial still moves when their content
 /// does (a view's record set or load balancer changed, the file did not), so that their
-/// secondaries, which find changes by the SOA refresh, transfer them again. Unchanged
-/// content keeps the serial served.
+/// secondaries transfer them again; those in the zone's `notify` list are told at once.
+/// Unchanged content keeps the serial served.
 fn advance_view_copies(
     previous: Option<&Snapshot>,
     next: &mut Snapshot,
     policy: &impl Fn(&[u8]) -> SerialPolicy,
+    settings: &super::Settings,
+    out: &mut Outcome,
 ) {
     let Some(prev) = previous else { return };
     if next.views.is_empty() {
@@ -302,6 +304,18 @@ fn advance_view_copies(
                 policy(&slot.origin).next(old.serial)
             };
             set_serial(slot, served);
+            if served != old.serial {
+                let key = (view.name.to_string(), slot.origin.to_vec());
+                let notify = settings
+                    .view_zones
+                    .get(&key)
+                    .or_else(|| settings.zones.get(&slot.origin[..]))
+                    .map(|t| t.notify.as_slice())
+                    .unwrap_or_default();
+                if !notify.is_empty() {
+                    out.changed.push(changed(slot, notify));
+                }
+            }
         }
     }
     // Made again: their catalogs were dropped to free the zones.
