@@ -1,10 +1,12 @@
 //! DNSSEC signing (RFC 4033–4035, 6840): the keys, the signatures and the denial chain, made
-//! ahead of time from a zone's records. This is the signer's core; serving signed answers
-//! (issue 15) builds on it and is not wired in yet.
+//! ahead of time from a zone's records. `policydns dnssec` (src/cli/dnssec.rs) uses it to sign
+//! zone files for other servers; serving signed answers (issue 15) builds on it and is not
+//! wired in yet (docs/dnssec.md).
 //!
 //! - [`key`]: ECDSA P-256 (algorithm 13, RFC 6605) and Ed25519 (algorithm 15, RFC 8080)
 //!   keys, their DNSKEY and DS records and key tags, kept in the state directory readable by
 //!   the owner only.
+//! - [`keyring`]: a zone's keys in `<state-dir>/dnssec/<zone>/`, made once and read back.
 //! - [`sign`]: an RRset's RRSIG over its canonical form (RFC 4034 §3.1.8.1, §6).
 //! - [`nsec`]: NSEC records in canonical name order with their type bitmaps (RFC 4034 §4, §6.1).
 //! - [`zone`]: a whole zone signed: DNSKEY at the apex, an NSEC chain over the authoritative
@@ -12,6 +14,7 @@
 //!   glue, RFC 4035 §2.2).
 
 pub mod key;
+pub mod keyring;
 pub mod nsec;
 pub mod sign;
 pub mod zone;

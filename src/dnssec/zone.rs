@@ -28,8 +28,9 @@ pub enum SignError {
 }
 
 /// The records to add to `records` (the zone `origin`, lowercase wire form) to sign it with
-/// `keys`: DNSKEY, NSEC and RRSIG. Keys with the SEP flag sign the DNSKEY RRset and the others
-/// the rest; a zone with one kind of key signs everything with it (a combined signing key).
+/// `keys`: DNSKEY, CDS, CDNSKEY, NSEC and RRSIG. Keys with the SEP flag sign the DNSKEY, CDS
+/// and CDNSKEY RRsets and the others the rest; a zone with one kind of key signs everything
+/// with it (a combined signing key).
 pub fn sign(
     origin: &[u8],
     records: &[Rr],
@@ -63,9 +64,35 @@ pub fn sign(
     // RFC 9077: NSEC records take the negative-caching TTL.
     let nsec_ttl = soa_ttl.min(soa_minimum);
     let dnskeys: Vec<Vec<u8>> = keys.iter().map(Key::dnskey_rdata).collect();
-    sets.get_mut(&apex)
-        .expect("the apex has the SOA")
-        .insert(types::DNSKEY, (soa_ttl, dnskeys));
+    // CDS and CDNSKEY (RFC 7344) name the secure entry points, so a parent that polls them
+    // (RFC 8078) can set and keep the DS without a manual step.
+    let entry_points: Vec<&Key> = {
+        let sep: Vec<&Key> = keys
+            .iter()
+            .filter(|k| k.flags == SECURE_ENTRY_POINT)
+            .collect();
+        if sep.is_empty() {
+            keys.iter().collect()
+        } else {
+            sep
+        }
+    };
+    let apex_sets = sets.get_mut(&apex).expect("the apex has the SOA");
+    apex_sets.insert(types::DNSKEY, (soa_ttl, dnskeys));
+    apex_sets.insert(
+        types::CDNSKEY,
+        (
+            soa_ttl,
+            entry_points.iter().map(|k| k.dnskey_rdata()).collect(),
+        ),
+    );
+    apex_sets.insert(
+        types::CDS,
+        (
+            soa_ttl,
+            entry_points.iter().map(|k| k.ds_rdata(&apex.0)).collect(),
+        ),
+    );
     // Delegation points (NS below the apex), and the names under them: glue and occluded
     // data, neither signed nor in the chain.
     let cuts: Vec<Vec<u8>> = sets
@@ -116,12 +143,11 @@ pub fn sign(
             .collect();
         to_sign.push((types::NSEC, nsec_ttl, vec![nsec_rdata]));
         for (rtype, ttl, rdatas) in to_sign {
-            let signers = if rtype == types::DNSKEY {
-                &key_sigs
-            } else {
-                &data_sigs
-            };
-            if rtype == types::DNSKEY {
+            // The key set and the CDS/CDNSKEY that point the parent at it are signed by the
+            // keys the parent's DS names (RFC 7344 §4.1).
+            let published = matches!(rtype, types::DNSKEY | types::CDS | types::CDNSKEY);
+            let signers = if published { &key_sigs } else { &data_sigs };
+            if published {
                 for rd in &rdatas {
                     out.push(Rr {
                         owner: owner.0.clone(),
@@ -167,7 +193,7 @@ pub fn to_text(rr: &Rr) -> Option<String> {
     let owner = name::to_text(&rr.owner);
     let d = &rr.rdata;
     let rdata = match rr.rtype {
-        types::DNSKEY => format!(
+        types::DNSKEY | types::CDNSKEY => format!(
             "{} {} {} {}",
             u16::from_be_bytes([d[0], d[1]]),
             d[2],
@@ -207,7 +233,7 @@ pub fn to_text(rr: &Rr) -> Option<String> {
             }
             s
         }
-        types::DS => format!(
+        types::DS | types::CDS => format!(
             "{} {} {} {}",
             u16::from_be_bytes([d[0], d[1]]),
             d[2],

@@ -1,0 +1,259 @@
+//! A zone's signing keys in the state directory: `<state-dir>/dnssec/<zone>/`, one
+//! owner-only file per key ([`Key::save`]). Created once (a combined signing key by default,
+//! as Route 53 and Knot do; a KSK and a ZSK on request) and read back on every use, so the DS
+//! records given to the parent stay valid.
+
+use std::path::{Path, PathBuf};
+
+use super::key::{SECURE_ENTRY_POINT, ZONE_KEY};
+use super::{Algorithm, Key, KeyError};
+use crate::wire::name;
+
+/// What keys a new zone gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPolicy {
+    pub algorithm: Algorithm,
+    pub split: Split,
+}
+
+/// One key for everything, or a key-signing key and a zone-signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// A combined signing key (CSK): flags 257, signs every RRset.
+    Combined,
+    /// A KSK (flags 257) signs the DNSKEY, CDS and CDNSKEY RRsets; a ZSK (flags 256) the rest.
+    KskZsk,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        KeyPolicy {
+            algorithm: Algorithm::EcdsaP256Sha256,
+            split: Split::Combined,
+        }
+    }
+}
+
+/// What a key does in its zone, as `status` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Csk,
+    Ksk,
+    Zsk,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Csk => "CSK",
+            Role::Ksk => "KSK",
+            Role::Zsk => "ZSK",
+        }
+    }
+}
+
+/// A zone's keys, and the file each was read from (`files[i]` holds `keys[i]`).
+#[derive(Debug)]
+pub struct Keyring {
+    pub dir: PathBuf,
+    pub keys: Vec<Key>,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error("zone name {0:?} cannot name a key directory: use letters, digits, '-' and '_'")]
+    ZoneName(String),
+    #[error("{dir}: {source}")]
+    Io { dir: String, source: std::io::Error },
+    #[error("{0}: the zone has keys already (policydns dnssec status shows them)")]
+    Exists(String),
+    #[error("{0}: no keys for this zone (policydns dnssec keygen makes them)")]
+    NoKeys(String),
+}
+
+impl Keyring {
+    /// Where `origin`'s keys live under `state_dir`.
+    pub fn dir(state_dir: &Path, origin: &[u8]) -> Result<PathBuf, KeyringError> {
+        let text = name::to_text(&name::to_lowercase(origin));
+        let stem = text.trim_end_matches('.');
+        let stem = if stem.is_empty() { "root" } else { stem };
+        // The name becomes a path component: nothing that could climb out of the directory.
+        if !stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            || stem.starts_with('.')
+        {
+            return Err(KeyringError::ZoneName(text));
+        }
+        Ok(state_dir.join("dnssec").join(stem))
+    }
+
+    /// Makes `origin`'s keys as `policy` says; refuses if it has keys already (replacing them
+    /// would break the chain of trust from the parent's DS).
+    pub fn create(
+        state_dir: &Path,
+        origin: &[u8],
+        policy: KeyPolicy,
+        now: u64,
+    ) -> Result<Keyring, KeyringError> {
+        let dir = Self::dir(state_dir, origin)?;
+        if !key_files(&dir)?.is_empty() {
+            return Err(KeyringError::Exists(dir.display().to_string()));
+        }
+        let flags: &[u16] = match policy.split {
+            Split::Combined => &[SECURE_ENTRY_POINT],
+            Split::KskZsk => &[SECURE_ENTRY_POINT, ZONE_KEY],
+        };
+        let (mut keys, mut files) = (Vec::new(), Vec::new());
+        for &f in flags {
+            let key = Key::generate(policy.algorithm, f, now)?;
+            files.push(key.save(&dir)?);
+            keys.push(key);
+        }
+        Ok(Keyring { dir, keys, files }.sorted())
+    }
+
+    /// Reads `origin`'s keys. Any key file that cannot be used (unreadable, corrupt, readable
+    /// by others) is an error naming it: signing with part of a zone's keys would publish a
+    /// DNSKEY set the parent's DS may not match.
+    pub fn open(state_dir: &Path, origin: &[u8]) -> Result<Keyring, KeyringError> {
+        let dir = Self::dir(state_dir, origin)?;
+        let files = key_files(&dir)?;
+        if files.is_empty() {
+            return Err(KeyringError::NoKeys(dir.display().to_string()));
+        }
+        let keys = files
+            .iter()
+            .map(|f| Key::load(f))
+            .collect::<Result<_, _>>()?;
+        Ok(Keyring { dir, keys, files }.sorted())
+    }
+
+    /// Secure entry points first, then by key tag: one order for every listing.
+    fn sorted(self) -> Keyring {
+        let mut pairs: Vec<(Key, PathBuf)> = self.keys.into_iter().zip(self.files).collect();
+        pairs.sort_by_key(|(k, _)| (std::cmp::Reverse(k.flags), k.key_tag()));
+        let (keys, files) = pairs.into_iter().unzip();
+        Keyring {
+            dir: self.dir,
+            keys,
+            files,
+        }
+    }
+
+    /// What each key does: with one kind of key only, every key signs everything.
+    pub fn role(&self, key: &Key) -> Role {
+        let split = self.keys.iter().any(|k| k.flags == ZONE_KEY)
+            && self.keys.iter().any(|k| k.flags == SECURE_ENTRY_POINT);
+        match (split, key.flags == SECURE_ENTRY_POINT) {
+            (false, _) => Role::Csk,
+            (true, true) => Role::Ksk,
+            (true, false) => Role::Zsk,
+        }
+    }
+}
+
+/// The key files in `dir`, sorted; none when the directory does not exist.
+fn key_files(dir: &Path) -> Result<Vec<PathBuf>, KeyringError> {
+    let io = |source| KeyringError::Io {
+        dir: dir.display().to_string(),
+        source,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut files = Vec::new();
+    for e in entries {
+        let path = e.map_err(io)?.path();
+        let is_key = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('K') && n.ends_with(".json"));
+        if is_key {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "policydns-keyring-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn keys_made_once_are_read_back_the_same() {
+        let state = temp();
+        let origin = name::from_text("Example.TEST.", None).unwrap();
+        for (policy, roles) in [
+            (KeyPolicy::default(), vec![Role::Csk]),
+            (
+                KeyPolicy {
+                    algorithm: Algorithm::Ed25519,
+                    split: Split::KskZsk,
+                },
+                vec![Role::Ksk, Role::Zsk],
+            ),
+        ] {
+            let state = state.join(format!("{:?}", policy.split));
+            let made = Keyring::create(&state, &origin, policy, 1).unwrap();
+            assert_eq!(made.dir, state.join("dnssec/example.test"));
+            let read = Keyring::open(&state, &origin).unwrap();
+            let mut got: Vec<(u16, Role)> = read
+                .keys
+                .iter()
+                .map(|k| (k.key_tag(), read.role(k)))
+                .collect();
+            let mut want: Vec<(u16, Role)> =
+                made.keys.iter().map(|k| k.key_tag()).zip(roles).collect();
+            got.sort_by_key(|g| g.0);
+            want.sort_by_key(|w| w.0);
+            assert_eq!(got, want);
+            assert!(matches!(
+                Keyring::create(&state, &origin, policy, 2),
+                Err(KeyringError::Exists(_))
+            ));
+        }
+        std::fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn a_zone_without_keys_says_how_to_make_them() {
+        let state = temp();
+        let origin = name::from_text("example.test.", None).unwrap();
+        let err = Keyring::open(&state, &origin).unwrap_err();
+        assert!(err.to_string().contains("policydns dnssec keygen"), "{err}");
+        std::fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn a_zone_name_that_could_leave_the_directory_is_refused() {
+        let origin = name::from_text("a\\/b.example.", None).unwrap();
+        assert!(matches!(
+            Keyring::dir(Path::new("/s"), &origin),
+            Err(KeyringError::ZoneName(_))
+        ));
+        assert_eq!(
+            Keyring::dir(Path::new("/s"), b"\x00").unwrap(),
+            Path::new("/s/dnssec/root")
+        );
+    }
+}
