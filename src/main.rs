@@ -1,4 +1,7 @@
-//! The `policydns` command: `serve`, `check`, `explain`, `import route53` and `demo failover`.
+//! The `policydns` command: `serve`, `check`, `explain`, `import route53`, `export route53`,
+//! `dnssec` and `demo failover`.
+
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +38,9 @@ enum Command {
     /// Show how a name is answered for a client: the candidates, their health, where the
     /// client is, and the rule that decides (Route 53's TestDNSAnswer, with reasons).
     Explain(Explain),
+    /// DNSSEC keys (keygen, status, ds) and zone files signed ahead of time (sign).
+    #[command(subcommand)]
+    Dnssec(cli::dnssec::Command),
     /// Demonstrations that run by themselves on loopback and exit.
     #[command(subcommand)]
     Demo(Demo),
@@ -313,6 +319,7 @@ fn main() -> ExitCode {
         Command::Import(Import::Route53(args)) => import_route53(&args),
         Command::Explain(args) => explain(&args),
         Command::Export(Export::Route53(args)) => export_route53(&args),
+        Command::Dnssec(cmd) => cli::dnssec::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::Demo(Demo::Failover { listen, down }) => demo_failover(listen, down),
     };
     match result {

@@ -1,0 +1,283 @@
+//! `policydns dnssec`: a zone's keys in the state directory (`keygen`, `status`), the DS
+//! records for its parent (`ds`), and a zone file signed ahead of time (`sign`) for any
+//! server to load. Serving signed answers itself is issue 15's next step (docs/dnssec.md).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use policydns::dnssec::keyring::{KeyPolicy, Keyring, Split};
+use policydns::dnssec::sign::Validity;
+use policydns::dnssec::zone::{sign as sign_zone, to_text, Rr};
+use policydns::dnssec::Algorithm;
+use policydns::wire::{name, types};
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Make a zone's signing keys in DIR/dnssec/ZONE/ (refused if it has keys): one ECDSA
+    /// P-256 combined signing key unless told otherwise.
+    Keygen {
+        /// The zone, e.g. example.com.
+        origin: String,
+        #[command(flatten)]
+        state: StateDir,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Print the DS records (SHA-256) to give the zone's parent, one per secure entry point.
+    Ds {
+        origin: String,
+        #[command(flatten)]
+        state: StateDir,
+    },
+    /// Show a zone's keys: role, key tag, algorithm, when made, file; and their DS records.
+    Status {
+        origin: String,
+        #[command(flatten)]
+        state: StateDir,
+    },
+    /// Sign a zone file ahead of time: the file as written, then DNSKEY, CDS, CDNSKEY, the
+    /// NSEC chain and an RRSIG per RRset, for NSD, Knot or BIND to serve. Makes the zone's
+    /// keys first if it has none.
+    Sign(SignArgs),
+}
+
+#[derive(Args)]
+pub struct StateDir {
+    /// The state directory (the server's --state-dir): keys live in DIR/dnssec/ZONE/.
+    #[arg(long = "state-dir", value_name = "DIR")]
+    state_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct PolicyArgs {
+    /// Key algorithm: ecdsap256sha256 (13, Route 53's and RFC 8624's recommendation) or
+    /// ed25519 (15).
+    #[arg(long, value_enum, default_value = "ecdsap256sha256")]
+    algorithm: AlgorithmArg,
+    /// A key-signing key and a zone-signing key instead of one combined key.
+    #[arg(long = "ksk-zsk")]
+    ksk_zsk: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AlgorithmArg {
+    Ecdsap256sha256,
+    Ed25519,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> KeyPolicy {
+        KeyPolicy {
+            algorithm: match self.algorithm {
+                AlgorithmArg::Ecdsap256sha256 => Algorithm::EcdsaP256Sha256,
+                AlgorithmArg::Ed25519 => Algorithm::Ed25519,
+            },
+            split: if self.ksk_zsk {
+                Split::KskZsk
+            } else {
+                Split::Combined
+            },
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// The unsigned zone file.
+    #[arg(value_name = "ZONEFILE")]
+    file: PathBuf,
+    /// The zone's name.
+    #[arg(long)]
+    origin: String,
+    #[command(flatten)]
+    state: StateDir,
+    /// Where to write the signed zone (default: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Days the signatures stay valid (sign again before then; RFC 6781 §4.4.2 lets
+    /// validators judge inception and expiration against their clock).
+    #[arg(long = "validity-days", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=365))]
+    validity_days: u32,
+    /// Keys to make when the zone has none.
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+pub fn run(cmd: &Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Keygen {
+            origin,
+            state,
+            policy,
+        } => {
+            let origin = parse_origin(origin)?;
+            let ring = Keyring::create(
+                &state.state_dir,
+                &origin,
+                policy.policy(),
+                policydns::clock::unix_now(),
+            )?;
+            print!("{}", describe(&origin, &ring));
+            Ok(())
+        }
+        Command::Ds { origin, state } => {
+            let origin = parse_origin(origin)?;
+            let ring = Keyring::open(&state.state_dir, &origin)?;
+            print!("{}", ds_lines(&origin, &ring));
+            Ok(())
+        }
+        Command::Status { origin, state } => {
+            let origin = parse_origin(origin)?;
+            let ring = Keyring::open(&state.state_dir, &origin)?;
+            print!("{}", describe(&origin, &ring));
+            Ok(())
+        }
+        Command::Sign(args) => sign(args),
+    }
+}
+
+fn parse_origin(text: &str) -> anyhow::Result<Vec<u8>> {
+    let absolute = if text.ends_with('.') {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    };
+    let n = name::from_text(&absolute, None).with_context(|| format!("zone name {text:?}"))?;
+    Ok(name::to_lowercase(&n))
+}
+
+/// `ORIGIN IN DS tag alg 2 digest` for each secure entry point, as `dnssec-dsfromkey` prints.
+fn ds_lines(origin: &[u8], ring: &Keyring) -> String {
+    let apex = name::to_text(origin);
+    ring.keys
+        .iter()
+        .filter(|k| ring.role(k) != policydns::dnssec::keyring::Role::Zsk)
+        .map(|k| {
+            let rr = Rr {
+                owner: origin.to_vec(),
+                ttl: 0,
+                rtype: types::DS,
+                rdata: k.ds_rdata(origin),
+            };
+            let text = to_text(&rr).expect("DS has a text form");
+            // to_text writes `owner ttl IN DS ...`: without the TTL, the parent chooses it.
+            let rdata = text.split_once(" IN DS ").map(|(_, r)| r).unwrap_or("");
+            format!("{apex} IN DS {rdata}\n")
+        })
+        .collect()
+}
+
+/// The status listing: one line per key, then the DS records.
+fn describe(origin: &[u8], ring: &Keyring) -> String {
+    let mut s = format!(
+        "zone {}  keys in {}\n",
+        name::to_text(origin),
+        ring.dir.display()
+    );
+    for (key, file) in ring.keys.iter().zip(&ring.files) {
+        s.push_str(&format!(
+            "  {}  tag {:5}  algorithm {} ({})  flags {}  made {}  {}\n",
+            ring.role(key).as_str(),
+            key.key_tag(),
+            key.algorithm.number(),
+            match key.algorithm {
+                Algorithm::EcdsaP256Sha256 => "ECDSAP256SHA256",
+                Algorithm::Ed25519 => "ED25519",
+            },
+            key.flags,
+            policydns::clock::rfc3339(key.created as i64),
+            file.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    s.push_str("DS records for the parent:\n");
+    for line in ds_lines(origin, ring).lines() {
+        s.push_str(&format!("  {line}\n"));
+    }
+    s.push_str("Rollover: none scheduled (key rollover is not automated yet: docs/dnssec.md)\n");
+    s
+}
+
+fn sign(args: &SignArgs) -> anyhow::Result<()> {
+    let origin = parse_origin(&args.origin)?;
+    let records = policydns::zone::parse::parse_file(&args.file, &origin).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    if let Some(r) = records
+        .iter()
+        .find(|r| matches!(r.rtype, types::DNSKEY | types::CDS | types::CDNSKEY))
+    {
+        bail!(
+            "{}:{}: the zone carries {} records already; give the unsigned zone (policydns \
+             adds the keys of DIR/dnssec/ZONE/)",
+            r.file.display(),
+            r.line,
+            types::mnemonic(r.rtype)
+        );
+    }
+    let ring = match Keyring::open(&args.state.state_dir, &origin) {
+        Ok(r) => r,
+        Err(policydns::dnssec::keyring::KeyringError::NoKeys(_)) => {
+            let r = Keyring::create(
+                &args.state.state_dir,
+                &origin,
+                args.policy.policy(),
+                policydns::clock::unix_now(),
+            )?;
+            eprint!("made keys:\n{}", describe(&origin, &r));
+            r
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let now = policydns::clock::unix_now() as u32;
+    // An hour back, for validators whose clocks run behind ours.
+    let validity = Validity {
+        inception: now.saturating_sub(3600),
+        expiration: now + args.validity_days * 86_400,
+    };
+    let rrs: Vec<Rr> = records
+        .into_iter()
+        .map(|r| Rr {
+            owner: r.owner,
+            ttl: r.ttl,
+            rtype: r.rtype,
+            rdata: r.rdata,
+        })
+        .collect();
+    let added = sign_zone(&origin, &rrs, &ring.keys, validity)?;
+    let mut text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n; DNSSEC records made by policydns dnssec sign: signatures valid {} to {}\n",
+        policydns::clock::rfc3339(validity.inception as i64),
+        policydns::clock::rfc3339(validity.expiration as i64)
+    ));
+    for rr in &added {
+        text.push_str(&to_text(rr).expect("the signer's records have a text form"));
+        text.push('\n');
+    }
+    match &args.out {
+        None => std::io::stdout().write_all(text.as_bytes())?,
+        Some(path) => write_atomically(path, &text)?,
+    }
+    Ok(())
+}
+
+/// A reader never sees half a zone: write beside, then rename over.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("signing.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
