@@ -189,7 +189,11 @@ fn ds_is_what_dnssec_dsfromkey_computes_from_the_published_key_set() {
 
 #[test]
 fn a_signed_zone_served_by_knot_validates_in_delv_from_the_ds() {
-    for extra in [&[][..], &["--algorithm", "ed25519", "--ksk-zsk"][..]] {
+    for extra in [
+        &[][..],
+        &["--algorithm", "ed25519", "--ksk-zsk"][..],
+        &["--nsec3"][..],
+    ] {
         let dir = TempDir::new("dnssec-delv");
         let state = dir.path().join("state");
         let signed = sign(&dir, &state, extra);

@@ -1,7 +1,8 @@
 //! The DNSSEC signer's core against the validators BIND and Knot ship: the shipped example
 //! zone, signed ahead of time by `policydns::dnssec::zone::sign`, is accepted whole by
 //! `dnssec-verify` (bind9-utils) and `kzonecheck --dnssec on` (knot-dnssecutils) — every RRSIG,
-//! the NSEC chain, delegations and glue left unsigned — and a tampered signature is caught.
+//! the NSEC or NSEC3 chain, delegations and glue left unsigned — and a tampered signature is
+//! caught.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::process::Command;
 use common::{require_tool, TempDir};
 use policydns::dnssec::key::{SECURE_ENTRY_POINT, ZONE_KEY};
 use policydns::dnssec::sign::Validity;
-use policydns::dnssec::zone::{sign, to_text, Rr};
+use policydns::dnssec::zone::{sign_with, to_text, Denial, Rr};
 use policydns::dnssec::{Algorithm, Key};
 use policydns::wire::name;
 
@@ -30,7 +31,7 @@ fn now() -> u32 {
 
 /// The shipped zone file signed with `keys`, as one master file: the file as written, then
 /// the DNSKEY, NSEC and RRSIG records.
-fn signed_zone(dir: &TempDir, keys: &[Key]) -> PathBuf {
+fn signed_zone(dir: &TempDir, keys: &[Key], denial: &Denial) -> PathBuf {
     let source = repo("zones/example.test.zone");
     let origin = name::from_text(ORIGIN, None).unwrap();
     let records: Vec<Rr> = policydns::zone::parse::parse_file(&source, &origin)
@@ -47,7 +48,7 @@ fn signed_zone(dir: &TempDir, keys: &[Key]) -> PathBuf {
         inception: now() - 3600,
         expiration: now() + 14 * 86400,
     };
-    let added = sign(&origin, &records, keys, validity).unwrap();
+    let added = sign_with(&origin, &records, keys, validity, denial).unwrap();
     let mut text = std::fs::read_to_string(&source).unwrap();
     text.push('\n');
     for rr in &added {
@@ -90,14 +91,17 @@ fn verify(file: &Path, combined: bool) -> Vec<(&'static str, bool, String)> {
 #[test]
 fn bind_and_knot_accept_the_signed_zone_for_each_algorithm_and_key_split() {
     let dir = TempDir::new("dnssec-sign");
-    let cases: Vec<(&str, Vec<Key>)> = vec![
+    let nsec3 = Denial::Nsec3(Default::default());
+    let cases: Vec<(&str, Vec<Key>, Denial)> = vec![
         (
             "ECDSA P-256 combined key",
             vec![Key::generate(Algorithm::EcdsaP256Sha256, SECURE_ENTRY_POINT, 1).unwrap()],
+            Denial::Nsec,
         ),
         (
             "Ed25519 combined key",
             vec![Key::generate(Algorithm::Ed25519, SECURE_ENTRY_POINT, 1).unwrap()],
+            Denial::Nsec,
         ),
         (
             "ECDSA P-256 KSK and ZSK",
@@ -105,10 +109,24 @@ fn bind_and_knot_accept_the_signed_zone_for_each_algorithm_and_key_split() {
                 Key::generate(Algorithm::EcdsaP256Sha256, SECURE_ENTRY_POINT, 1).unwrap(),
                 Key::generate(Algorithm::EcdsaP256Sha256, ZONE_KEY, 1).unwrap(),
             ],
+            Denial::Nsec,
+        ),
+        (
+            "ECDSA P-256 combined key, NSEC3 (RFC 9276 parameters)",
+            vec![Key::generate(Algorithm::EcdsaP256Sha256, SECURE_ENTRY_POINT, 1).unwrap()],
+            nsec3.clone(),
+        ),
+        (
+            "Ed25519 KSK and ZSK, NSEC3",
+            vec![
+                Key::generate(Algorithm::Ed25519, SECURE_ENTRY_POINT, 1).unwrap(),
+                Key::generate(Algorithm::Ed25519, ZONE_KEY, 1).unwrap(),
+            ],
+            nsec3,
         ),
     ];
-    for (what, keys) in cases {
-        let file = signed_zone(&dir, &keys);
+    for (what, keys, denial) in cases {
+        let file = signed_zone(&dir, &keys, &denial);
         for (tool, ok, out) in verify(&file, keys.len() == 1) {
             assert!(ok, "{what}: {tool} refused the signed zone:\n{out}");
         }
@@ -119,7 +137,7 @@ fn bind_and_knot_accept_the_signed_zone_for_each_algorithm_and_key_split() {
 fn a_tampered_signature_is_caught() {
     let dir = TempDir::new("dnssec-tamper");
     let key = Key::generate(Algorithm::EcdsaP256Sha256, SECURE_ENTRY_POINT, 1).unwrap();
-    let file = signed_zone(&dir, &[key]);
+    let file = signed_zone(&dir, &[key], &Denial::Nsec);
     let text = std::fs::read_to_string(&file).unwrap();
     // The A record of www changes after signing: its RRSIG no longer covers it.
     let tampered = text.replacen("192.0.2.10", "192.0.2.99", 1);

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use policydns::dnssec::keyring::{KeyPolicy, Keyring, Split};
 use policydns::dnssec::sign::Validity;
-use policydns::dnssec::zone::{sign as sign_zone, to_text, Rr};
+use policydns::dnssec::zone::{sign_with, to_text, Denial, Rr};
 use policydns::dnssec::Algorithm;
 use policydns::wire::{name, types};
 
@@ -38,7 +38,7 @@ pub enum Command {
         state: StateDir,
     },
     /// Sign a zone file ahead of time: the file as written, then DNSKEY, CDS, CDNSKEY, the
-    /// NSEC chain and an RRSIG per RRset, for NSD, Knot or BIND to serve. Makes the zone's
+    /// NSEC (or NSEC3) chain and an RRSIG per RRset, for NSD, Knot or BIND to serve. Makes the zone's
     /// keys first if it has none.
     Sign(SignArgs),
 }
@@ -100,6 +100,10 @@ pub struct SignArgs {
     /// validators judge inception and expiration against their clock).
     #[arg(long = "validity-days", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=365))]
     validity_days: u32,
+    /// Deny existence with NSEC3 (RFC 5155) instead of NSEC, with RFC 9276's parameters: no
+    /// opt-out, no extra iterations, an empty salt.
+    #[arg(long)]
+    nsec3: bool,
     /// Keys to make when the zone has none.
     #[command(flatten)]
     policy: PolicyArgs,
@@ -252,7 +256,12 @@ fn sign(args: &SignArgs) -> anyhow::Result<()> {
             rdata: r.rdata,
         })
         .collect();
-    let added = sign_zone(&origin, &rrs, &ring.keys, validity)?;
+    let denial = if args.nsec3 {
+        Denial::Nsec3(Default::default())
+    } else {
+        Denial::Nsec
+    };
+    let added = sign_with(&origin, &rrs, &ring.keys, validity, &denial)?;
     let mut text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
     if !text.ends_with('\n') {

@@ -9,6 +9,7 @@
 //! - [`keyring`]: a zone's keys in `<state-dir>/dnssec/<zone>/`, made once and read back.
 //! - [`sign`]: an RRset's RRSIG over its canonical form (RFC 4034 §3.1.8.1, §6).
 //! - [`nsec`]: NSEC records in canonical name order with their type bitmaps (RFC 4034 §4, §6.1).
+//! - [`nsec3`]: NSEC3 hashing and records with RFC 9276's parameters (RFC 5155).
 //! - [`zone`]: a whole zone signed: DNSKEY at the apex, an NSEC chain over the authoritative
 //!   names and delegations, an RRSIG for every authoritative RRset (none for delegation NS or
 //!   glue, RFC 4035 §2.2).
@@ -16,6 +17,7 @@
 pub mod key;
 pub mod keyring;
 pub mod nsec;
+pub mod nsec3;
 pub mod sign;
 pub mod zone;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::key::SECURE_ENTRY_POINT;
 use super::sign::{rrsig, Validity};
-use super::{nsec, Key};
+use super::{nsec, nsec3, Key};
 use crate::wire::{name, types};
 
 /// One record, uncompressed wire form.
@@ -25,6 +25,18 @@ pub enum SignError {
     NoSoa(String),
     #[error("no key to sign zone {0} with")]
     NoKey(String),
+    #[error("two names of the zone have the NSEC3 hash {0}: sign with a salt")]
+    HashCollision(String),
+}
+
+/// How a signed zone proves that a name or type does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Denial {
+    /// NSEC (RFC 4034 §4): the names in canonical order.
+    #[default]
+    Nsec,
+    /// NSEC3 (RFC 5155): hashed names.
+    Nsec3(nsec3::Params),
 }
 
 /// The records to add to `records` (the zone `origin`, lowercase wire form) to sign it with
@@ -36,6 +48,17 @@ pub fn sign(
     records: &[Rr],
     keys: &[Key],
     validity: Validity,
+) -> Result<Vec<Rr>, SignError> {
+    sign_with(origin, records, keys, validity, &Denial::Nsec)
+}
+
+/// As [`sign`], with the denial of existence `denial` (NSEC3 adds an NSEC3PARAM at the apex).
+pub fn sign_with(
+    origin: &[u8],
+    records: &[Rr],
+    keys: &[Key],
+    validity: Validity,
+    denial: &Denial,
 ) -> Result<Vec<Rr>, SignError> {
     let text = name::to_text(origin);
     if keys.is_empty() {
@@ -93,6 +116,10 @@ pub fn sign(
             entry_points.iter().map(|k| k.ds_rdata(&apex.0)).collect(),
         ),
     );
+    if let Denial::Nsec3(params) = denial {
+        // TTL 0, as BIND publishes it: only signers read it.
+        apex_sets.insert(types::NSEC3PARAM, (0, vec![params.param_rdata()]));
+    }
     // Delegation points (NS below the apex), and the names under them: glue and occluded
     // data, neither signed nor in the chain.
     let cuts: Vec<Vec<u8>> = sets
@@ -117,55 +144,118 @@ pub fn sign(
         sep.clone()
     };
     let data_sigs: Vec<&Key> = if others.is_empty() { sep } else { others };
-    let mut out = Vec::new();
-    for (i, owner) in names.iter().enumerate() {
-        let at = sets.get(owner).expect("a name of the zone");
+    let sign_set = |out: &mut Vec<Rr>, owner: &[u8], rtype: u16, ttl: u32, rdatas: &[Vec<u8>]| {
+        // The key set and the CDS/CDNSKEY that point the parent at it are signed by the keys
+        // the parent's DS names (RFC 7344 §4.1).
+        let signers = if matches!(rtype, types::DNSKEY | types::CDS | types::CDNSKEY) {
+            &key_sigs
+        } else {
+            &data_sigs
+        };
+        for k in signers {
+            out.push(Rr {
+                owner: owner.to_vec(),
+                ttl,
+                rtype: types::RRSIG,
+                rdata: rrsig(k, origin, owner, rtype, ttl, rdatas, validity),
+            });
+        }
+    };
+    // At a cut only NS and DS belong to this zone (RFC 4035 §2.3); DS alone is signed.
+    let zone_types = |owner: &Canonical| -> Vec<u16> {
         let is_cut = cuts.contains(&owner.0);
-        // At a cut only NS and DS belong to this zone (RFC 4035 §2.3); DS alone is signed.
-        let mut present: Vec<u16> = at
-            .keys()
-            .copied()
-            .filter(|t| !is_cut || matches!(*t, types::NS | types::DS))
-            .collect();
-        present.extend([types::NSEC, types::RRSIG]);
-        let next = &names[(i + 1) % names.len()].0;
-        let nsec_rdata = nsec::rdata(next, &present);
-        out.push(Rr {
-            owner: owner.0.clone(),
-            ttl: nsec_ttl,
-            rtype: types::NSEC,
-            rdata: nsec_rdata.clone(),
-        });
-        let mut to_sign: Vec<(u16, u32, Vec<Vec<u8>>)> = at
+        sets.get(owner)
+            .map(|at| {
+                at.keys()
+                    .copied()
+                    .filter(|t| !is_cut || matches!(*t, types::NS | types::DS))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for owner in &names {
+        for (&rtype, (ttl, rdatas)) in sets.get(owner).expect("a name of the zone") {
+            if cuts.contains(&owner.0) && rtype != types::DS {
+                continue;
+            }
+            // What the signer adds goes out with its signature; the rest is the caller's.
+            if matches!(
+                rtype,
+                types::DNSKEY | types::CDS | types::CDNSKEY | types::NSEC3PARAM
+            ) {
+                out.extend(rdatas.iter().map(|rd| Rr {
+                    owner: owner.0.clone(),
+                    ttl: *ttl,
+                    rtype,
+                    rdata: rd.clone(),
+                }));
+            }
+            sign_set(&mut out, &owner.0, rtype, *ttl, rdatas);
+        }
+    }
+    // The denial chain, each record signed.
+    let chain: Vec<Rr> = match denial {
+        Denial::Nsec => names
             .iter()
-            .filter(|(t, _)| !is_cut || **t == types::DS)
-            .map(|(t, (ttl, rd))| (*t, *ttl, rd.clone()))
-            .collect();
-        to_sign.push((types::NSEC, nsec_ttl, vec![nsec_rdata]));
-        for (rtype, ttl, rdatas) in to_sign {
-            // The key set and the CDS/CDNSKEY that point the parent at it are signed by the
-            // keys the parent's DS names (RFC 7344 §4.1).
-            let published = matches!(rtype, types::DNSKEY | types::CDS | types::CDNSKEY);
-            let signers = if published { &key_sigs } else { &data_sigs };
-            if published {
-                for rd in &rdatas {
-                    out.push(Rr {
-                        owner: owner.0.clone(),
-                        ttl,
-                        rtype,
-                        rdata: rd.clone(),
-                    });
+            .enumerate()
+            .map(|(i, owner)| {
+                let mut present = zone_types(owner);
+                present.extend([types::NSEC, types::RRSIG]);
+                let next = &names[(i + 1) % names.len()].0;
+                Rr {
+                    owner: owner.0.clone(),
+                    ttl: nsec_ttl,
+                    rtype: types::NSEC,
+                    rdata: nsec::rdata(next, &present),
+                }
+            })
+            .collect(),
+        Denial::Nsec3(params) => {
+            // Every name, and every empty non-terminal above one (RFC 5155 §7.1): a
+            // validator must be able to prove the closest encloser of any name.
+            let mut hashed: Vec<([u8; 20], Vec<u16>)> = Vec::new();
+            let mut seen: std::collections::BTreeSet<Canonical> = names.iter().cloned().collect();
+            for owner in &names {
+                let mut t = zone_types(owner);
+                // Signed RRsets here: all of them, or at a cut only a DS.
+                if !cuts.contains(&owner.0) || t.contains(&types::DS) {
+                    t.push(types::RRSIG);
+                }
+                hashed.push((params.hash(&owner.0), t));
+                let mut up = owner.0.as_slice();
+                while up.len() > apex.0.len() {
+                    up = &up[1 + up[0] as usize..];
+                    if up.len() > apex.0.len() && seen.insert(Canonical(up.to_vec())) {
+                        hashed.push((params.hash(up), Vec::new()));
+                    }
                 }
             }
-            for k in signers {
-                out.push(Rr {
-                    owner: owner.0.clone(),
-                    ttl,
-                    rtype: types::RRSIG,
-                    rdata: rrsig(k, origin, &owner.0, rtype, ttl, &rdatas, validity),
-                });
+            hashed.sort();
+            if let Some(w) = hashed.windows(2).find(|w| w[0].0 == w[1].0) {
+                return Err(SignError::HashCollision(
+                    data_encoding::HEXLOWER.encode(&w[0].0),
+                ));
             }
+            (0..hashed.len())
+                .map(|i| Rr {
+                    owner: nsec3::owner(&hashed[i].0, origin),
+                    ttl: nsec_ttl,
+                    rtype: types::NSEC3,
+                    rdata: params.rdata(&hashed[(i + 1) % hashed.len()].0, &hashed[i].1),
+                })
+                .collect()
         }
+    };
+    for rr in chain {
+        sign_set(
+            &mut out,
+            &rr.owner,
+            rr.rtype,
+            rr.ttl,
+            std::slice::from_ref(&rr.rdata),
+        );
+        out.push(rr);
     }
     Ok(out)
 }
@@ -217,19 +307,27 @@ pub fn to_text(rr: &Rr) -> Option<String> {
         }
         types::NSEC => {
             let n = crate::zone::rdata::wire_name_len(d)?;
-            let mut s = name::to_text(&d[..n]);
-            let mut at = n;
-            while at + 2 <= d.len() {
-                let (window, len) = (d[at] as u16, d[at + 1] as usize);
-                for (i, byte) in d[at + 2..at + 2 + len].iter().enumerate() {
-                    for bit in 0..8 {
-                        if byte & (0x80 >> bit) != 0 {
-                            s.push(' ');
-                            s.push_str(&types::mnemonic(window * 256 + (i * 8 + bit) as u16));
-                        }
-                    }
-                }
-                at += 2 + len;
+            format!("{}{}", name::to_text(&d[..n]), bitmap_text(&d[n..]))
+        }
+        types::NSEC3 | types::NSEC3PARAM => {
+            let salt_len = *d.get(4)? as usize;
+            let salt = match &d[5..5 + salt_len] {
+                [] => "-".to_string(),
+                s => data_encoding::HEXUPPER.encode(s),
+            };
+            let mut s = format!(
+                "{} {} {} {salt}",
+                d[0],
+                d[1],
+                u16::from_be_bytes([d[2], d[3]])
+            );
+            if rr.rtype == types::NSEC3 {
+                let at = 5 + salt_len;
+                let hash_len = *d.get(at)? as usize;
+                let next = d.get(at + 1..at + 1 + hash_len)?;
+                s.push(' ');
+                s.push_str(&data_encoding::BASE32HEX_NOPAD.encode(next));
+                s.push_str(&bitmap_text(&d[at + 1 + hash_len..]));
             }
             s
         }
@@ -247,4 +345,22 @@ pub fn to_text(rr: &Rr) -> Option<String> {
         rr.ttl,
         types::mnemonic(rr.rtype)
     ))
+}
+
+/// A type bitmap (RFC 4034 §4.1.2) as mnemonics, each after a space.
+fn bitmap_text(mut d: &[u8]) -> String {
+    let mut s = String::new();
+    while d.len() >= 2 {
+        let (window, len) = (d[0] as u16, (d[1] as usize).min(d.len() - 2));
+        for (i, byte) in d[2..2 + len].iter().enumerate() {
+            for bit in 0..8 {
+                if byte & (0x80 >> bit) != 0 {
+                    s.push(' ');
+                    s.push_str(&types::mnemonic(window * 256 + (i * 8 + bit) as u16));
+                }
+            }
+        }
+        d = &d[2 + len..];
+    }
+    s
 }
