@@ -245,9 +245,16 @@ pub async fn run(
         // The API's health checks and CIDR collections join the configuration's.
         service.reload(reread(inputs));
     }
+    // Signed zones are signed afresh (a reload) halfway through their signatures' validity,
+    // so neither this server nor its secondaries ever serve an expired one.
+    let resign_every = std::time::Duration::from_secs(load::signed::RESIGN_AFTER_SECS);
+    let mut resign =
+        tokio::time::interval_at(tokio::time::Instant::now() + resign_every, resign_every);
     loop {
+        let any_signed = service.config.zones.iter().any(|z| z.dnssec);
         let why = tokio::select! {
             _ = hup.recv() => "SIGHUP",
+            _ = resign.tick(), if any_signed => "signed zones: signatures renewed before they expire",
             // A secondary zone arrived with its routing policy: merge it as a reload would.
             _ = control.reload.notified() => "secondary zone policy",
             _ = term.recv() => break,

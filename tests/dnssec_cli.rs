@@ -79,35 +79,12 @@ fn knot_serving(dir: &TempDir, file: &Path) -> (Proc, std::net::SocketAddr) {
     )
 }
 
-/// The DS lines `policydns dnssec ds` prints, as a BIND trust-anchors file.
 fn anchors(dir: &TempDir, ds: &str) -> PathBuf {
-    let mut text = String::from("trust-anchors {\n");
-    for line in ds.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(&f[..3], [ORIGIN, "IN", "DS"], "{line}");
-        text.push_str(&format!(
-            "  {ORIGIN} static-ds {} {} {} \"{}\";\n",
-            f[3], f[4], f[5], f[6]
-        ));
-    }
-    text.push_str("};\n");
-    dir.write("anchors.conf", &text)
+    common::dnssec::anchors(dir, ORIGIN, ds)
 }
 
-/// `delv`'s verdict on `name type`, validating from `anchors` against the server at `addr`.
 fn delv(addr: std::net::SocketAddr, anchors: &Path, name: &str, rtype: &str) -> String {
-    let o = Command::new(require_tool("delv", "bind9-dnsutils"))
-        .arg(format!("@{}", addr.ip()))
-        .args(["-p", &addr.port().to_string(), "-a"])
-        .arg(anchors)
-        .args(["+root=example.test", name, rtype])
-        .output()
-        .unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::dnssec::delv(addr, anchors, ORIGIN, name, rtype)
 }
 
 #[test]

@@ -197,3 +197,73 @@ values = ["192.0.2.51"]
     assert_eq!(answered, 50 * corpus.len(), "every query has an answer");
     assert_eq!(allocations() - before, 0);
 }
+
+/// Sets the DO bit (RFC 3225) in a query's OPT record, which follows the question.
+fn with_do(mut q: Vec<u8>) -> Vec<u8> {
+    let mut at = 12;
+    while q[at] != 0 {
+        at += 1 + q[at] as usize;
+    }
+    // Root, QTYPE, QCLASS; then the OPT: root, TYPE, CLASS (payload), TTL (ext-rcode,
+    // version, flags: DO is the top bit).
+    at += 5;
+    assert_eq!(&q[at..at + 3], &[0, 0, 41], "an OPT follows the question");
+    q[at + 7] |= 0x80;
+    q
+}
+
+#[test]
+fn signed_answers_allocate_nothing() {
+    // DO=1 to a zone signed at load: RRSIGs beside answers, NSEC proofs for NXDOMAIN,
+    // NODATA, wildcards and referrals, found without allocating.
+    let tmp = TempDir::new("noalloc-signed");
+    let dir = tmp.path();
+    let zone = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone");
+    std::fs::write(
+        dir.join("c.toml"),
+        format!(
+            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"example.test.\"\nfile = \"{}\"\ndnssec = true\n",
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let cfg = policydns::config::Config::load(
+        Some(&dir.join("c.toml")),
+        &policydns::config::Overrides::default(),
+    )
+    .unwrap();
+    let built = policydns::load::build(&cfg, None);
+    assert!(built.failures.is_empty());
+    let snap = built.snapshot;
+    let corpus: Vec<Vec<u8>> = [
+        ("www.example.test", 1),
+        ("example.test", 48),
+        ("alias.example.test", 1),
+        ("x.apps.example.test", 1),
+        ("x.apps.example.test", 16),
+        ("b.c.example.test", 1),
+        ("nothere.example.test", 1),
+        ("host.lab.example.test", 1),
+        ("lab.example.test", 43),
+        ("host.old.example.test", 1),
+        ("example.test", 255),
+    ]
+    .iter()
+    .map(|&(n, t)| with_do(query(n, t, Some(1232))))
+    .collect();
+    let mut out = vec![0u8; MAX_MESSAGE];
+    for q in &corpus {
+        respond(&snap, q, Transport::Udp, &mut out);
+    }
+    let before = allocations();
+    let mut signed = 0;
+    for q in &corpus {
+        for t in [Transport::Udp, Transport::Tcp] {
+            let n = respond(&snap, q, t, &mut out);
+            // An RRSIG (type 46, class IN) somewhere in the answer.
+            signed += out[..n].windows(4).any(|w| w == [0, 46, 0, 1]) as usize;
+        }
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_eq!(signed, corpus.len() * 2, "every answer carries a signature");
+}

@@ -11,6 +11,7 @@ pub mod explain;
 mod lookup;
 mod sections;
 mod select;
+mod signed;
 mod small;
 mod writer;
 

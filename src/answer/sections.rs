@@ -6,6 +6,7 @@
 
 use super::lookup::{lookup, Found};
 use super::select::{with_random, Piece, Selected, Selector};
+use super::signed::{self, Proofs};
 use super::small::Small;
 use super::writer::{Full, Owner, Writer, AN, AR, NS};
 use super::{set_flag, MAX_ADDITIONAL, MAX_CHAIN};
@@ -45,6 +46,10 @@ struct Out<'w, 'b, 'a> {
     /// The apex NS RRset is in the answer already (an NS query at the apex, or ANY).
     apex_ns_in_answer: bool,
     answered: Option<Answered<'a>>,
+    /// The query set DO: signed zones' answers carry their RRSIGs and NSEC proofs.
+    dnssec_ok: bool,
+    /// NSEC records for the authority section: what the chain proved absent.
+    proofs: Proofs<'a>,
 }
 
 /// Fills answer, authority and additional for a query to `zone` (which holds `qname`, the
@@ -68,6 +73,8 @@ pub(super) fn write<'a>(
         extra: Additional::new(),
         apex_ns_in_answer: false,
         answered: None,
+        dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
+        proofs: Proofs::new(),
     };
     let end = follow(q, zone, name, len, &mut out, sel)?;
     out.finish(end, &sel.snap.options, q)
@@ -92,7 +99,12 @@ fn follow<'a>(
     loop {
         let lower = &cur[..cur_len];
         match lookup(zone, lower, q.qtype) {
-            Found::NxDomain => return Ok(End::NxDomain(zone)),
+            Found::NxDomain => {
+                if out.signs(zone) {
+                    signed::no_name(&mut out.proofs, zone, lower);
+                }
+                return Ok(End::NxDomain(zone));
+            }
             Found::Referral(cut) => return Ok(End::Referral(zone, cut)),
             Found::Node(id) => {
                 let node = zone.node(id);
@@ -103,11 +115,21 @@ fn follow<'a>(
                 if q.qtype == types::ANY {
                     return out.any(zone, id, owner_at, sel);
                 }
+                // Matched through a wildcard: the answer says so, and a signed one proves
+                // that no closer name exists.
+                let expanded = zone.name(node) != lower;
                 if let Some(set) = zone.rrset(node, q.qtype) {
                     sel.select(zone, set, &mut chosen);
                     if out.pieces(&chosen, owner_at)?.records == 0 {
                         // A routing policy with nothing for this client (§3.5): NODATA.
                         return Ok(End::NoData(zone));
+                    }
+                    if out.signs(zone) {
+                        let ttl = set.ttl;
+                        signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, q.qtype, ttl)?;
+                        if expanded {
+                            signed::expanded(&mut out.proofs, zone, lower);
+                        }
                     }
                     out.answered = Some(Answered {
                         zone,
@@ -119,6 +141,9 @@ fn follow<'a>(
                     return Ok(End::Answered(zone));
                 }
                 let Some(cname) = zone.rrset(node, types::CNAME) else {
+                    if out.signs(zone) {
+                        signed::no_type(&mut out.proofs, zone, id, lower);
+                    }
                     return Ok(End::NoData(zone));
                 };
                 sel.select(zone, cname, &mut chosen);
@@ -129,6 +154,13 @@ fn follow<'a>(
                     // A CNAME policy with nothing for this client: NODATA.
                     return Ok(End::NoData(zone));
                 };
+                if out.signs(zone) {
+                    let ttl = cname.ttl;
+                    signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, types::CNAME, ttl)?;
+                    if expanded {
+                        signed::expanded(&mut out.proofs, zone, lower);
+                    }
+                }
                 cur_len = target.len();
                 cur[..cur_len].copy_from_slice(target);
                 owner_at = at;
@@ -172,12 +204,25 @@ impl<'a> Out<'_, '_, 'a> {
     ) -> Result<End<'a>, Full> {
         let node = zone.node(id);
         if node.is_empty() {
+            if self.signs(zone) {
+                let lower = zone.name(node);
+                signed::no_type(&mut self.proofs, zone, id, lower);
+            }
             return Ok(End::NoData(zone));
         }
-        for set in zone.rrsets(node).iter().take(1) {
+        // DNSSEC's own records never stand for the rest.
+        let data = zone
+            .rrsets(node)
+            .iter()
+            .filter(|s| !matches!(s.rtype, types::RRSIG | types::NSEC | types::NSEC3));
+        for set in data.take(1) {
             let mut chosen = Selected::new();
             sel.select(zone, set, &mut chosen);
             self.pieces(&chosen, owner_at)?;
+            if self.signs(zone) {
+                let (t, ttl) = (set.rtype, set.ttl);
+                signed::sigs(self.w, AN, Owner::At(owner_at), zone, id, t, ttl)?;
+            }
             self.extra.add(zone, zone.additional(set));
             self.apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
         }
@@ -199,6 +244,10 @@ impl<'a> Out<'_, '_, 'a> {
         let node = zone.node(id);
         let dname = zone.rrset(node, types::DNAME).expect("flagged DNAME");
         w.rrset(AN, Owner::Node(zone, id), zone, dname, dname.ttl)?;
+        if self.dnssec_ok && zone.is_signed() {
+            let owner = Owner::Node(zone, id);
+            signed::sigs(w, AN, owner, zone, id, types::DNAME, dname.ttl)?;
+        }
         let target = zone.rdatas(dname).next().expect("one DNAME");
         let prefix = *cur_len - zone.name(node).len();
         if prefix + target.len() > name::MAX_NAME_LEN {
@@ -338,9 +387,13 @@ impl<'a> Out<'_, '_, 'a> {
                 // (type or class): those answers are large enough, and the NS adds nothing.
                 let wants_ns = !matches!(q.qtype, types::DS | types::DNSKEY | types::ANY)
                     && q.qclass != types::CLASS_ANY;
-                if !options.minimal_responses && !self.apex_ns_in_answer && wants_ns {
+                // A signed answer carries its proofs there instead (a wildcard's), and
+                // stays small.
+                let signed = self.signs(z);
+                if !options.minimal_responses && !self.apex_ns_in_answer && wants_ns && !signed {
                     self.authority_ns(z);
                 }
+                signed::write_proofs(self.w, NS, &self.proofs)?;
                 self.extra.write(self.w, answered);
                 rcode::NOERROR
             }
@@ -354,6 +407,11 @@ impl<'a> Out<'_, '_, 'a> {
                 } else {
                     self.w.rrset(NS, Owner::Node(z, APEX), z, soa, soa.ttl)?;
                 }
+                if self.signs(z) {
+                    let apex = Owner::Node(z, APEX);
+                    signed::sigs(self.w, NS, apex, z, APEX, types::SOA, soa.ttl)?;
+                }
+                signed::write_proofs(self.w, NS, &self.proofs)?;
                 if matches!(end, End::NxDomain(_)) {
                     rcode::NXDOMAIN
                 } else {
@@ -369,6 +427,19 @@ impl<'a> Out<'_, '_, 'a> {
                 let node = z.node(cut);
                 let ns = z.rrset(node, types::NS).expect("a cut has NS");
                 self.w.rrset(NS, Owner::Node(z, cut), z, ns, ns.ttl)?;
+                if self.signs(z) {
+                    // The DS and its signatures, or the NSEC proving there is none: the
+                    // child is signed, or provably not (RFC 4035 §3.1.4).
+                    match z.rrset(node, types::DS) {
+                        Some(ds) => {
+                            let owner = Owner::Node(z, cut);
+                            self.w.rrset(NS, owner, z, ds, ds.ttl)?;
+                            signed::sigs(self.w, NS, owner, z, cut, types::DS, ds.ttl)?;
+                        }
+                        None => signed::nsec(self.w, NS, z, cut)?,
+                    }
+                }
+                signed::write_proofs(self.w, NS, &self.proofs)?;
                 let mut glue = Additional::new();
                 glue.add(z, z.additional(ns));
                 self.extra.write(self.w, answered);
@@ -379,12 +450,19 @@ impl<'a> Out<'_, '_, 'a> {
                 rcode::NOERROR
             }
             End::Open => {
+                signed::write_proofs(self.w, NS, &self.proofs)?;
                 self.extra.write(self.w, answered);
                 rcode::NOERROR
             }
             End::YxDomain => rcode::YXDOMAIN,
         };
         Ok(rc)
+    }
+
+    /// Whether answers from `zone` carry signatures: it is signed and the query set DO.
+    #[inline]
+    fn signs(&self, zone: &Zone) -> bool {
+        self.dnssec_ok && zone.is_signed()
     }
 
     /// The zone's NS RRset in authority, with its servers' addresses in additional: one copy

@@ -522,6 +522,8 @@ pub(super) struct ZoneSection {
     pub(super) allow_update: Vec<String>,
     /// The `[[view]]` it is served in; absent: every view (shared).
     pub(super) view: Option<String>,
+    /// Sign it when it is loaded (keys in the state directory's dnssec/ZONE/).
+    pub(super) dnssec: Option<bool>,
 }
 
 /// `[[view]]`: who is placed in it (BIND's `match-clients`, first match wins) and whether it is

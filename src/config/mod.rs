@@ -233,6 +233,12 @@ impl Config {
         if let Some(json) = &cli.api.health_checks {
             fragment_checks.push(("the API's health checks".to_string(), json.clone()));
         }
+        for z in zones.iter().filter(|z| z.dnssec && state_dir.is_none()) {
+            errors.push(format!(
+                "zone {}: dnssec = true: its keys are kept in the state directory; set [server] state_dir or --state-dir",
+                crate::wire::name::to_text(&z.origin)
+            ));
+        }
         let tsig_keys =
             zones::tsig_keys(std::mem::take(&mut file.tsig_key), cli, &zones, &mut errors);
         let api = api::api(

@@ -29,6 +29,8 @@ pub struct ZoneSpec {
     pub allow_update: Vec<crate::transfer::Acl>,
     /// The `[[view]]` it is served in; `None`: shared by every view.
     pub view: Option<String>,
+    /// Signed when loaded, with the keys in `<state_dir>/dnssec/<zone>/` (docs/dnssec.md).
+    pub dnssec: bool,
 }
 
 impl ZoneSpec {
@@ -141,6 +143,21 @@ pub(super) fn specs(
                 errors.push(format!("{at}: zone {}: dynamic update of a zone in a view is not supported yet (view {v}); remove allow_update or the view", z.origin));
             }
         }
+        let dnssec = z.dnssec.unwrap_or(false);
+        if dnssec {
+            let why = if z.primary.is_some() {
+                Some("a secondary zone is served as its primary signed it")
+            } else if !route53.is_empty() {
+                Some("zones from Route 53 JSON are not signed yet; sign a zone file")
+            } else if !z.allow_update.is_empty() {
+                Some("a zone changed by dynamic update is not signed yet (the change would go out unsigned); remove allow_update or dnssec")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                errors.push(format!("{at}: zone {}: dnssec = true: {why}", z.origin));
+            }
+        }
         add_zone(
             &mut zones,
             &z.origin,
@@ -161,6 +178,7 @@ pub(super) fn specs(
             last.serial_policy = serial_policy;
             last.rrset_order = rrset_order.or(last.rrset_order);
             last.allow_update.extend(allow_update);
+            last.dnssec |= dnssec;
         }
     }
     for spec in &cli.zones {
@@ -349,6 +367,7 @@ fn add_zone(
             rrset_order: None,
             allow_update: Vec::new(),
             view: view.map(str::to_string),
+            dnssec: false,
         }),
         Some(z) => {
             if file.is_some() && z.file.is_some() {

@@ -1,36 +1,7 @@
 //! NSEC records (RFC 4034 §4): the zone's names in canonical order (§6.1), each pointing to
 //! the next, with the types present at it.
 
-use std::cmp::Ordering;
-
-/// RFC 4034 §6.1: names compared label by label from the root, each label as a lowercase
-/// octet string (a shorter label that is a prefix of a longer one sorts first).
-pub fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    let (la, lb) = (label_offsets(a), label_offsets(b));
-    for (x, y) in la.iter().rev().zip(lb.iter().rev()) {
-        let lx = &a[x + 1..x + 1 + a[*x] as usize];
-        let ly = &b[y + 1..y + 1 + b[*y] as usize];
-        let o = lx
-            .iter()
-            .map(u8::to_ascii_lowercase)
-            .cmp(ly.iter().map(u8::to_ascii_lowercase));
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    la.len().cmp(&lb.len())
-}
-
-/// Where each label of a wire name starts (the root not included).
-fn label_offsets(n: &[u8]) -> Vec<usize> {
-    let mut v = Vec::new();
-    let mut at = 0;
-    while at < n.len() && n[at] != 0 {
-        v.push(at);
-        at += 1 + n[at] as usize;
-    }
-    v
-}
+pub use crate::wire::name::canonical_cmp;
 
 /// The Type Bit Maps field for `types` (RFC 4034 §4.1.2).
 pub fn type_bitmap(types: &[u16]) -> Vec<u8> {

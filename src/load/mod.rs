@@ -8,6 +8,7 @@
 mod fragment;
 mod groups;
 mod route53;
+pub mod signed;
 mod zones;
 
 pub use route53::{hosted_changes, hosted_policy, hosted_zone};

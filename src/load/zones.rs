@@ -57,6 +57,10 @@ fn load_file(
         indices.collections,
     )
     .map_err(|problems| LoadError { problems })?;
+    if spec.dnssec {
+        let now = crate::clock::unix_now();
+        return super::signed::load(&spec.origin, file, groups, config.state_dir.as_deref(), now);
+    }
     Zone::load_with_groups(&spec.origin, file, groups)
 }
 

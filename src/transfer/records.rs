@@ -271,13 +271,17 @@ pub fn collect(zone: &Zone, lbs: &[LoadBalancer]) -> Vec<Rr<'static>> {
     all
 }
 
-/// The records the zone's own source gave (no policy renderings, no policy records, no SOA),
-/// sorted: what decides whether an edit of the zone file changed the zone.
+/// The records the zone's own source gave (no policy renderings, no policy records, no SOA,
+/// none of the signatures and NSEC records a signed zone's loading made), sorted: what decides
+/// whether an edit of the zone file changed the zone.
 pub fn source_part(zone: &Zone) -> Vec<Rr<'static>> {
     let mut out = Vec::with_capacity(zone.record_count);
     for (id, node) in zone.nodes.iter().enumerate() {
         for set in zone.rrsets(node) {
-            if (id as u32 == crate::zone::APEX && set.rtype == types::SOA) || set.group().is_some()
+            let signer_made = zone.is_signed() && matches!(set.rtype, types::RRSIG | types::NSEC);
+            if (id as u32 == crate::zone::APEX && set.rtype == types::SOA)
+                || set.group().is_some()
+                || signer_made
             {
                 continue;
             }

@@ -231,6 +231,8 @@ pub fn apply_with_steps(
                 }
             } else if file_edited {
                 "the zone file changed; its serial is below the one served"
+            } else if slot.is_signed() {
+                "the zone was signed again"
             } else {
                 "the configuration changed"
             };

@@ -140,6 +140,39 @@ pub fn label_count(name: &[u8]) -> usize {
 }
 
 /// The name with its first label removed (`None` for the root).
+/// RFC 4034 §6.1 canonical order: label by label from the root, each label as a lowercase
+/// octet string (a label that is a prefix of a longer one sorts first; a name sorts before
+/// the names below it). Without allocating: the answer path uses it to find the NSEC that
+/// covers a name.
+pub fn canonical_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let (mut la, mut lb) = ([0u8; 128], [0u8; 128]);
+    let (na, nb) = (label_starts(a, &mut la), label_starts(b, &mut lb));
+    for i in 1..=na.min(nb) {
+        let (x, y) = (la[na - i] as usize, lb[nb - i] as usize);
+        let lx = &a[x + 1..x + 1 + a[x] as usize];
+        let ly = &b[y + 1..y + 1 + b[y] as usize];
+        let o = lx
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .cmp(ly.iter().map(u8::to_ascii_lowercase));
+        if o.is_ne() {
+            return o;
+        }
+    }
+    na.cmp(&nb)
+}
+
+/// Where each label of wire name `n` starts (the root not counted), into `out`; how many.
+fn label_starts(n: &[u8], out: &mut [u8; 128]) -> usize {
+    let (mut at, mut count) = (0usize, 0usize);
+    while at < n.len() && n[at] != 0 && count < out.len() && at < MAX_NAME_LEN {
+        out[count] = at as u8;
+        count += 1;
+        at += 1 + n[at] as usize;
+    }
+    count
+}
+
 pub fn parent(name: &[u8]) -> Option<&[u8]> {
     let len = *name.first()? as usize;
     if len == 0 {

@@ -114,6 +114,14 @@ impl Zone {
             }
         }
         self.serial = serial;
+        if let Some(signer) = self.soa_signer.clone() {
+            let soa = self
+                .rdatas(&apex_soa)
+                .next()
+                .expect("a compiled zone has an SOA")
+                .to_vec();
+            self.replace_signatures(APEX, types::SOA, &(signer.0)(&soa));
+        }
     }
 }
 
@@ -216,7 +224,9 @@ impl Collector<'_> {
         {
             return; // RFC 2181 §5: an RRset holds no duplicates.
         }
-        if set.ttl != rec.ttl {
+        // An RRSIG takes the TTL of the RRset it covers (RFC 4034 §3), so one node's
+        // signatures differ in TTL by design.
+        if set.ttl != rec.ttl && rec.rtype != types::RRSIG {
             self.warnings.push(format!(
                 "{}:{}: TTL {} differs from {} of the rest of the {} RRset at {}; using {} (RFC 2181 §5.2)",
                 rec.file.display(),

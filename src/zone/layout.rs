@@ -182,6 +182,8 @@ impl Builder {
             upkeep: Default::default(),
             counters: crate::metrics::zone(&origin),
             vpcs: Arc::from([]),
+            nsec_chain: Box::new([]),
+            soa_signer: None,
         };
         for id in 0..n {
             let name_off = zone.names.len();

@@ -10,6 +10,7 @@ pub mod parse;
 mod patch;
 pub mod rdata;
 pub mod render;
+mod signed;
 
 use crate::wire::{name, types};
 
@@ -313,6 +314,22 @@ pub struct Zone {
     /// A private hosted zone's VPC ids: served only in the internal views serving one of
     /// them. Empty: a public zone.
     pub vpcs: Arc<[Box<str>]>,
+    /// A signed zone's NSEC owners in canonical order (`signed`); empty: not signed.
+    pub nsec_chain: Box<[u32]>,
+    /// A signed zone's way to sign its SOA again when a reload changes the serial served.
+    pub soa_signer: Option<SoaSigner>,
+}
+
+/// Signs a signed zone's apex SOA again: its new RDATA → one RRSIG RDATA per zone-signing
+/// key. A reload that advances the serial served (`transfer::reload`) changes the SOA after
+/// the zone was signed; only the SOA's signatures need making again.
+#[derive(Clone)]
+pub struct SoaSigner(pub Arc<dyn Fn(&[u8]) -> Vec<Vec<u8>> + Send + Sync>);
+
+impl std::fmt::Debug for SoaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SoaSigner")
+    }
 }
 
 /// What patching a zone in place needs beside the answer path's data: the tree's shape and

@@ -10,6 +10,7 @@
 
 pub mod api;
 mod dns;
+pub mod dnssec;
 mod http;
 pub mod policy_server;
 mod process;

@@ -1,0 +1,154 @@
+//! A zone file signed as it is loaded (`[[zone]] dnssec = true`): its records, then the
+//! DNSKEY, CDS, CDNSKEY, NSEC and RRSIG records the signer makes with the zone's keys from
+//! the state directory (made on first start), compiled together. What cannot be signed is a
+//! load error naming the zone, so the zone keeps its previous version (or answers SERVFAIL)
+//! while the other zones serve.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError};
+use crate::dnssec::sign::Validity;
+use crate::dnssec::zone::{sign_with, Denial, Rr};
+use crate::wire::name;
+use crate::zone::{parse, GroupInput, LoadError, ParseError, SoaSigner, Zone, APEX};
+
+/// How long signatures made at load stay valid. A running server signs again well before
+/// (`RESIGN_AFTER`), so a validator never sees one expire.
+pub const VALIDITY_SECS: u32 = 14 * 86_400;
+
+/// Signatures are made afresh by a reload this long after they were: half their validity.
+pub const RESIGN_AFTER_SECS: u64 = VALIDITY_SECS as u64 / 2;
+
+/// Loads, signs and compiles the zone file `file` for `origin`.
+pub(super) fn load(
+    origin: &[u8],
+    file: &Path,
+    groups: Vec<GroupInput>,
+    state_dir: Option<&Path>,
+    now: u64,
+) -> Result<(Zone, Vec<String>), LoadError> {
+    let zone_text = name::to_text(origin);
+    let problem = |file: &Path, line: usize, message: String| LoadError {
+        problems: vec![ParseError {
+            file: file.to_path_buf(),
+            line,
+            message,
+        }],
+    };
+    if let Some(g) = groups.first() {
+        return Err(problem(
+            Path::new(""),
+            0,
+            format!(
+                "zone {zone_text}: dnssec = true: routing-policy record sets are not signed yet ({} {} at {}); serve the zone unsigned, or keep the record set in another zone",
+                name::to_text(&g.owner),
+                crate::wire::types::mnemonic(g.rtype),
+                g.defined_at
+            ),
+        ));
+    }
+    let Some(state_dir) = state_dir else {
+        return Err(problem(
+            file,
+            0,
+            format!("zone {zone_text}: dnssec = true needs a state directory for its keys"),
+        ));
+    };
+    let records = parse::parse_file(file, origin)?;
+    let ring = match Keyring::open(state_dir, origin) {
+        Ok(r) => r,
+        Err(KeyringError::NoKeys(_)) => {
+            let r = Keyring::create(state_dir, origin, KeyPolicy::default(), now)
+                .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+            for k in r
+                .keys
+                .iter()
+                .filter(|k| r.role(k) != crate::dnssec::keyring::Role::Zsk)
+            {
+                tracing::info!(
+                    zone = %zone_text,
+                    key_tag = k.key_tag(),
+                    dir = %r.dir.display(),
+                    "made the zone's DNSSEC key; give its parent the DS from `policydns dnssec ds`"
+                );
+            }
+            r
+        }
+        Err(e) => {
+            return Err(problem(
+                file,
+                0,
+                format!("zone {zone_text} is not signed: {e}"),
+            ))
+        }
+    };
+    let now32 = now as u32;
+    let validity = Validity {
+        // An hour back, for validators whose clocks run behind ours.
+        inception: now32.saturating_sub(3600),
+        expiration: now32.saturating_add(VALIDITY_SECS),
+    };
+    let rrs: Vec<Rr> = records
+        .iter()
+        .map(|r| Rr {
+            owner: r.owner.clone(),
+            ttl: r.ttl,
+            rtype: r.rtype,
+            rdata: r.rdata.clone(),
+        })
+        .collect();
+    let added = sign_with(origin, &rrs, &ring.keys, validity, &Denial::Nsec)
+        .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+    let source: Arc<Path> = Arc::from(file);
+    let mut all = records;
+    all.extend(added.into_iter().map(|r| parse::Record {
+        owner: r.owner,
+        ttl: r.ttl,
+        rtype: r.rtype,
+        rdata: r.rdata,
+        file: source.clone(),
+        line: 0,
+    }));
+    let (mut zone, warnings) = Zone::compile(origin, all)?;
+    zone.source = Some(file.to_path_buf());
+    zone.index_nsec_chain();
+    zone.soa_signer = Some(soa_signer(origin, &zone, ring.keys, validity));
+    Ok((zone, warnings))
+}
+
+/// Signs the zone's SOA again with its zone-signing keys (the SOA's TTL and the validity of
+/// the load), for a reload that changes the serial served.
+fn soa_signer(
+    origin: &[u8],
+    zone: &Zone,
+    keys: Vec<crate::dnssec::Key>,
+    validity: Validity,
+) -> SoaSigner {
+    use crate::dnssec::key::ZONE_KEY;
+    let ttl = zone
+        .rrset(zone.node(APEX), crate::wire::types::SOA)
+        .map_or(0, |s| s.ttl);
+    let split = keys.iter().any(|k| k.flags == ZONE_KEY);
+    let signers: Vec<crate::dnssec::Key> = keys
+        .into_iter()
+        .filter(|k| !split || k.flags == ZONE_KEY)
+        .collect();
+    let origin = origin.to_vec();
+    SoaSigner(Arc::new(move |soa: &[u8]| {
+        signers
+            .iter()
+            .map(|k| {
+                crate::dnssec::sign::rrsig(
+                    k,
+                    &origin,
+                    &origin,
+                    crate::wire::types::SOA,
+                    ttl,
+                    &[soa.to_vec()],
+                    validity,
+                )
+            })
+            .collect()
+    }))
+}

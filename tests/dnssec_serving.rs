@@ -1,0 +1,479 @@
+//! `[[zone]] dnssec = true`: policydns signs the zone as it loads it and answers DO=1 queries
+//! with signatures and NSEC proofs, as a validator needs them. Checked with `delv`
+//! (bind9-dnsutils) validating from the DS `policydns dnssec ds` prints; with `dig` for what a
+//! referral carries; byte for byte against the unsigned zone for DO=0; through AXFR into
+//! `dnssec-verify`, `kzonecheck` and a Knot secondary that serves it, validated there too.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::dnssec::{anchors, delv};
+use common::{
+    dns_ready, eventually, exchange, query_with, require_tool, serve, start_on_free_port, Opt,
+    Proc, Proto, Reply, Server, TempDir, BIN,
+};
+
+const ORIGIN: &str = "example.test.";
+
+/// The demo zone, plus a delegation with no DS (an unsigned child).
+fn zone_file(dir: &TempDir) -> PathBuf {
+    let demo = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone"),
+    )
+    .unwrap();
+    dir.write(
+        "example.test.zone",
+        &format!("{demo}unsigned IN NS ns.elsewhere.example.\n"),
+    )
+}
+
+/// A configuration serving the zone, signed or not, with `extra` lines in its `[[zone]]`.
+fn config(dir: &TempDir, signed: bool, extra: &str) -> PathBuf {
+    let zone = zone_file(dir);
+    dir.write(
+        if signed { "signed.toml" } else { "unsigned.toml" },
+        &format!(
+            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nfile = \"{}\"\ndnssec = {signed}\n{extra}",
+            zone.display()
+        ),
+    )
+}
+
+fn start(dir: &TempDir, signed: bool, extra: &str) -> Server {
+    let conf = config(dir, signed, extra);
+    serve(
+        dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.example.test",
+    )
+}
+
+fn ok(what: &str, o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The trust anchor for the keys the server made in its state directory.
+fn trust_anchor(dir: &TempDir) -> PathBuf {
+    let ds = ok(
+        "dnssec ds",
+        Command::new(BIN)
+            .args(["dnssec", "ds", ORIGIN, "--state-dir"])
+            .arg(dir.path().join("state"))
+            .output()
+            .unwrap(),
+    );
+    anchors(dir, ORIGIN, &ds)
+}
+
+fn dig(addr: SocketAddr, args: &[&str]) -> String {
+    ok(
+        "dig",
+        Command::new(require_tool("dig", "bind9-dnsutils"))
+            .arg(format!("@{}", addr.ip()))
+            .args(["-p", &addr.port().to_string(), "+norec"])
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// A query with EDNS (`payload`) and the DO bit set or not.
+fn edns_query(id: u16, name: &str, qtype: u16, payload: u16, dnssec_ok: bool) -> Vec<u8> {
+    let mut q = query_with(id, false, name, qtype, Some(Opt { payload, ecs: None }));
+    if dnssec_ok {
+        // The OPT record follows the question: root, TYPE, CLASS, then TTL = extended rcode,
+        // version, flags; DO is the flags' top bit (RFC 3225).
+        let flags_at = q.len() - 4;
+        q[flags_at] |= 0x80;
+    }
+    q
+}
+
+fn response(addr: SocketAddr, proto: Proto, q: &[u8]) -> Vec<u8> {
+    match exchange(addr, proto, q, Duration::from_secs(2)) {
+        Reply::Response(b) => b,
+        other => panic!("no response: {other:?}"),
+    }
+}
+
+#[test]
+fn delv_validates_every_kind_of_answer_from_the_ds() {
+    let dir = TempDir::new("dnssec-serve-delv");
+    let server = start(&dir, true, "");
+    let anchors = trust_anchor(&dir);
+    for (name, rtype, verdict) in [
+        ("www.example.test", "A", "; fully validated"),
+        ("www.example.test", "AAAA", "; fully validated"),
+        ("example.test", "SOA", "; fully validated"),
+        ("example.test", "MX", "; fully validated"),
+        ("example.test", "DNSKEY", "; fully validated"),
+        ("example.test", "CDS", "; fully validated"),
+        ("alias.example.test", "A", "; fully validated"), // CNAME → CNAME → A
+        ("x.apps.example.test", "A", "; fully validated"), // wildcard expansion
+        ("api.apps.example.test", "TXT", "; fully validated"), // beside a wildcard
+        ("host.old.example.test", "A", "; fully validated"), // DNAME
+        ("lab.example.test", "DS", "; fully validated"),  // DS at a secure delegation
+        (
+            "nope.example.test",
+            "A",
+            "; negative response, fully validated",
+        ), // NXDOMAIN
+        (
+            "a.nope.example.test",
+            "A",
+            "; negative response, fully validated",
+        ),
+        (
+            "www.example.test",
+            "TXT",
+            "; negative response, fully validated",
+        ), // NODATA
+        (
+            "c.example.test",
+            "A",
+            "; negative response, fully validated",
+        ), // empty non-terminal
+        (
+            "x.apps.example.test",
+            "TXT",
+            "; negative response, fully validated",
+        ), // wildcard NODATA
+        (
+            "unsigned.example.test",
+            "DS",
+            "; negative response, fully validated",
+        ), // no DS
+    ] {
+        let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
+        assert!(
+            out.contains(verdict),
+            "{name} {rtype}: want {verdict:?}, delv said:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn a_referral_carries_the_ds_or_the_nsec_that_proves_there_is_none() {
+    let dir = TempDir::new("dnssec-serve-referral");
+    let server = start(&dir, true, "");
+    let secure = dig(server.addr, &["+dnssec", "host.lab.example.test", "A"]);
+    let authority = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip_while(|l| !l.starts_with(";; AUTHORITY SECTION"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(|l| l.split_whitespace().take(5).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(
+        authority(&secure),
+        [
+            "lab.example.test. 3600 IN NS ns.lab.example.test.",
+            "lab.example.test. 3600 IN DS 12345",
+            "lab.example.test. 3600 IN RRSIG DS",
+        ],
+        "{secure}"
+    );
+    assert!(
+        !secure.contains(" aa"),
+        "a referral is not authoritative:\n{secure}"
+    );
+    let insecure = dig(server.addr, &["+dnssec", "www.unsigned.example.test", "A"]);
+    assert_eq!(
+        authority(&insecure),
+        [
+            "unsigned.example.test. 3600 IN NS ns.elsewhere.example.",
+            "unsigned.example.test. 300 IN NSEC web.example.test.",
+            "unsigned.example.test. 300 IN RRSIG NSEC",
+        ],
+        "{insecure}"
+    );
+    // The NSEC's bitmap: NS, and neither DS nor anything else of the child's.
+    assert!(
+        insecure.contains("NSEC\tweb.example.test. NS RRSIG NSEC\n"),
+        "{insecure}"
+    );
+}
+
+#[test]
+fn without_do_a_signed_zone_answers_byte_for_byte_as_the_unsigned_zone() {
+    let signed_dir = TempDir::new("dnssec-serve-do0-signed");
+    let unsigned_dir = TempDir::new("dnssec-serve-do0-unsigned");
+    let signed = start(&signed_dir, true, "");
+    let unsigned = start(&unsigned_dir, false, "");
+    for (i, (name, qtype)) in [
+        ("www.example.test", 1),
+        ("example.test", 6),
+        ("example.test", 2),
+        ("example.test", 255),
+        ("alias.example.test", 1),
+        ("x.apps.example.test", 1),
+        ("host.old.example.test", 1),
+        ("host.lab.example.test", 1),
+        ("nope.example.test", 1),
+        ("www.example.test", 16),
+        ("c.example.test", 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for q in [
+            query_with(i as u16, false, name, qtype, None),
+            edns_query(i as u16, name, qtype, 1232, false),
+        ] {
+            for proto in [Proto::Udp, Proto::Tcp] {
+                assert_eq!(
+                    response(signed.addr, proto, &q),
+                    response(unsigned.addr, proto, &q),
+                    "{name} {qtype} over {proto:?}"
+                );
+            }
+        }
+    }
+    // And DO=1 to the unsigned zone is answered as before: no signatures appear.
+    let q = edns_query(7, "www.example.test", 1, 1232, true);
+    let r = response(unsigned.addr, Proto::Udp, &q);
+    assert!(!r.windows(4).any(|w| w == [0, 46, 0, 1]), "no RRSIG");
+}
+
+#[test]
+fn a_signed_answer_too_large_for_udp_is_truncated_and_complete_over_tcp() {
+    let dir = TempDir::new("dnssec-serve-tc");
+    let server = start(&dir, true, "");
+    // NXDOMAIN with SOA, two NSEC and three RRSIGs is over 512 octets.
+    let q = edns_query(9, "nope.example.test", 1, 512, true);
+    let udp = response(server.addr, Proto::Udp, &q);
+    assert!(udp.len() <= 512, "{} octets", udp.len());
+    assert_ne!(udp[2] & 0x02, 0, "TC is set");
+    let tcp = response(server.addr, Proto::Tcp, &q);
+    assert_eq!(tcp[2] & 0x02, 0, "TC is clear over TCP");
+    assert_eq!(tcp[3] & 0x0f, 3, "NXDOMAIN");
+    let authority = u16::from_be_bytes([tcp[8], tcp[9]]);
+    assert_eq!(authority, 6, "SOA, RRSIG, and two NSEC with their RRSIGs");
+}
+
+/// Knot as a secondary of example.test at `primary`.
+fn knot_secondary(dir: &TempDir, primary: SocketAddr) -> (Proc, SocketAddr) {
+    let knotd = require_tool("knotd", "knot");
+    start_on_free_port(
+        "knotd",
+        |port| {
+            let w = dir.path().join(format!("knot-{port}"));
+            std::fs::create_dir_all(&w).unwrap();
+            let conf = w.join("knot.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "server:\n  rundir: \"{w}\"\n  listen: 127.0.0.1@{port}\n  background-workers: 1\n\
+                     database:\n  storage: \"{w}\"\n\
+                     log:\n  - target: stderr\n    any: info\n\
+                     remote:\n  - id: primary\n    address: {}@{}\n\
+                     template:\n  - id: default\n    storage: \"{w}\"\n    zonefile-sync: -1\n\
+                     zone:\n  - domain: {ORIGIN}\n    master: primary\n",
+                    primary.ip(),
+                    primary.port(),
+                    w = w.display()
+                ),
+            )
+            .unwrap();
+            let mut cmd = Command::new(&knotd);
+            cmd.arg("-c").arg(&conf);
+            Proc::spawn("knotd", &mut cmd, w.join("knot.log"))
+        },
+        |addr| dns_ready(addr, "www.example.test", 1),
+    )
+}
+
+/// The zone as AXFR gives it, accepted whole by both verifiers.
+fn verify_transfer(dir: &TempDir, addr: SocketAddr) -> String {
+    let axfr = dig(addr, &["example.test", "AXFR"]);
+    let file = dir.write("axfr.zone", &axfr);
+    let bind = Command::new(require_tool("dnssec-verify", "bind9-utils"))
+        .args(["-z", "-o", ORIGIN])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let knot = Command::new(require_tool("kzonecheck", "knot-dnssecutils"))
+        .args(["-o", ORIGIN, "--dnssec", "on"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    for (tool, o) in [("dnssec-verify", bind), ("kzonecheck", knot)] {
+        assert!(
+            o.status.success(),
+            "{tool} refused the transferred zone: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    axfr
+}
+
+fn soa_serial(addr: SocketAddr) -> u32 {
+    let out = dig(addr, &["+short", "example.test", "SOA"]);
+    out.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_zone_transfers_signed_to_knot_and_a_reload_signs_it_again_under_a_new_serial() {
+    let dir = TempDir::new("dnssec-serve-xfr");
+    let server = start(&dir, true, "allow_transfer = [\"127.0.0.1\"]\n");
+    let anchors = trust_anchor(&dir);
+    let axfr = verify_transfer(&dir, server.addr);
+    assert!(axfr.contains("\tRRSIG\t") && axfr.contains("\tNSEC\t"));
+    // A Knot secondary serves it, and it validates there.
+    let (_knot, knot) = knot_secondary(&dir, server.addr);
+    for (name, rtype, verdict) in [
+        ("www.example.test", "A", "; fully validated"),
+        (
+            "nope.example.test",
+            "A",
+            "; negative response, fully validated",
+        ),
+    ] {
+        let out = delv(knot, &anchors, ORIGIN, name, rtype);
+        assert!(out.contains(verdict), "via Knot, {name} {rtype}:\n{out}");
+    }
+    // A reload signs again: new signatures, so a new serial for the secondaries, and the
+    // SOA's own signature made again over it.
+    let before = soa_serial(server.addr);
+    server.signal(libc::SIGHUP);
+    eventually("the serial to advance", || {
+        soa_serial(server.addr) == before + 1
+    });
+    assert!(
+        server.log().contains("the zone was signed again"),
+        "{}",
+        server.log()
+    );
+    let out = delv(server.addr, &anchors, ORIGIN, "example.test", "SOA");
+    assert!(out.contains("; fully validated"), "{out}");
+    let out = delv(server.addr, &anchors, ORIGIN, "nope.example.test", "A");
+    assert!(
+        out.contains("; negative response, fully validated"),
+        "{out}"
+    );
+    verify_transfer(&dir, server.addr);
+}
+
+#[test]
+fn a_key_others_can_read_keeps_that_zone_unsigned_and_unserved_while_others_serve() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("dnssec-serve-badkey");
+    let state = dir.path().join("state");
+    ok(
+        "dnssec keygen",
+        Command::new(BIN)
+            .args(["dnssec", "keygen", ORIGIN, "--state-dir"])
+            .arg(&state)
+            .output()
+            .unwrap(),
+    );
+    let key = std::fs::read_dir(state.join("dnssec/example.test"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let other = dir.write(
+        "other.zone",
+        "$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n",
+    );
+    let conf = config(
+        &dir,
+        true,
+        &format!(
+            "[[zone]]\norigin = \"other.test.\"\nfile = \"{}\"\n",
+            other.display()
+        ),
+    );
+    let check = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("zone example.test. is not signed")
+            && said.contains(&key.display().to_string())
+            && said.contains("mode 644"),
+        "{said}"
+    );
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.other.test",
+    );
+    let q = edns_query(3, "www.example.test", 1, 1232, true);
+    assert_eq!(
+        response(server.addr, Proto::Udp, &q)[3] & 0x0f,
+        2,
+        "SERVFAIL"
+    );
+    assert!(server.log().contains("mode 644"), "{}", server.log());
+}
+
+#[test]
+fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
+    let dir = TempDir::new("dnssec-serve-refused");
+    let zone = zone_file(&dir);
+    for (extra, why) in [
+        (
+            "[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
+            "routing-policy record sets are not signed yet (w.example.test. A at",
+        ),
+        (
+            "allow_update = [\"127.0.0.1\"]\n",
+            "a zone changed by dynamic update is not signed yet",
+        ),
+    ] {
+        let conf = dir.write(
+            "refused.toml",
+            &format!(
+                "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nfile = \"{}\"\ndnssec = true\n{extra}",
+                zone.display()
+            ),
+        );
+        let o = Command::new(BIN)
+            .args(["check", "--config"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_ne!(o.status.code(), Some(0), "{said}");
+        assert!(said.contains(why), "want {why:?} in:\n{said}");
+    }
+    let conf = dir.write(
+        "nostate.toml",
+        &format!(
+            "[[zone]]\norigin = \"{ORIGIN}\"\nfile = \"{}\"\ndnssec = true\n",
+            zone.display()
+        ),
+    );
+    let o = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("set [server] state_dir or --state-dir"),
+        "{said}"
+    );
+}
