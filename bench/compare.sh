@@ -19,6 +19,9 @@
 #   POLICYDNS_BIN=path use this policydns binary instead of building one
 #   DNSPERF_ARGS="-E 10:2464c4abcf10c957"   more arguments for dnsperf, for every
 #                      server (this one: a DNS client cookie in every query)
+#   KNOT_DNSSEC=sign|onlinesign   Knot signs the zone: ahead of time (automatic
+#                      signing, ECDSA P-256, NSEC) or per answer (mod-onlinesign);
+#                      with DNSPERF_ARGS=-D to ask for DO=1 answers
 #   KEEP=1             keep the temp dir (configs, logs, raw dnsperf output)
 #   WARMUP=2           unmeasured seconds of load per server before round 1
 #   QUIET_WAIT=60      before each run, wait up to this many seconds for the
@@ -298,10 +301,13 @@ template:
     zonefile-sync: -1
     zonefile-load: whole
     journal-content: none
-zone:
-  - domain: bench.test.
-    file: "$d/bench.test.zone"
 EOF
+    case ${KNOT_DNSSEC:-} in
+        "") printf 'zone:\n  - domain: bench.test.\n    file: "%s/bench.test.zone"\n' "$d" >>"$d/knot.conf" ;;
+        sign) printf 'policy:\n  - id: p256\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    nsec3: off\nzone:\n  - domain: bench.test.\n    file: "%s/bench.test.zone"\n    dnssec-signing: on\n    dnssec-policy: p256\n' "$d" >>"$d/knot.conf" ;;
+        onlinesign) printf 'zone:\n  - domain: bench.test.\n    file: "%s/bench.test.zone"\n    module: mod-onlinesign\n' "$d" >>"$d/knot.conf" ;;
+        *) die "KNOT_DNSSEC=$KNOT_DNSSEC: expected sign or onlinesign" ;;
+    esac
 }
 
 write_gdnsd() {

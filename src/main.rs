@@ -220,6 +220,10 @@ struct Source {
     /// (window 15 s, slip 2, /24 and /56; the rest in [server] rrl_*). Off by default.
     #[arg(long = "rrl", value_name = "RATE")]
     rrl: Option<u32>,
+    /// Serve zone ORIGIN signed (as `dnssec = true` in its [[zone]]); needs --state-dir for
+    /// its keys (repeatable).
+    #[arg(long = "sign", value_name = "ORIGIN")]
+    sign: Vec<String>,
 }
 
 /// Used when `serve` is given neither a config nor zones.
@@ -254,6 +258,7 @@ impl Source {
             api_keys: self.api_key.clone(),
             allow_update: self.allow_update.clone(),
             rrl: self.rrl,
+            sign: self.sign.clone(),
         };
         let no_zones = self.zone.is_empty()
             && self.route53.is_empty()

@@ -1,6 +1,6 @@
 //! `policydns dnssec`: a zone's keys in the state directory (`keygen`, `status`), the DS
-//! records for its parent (`ds`), and a zone file signed ahead of time (`sign`) for any
-//! server to load. Serving signed answers itself is issue 15's next step (docs/dnssec.md).
+//! records for its parent (`ds`), and a zone file signed ahead of time (`sign`) for another
+//! server to load (policydns serves `dnssec = true` zones itself; docs/dnssec.md).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -170,6 +170,8 @@ pub struct Overrides {
     pub allow_update: Vec<String>,
     /// `--rrl RATE`: response-rate limiting at RATE answers per second per client network.
     pub rrl: Option<u32>,
+    /// `--sign ORIGIN`: serve that zone signed, as `dnssec = true` does.
+    pub sign: Vec<String>,
     /// What the Route 53 API's store adds (the running server passes it on reload).
     pub api: ApiInputs,
 }

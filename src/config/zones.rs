@@ -144,20 +144,6 @@ pub(super) fn specs(
             }
         }
         let dnssec = z.dnssec.unwrap_or(false);
-        if dnssec {
-            let why = if z.primary.is_some() {
-                Some("a secondary zone is served as its primary signed it")
-            } else if !route53.is_empty() {
-                Some("zones from Route 53 JSON are not signed yet; sign a zone file")
-            } else if !z.allow_update.is_empty() {
-                Some("a zone changed by dynamic update is not signed yet (the change would go out unsigned); remove allow_update or dnssec")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                errors.push(format!("{at}: zone {}: dnssec = true: {why}", z.origin));
-            }
-        }
         add_zone(
             &mut zones,
             &z.origin,
@@ -245,6 +231,41 @@ pub(super) fn specs(
             Err(_) => errors.push(format!(
                 "--notify {n:?}: expected ADDR:PORT, e.g. 127.0.0.1:5300"
             )),
+        }
+    }
+    for origin in &cli.sign {
+        let text = if origin.ends_with('.') {
+            origin.clone()
+        } else {
+            format!("{origin}.")
+        };
+        let wire = name::from_text(&text, None).map(|w| name::to_lowercase(&w));
+        let found = wire.ok().and_then(|w| {
+            zones
+                .iter_mut()
+                .filter(|z| z.origin == w)
+                .map(|z| z.dnssec = true)
+                .count()
+                .checked_sub(1)
+        });
+        if found.is_none() {
+            errors.push(format!(
+                "--sign {origin:?}: no zone of that name (give it with --zone or a [[zone]] table)"
+            ));
+        }
+    }
+    for z in zones.iter().filter(|z| z.dnssec) {
+        let why = if z.transfer.primary.is_some() {
+            Some("a secondary zone is served as its primary signed it")
+        } else if !z.route53.is_empty() {
+            Some("zones from Route 53 JSON are not signed yet; sign a zone file")
+        } else if !z.allow_update.is_empty() {
+            Some("a zone changed by dynamic update is not signed yet (the change would go out unsigned); remove allow_update or dnssec")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            errors.push(format!("zone {}: dnssec: {why}", name::to_text(&z.origin)));
         }
     }
     zones

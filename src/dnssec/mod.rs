@@ -1,7 +1,7 @@
 //! DNSSEC signing (RFC 4033–4035, 6840): the keys, the signatures and the denial chain, made
-//! ahead of time from a zone's records. `policydns dnssec` (src/cli/dnssec.rs) uses it to sign
-//! zone files for other servers; serving signed answers (issue 15) builds on it and is not
-//! wired in yet (docs/dnssec.md).
+//! ahead of time from a zone's records: `load::signed` signs `dnssec = true` zones with it as
+//! they load (the answer path then only reads), and `policydns dnssec sign` (src/cli/dnssec.rs)
+//! writes signed zone files for other servers (docs/dnssec.md).
 //!
 //! - [`key`]: ECDSA P-256 (algorithm 13, RFC 6605) and Ed25519 (algorithm 15, RFC 8080)
 //!   keys, their DNSKEY and DS records and key tags, kept in the state directory readable by

@@ -181,7 +181,7 @@ const ERRORS: &[(u16, &str, &str)] = &[
     (LOC, "1 n 1 E 0", "bad LOC latitude minutes \"n\""),
     (AMTRELAY, "0 0 0", "missing gateway"),
     (NULL, "00", "NULL RDATA can only be given in RFC 3597 \\# form"),
-    (NSEC, "a A", "signed zones are not served yet: remove the DNSSEC records, or give them in RFC 3597 \\# form to carry them opaque"),
+    (NSEC, "a A", "pre-signed zones are not served yet: give the unsigned zone with dnssec = true to have policydns sign it, or these records in RFC 3597 \\# form to carry them opaque"),
     (OPT, "\\# 0", "query-only type cannot appear in a zone"),
     (65280, "00", "TYPE65280 RDATA is not read in presentation form; write it as RFC 3597 `\\# LEN HEX`"),
     (TXT, "\"\\300\"", "bad escape \"\\\\300\""),
