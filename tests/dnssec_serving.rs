@@ -431,8 +431,16 @@ fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
     let zone = zone_file(&dir);
     for (extra, why) in [
         (
-            "[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
-            "routing-policy record sets are not signed yet (w.example.test. A at",
+            "[[record_set]]\nname = \"m.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nmultivalue = true\nvalues = [\"192.0.2.1\"]\n",
+            "multivalue answers are not signed yet (m.example.test. A at",
+        ),
+        (
+            "[[record_set]]\nname = \"t.example.test.\"\ntype = \"A\"\nalias = { name = \"www.example.test.\", evaluate_target_health = false }\n",
+            "alias records are not signed yet (t.example.test. A at",
+        ),
+        (
+            "allow_transfer = [\"127.0.0.1\"]\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
+            "a signed zone with routing-policy record sets cannot be transferred yet (w.example.test. A at",
         ),
         (
             "allow_update = [\"127.0.0.1\"]\n",
@@ -476,4 +484,138 @@ fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
         said.contains("set [server] state_dir or --state-dir"),
         "{said}"
     );
+}
+
+#[test]
+fn routing_policy_answers_validate_before_and_after_a_health_flip() {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::Arc;
+    let dir = TempDir::new("dnssec-serve-policy");
+    let status = Arc::new(AtomicU16::new(200));
+    let port = common::free_port();
+    let _backend = common::Backend::start_with(port, status.clone(), Arc::new(|_| {}));
+    let conf = config(
+        &dir,
+        true,
+        &format!(
+            r#"
+[[health_check]]
+id = "web"
+type = "HTTP"
+ip_address = "127.0.0.1"
+port = {port}
+resource_path = "/health"
+request_interval = 1
+failure_threshold = 1
+
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "primary"
+failover = "PRIMARY"
+health_check = "web"
+ttl = 60
+values = ["192.0.2.121"]
+
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "secondary"
+failover = "SECONDARY"
+ttl = 60
+values = ["192.0.2.122"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "blue"
+weight = 3
+values = ["192.0.2.111", "192.0.2.113"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "green"
+weight = 1
+values = ["192.0.2.112"]
+
+[[record_set]]
+name = "g.example.test."
+type = "AAAA"
+set_identifier = "anywhere"
+geolocation = {{ country = "*" }}
+values = ["2001:db8::131"]
+
+[[record_set]]
+name = "s.example.test."
+type = "A"
+values = ["192.0.2.41", "192.0.2.42", "192.0.2.43"]
+
+[[record_set]]
+name = "cn.example.test."
+type = "CNAME"
+set_identifier = "one"
+weight = 1
+values = ["www.example.test."]
+"#
+        ),
+    );
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.example.test",
+    );
+    let anchors = trust_anchor(&dir);
+    let validated = |name: &str, rtype: &str, verdict: &str| {
+        let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
+        assert!(
+            out.contains(verdict),
+            "{name} {rtype}: want {verdict:?}, delv said:\n{out}"
+        );
+        out
+    };
+    eventually("the primary to be answered", || {
+        dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.121"
+    });
+    for _ in 0..4 {
+        // Weighted draws differ from query to query: each member's answer validates.
+        validated("w.example.test", "A", "; fully validated");
+    }
+    for (name, rtype, verdict) in [
+        ("fo.example.test", "A", "; fully validated"),
+        ("g.example.test", "AAAA", "; fully validated"),
+        ("s.example.test", "A", "; fully validated"),
+        ("cn.example.test", "A", "; fully validated"), // a CNAME chosen by a policy, then www
+        (
+            "fo.example.test",
+            "TXT",
+            "; negative response, fully validated",
+        ),
+        (
+            "w.example.test",
+            "AAAA",
+            "; negative response, fully validated",
+        ),
+        (
+            "nx.w.example.test",
+            "A",
+            "; negative response, fully validated",
+        ),
+    ] {
+        validated(name, rtype, verdict);
+    }
+    let out = validated("fo.example.test", "A", "; fully validated");
+    assert!(out.contains("192.0.2.121"), "{out}");
+    // The primary's backend fails: the secondary's records, with their own signatures.
+    status.store(503, Ordering::SeqCst);
+    eventually("the failover to the secondary", || {
+        dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.122"
+    });
+    let out = validated("fo.example.test", "A", "; fully validated");
+    assert!(out.contains("192.0.2.122"), "{out}");
+    status.store(200, Ordering::SeqCst);
+    eventually("the failback to the primary", || {
+        dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.121"
+    });
+    validated("fo.example.test", "A", "; fully validated");
 }

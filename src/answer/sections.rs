@@ -291,6 +291,11 @@ impl<'a> Out<'_, '_, 'a> {
                 Piece::Records(zone, set) => {
                     written.first_name_at = self.records(zone, set, owner_at)?;
                     written.records += set.count;
+                    if self.signs(zone) {
+                        // A routing-policy member's own signatures (zone-file RRsets have
+                        // theirs written by the caller, from the node).
+                        signed::member_sigs(self.w, AN, owner_at, zone, set)?;
+                    }
                 }
                 Piece::LoadBalancer {
                     lb,

@@ -36,6 +36,36 @@ pub(super) fn sigs(
     Ok(())
 }
 
+/// Writes the signatures a routing-policy member's RRset `set` was given at load, under the
+/// name at `owner_at`. All or nothing.
+pub(super) fn member_sigs(
+    w: &mut Writer<'_>,
+    section: usize,
+    owner_at: u16,
+    zone: &Zone,
+    set: &crate::zone::RrSet,
+) -> Result<(), Full> {
+    let m = w.mark();
+    let mut n = 0u16;
+    for rd in zone.member_sigs(set) {
+        let r = w.record(
+            Owner::At(owner_at),
+            types::RRSIG,
+            types::CLASS_IN,
+            set.ttl,
+            rd,
+            None,
+        );
+        if let Err(e) = r {
+            w.reset(m);
+            return Err(e);
+        }
+        n += 1;
+    }
+    w.counts[section] += n;
+    Ok(())
+}
+
 /// Writes the NSEC at node `id` and its signatures.
 pub(super) fn nsec(w: &mut Writer<'_>, section: usize, zone: &Zone, id: u32) -> Result<(), Full> {
     let Some(set) = zone.rrset(zone.node(id), types::NSEC) else {

@@ -60,6 +60,20 @@ pub fn sign_with(
     validity: Validity,
     denial: &Denial,
 ) -> Result<Vec<Rr>, SignError> {
+    sign_around(origin, records, &[], keys, validity, denial)
+}
+
+/// As [`sign_with`], for a zone that also holds RRsets of the `(owner, type)`s in `elsewhere`,
+/// signed by someone else (routing-policy record sets, each member's RRset signed apart): the
+/// denial chain counts them (names in the chain, types in the bitmaps); nothing signs them here.
+pub fn sign_around(
+    origin: &[u8],
+    records: &[Rr],
+    elsewhere: &[(Vec<u8>, u16)],
+    keys: &[Key],
+    validity: Validity,
+    denial: &Denial,
+) -> Result<Vec<Rr>, SignError> {
     let text = name::to_text(origin);
     if keys.is_empty() {
         return Err(SignError::NoKey(text));
@@ -75,6 +89,13 @@ pub fn sign_with(
         if !e.1.contains(&r.rdata) {
             e.1.push(r.rdata.clone());
         }
+    }
+    // No records: present, but signed elsewhere.
+    for (owner, rtype) in elsewhere {
+        sets.entry(Canonical(name::to_lowercase(owner)))
+            .or_default()
+            .entry(*rtype)
+            .or_insert((0, Vec::new()));
     }
     let apex = Canonical(name::to_lowercase(origin));
     let (soa_ttl, soa_minimum) = match sets.get(&apex).and_then(|s| s.get(&types::SOA)) {
@@ -176,7 +197,7 @@ pub fn sign_with(
     let mut out = Vec::new();
     for owner in &names {
         for (&rtype, (ttl, rdatas)) in sets.get(owner).expect("a name of the zone") {
-            if cuts.contains(&owner.0) && rtype != types::DS {
+            if (cuts.contains(&owner.0) && rtype != types::DS) || rdatas.is_empty() {
                 continue;
             }
             // What the signer adds goes out with its signature; the rest is the caller's.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError};
 use crate::dnssec::sign::Validity;
-use crate::dnssec::zone::{sign_with, Denial, Rr};
+use crate::dnssec::zone::{sign_around, Denial, Rr};
 use crate::wire::name;
 use crate::zone::{parse, GroupInput, LoadError, ParseError, SoaSigner, Zone, APEX};
 
@@ -25,6 +25,7 @@ pub(super) fn load(
     origin: &[u8],
     file: &Path,
     groups: Vec<GroupInput>,
+    transferred: bool,
     state_dir: Option<&Path>,
     now: u64,
 ) -> Result<(Zone, Vec<String>), LoadError> {
@@ -36,12 +37,42 @@ pub(super) fn load(
             message,
         }],
     };
-    if let Some(g) = groups.first() {
+    // A policy answer must be one member's whole RRset, signed once at load: multivalue
+    // answers (a subset of healthy members), aliases and load balancers (another name's
+    // records, addresses chosen by health) would need signatures made per answer.
+    for g in &groups {
+        let why = g.members.iter().find_map(|m| {
+            if m.rule == crate::policy::Rule::Multivalue {
+                Some("multivalue answers")
+            } else {
+                match m.target {
+                    crate::zone::MemberTarget::Records => None,
+                    crate::zone::MemberTarget::Alias { .. } => Some("alias records"),
+                    crate::zone::MemberTarget::LoadBalancer(_) => Some("load balancer aliases"),
+                }
+            }
+        });
+        if let Some(why) = why {
+            return Err(problem(
+                Path::new(""),
+                0,
+                format!(
+                    "zone {zone_text}: dnssec = true: {why} are not signed yet ({} {} at {}); serve the zone unsigned, or keep that record set in another zone",
+                    name::to_text(&g.owner),
+                    crate::wire::types::mnemonic(g.rtype),
+                    g.defined_at
+                ),
+            ));
+        }
+    }
+    if let (Some(g), true) = (groups.first(), transferred) {
+        // A standard secondary gets a static rendering of each record set (docs/zone-
+        // transfers.md), which no member's signature covers.
         return Err(problem(
             Path::new(""),
             0,
             format!(
-                "zone {zone_text}: dnssec = true: routing-policy record sets are not signed yet ({} {} at {}); serve the zone unsigned, or keep the record set in another zone",
+                "zone {zone_text}: dnssec = true: a signed zone with routing-policy record sets cannot be transferred yet ({} {} at {}); remove allow_transfer and notify, or keep the record sets in another zone",
                 name::to_text(&g.owner),
                 crate::wire::types::mnemonic(g.rtype),
                 g.defined_at
@@ -98,8 +129,17 @@ pub(super) fn load(
             rdata: r.rdata.clone(),
         })
         .collect();
-    let added = sign_with(origin, &rrs, &ring.keys, validity, &Denial::Nsec)
-        .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+    let elsewhere: Vec<(Vec<u8>, u16)> =
+        groups.iter().map(|g| (g.owner.clone(), g.rtype)).collect();
+    let added = sign_around(
+        origin,
+        &rrs,
+        &elsewhere,
+        &ring.keys,
+        validity,
+        &Denial::Nsec,
+    )
+    .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
     let source: Arc<Path> = Arc::from(file);
     let mut all = records;
     all.extend(added.into_iter().map(|r| parse::Record {
@@ -110,11 +150,29 @@ pub(super) fn load(
         file: source.clone(),
         line: 0,
     }));
-    let (mut zone, warnings) = Zone::compile(origin, all)?;
+    let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
     zone.source = Some(file.to_path_buf());
     zone.index_nsec_chain();
-    zone.soa_signer = Some(soa_signer(origin, &zone, ring.keys, validity));
+    let keys = zone_signing_keys(ring.keys);
+    let signer = origin.to_vec();
+    zone.sign_members(|owner, rtype, ttl, rdatas| {
+        keys.iter()
+            .map(|k| crate::dnssec::sign::rrsig(k, &signer, owner, rtype, ttl, rdatas, validity))
+            .collect()
+    });
+    zone.soa_signer = Some(soa_signer(origin, &zone, keys, validity));
     Ok((zone, warnings))
+}
+
+/// The keys that sign the zone's data: the ZSKs, or the combined keys when there are none.
+fn zone_signing_keys(keys: Vec<crate::dnssec::Key>) -> Arc<Vec<crate::dnssec::Key>> {
+    use crate::dnssec::key::ZONE_KEY;
+    let split = keys.iter().any(|k| k.flags == ZONE_KEY);
+    Arc::new(
+        keys.into_iter()
+            .filter(|k| !split || k.flags == ZONE_KEY)
+            .collect(),
+    )
 }
 
 /// Signs the zone's SOA again with its zone-signing keys (the SOA's TTL and the validity of
@@ -122,18 +180,12 @@ pub(super) fn load(
 fn soa_signer(
     origin: &[u8],
     zone: &Zone,
-    keys: Vec<crate::dnssec::Key>,
+    signers: Arc<Vec<crate::dnssec::Key>>,
     validity: Validity,
 ) -> SoaSigner {
-    use crate::dnssec::key::ZONE_KEY;
     let ttl = zone
         .rrset(zone.node(APEX), crate::wire::types::SOA)
         .map_or(0, |s| s.ttl);
-    let split = keys.iter().any(|k| k.flags == ZONE_KEY);
-    let signers: Vec<crate::dnssec::Key> = keys
-        .into_iter()
-        .filter(|k| !split || k.flags == ZONE_KEY)
-        .collect();
     let origin = origin.to_vec();
     SoaSigner(Arc::new(move |soa: &[u8]| {
         signers

@@ -59,7 +59,15 @@ fn load_file(
     .map_err(|problems| LoadError { problems })?;
     if spec.dnssec {
         let now = crate::clock::unix_now();
-        return super::signed::load(&spec.origin, file, groups, config.state_dir.as_deref(), now);
+        let transferred = !spec.transfer.allow.is_empty() || !spec.transfer.notify.is_empty();
+        return super::signed::load(
+            &spec.origin,
+            file,
+            groups,
+            transferred,
+            config.state_dir.as_deref(),
+            now,
+        );
     }
     Zone::load_with_groups(&spec.origin, file, groups)
 }

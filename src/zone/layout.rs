@@ -459,6 +459,7 @@ impl Zone {
             names: Span::of(&self.refs, refs_off),
             group: 0,
             shuffle: false,
+            sigs: Span::default(),
         }
     }
 

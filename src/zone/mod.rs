@@ -89,6 +89,10 @@ pub struct RrSet {
     /// Answered in a random order each time (Route 53's simple routing: "returns all values
     /// in random order"); otherwise in the order stored, as NSD and Knot answer.
     shuffle: bool,
+    /// A signed zone's routing-policy member: its RRSIGs as it answers (under the record
+    /// set's name), `[rdlength][rdata]` each, in `Zone::bytes`. Empty otherwise (zone-file
+    /// RRsets have theirs in the node's RRSIG RRset).
+    sigs: Span,
 }
 
 impl RrSet {

@@ -3,7 +3,7 @@
 //! signatures at a node over one of its RRsets. The records themselves (DNSKEY, NSEC, RRSIG)
 //! are ordinary RRsets of the zone, made by `dnssec::zone::sign` before compiling.
 
-use super::{Node, Zone};
+use super::{Node, RrSet, Zone};
 use crate::wire::{name, types};
 
 impl Zone {
@@ -69,5 +69,47 @@ impl Zone {
             }
             at = rd.end;
         }
+    }
+
+    /// Signs each routing-policy member's records as they answer, under the record set's
+    /// name, with `sign(owner, rtype, ttl, rdatas)`: a policy answer is always one member's
+    /// whole RRset, so its signatures are made here, once, and a health flip only changes
+    /// which member's signatures go out.
+    pub fn sign_members(&mut self, sign: impl Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>>) {
+        for g in 0..self.groups.len() {
+            let group = &self.groups[g];
+            if group.owner == super::NONE {
+                continue;
+            }
+            let owner = self.name(self.node(group.owner)).to_vec();
+            let rtype = group.rtype;
+            for m in 0..group.sets.len() {
+                let set = self.groups[g].sets[m];
+                if set.count == 0 {
+                    continue; // an alias or a load balancer: no records of its own
+                }
+                let rdatas: Vec<Vec<u8>> = self.rdatas(&set).map(<[u8]>::to_vec).collect();
+                let sigs = sign(&owner, rtype, set.ttl, &rdatas);
+                let off = self.bytes.len();
+                for s in &sigs {
+                    self.bytes
+                        .extend_from_slice(&(s.len() as u16).to_be_bytes());
+                    self.bytes.extend_from_slice(s);
+                }
+                self.groups[g].sets[m].sigs = super::Span::of(&self.bytes, off);
+            }
+        }
+    }
+
+    /// The RRSIG RDATAs [`sign_members`](Zone::sign_members) made for a member's RRset.
+    pub fn member_sigs<'z>(&'z self, set: &RrSet) -> impl Iterator<Item = &'z [u8]> + 'z {
+        let data = set.sigs.get(&self.bytes);
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let len = u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?) as usize;
+            let r = data.get(at + 2..at + 2 + len)?;
+            at += 2 + len;
+            Some(r)
+        })
     }
 }
