@@ -5,7 +5,8 @@
 #   dnsutils (dig, nsupdate), knot-dnsutils (kdig, knsupdate), dnsperf,
 #   pebble and lego (the ACME DNS-01 test of tests/dynamic_update.rs),
 #   promtool (prometheus: checks /metrics in tests/metrics.rs),
-#   chromium (headless: loads the status page in tests/status_page.rs).
+#   chromium (headless: loads the status page in tests/status_page.rs),
+#   unbound-host (unbound's validator, libunbound: tests/dnssec_serving.rs).
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
 # from the current lists fails. Works as root (CI) and with sudo otherwise.
@@ -28,6 +29,7 @@ deps=(
     lego:lego
     promtool:prometheus
     chromium:chromium
+    unbound-host:unbound-host
 )
 
 have() {

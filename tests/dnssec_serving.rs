@@ -1,6 +1,7 @@
 //! `[[zone]] dnssec = true`: policydns signs the zone as it loads it and answers DO=1 queries
 //! with signatures and NSEC proofs, as a validator needs them. Checked with `delv`
-//! (bind9-dnsutils) validating from the DS `policydns dnssec ds` prints; with `dig` for what a
+//! (bind9-dnsutils) and `unbound-host` (unbound's validator) validating from the DS
+//! `policydns dnssec ds` prints; with `dig` for what a
 //! referral carries; byte for byte against the unsigned zone for DO=0; through AXFR into
 //! `dnssec-verify`, `kzonecheck` and a Knot secondary that serves it, validated there too.
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::dnssec::{anchors, delv};
+use common::dnssec::{anchors, delv, unbound_host};
 use common::{
     dns_ready, eventually, exchange, query_with, require_tool, serve, start_on_free_port, Opt,
     Proc, Proto, Reply, Server, TempDir, BIN,
@@ -64,15 +65,19 @@ fn ok(what: &str, o: Output) -> String {
 
 /// The trust anchor for the keys the server made in its state directory.
 fn trust_anchor(dir: &TempDir) -> PathBuf {
-    let ds = ok(
+    anchors(dir, ORIGIN, &ds_lines(dir))
+}
+
+/// `policydns dnssec ds` for the server's keys.
+fn ds_lines(dir: &TempDir) -> String {
+    ok(
         "dnssec ds",
         Command::new(BIN)
             .args(["dnssec", "ds", ORIGIN, "--state-dir"])
             .arg(dir.path().join("state"))
             .output()
             .unwrap(),
-    );
-    anchors(dir, ORIGIN, &ds)
+    )
 }
 
 fn dig(addr: SocketAddr, args: &[&str]) -> String {
@@ -566,11 +571,18 @@ values = ["www.example.test."]
         "www.example.test",
     );
     let anchors = trust_anchor(&dir);
+    let ds = ds_lines(&dir);
     let validated = |name: &str, rtype: &str, verdict: &str| {
         let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
         assert!(
             out.contains(verdict),
             "{name} {rtype}: want {verdict:?}, delv said:\n{out}"
+        );
+        // And unbound agrees.
+        let ub = unbound_host(&dir, server.addr, ORIGIN, &ds, name, rtype);
+        assert!(
+            ub.contains("(secure)") && !ub.contains("BOGUS"),
+            "{name} {rtype}, unbound-host said:\n{ub}"
         );
         out
     };
@@ -618,4 +630,45 @@ values = ["www.example.test."]
         dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.121"
     });
     validated("fo.example.test", "A", "; fully validated");
+}
+
+#[test]
+fn unbound_says_secure_for_every_kind_of_answer_and_bogus_from_a_wrong_anchor() {
+    let dir = TempDir::new("dnssec-serve-unbound");
+    let server = start(&dir, true, "");
+    let ds = ds_lines(&dir);
+    for (name, rtype, want) in [
+        ("www.example.test", "A", "has address 192.0.2.10 (secure)"),
+        (
+            "alias.example.test",
+            "A",
+            "is an alias for www.example.test. (secure)",
+        ),
+        ("alias.example.test", "A", "has address 192.0.2.10 (secure)"), // the chain's end
+        (
+            "x.apps.example.test",
+            "A",
+            "has address 192.0.2.80 (secure)",
+        ), // wildcard
+        (
+            "example.test",
+            "MX",
+            "mail is handled by 10 mail.example.test. (secure)",
+        ),
+        ("nope.example.test", "A", "not found: 3(NXDOMAIN). (secure)"),
+        ("www.example.test", "TXT", "has no TXT record (secure)"),
+        ("c.example.test", "A", "has no address (secure)"), // empty non-terminal
+        ("lab.example.test", "DS", "(secure)"),             // a signed delegation's DS
+        ("unsigned.example.test", "DS", "has no DS record (secure)"), // an unsigned one
+    ] {
+        let out = unbound_host(&dir, server.addr, ORIGIN, &ds, name, rtype);
+        assert!(
+            out.contains(want),
+            "{name} {rtype}: want {want:?}, unbound-host said:\n{out}"
+        );
+    }
+    // A DS that matches no key of the zone: unbound refuses the answers as bogus.
+    let wrong = ds.replace(" 2 ", " 2 00");
+    let out = unbound_host(&dir, server.addr, ORIGIN, &wrong, "www.example.test", "A");
+    assert!(out.contains("BOGUS"), "{out}");
 }

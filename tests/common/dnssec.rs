@@ -40,3 +40,41 @@ pub fn delv(addr: SocketAddr, anchors: &Path, root: &str, name: &str, rtype: &st
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// `unbound-host -v`'s output for `name type`, validating from the DS lines `ds` (as
+/// `policydns dnssec ds` prints them) with the zone `origin` served by `addr` as a stub zone:
+/// `(secure)`, `(insecure)` or `(BOGUS ...)` at the end of each line.
+pub fn unbound_host(
+    dir: &TempDir,
+    addr: SocketAddr,
+    origin: &str,
+    ds: &str,
+    name: &str,
+    rtype: &str,
+) -> String {
+    let anchors: String = ds
+        .lines()
+        .map(|l| format!("  trust-anchor: \"{}\"\n", l.replace(" IN DS ", " DS ")))
+        .collect();
+    // unbound serves test. as a locally empty zone by default (RFC 6761): not here.
+    let conf = dir.write(
+        "unbound.conf",
+        &format!(
+            "server:\n  module-config: \"validator iterator\"\n  local-zone: \"test.\" nodefault\n  \
+             do-not-query-localhost: no\n{anchors}stub-zone:\n  name: \"{origin}\"\n  stub-addr: {}@{}\n",
+            addr.ip(),
+            addr.port()
+        ),
+    );
+    let o = Command::new(require_tool("unbound-host", "unbound-host"))
+        .args(["-v", "-C"])
+        .arg(&conf)
+        .args(["-t", rtype, name])
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
