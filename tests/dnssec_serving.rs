@@ -112,9 +112,15 @@ fn response(addr: SocketAddr, proto: Proto, q: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn delv_validates_every_kind_of_answer_from_the_ds() {
+fn delv_validates_every_kind_of_answer_from_the_ds_with_nsec_and_nsec3() {
+    for denial in ["", "nsec3 = true\n"] {
+        delv_validates_every_kind_of_answer(denial);
+    }
+}
+
+fn delv_validates_every_kind_of_answer(denial: &str) {
     let dir = TempDir::new("dnssec-serve-delv");
-    let server = start(&dir, true, "");
+    let server = start(&dir, true, denial);
     let anchors = trust_anchor(&dir);
     for (name, rtype, verdict) in [
         ("www.example.test", "A", "; fully validated"),
@@ -162,7 +168,7 @@ fn delv_validates_every_kind_of_answer_from_the_ds() {
         let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
         assert!(
             out.contains(verdict),
-            "{name} {rtype}: want {verdict:?}, delv said:\n{out}"
+            "{denial}{name} {rtype}: want {verdict:?}, delv said:\n{out}"
         );
     }
 }
@@ -634,8 +640,14 @@ values = ["www.example.test."]
 
 #[test]
 fn unbound_says_secure_for_every_kind_of_answer_and_bogus_from_a_wrong_anchor() {
+    for denial in ["", "nsec3 = true\n"] {
+        unbound_says_secure(denial);
+    }
+}
+
+fn unbound_says_secure(denial: &str) {
     let dir = TempDir::new("dnssec-serve-unbound");
-    let server = start(&dir, true, "");
+    let server = start(&dir, true, denial);
     let ds = ds_lines(&dir);
     for (name, rtype, want) in [
         ("www.example.test", "A", "has address 192.0.2.10 (secure)"),
@@ -664,11 +676,52 @@ fn unbound_says_secure_for_every_kind_of_answer_and_bogus_from_a_wrong_anchor() 
         let out = unbound_host(&dir, server.addr, ORIGIN, &ds, name, rtype);
         assert!(
             out.contains(want),
-            "{name} {rtype}: want {want:?}, unbound-host said:\n{out}"
+            "{denial}{name} {rtype}: want {want:?}, unbound-host said:\n{out}"
         );
     }
     // A DS that matches no key of the zone: unbound refuses the answers as bogus.
     let wrong = ds.replace(" 2 ", " 2 00");
     let out = unbound_host(&dir, server.addr, ORIGIN, &wrong, "www.example.test", "A");
     assert!(out.contains("BOGUS"), "{out}");
+}
+
+#[test]
+fn with_nsec3_a_referral_and_an_nxdomain_carry_hashed_proofs() {
+    let dir = TempDir::new("dnssec-serve-nsec3");
+    let server = start(&dir, true, "nsec3 = true\n");
+    // dig separates fields with tabs or spaces: compare words.
+    let words = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let nsec3_owners = |out: &str| -> usize {
+        words(out)
+            .iter()
+            .filter(|l| l.contains(" IN NSEC3 1 0 0 - "))
+            .count()
+    };
+    let insecure = dig(server.addr, &["+dnssec", "www.unsigned.example.test", "A"]);
+    assert_eq!(nsec3_owners(&insecure), 1, "the cut's NSEC3:\n{insecure}");
+    assert!(
+        words(&insecure)
+            .iter()
+            .any(|l| l.contains(" IN RRSIG NSEC3 13 3 ")),
+        "{insecure}"
+    );
+    assert!(
+        !words(&insecure).iter().any(|l| l.contains(" IN NSEC ")),
+        "{insecure}"
+    );
+    let nx = dig(server.addr, &["+dnssec", "a.b.nope.example.test", "A"]);
+    assert!(nx.contains("status: NXDOMAIN"), "{nx}");
+    // The closest encloser (the apex), the next closer name and the wildcard: up to three.
+    let n = nsec3_owners(&nx);
+    assert!((2..=3).contains(&n), "{n} NSEC3 records:\n{nx}");
+    assert!(
+        words(&dig(server.addr, &["example.test", "NSEC3PARAM"]))
+            .iter()
+            .any(|l| l.ends_with("IN NSEC3PARAM 1 0 0 -")),
+        "RFC 9276's parameters"
+    );
 }

@@ -214,15 +214,21 @@ fn with_do(mut q: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn signed_answers_allocate_nothing() {
-    // DO=1 to a zone signed at load: RRSIGs beside answers, NSEC proofs for NXDOMAIN,
-    // NODATA, wildcards and referrals, found without allocating.
+    // DO=1 to a zone signed at load: RRSIGs beside answers, NSEC (or NSEC3, the query name
+    // hashed) proofs for NXDOMAIN, NODATA, wildcards and referrals, found without allocating.
+    for denial in ["", "nsec3 = true\n"] {
+        signed_answers_allocate_nothing_with(denial);
+    }
+}
+
+fn signed_answers_allocate_nothing_with(denial: &str) {
     let tmp = TempDir::new("noalloc-signed");
     let dir = tmp.path();
     let zone = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone");
     std::fs::write(
         dir.join("c.toml"),
         format!(
-            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"example.test.\"\nfile = \"{}\"\ndnssec = true\n",
+            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"example.test.\"\nfile = \"{}\"\ndnssec = true\n{denial}",
             zone.display()
         ),
     )

@@ -128,7 +128,7 @@ fn follow<'a>(
                         let ttl = set.ttl;
                         signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, q.qtype, ttl)?;
                         if expanded {
-                            signed::expanded(&mut out.proofs, zone, lower);
+                            signed::expanded(&mut out.proofs, zone, lower, id);
                         }
                     }
                     out.answered = Some(Answered {
@@ -158,7 +158,7 @@ fn follow<'a>(
                     let ttl = cname.ttl;
                     signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, types::CNAME, ttl)?;
                     if expanded {
-                        signed::expanded(&mut out.proofs, zone, lower);
+                        signed::expanded(&mut out.proofs, zone, lower, id);
                     }
                 }
                 cur_len = target.len();
@@ -441,7 +441,7 @@ impl<'a> Out<'_, '_, 'a> {
                             self.w.rrset(NS, owner, z, ds, ds.ttl)?;
                             signed::sigs(self.w, NS, owner, z, cut, types::DS, ds.ttl)?;
                         }
-                        None => signed::nsec(self.w, NS, z, cut)?,
+                        None => signed::no_ds(self.w, NS, z, cut)?,
                     }
                 }
                 signed::write_proofs(self.w, NS, &self.proofs)?;

@@ -66,9 +66,13 @@ pub(super) fn member_sigs(
     Ok(())
 }
 
-/// Writes the NSEC at node `id` and its signatures.
+/// Writes the NSEC or NSEC3 at node `id` and its signatures.
 pub(super) fn nsec(w: &mut Writer<'_>, section: usize, zone: &Zone, id: u32) -> Result<(), Full> {
-    let Some(set) = zone.rrset(zone.node(id), types::NSEC) else {
+    let node = zone.node(id);
+    let Some(set) = zone
+        .rrset(node, types::NSEC)
+        .or_else(|| zone.rrset(node, types::NSEC3))
+    else {
         return Ok(());
     };
     let m = w.mark();
@@ -79,7 +83,7 @@ pub(super) fn nsec(w: &mut Writer<'_>, section: usize, zone: &Zone, id: u32) -> 
         Owner::Node(zone, id),
         zone,
         id,
-        types::NSEC,
+        set.rtype,
         set.ttl,
     )
     .inspect_err(|_| {
@@ -87,8 +91,22 @@ pub(super) fn nsec(w: &mut Writer<'_>, section: usize, zone: &Zone, id: u32) -> 
     })
 }
 
+/// At a delegation with no DS: the NSEC (or NSEC3) of the cut, whose bitmap has NS and no DS
+/// (RFC 4035 §3.1.4, RFC 5155 §7.2.7).
+pub(super) fn no_ds(w: &mut Writer<'_>, section: usize, zone: &Zone, cut: u32) -> Result<(), Full> {
+    if zone.nsec3.is_some() {
+        match zone.nsec3_matching(zone.name(zone.node(cut))) {
+            Some(id) => nsec(w, section, zone, id),
+            None => Ok(()),
+        }
+    } else {
+        nsec(w, section, zone, cut)
+    }
+}
+
 /// Adds a proof once.
-pub(super) fn add<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, id: u32) {
+pub(super) fn add<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, id: Option<u32>) {
+    let Some(id) = id else { return };
     let dup = proofs
         .as_slice()
         .iter()
@@ -98,50 +116,114 @@ pub(super) fn add<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, id: u32) {
     }
 }
 
-/// NXDOMAIN (RFC 4035 §3.1.3.2): the NSEC covering `lower`, and the one covering the
-/// wildcard at its closest encloser, which would otherwise have matched it.
-pub(super) fn no_name<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, lower: &[u8]) {
-    if let Some(id) = zone.nsec_covering(lower) {
-        add(proofs, zone, id);
-    }
+/// The closest encloser of `lower`, a name the zone does not have: its longest ancestor that
+/// exists (the apex at least).
+fn closest_encloser<'n>(zone: &Zone, lower: &'n [u8]) -> &'n [u8] {
     let mut encloser = lower;
     while let Some(p) = name::parent(encloser) {
         encloser = p;
-        if zone.find(encloser).is_some() || encloser.len() <= zone.origin.len() {
+        if encloser.len() <= zone.origin.len() || zone.find(encloser).is_some() {
             break;
         }
     }
-    let mut wildcard = [0u8; name::MAX_NAME_LEN];
-    if encloser.len() + 2 <= wildcard.len() {
-        wildcard[..2].copy_from_slice(b"\x01*");
-        wildcard[2..2 + encloser.len()].copy_from_slice(encloser);
-        if let Some(id) = zone.nsec_covering(&wildcard[..2 + encloser.len()]) {
-            add(proofs, zone, id);
+    encloser
+}
+
+/// The next closer name (RFC 5155 §1.3): `lower` cut to one label below `encloser`.
+fn next_closer<'n>(lower: &'n [u8], encloser: &[u8]) -> &'n [u8] {
+    let mut cur = lower;
+    while let Some(p) = name::parent(cur) {
+        if p.len() <= encloser.len() {
+            break;
         }
+        cur = p;
+    }
+    cur
+}
+
+/// `*.encloser`, in `buf`; `None` when it would be too long.
+fn wildcard_at<'b>(encloser: &[u8], buf: &'b mut [u8; name::MAX_NAME_LEN]) -> Option<&'b [u8]> {
+    let n = encloser.len() + 2;
+    if n > buf.len() {
+        return None;
+    }
+    buf[..2].copy_from_slice(b"\x01*");
+    buf[2..n].copy_from_slice(encloser);
+    Some(&buf[..n])
+}
+
+/// NXDOMAIN. NSEC (RFC 4035 §3.1.3.2): the NSEC covering `lower`, and the one covering the
+/// wildcard at its closest encloser, which would otherwise have matched it. NSEC3 (RFC 5155
+/// §7.2.2): the closest encloser's own NSEC3, and those covering the next closer name and the
+/// wildcard.
+pub(super) fn no_name<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, lower: &[u8]) {
+    let encloser = closest_encloser(zone, lower);
+    let mut buf = [0u8; name::MAX_NAME_LEN];
+    let wildcard = wildcard_at(encloser, &mut buf);
+    if zone.nsec3.is_some() {
+        add(proofs, zone, zone.nsec3_matching(encloser));
+        add(
+            proofs,
+            zone,
+            zone.nsec3_covering(next_closer(lower, encloser)),
+        );
+        if let Some(w) = wildcard {
+            add(proofs, zone, zone.nsec3_covering(w));
+        }
+        return;
+    }
+    add(proofs, zone, zone.nsec_covering(lower));
+    if let Some(w) = wildcard {
+        add(proofs, zone, zone.nsec_covering(w));
     }
 }
 
-/// NODATA (RFC 4035 §3.1.3.1, §3.1.3.4): the NSEC at the name (node `id`); for an empty
-/// non-terminal, which has none, the NSEC covering it; for a wildcard's node, also the NSEC
-/// proving that `lower` itself does not exist.
+/// NODATA at node `id`, which answered `lower` (itself, or a wildcard that matched it).
+/// NSEC (RFC 4035 §3.1.3.1, §3.1.3.4): the NSEC at the name (for an empty non-terminal,
+/// which has none, the NSEC covering it); for a wildcard, also the proof that `lower` itself
+/// does not exist. NSEC3 (RFC 5155 §7.2.3, §7.2.5): the name's NSEC3; for a wildcard, the
+/// closest encloser's, the one covering the next closer name, and the wildcard's.
 pub(super) fn no_type<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, id: u32, lower: &[u8]) {
     let node = zone.node(id);
-    if zone.rrset(node, types::NSEC).is_some() {
-        add(proofs, zone, id);
-    } else if let Some(c) = zone.nsec_covering(lower) {
-        add(proofs, zone, c);
+    let owner = zone.name(node);
+    let exact = owner == lower;
+    if zone.nsec3.is_some() {
+        add(proofs, zone, zone.nsec3_matching(owner));
+        if !exact {
+            let encloser = name::parent(owner).unwrap_or(owner);
+            add(proofs, zone, zone.nsec3_matching(encloser));
+            add(
+                proofs,
+                zone,
+                zone.nsec3_covering(next_closer(lower, encloser)),
+            );
+        }
+        return;
     }
-    if zone.name(node) != lower {
-        expanded(proofs, zone, lower);
+    if zone.rrset(node, types::NSEC).is_some() {
+        add(proofs, zone, Some(id));
+    } else {
+        add(proofs, zone, zone.nsec_covering(lower));
+    }
+    if !exact {
+        add(proofs, zone, zone.nsec_covering(lower));
     }
 }
 
-/// An answer synthesised from a wildcard (RFC 4035 §3.1.3.3): the NSEC proving that no
-/// closer match for `lower` exists.
-pub(super) fn expanded<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, lower: &[u8]) {
-    if let Some(c) = zone.nsec_covering(lower) {
-        add(proofs, zone, c);
+/// An answer synthesised from the wildcard at node `wildcard` (RFC 4035 §3.1.3.3, RFC 5155
+/// §7.2.6): the proof that no closer match for `lower` exists.
+pub(super) fn expanded<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, lower: &[u8], wildcard: u32) {
+    if zone.nsec3.is_some() {
+        let owner = zone.name(zone.node(wildcard));
+        let encloser = name::parent(owner).unwrap_or(owner);
+        add(
+            proofs,
+            zone,
+            zone.nsec3_covering(next_closer(lower, encloser)),
+        );
+        return;
     }
+    add(proofs, zone, zone.nsec_covering(lower));
 }
 
 /// Writes the proofs, each NSEC with its signatures; all must fit.

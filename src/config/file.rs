@@ -524,6 +524,8 @@ pub(super) struct ZoneSection {
     pub(super) view: Option<String>,
     /// Sign it when it is loaded (keys in the state directory's dnssec/ZONE/).
     pub(super) dnssec: Option<bool>,
+    /// Deny existence with NSEC3 (RFC 9276's parameters) instead of NSEC.
+    pub(super) nsec3: Option<bool>,
 }
 
 /// `[[view]]`: who is placed in it (BIND's `match-clients`, first match wins) and whether it is

@@ -31,6 +31,8 @@ pub struct ZoneSpec {
     pub view: Option<String>,
     /// Signed when loaded, with the keys in `<state_dir>/dnssec/<zone>/` (docs/dnssec.md).
     pub dnssec: bool,
+    /// Signed with NSEC3 (RFC 9276's parameters) rather than NSEC.
+    pub nsec3: bool,
 }
 
 impl ZoneSpec {
@@ -144,6 +146,13 @@ pub(super) fn specs(
             }
         }
         let dnssec = z.dnssec.unwrap_or(false);
+        let nsec3 = z.nsec3.unwrap_or(false);
+        if nsec3 && !dnssec {
+            errors.push(format!(
+                "{at}: zone {}: nsec3 = true needs dnssec = true",
+                z.origin
+            ));
+        }
         add_zone(
             &mut zones,
             &z.origin,
@@ -165,6 +174,7 @@ pub(super) fn specs(
             last.rrset_order = rrset_order.or(last.rrset_order);
             last.allow_update.extend(allow_update);
             last.dnssec |= dnssec;
+            last.nsec3 |= nsec3;
         }
     }
     for spec in &cli.zones {
@@ -389,6 +399,7 @@ fn add_zone(
             allow_update: Vec::new(),
             view: view.map(str::to_string),
             dnssec: false,
+            nsec3: false,
         }),
         Some(z) => {
             if file.is_some() && z.file.is_some() {

@@ -20,19 +20,8 @@ impl Params {
     /// `owner`'s hash (RFC 5155 §5): H(name ‖ salt), then `iterations` times H(x ‖ salt),
     /// over the lowercase wire form.
     pub fn hash(&self, owner: &[u8]) -> [u8; 20] {
-        let step = |data: &[u8]| {
-            let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
-            ctx.update(data);
-            ctx.update(&self.salt);
-            let mut out = [0u8; 20];
-            out.copy_from_slice(ctx.finish().as_ref());
-            out
-        };
-        let mut h = step(&crate::wire::name::to_lowercase(owner));
-        for _ in 0..self.iterations {
-            h = step(&h);
-        }
-        h
+        let lower = crate::wire::name::to_lowercase(owner);
+        crate::wire::nsec3::hash(&lower, &self.salt, self.iterations)
     }
 
     /// The NSEC3PARAM RDATA (RFC 5155 §4.2): algorithm, flags 0, iterations, salt.

@@ -25,6 +25,7 @@ pub(super) fn load(
     origin: &[u8],
     file: &Path,
     groups: Vec<GroupInput>,
+    denial: &Denial,
     transferred: bool,
     state_dir: Option<&Path>,
     now: u64,
@@ -131,15 +132,8 @@ pub(super) fn load(
         .collect();
     let elsewhere: Vec<(Vec<u8>, u16)> =
         groups.iter().map(|g| (g.owner.clone(), g.rtype)).collect();
-    let added = sign_around(
-        origin,
-        &rrs,
-        &elsewhere,
-        &ring.keys,
-        validity,
-        &Denial::Nsec,
-    )
-    .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+    let added = sign_around(origin, &rrs, &elsewhere, &ring.keys, validity, denial)
+        .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
     let source: Arc<Path> = Arc::from(file);
     let mut all = records;
     all.extend(added.into_iter().map(|r| parse::Record {
@@ -153,6 +147,7 @@ pub(super) fn load(
     let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
     zone.source = Some(file.to_path_buf());
     zone.index_nsec_chain();
+    zone.index_nsec3_chain();
     let keys = zone_signing_keys(ring.keys);
     let signer = origin.to_vec();
     zone.sign_members(|owner, rtype, ttl, rdatas| {

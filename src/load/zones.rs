@@ -60,10 +60,16 @@ fn load_file(
     if spec.dnssec {
         let now = crate::clock::unix_now();
         let transferred = !spec.transfer.allow.is_empty() || !spec.transfer.notify.is_empty();
+        let denial = if spec.nsec3 {
+            crate::dnssec::zone::Denial::Nsec3(Default::default())
+        } else {
+            crate::dnssec::zone::Denial::Nsec
+        };
         return super::signed::load(
             &spec.origin,
             file,
             groups,
+            &denial,
             transferred,
             config.state_dir.as_deref(),
             now,

@@ -4,6 +4,7 @@
 
 pub mod cookie;
 pub mod name;
+pub mod nsec3;
 pub mod packet;
 pub mod types;
 

@@ -183,6 +183,7 @@ impl Builder {
             counters: crate::metrics::zone(&origin),
             vpcs: Arc::from([]),
             nsec_chain: Box::new([]),
+            nsec3: None,
             soa_signer: None,
         };
         for id in 0..n {

@@ -318,8 +318,10 @@ pub struct Zone {
     /// A private hosted zone's VPC ids: served only in the internal views serving one of
     /// them. Empty: a public zone.
     pub vpcs: Arc<[Box<str>]>,
-    /// A signed zone's NSEC owners in canonical order (`signed`); empty: not signed.
+    /// A signed zone's NSEC owners in canonical order (`signed`); empty: not signed with NSEC.
     pub nsec_chain: Box<[u32]>,
+    /// A zone signed with NSEC3: its parameters and NSEC3 owners by hash (`signed`).
+    pub nsec3: Option<Box<signed::Nsec3Index>>,
     /// A signed zone's way to sign its SOA again when a reload changes the serial served.
     pub soa_signer: Option<SoaSigner>,
 }

@@ -4,13 +4,86 @@
 //! are ordinary RRsets of the zone, made by `dnssec::zone::sign` before compiling.
 
 use super::{Node, RrSet, Zone};
+
+/// What answering from an NSEC3 chain needs: the hash parameters, and the NSEC3 records'
+/// nodes sorted by the hash their owner names.
+#[derive(Debug, Clone)]
+pub struct Nsec3Index {
+    salt: Box<[u8]>,
+    iterations: u16,
+    chain: Box<[([u8; 20], u32)]>,
+}
 use crate::wire::{name, types};
 
 impl Zone {
     /// Whether DO=1 answers carry signatures and proofs: it was signed when it was loaded.
     #[inline]
     pub fn is_signed(&self) -> bool {
-        !self.nsec_chain.is_empty()
+        !self.nsec_chain.is_empty() || self.nsec3.is_some()
+    }
+
+    /// After compiling a zone signed with NSEC3: its parameters (the apex's NSEC3PARAM) and
+    /// its NSEC3 owners sorted by hash.
+    pub fn index_nsec3_chain(&mut self) {
+        let Some(param) = self
+            .rrset(self.apex(), types::NSEC3PARAM)
+            .and_then(|s| self.rdatas(s).next())
+            .map(<[u8]>::to_vec)
+        else {
+            return;
+        };
+        if param.len() < 5 || param.len() < 5 + param[4] as usize {
+            return;
+        }
+        let iterations = u16::from_be_bytes([param[2], param[3]]);
+        let salt: Box<[u8]> = param[5..5 + param[4] as usize].into();
+        let mut chain: Vec<([u8; 20], u32)> = Vec::new();
+        for id in 0..self.nodes.len() as u32 {
+            let node = self.node(id);
+            if self.rrset(node, types::NSEC3).is_none() {
+                continue;
+            }
+            let owner = self.name(node);
+            let label = &owner[1..1 + owner[0] as usize];
+            let decoded = data_encoding::BASE32HEX_NOPAD.decode(&label.to_ascii_uppercase());
+            if let Ok(h) = decoded {
+                if let Ok(h) = <[u8; 20]>::try_from(h.as_slice()) {
+                    chain.push((h, id));
+                }
+            }
+        }
+        chain.sort_unstable();
+        self.nsec3 = Some(Box::new(Nsec3Index {
+            salt,
+            iterations,
+            chain: chain.into_boxed_slice(),
+        }));
+    }
+
+    /// The NSEC3 hash of `lower` with the zone's parameters.
+    pub fn nsec3_hash(&self, lower: &[u8]) -> Option<[u8; 20]> {
+        let n = self.nsec3.as_deref()?;
+        Some(crate::wire::nsec3::hash(lower, &n.salt, n.iterations))
+    }
+
+    /// The node of the NSEC3 whose owner is `lower`'s hash.
+    pub fn nsec3_matching(&self, lower: &[u8]) -> Option<u32> {
+        let h = self.nsec3_hash(lower)?;
+        let chain = &self.nsec3.as_deref()?.chain;
+        chain
+            .binary_search_by(|(x, _)| x.cmp(&h))
+            .ok()
+            .map(|i| chain[i].1)
+    }
+
+    /// The node of the NSEC3 that covers `lower`'s hash: the last owner hash below it, or
+    /// the last of all (the chain wraps round).
+    pub fn nsec3_covering(&self, lower: &[u8]) -> Option<u32> {
+        let h = self.nsec3_hash(lower)?;
+        let chain = &self.nsec3.as_deref()?.chain;
+        let below = chain.partition_point(|(x, _)| *x < h);
+        let i = below.checked_sub(1).unwrap_or(chain.len().checked_sub(1)?);
+        Some(chain[i].1)
     }
 
     /// After compiling a signed zone: its NSEC owners in canonical order.
