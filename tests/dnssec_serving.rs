@@ -3,7 +3,8 @@
 //! (bind9-dnsutils) and `unbound-host` (unbound's validator) validating from the DS
 //! `policydns dnssec ds` prints; with `dig` for what a
 //! referral carries; byte for byte against the unsigned zone for DO=0; through AXFR into
-//! `dnssec-verify`, `kzonecheck` and a Knot secondary that serves it, validated there too.
+//! `dnssec-verify`, `kzonecheck`, and Knot and BIND secondaries that serve it, validated there
+//! too.
 
 mod common;
 
@@ -342,18 +343,34 @@ fn the_zone_transfers_signed_to_knot_and_a_reload_signs_it_again_under_a_new_ser
     let anchors = trust_anchor(&dir);
     let axfr = verify_transfer(&dir, server.addr);
     assert!(axfr.contains("\tRRSIG\t") && axfr.contains("\tNSEC\t"));
-    // A Knot secondary serves it, and it validates there.
+    // Knot and BIND secondaries serve it, and it validates there.
     let (_knot, knot) = knot_secondary(&dir, server.addr);
-    for (name, rtype, verdict) in [
-        ("www.example.test", "A", "; fully validated"),
-        (
-            "nope.example.test",
-            "A",
-            "; negative response, fully validated",
-        ),
-    ] {
-        let out = delv(knot, &anchors, ORIGIN, name, rtype);
-        assert!(out.contains(verdict), "via Knot, {name} {rtype}:\n{out}");
+    let (_named, named) = start_on_free_port(
+        "named",
+        |port| common::named_secondary(&dir, port, server.addr, "example.test", None),
+        |addr| dns_ready(addr, "www.example.test", 1),
+    );
+    for (secondary, addr) in [("Knot", knot), ("BIND", named)] {
+        for (name, rtype, verdict) in [
+            ("www.example.test", "A", "; fully validated"),
+            ("x.apps.example.test", "A", "; fully validated"),
+            (
+                "nope.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "www.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(addr, &anchors, ORIGIN, name, rtype);
+            assert!(
+                out.contains(verdict),
+                "via {secondary}, {name} {rtype}:\n{out}"
+            );
+        }
     }
     // A reload signs again: new signatures, so a new serial for the secondaries, and the
     // SOA's own signature made again over it.
