@@ -742,3 +742,122 @@ fn with_nsec3_a_referral_and_an_nxdomain_carry_hashed_proofs() {
         "RFC 9276's parameters"
     );
 }
+
+/// The demo zone signed by `dnssec-signzone` (BIND 9.18) in `dir`, with NSEC or (RFC 9276's
+/// parameters) NSEC3; returns the signed file and the DS `dnssec-dsfromkey` prints.
+fn signed_by_bind(dir: &TempDir, nsec3: bool) -> (PathBuf, String) {
+    let keys = dir.path().join("bind-keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let keygen = Command::new(require_tool("dnssec-keygen", "bind9-utils"))
+        .current_dir(&keys)
+        .args(["-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "example.test"])
+        .output()
+        .unwrap();
+    let key = ok("dnssec-keygen", keygen).trim().to_string();
+    let out = dir
+        .path()
+        .join(if nsec3 { "bind3.signed" } else { "bind.signed" });
+    let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone");
+    let mut cmd = Command::new(require_tool("dnssec-signzone", "bind9-utils"));
+    cmd.args(["-q", "-S", "-z", "-K"]).arg(&keys);
+    if nsec3 {
+        cmd.args(["-3", "-", "-H", "0"]);
+    }
+    cmd.args(["-o", ORIGIN, "-f"]).arg(&out).arg(&zone);
+    ok("dnssec-signzone", cmd.output().unwrap());
+    let ds = ok(
+        "dnssec-dsfromkey",
+        Command::new(require_tool("dnssec-dsfromkey", "bind9-utils"))
+            .arg("-2")
+            .arg(keys.join(format!("{key}.key")))
+            .output()
+            .unwrap(),
+    );
+    (out, ds)
+}
+
+/// The demo zone signed by `policydns dnssec sign` into `dir`; its file and DS.
+fn signed_by_policydns(dir: &TempDir, nsec3: bool) -> (PathBuf, String) {
+    let out = dir.path().join("policydns.signed");
+    let state = dir.path().join("sign-state");
+    let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["dnssec", "sign"])
+        .arg(&zone)
+        .args(["--origin", ORIGIN, "--state-dir"])
+        .arg(&state)
+        .arg("--out")
+        .arg(&out);
+    if nsec3 {
+        cmd.arg("--nsec3");
+    }
+    ok("dnssec sign", cmd.output().unwrap());
+    let ds = ok(
+        "dnssec ds",
+        Command::new(BIN)
+            .args(["dnssec", "ds", ORIGIN, "--state-dir"])
+            .arg(&state)
+            .output()
+            .unwrap(),
+    );
+    (out, ds)
+}
+
+#[test]
+fn a_zone_signed_elsewhere_is_served_with_its_signatures_and_proofs() {
+    for (signer, nsec3) in [
+        ("dnssec-signzone", false),
+        ("dnssec-signzone -3", true),
+        ("policydns dnssec sign", false),
+        ("policydns dnssec sign --nsec3", true),
+    ] {
+        let dir = TempDir::new("dnssec-presigned");
+        let (file, ds) = if signer.starts_with("dnssec-signzone") {
+            signed_by_bind(&dir, nsec3)
+        } else {
+            signed_by_policydns(&dir, nsec3)
+        };
+        let zone_arg = format!("{ORIGIN}={}", file.display());
+        let server = serve(&dir, &["--zone", &zone_arg], "www.example.test");
+        let anchors = anchors(&dir, ORIGIN, &ds);
+        for (name, rtype, verdict) in [
+            ("www.example.test", "A", "; fully validated"),
+            ("alias.example.test", "A", "; fully validated"),
+            ("x.apps.example.test", "A", "; fully validated"),
+            ("lab.example.test", "DS", "; fully validated"),
+            (
+                "nope.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "www.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+            (
+                "c.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "x.apps.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
+            assert!(
+                out.contains(verdict),
+                "signed by {signer}: {name} {rtype}: want {verdict:?}, delv said:\n{out}"
+            );
+        }
+        // Without DO: no DNSSEC records in the answer.
+        let q = edns_query(5, "www.example.test", 1, 1232, false);
+        let r = response(server.addr, Proto::Udp, &q);
+        assert!(
+            !r.windows(4).any(|w| w == [0, 46, 0, 1]),
+            "{signer}: no RRSIG without DO"
+        );
+    }
+}

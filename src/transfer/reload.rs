@@ -157,9 +157,19 @@ pub fn apply_with_steps(
                 .filter(|z| !z.servfail)
                 .map(|z| (z.clone(), &p.inputs.load_balancers))
         });
+        // Signed elsewhere: its SOA's signature covers the serial, so the file's serial is
+        // served whatever happens (policydns can sign again only the zones it signs).
+        let presigned = slot.is_signed() && slot.soa_signer.is_none();
         let Some((old, lbs_old)) = old else {
             // Start-up (or the zone is new, or was failing): the serial served before, if known.
             let content = records::collect(slot, lbs_new);
+            if presigned {
+                save_serial(control, slot, &content);
+                if !t.notify.is_empty() {
+                    out.changed.push(changed(slot, &t.notify));
+                }
+                continue;
+            }
             if let Some(a) = restore(control, slot, &content, policy(&origin)) {
                 out.advanced.push(a);
             }
@@ -202,6 +212,13 @@ pub fn apply_with_steps(
             slot.source_serial
         } else if journal::serial_gt(slot.source_serial, old.serial) {
             slot.source_serial
+        } else if presigned {
+            let soa = slot.soa_at.clone().unwrap_or_else(|| text.clone());
+            out.unbumped.push(format!(
+                "zone {text}: the zone (signed elsewhere) changed but its serial {} did not rise: served as it is, but secondaries will not transfer it; sign it again with a higher serial (the SOA is at {soa})",
+                slot.source_serial
+            ));
+            continue;
         } else {
             let file_edited = records::source_part(&old) != records::source_part(slot);
             let source_lowered = journal::serial_gt(old.source_serial, slot.source_serial);

@@ -40,6 +40,7 @@ impl Zone {
             e
         })?;
         zone.source = Some(path.to_path_buf());
+        zone.index_if_signed();
         Ok((zone, warnings))
     }
 

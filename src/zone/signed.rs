@@ -86,6 +86,17 @@ impl Zone {
         Some(chain[i].1)
     }
 
+    /// After compiling a zone file: when it was signed elsewhere (DNSKEY and RRSIG at its
+    /// apex, as `dnssec-signzone`, `ldns-signzone` or `policydns dnssec sign` write it), index
+    /// its NSEC or NSEC3 chain so DO=1 queries get its signatures and proofs, as NSD serves it.
+    pub fn index_if_signed(&mut self) {
+        let apex = self.apex();
+        if self.rrset(apex, types::DNSKEY).is_some() && self.rrset(apex, types::RRSIG).is_some() {
+            self.index_nsec_chain();
+            self.index_nsec3_chain();
+        }
+    }
+
     /// After compiling a signed zone: its NSEC owners in canonical order.
     pub fn index_nsec_chain(&mut self) {
         let mut ids: Vec<u32> = (0..self.nodes.len() as u32)

@@ -5,8 +5,6 @@
 pub enum RdataError {
     #[error("query-only type cannot appear in a zone")]
     MetaType,
-    #[error("pre-signed zones are not served yet: give the unsigned zone with dnssec = true to have policydns sign it, or these records in RFC 3597 \\# form to carry them opaque")]
-    Dnssec,
     #[error("{rtype} RDATA can only be given in RFC 3597 \\# form")]
     GenericOnly { rtype: String },
     #[error("missing {what}")]

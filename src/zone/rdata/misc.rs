@@ -136,7 +136,7 @@ fn number<T: std::str::FromStr>(w: &str, what: &'static str) -> R<T> {
 }
 
 /// A DNSSEC algorithm number or mnemonic (RFC 4034 §A.1, RFC 8624).
-fn algorithm(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
+pub(super) fn algorithm(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
     let w = r.word("algorithm")?;
     if w.bytes().all(|b| b.is_ascii_digit()) {
         out.push(number::<u8>(w, "algorithm")?);
@@ -171,7 +171,7 @@ fn algorithm(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
 }
 
 /// RFC 4034 §4.1.2 type bitmap from the remaining tokens (type mnemonics or `TYPEnnn`).
-fn type_bitmap(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
+pub(super) fn type_bitmap(r: &mut Reader<'_>, out: &mut Vec<u8>) -> R<()> {
     let mut types = Vec::new();
     while let Some(t) = r.peek() {
         r.pos += 1;

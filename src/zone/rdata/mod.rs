@@ -1,5 +1,5 @@
 //! Presentation-format RDATA → uncompressed wire form, for every type BIND 9.18 and Knot 3.2
-//! read in presentation form (minus the DNSSEC types a signed zone needs, which are refused).
+//! read in presentation form, the records of a signed zone included (`dnssec.rs`).
 //!
 //! Every domain name inside RDATA is completed with the current `$ORIGIN`. RFC 3597's
 //! `\# len hex` works for every type and is checked against the type's wire layout where the
@@ -10,6 +10,7 @@
 
 mod addr;
 mod basic;
+mod dnssec;
 mod error;
 mod loc;
 mod misc;
@@ -47,11 +48,11 @@ pub fn parse(rtype: u16, toks: &[Token<'_>], origin: &[u8]) -> Result<Vec<u8>, R
         && !addr::parse(rtype, &mut r, &mut out)?
         && !misc::parse(rtype, &mut r, &mut out)?
         && !rare::parse(rtype, &mut r, &mut out)?
+        && !dnssec::parse(rtype, &mut r, &mut out)?
     {
         match rtype {
             LOC => loc::parse(&mut r, &mut out)?,
             SVCB | HTTPS => svcb::parse(&mut r, &mut out)?,
-            RRSIG | NSEC | NSEC3 | NSEC3PARAM => return Err(RdataError::Dnssec),
             NULL => {
                 return Err(RdataError::GenericOnly {
                     rtype: mnemonic(rtype),
