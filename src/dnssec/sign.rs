@@ -49,7 +49,7 @@ pub fn rrsig(
 
 /// The records' RDATA in canonical form, sorted as unsigned octet strings, duplicates
 /// removed (RFC 4034 §6.3).
-fn canonical_set(rtype: u16, rdatas: &[Vec<u8>]) -> Vec<Vec<u8>> {
+pub(crate) fn canonical_set(rtype: u16, rdatas: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = rdatas
         .iter()
         .map(|d| rdata::canonical(rtype, d).into_owned())

@@ -74,6 +74,34 @@ pub fn sign_around(
     validity: Validity,
     denial: &Denial,
 ) -> Result<Vec<Rr>, SignError> {
+    sign_reusing(origin, records, elsewhere, keys, validity, denial, &|_| {
+        None
+    })
+}
+
+/// An RRset about to be signed, offered to a [`sign_reusing`] caller that may still hold
+/// good signatures for exactly these records.
+pub struct ToSign<'a> {
+    pub owner: &'a [u8],
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdatas: &'a [Vec<u8>],
+    /// Key tags of the keys that must have signed it.
+    pub signers: &'a [u16],
+}
+
+/// As [`sign_around`], taking from `reuse` the signatures it still has for an RRset (a
+/// reload of a zone that did not change keeps its signatures, so it neither pays for signing
+/// again nor hands its secondaries a new serial for nothing).
+pub fn sign_reusing(
+    origin: &[u8],
+    records: &[Rr],
+    elsewhere: &[(Vec<u8>, u16)],
+    keys: &[Key],
+    validity: Validity,
+    denial: &Denial,
+    reuse: &dyn Fn(&ToSign<'_>) -> Option<Vec<Vec<u8>>>,
+) -> Result<Vec<Rr>, SignError> {
     let text = name::to_text(origin);
     if keys.is_empty() {
         return Err(SignError::NoKey(text));
@@ -173,6 +201,23 @@ pub fn sign_around(
         } else {
             &data_sigs
         };
+        let tags: Vec<u16> = signers.iter().map(|k| k.key_tag()).collect();
+        let offered = ToSign {
+            owner,
+            rtype,
+            ttl,
+            rdatas,
+            signers: &tags,
+        };
+        if let Some(kept) = reuse(&offered) {
+            out.extend(kept.into_iter().map(|rdata| Rr {
+                owner: owner.to_vec(),
+                ttl,
+                rtype: types::RRSIG,
+                rdata,
+            }));
+            return;
+        }
         for k in signers {
             out.push(Rr {
                 owner: owner.to_vec(),

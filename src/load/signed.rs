@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError};
 use crate::dnssec::sign::Validity;
-use crate::dnssec::zone::{sign_around, Denial, Rr};
+use crate::dnssec::zone::{sign_reusing, Denial, Rr, ToSign};
 use crate::wire::name;
 use crate::zone::{parse, GroupInput, LoadError, ParseError, SoaSigner, Zone, APEX};
 
@@ -25,6 +25,7 @@ pub(super) fn load(
     origin: &[u8],
     file: &Path,
     groups: Vec<GroupInput>,
+    previous: Option<&Zone>,
     denial: &Denial,
     transferred: bool,
     state_dir: Option<&Path>,
@@ -132,8 +133,14 @@ pub(super) fn load(
         .collect();
     let elsewhere: Vec<(Vec<u8>, u16)> =
         groups.iter().map(|g| (g.owner.clone(), g.rtype)).collect();
-    let added = sign_around(origin, &rrs, &elsewhere, &ring.keys, validity, denial)
-        .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+    let kept = previous
+        .map(|p| kept_signatures(p, now32))
+        .unwrap_or_default();
+    let reuse = |t: &ToSign<'_>| kept.lookup(t);
+    let added = sign_reusing(
+        origin, &rrs, &elsewhere, &ring.keys, validity, denial, &reuse,
+    )
+    .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
     let source: Arc<Path> = Arc::from(file);
     let mut all = records;
     all.extend(added.into_iter().map(|r| parse::Record {
@@ -198,4 +205,73 @@ fn soa_signer(
             })
             .collect()
     }))
+}
+
+/// The signatures of the version serving now that a reload may keep: made by this server
+/// (not a zone signed elsewhere), and valid for longer than the re-signing interval (plus an
+/// hour), so a kept signature is always replaced before it expires.
+#[derive(Default)]
+struct Kept {
+    /// (lowercase owner, covered type) → (TTL, RDATAs in canonical order, RRSIG RDATAs).
+    sets: std::collections::HashMap<(Vec<u8>, u16), (u32, Vec<Vec<u8>>, Vec<Vec<u8>>)>,
+}
+
+impl Kept {
+    /// The signatures kept for exactly this RRset by exactly these keys.
+    fn lookup(&self, t: &ToSign<'_>) -> Option<Vec<Vec<u8>>> {
+        let (ttl, rdatas, sigs) = self.sets.get(&(name::to_lowercase(t.owner), t.rtype))?;
+        let mut tags: Vec<u16> = sigs
+            .iter()
+            .map(|s| u16::from_be_bytes([s[16], s[17]]))
+            .collect();
+        let mut want = t.signers.to_vec();
+        tags.sort_unstable();
+        want.sort_unstable();
+        let same = *ttl == t.ttl
+            && tags == want
+            && *rdatas == crate::dnssec::sign::canonical_set(t.rtype, t.rdatas);
+        same.then(|| sigs.clone())
+    }
+}
+
+fn kept_signatures(previous: &Zone, now: u32) -> Kept {
+    use crate::wire::types;
+    let mut kept = Kept::default();
+    if previous.soa_signer.is_none() {
+        return kept;
+    }
+    let margin = RESIGN_AFTER_SECS as i64 + 3600;
+    for id in 0..previous.nodes.len() as u32 {
+        let node = previous.node(id);
+        let Some(rrsigs) = previous.rrset(node, types::RRSIG) else {
+            continue;
+        };
+        let mut by_type: std::collections::BTreeMap<u16, (bool, Vec<Vec<u8>>)> = Default::default();
+        for rd in previous.rdatas(rrsigs) {
+            if rd.len() < 18 {
+                continue;
+            }
+            let covered = u16::from_be_bytes([rd[0], rd[1]]);
+            let expires = u32::from_be_bytes([rd[8], rd[9], rd[10], rd[11]]);
+            // Serial arithmetic (RFC 4034 §3.1.5): how long it has left.
+            let left = i64::from(expires.wrapping_sub(now) as i32);
+            let e = by_type.entry(covered).or_insert((true, Vec::new()));
+            e.0 &= left > margin;
+            e.1.push(rd.to_vec());
+        }
+        let owner = name::to_lowercase(previous.name(node));
+        for (covered, (fresh, sigs)) in by_type {
+            let Some(set) = previous.rrset(node, covered) else {
+                continue;
+            };
+            if !fresh || set.group().is_some() {
+                continue;
+            }
+            let rdatas: Vec<Vec<u8>> = previous.rdatas(set).map(<[u8]>::to_vec).collect();
+            let canonical = crate::dnssec::sign::canonical_set(covered, &rdatas);
+            kept.sets
+                .insert((owner.clone(), covered), (set.ttl, canonical, sigs));
+        }
+    }
+    kept
 }

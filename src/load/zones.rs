@@ -47,6 +47,7 @@ fn load_file(
     view: Option<&str>,
     indices: &Indices<'_>,
     file: &Path,
+    running: Option<&Zone>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let groups = groups_for(
         config,
@@ -69,6 +70,7 @@ fn load_file(
             &spec.origin,
             file,
             groups,
+            running,
             &denial,
             transferred,
             config.state_dir.as_deref(),
@@ -97,7 +99,7 @@ pub(super) fn load(
     let mut warnings = Vec::new();
     let loaded = if spec.route53.is_empty() {
         let file = spec.file.as_deref().unwrap_or(Path::new(""));
-        load_file(config, spec, view, indices, file)
+        load_file(config, spec, view, indices, file, running.as_deref())
     } else {
         load_route53(
             config,
@@ -215,7 +217,7 @@ fn secondary_zone(
         };
     };
     let policy = std::fs::read_to_string(secondary::policy_file(dir, &spec.origin)).ok();
-    let loaded = load_file(config, spec, None, indices, &file);
+    let loaded = load_file(config, spec, None, indices, &file, None);
     let (zone, state, error) = match loaded {
         Ok((mut zone, w)) => {
             warnings.extend(w);
