@@ -485,14 +485,6 @@ fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
     let zone = zone_file(&dir);
     for (extra, why) in [
         (
-            "[[record_set]]\nname = \"m.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nmultivalue = true\nvalues = [\"192.0.2.1\"]\n",
-            "multivalue answers are not signed yet (m.example.test. A at",
-        ),
-        (
-            "[[record_set]]\nname = \"t.example.test.\"\ntype = \"A\"\nalias = { name = \"www.example.test.\", evaluate_target_health = false }\n",
-            "alias records are not signed yet (t.example.test. A at",
-        ),
-        (
             "allow_transfer = [\"127.0.0.1\"]\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
             "a signed zone with routing-policy record sets cannot be transferred yet (w.example.test. A at",
         ),
@@ -611,6 +603,40 @@ type = "CNAME"
 set_identifier = "one"
 weight = 1
 values = ["www.example.test."]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+health_check = "web"
+values = ["192.0.2.151"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+values = ["192.0.2.152"]
+
+[[record_set]]
+name = "t.example.test."
+type = "A"
+alias = {{ name = "www.example.test.", evaluate_target_health = false }}
+
+[[record_set]]
+name = "t2.example.test."
+type = "A"
+alias = {{ name = "fo.example.test.", evaluate_target_health = true }}
+
+[[load_balancer]]
+name = "app-1.us-east-1.elb.amazonaws.com."
+zones = [{{ name = "us-east-1a", ipv4 = ["198.51.100.10"] }}, {{ name = "us-east-1b", ipv4 = ["198.51.100.11"] }}]
+
+[[record_set]]
+name = "lb.example.test."
+type = "A"
+alias = {{ name = "app-1.us-east-1.elb.amazonaws.com.", evaluate_target_health = false }}
 "#
         ),
     );
@@ -647,6 +673,10 @@ values = ["www.example.test."]
         ("g.example.test", "AAAA", "; fully validated"),
         ("s.example.test", "A", "; fully validated"),
         ("cn.example.test", "A", "; fully validated"), // a CNAME chosen by a policy, then www
+        ("mv.example.test", "A", "; fully validated"), // multivalue: both members
+        ("t.example.test", "A", "; fully validated"),  // an alias to another name's records
+        ("t2.example.test", "A", "; fully validated"), // an alias to another record set's member
+        ("lb.example.test", "A", "; fully validated"), // a load balancer's zones
         (
             "fo.example.test",
             "TXT",
@@ -674,6 +704,14 @@ values = ["www.example.test."]
     });
     let out = validated("fo.example.test", "A", "; fully validated");
     assert!(out.contains("192.0.2.122"), "{out}");
+    let out = validated("t2.example.test", "A", "; fully validated");
+    assert!(out.contains("192.0.2.122"), "{out}");
+    // The multivalue answer lost its unhealthy member: another set, signed on first use.
+    let out = validated("mv.example.test", "A", "; fully validated");
+    assert!(
+        out.contains("192.0.2.152") && !out.contains("192.0.2.151"),
+        "{out}"
+    );
     status.store(200, Ordering::SeqCst);
     eventually("the failback to the primary", || {
         dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.121"

@@ -273,3 +273,113 @@ fn signed_answers_allocate_nothing_with(denial: &str) {
     assert_eq!(allocations() - before, 0);
     assert_eq!(signed, corpus.len() * 2, "every answer carries a signature");
 }
+
+#[test]
+fn signed_routing_policy_answers_allocate_nothing_once_warm() {
+    // A member's own records carry signatures made at load; a multivalue subset, an alias
+    // and a load balancer's addresses get theirs made on first use (that use may allocate),
+    // then read from the zone's map without allocating.
+    let tmp = TempDir::new("noalloc-signed-policy");
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("z.zone"),
+        "$TTL 60\n@ SOA ns hm 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("c.toml"),
+        r#"
+[server]
+state_dir = "state"
+[[zone]]
+origin = "example.test."
+file = "z.zone"
+dnssec = true
+[[health_check]]
+id = "p"
+healthy = false
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "a"
+weight = 1
+values = ["192.0.2.10"]
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "b"
+weight = 2
+values = ["192.0.2.11"]
+[[record_set]]
+name = "f.example.test."
+type = "A"
+set_identifier = "p"
+failover = "PRIMARY"
+health_check = "p"
+values = ["192.0.2.20"]
+[[record_set]]
+name = "f.example.test."
+type = "A"
+set_identifier = "s"
+failover = "SECONDARY"
+values = ["192.0.2.21"]
+[[record_set]]
+name = "t.example.test."
+type = "A"
+alias = { name = "f.example.test.", evaluate_target_health = true }
+[[record_set]]
+name = "m.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+values = ["192.0.2.50"]
+[[record_set]]
+name = "m.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+values = ["192.0.2.51"]
+[[load_balancer]]
+name = "app-1.us-east-1.elb.amazonaws.com."
+zones = [{ name = "us-east-1a", ipv4 = ["198.51.100.10"] }]
+[[record_set]]
+name = "lb.example.test."
+type = "A"
+alias = { name = "app-1.us-east-1.elb.amazonaws.com.", evaluate_target_health = false }
+"#,
+    )
+    .unwrap();
+    let cfg = policydns::config::Config::load(
+        Some(&dir.join("c.toml")),
+        &policydns::config::Overrides::default(),
+    )
+    .unwrap();
+    let built = policydns::load::build(&cfg, None);
+    assert!(built.failures.is_empty());
+    let snap = built.snapshot;
+    let corpus: Vec<Vec<u8>> = ["w", "f", "t", "m", "lb"]
+        .iter()
+        .map(|n| with_do(query(&format!("{n}.example.test"), 1, Some(1232))))
+        .collect();
+    let mut out = vec![0u8; MAX_MESSAGE];
+    // Warm up: every weighted draw and both multivalue orders are met.
+    for _ in 0..50 {
+        for q in &corpus {
+            respond(&snap, q, Transport::Udp, &mut out);
+        }
+    }
+    let before = allocations();
+    let mut signed = 0;
+    for _ in 0..50 {
+        for q in &corpus {
+            let n = respond(&snap, q, Transport::Udp, &mut out);
+            signed += out[..n].windows(4).any(|w| w == [0, 46, 0, 1]) as usize;
+        }
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_eq!(
+        signed,
+        50 * corpus.len(),
+        "every answer carries a signature"
+    );
+}

@@ -126,7 +126,11 @@ fn follow<'a>(
                     }
                     if out.signs(zone) {
                         let ttl = set.ttl;
-                        signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, q.qtype, ttl)?;
+                        if set.group().is_some() {
+                            signed::policy_sigs(out.w, AN, owner_at, zone, id, q.qtype, &chosen)?;
+                        } else {
+                            signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, q.qtype, ttl)?;
+                        }
                         if expanded {
                             signed::expanded(&mut out.proofs, zone, lower, id);
                         }
@@ -156,7 +160,11 @@ fn follow<'a>(
                 };
                 if out.signs(zone) {
                     let ttl = cname.ttl;
-                    signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, types::CNAME, ttl)?;
+                    if cname.group().is_some() {
+                        signed::policy_sigs(out.w, AN, owner_at, zone, id, types::CNAME, &chosen)?;
+                    } else {
+                        signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, types::CNAME, ttl)?;
+                    }
                     if expanded {
                         signed::expanded(&mut out.proofs, zone, lower, id);
                     }
@@ -221,7 +229,11 @@ impl<'a> Out<'_, '_, 'a> {
             self.pieces(&chosen, owner_at)?;
             if self.signs(zone) {
                 let (t, ttl) = (set.rtype, set.ttl);
-                signed::sigs(self.w, AN, Owner::At(owner_at), zone, id, t, ttl)?;
+                if set.group().is_some() {
+                    signed::policy_sigs(self.w, AN, owner_at, zone, id, t, &chosen)?;
+                } else {
+                    signed::sigs(self.w, AN, Owner::At(owner_at), zone, id, t, ttl)?;
+                }
             }
             self.extra.add(zone, zone.additional(set));
             self.apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
@@ -291,11 +303,6 @@ impl<'a> Out<'_, '_, 'a> {
                 Piece::Records(zone, set) => {
                     written.first_name_at = self.records(zone, set, owner_at)?;
                     written.records += set.count;
-                    if self.signs(zone) {
-                        // A routing-policy member's own signatures (zone-file RRsets have
-                        // theirs written by the caller, from the node).
-                        signed::member_sigs(self.w, AN, owner_at, zone, set)?;
-                    }
                 }
                 Piece::LoadBalancer {
                     lb,

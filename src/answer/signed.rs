@@ -3,8 +3,10 @@
 //! or type absent, all read from the zone (nothing is signed at query time, nothing
 //! allocated).
 
+use super::select::{Piece, Selected};
 use super::small::Small;
 use super::writer::{Full, Owner, Writer};
+use crate::policy::load_balancer;
 use crate::wire::{name, types};
 use crate::zone::Zone;
 
@@ -36,23 +38,123 @@ pub(super) fn sigs(
     Ok(())
 }
 
-/// Writes the signatures a routing-policy member's RRset `set` was given at load, under the
-/// name at `owner_at`. All or nothing.
-pub(super) fn member_sigs(
+/// Writes the signatures of a policy answer: the records `chosen` wrote under the name at
+/// `owner_at` for the record set `rtype` at node `id`. One member's own records carry the
+/// signatures made for them at load; any other answer (a multivalue subset, an alias's target,
+/// a load balancer's addresses) those its [`PolicySigner`](crate::zone::signed) made the first
+/// time it was given. All or nothing.
+pub(super) fn policy_sigs(
     w: &mut Writer<'_>,
     section: usize,
     owner_at: u16,
     zone: &Zone,
-    set: &crate::zone::RrSet,
+    id: u32,
+    rtype: u16,
+    chosen: &Selected<'_>,
+) -> Result<(), Full> {
+    let pieces = chosen.pieces();
+    // Only this record set's own members were signed under its name (an alias to another
+    // record set may answer with one of that set's members).
+    let own = zone
+        .rrset(zone.node(id), rtype)
+        .and_then(|s| s.group())
+        .map(|g| &zone.groups[g].sets[..]);
+    if let ([Piece::Records(z, set)], Some(own)) = (pieces, own) {
+        let member = std::ptr::eq(*z, zone) && own.iter().any(|m| std::ptr::eq(m, *set));
+        if member && zone.member_sigs(set).next().is_some() {
+            let sigs = zone.member_sigs(set);
+            return write_sigs(w, section, owner_at, set.ttl, sigs);
+        }
+    }
+    let Some(signer) = zone.policy_signer.as_deref() else {
+        return Ok(());
+    };
+    // The answer's records, in any order: an order-free digest of them names the answer
+    // (two sums of keyed SipHash values, 128 bits: sums of a weak hash would collide for
+    // nearby addresses, and a collision would send another answer's signature).
+    let (mut a, mut b, mut count, mut ttl) = (0u64, 0u64, 0u32, u32::MAX);
+    each_rdata(pieces, |rd, t| {
+        a = a.wrapping_add(hash(0, rd));
+        b = b.wrapping_add(hash(1, rd));
+        count += 1;
+        ttl = ttl.min(t);
+    });
+    if count == 0 {
+        return Ok(());
+    }
+    let mut head = [0u8; 14];
+    head[..4].copy_from_slice(&id.to_be_bytes());
+    head[4..6].copy_from_slice(&rtype.to_be_bytes());
+    head[6..10].copy_from_slice(&ttl.to_be_bytes());
+    head[10..14].copy_from_slice(&count.to_be_bytes());
+    let key = (u128::from(a) << 64 | u128::from(b)) ^ u128::from(hash(2, &head));
+    let sigs = match signer.get(key) {
+        Some(s) => s,
+        None => {
+            let mut rdatas = Vec::new();
+            each_rdata(pieces, |rd, _| rdatas.push(rd.to_vec()));
+            signer.make(key, zone.name(zone.node(id)), rtype, ttl, &rdatas)
+        }
+    };
+    write_sigs(w, section, owner_at, ttl, sigs.iter().map(|s| &s[..]))
+}
+
+/// Each record a policy answer's pieces write, with its TTL, as the writer writes them.
+fn each_rdata(pieces: &[Piece<'_>], mut f: impl FnMut(&[u8], u32)) {
+    for piece in pieces {
+        match *piece {
+            Piece::Records(z, set) => z.rdatas(set).for_each(|rd| f(rd, set.ttl)),
+            Piece::LoadBalancer {
+                lb,
+                serving,
+                dualstack,
+                rtype,
+            } => {
+                for (i, az) in lb.zones.iter().enumerate() {
+                    if serving & (1 << (i % 64)) == 0 {
+                        continue;
+                    }
+                    match rtype {
+                        types::A => az
+                            .ipv4
+                            .iter()
+                            .for_each(|a| f(&a.octets(), load_balancer::TTL)),
+                        types::AAAA if dualstack => az
+                            .ipv6
+                            .iter()
+                            .for_each(|a| f(&a.octets(), load_balancer::TTL)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// SipHash-1-3 of `bytes`, one of several independent functions chosen by `which`.
+fn hash(which: u8, bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    h.write_u8(which);
+    h.write(bytes);
+    h.finish()
+}
+
+fn write_sigs<'s>(
+    w: &mut Writer<'_>,
+    section: usize,
+    owner_at: u16,
+    ttl: u32,
+    sigs: impl Iterator<Item = &'s [u8]>,
 ) -> Result<(), Full> {
     let m = w.mark();
     let mut n = 0u16;
-    for rd in zone.member_sigs(set) {
+    for rd in sigs {
         let r = w.record(
             Owner::At(owner_at),
             types::RRSIG,
             types::CLASS_IN,
-            set.ttl,
+            ttl,
             rd,
             None,
         );

@@ -11,6 +11,7 @@ use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError};
 use crate::dnssec::sign::Validity;
 use crate::dnssec::zone::{sign_reusing, Denial, Rr, ToSign};
 use crate::wire::name;
+use crate::zone::signed::PolicySigner;
 use crate::zone::{parse, GroupInput, LoadError, ParseError, SoaSigner, Zone, APEX};
 
 /// How long signatures made at load stay valid. A running server signs again well before
@@ -39,34 +40,6 @@ pub(super) fn load(
             message,
         }],
     };
-    // A policy answer must be one member's whole RRset, signed once at load: multivalue
-    // answers (a subset of healthy members), aliases and load balancers (another name's
-    // records, addresses chosen by health) would need signatures made per answer.
-    for g in &groups {
-        let why = g.members.iter().find_map(|m| {
-            if m.rule == crate::policy::Rule::Multivalue {
-                Some("multivalue answers")
-            } else {
-                match m.target {
-                    crate::zone::MemberTarget::Records => None,
-                    crate::zone::MemberTarget::Alias { .. } => Some("alias records"),
-                    crate::zone::MemberTarget::LoadBalancer(_) => Some("load balancer aliases"),
-                }
-            }
-        });
-        if let Some(why) = why {
-            return Err(problem(
-                Path::new(""),
-                0,
-                format!(
-                    "zone {zone_text}: dnssec = true: {why} are not signed yet ({} {} at {}); serve the zone unsigned, or keep that record set in another zone",
-                    name::to_text(&g.owner),
-                    crate::wire::types::mnemonic(g.rtype),
-                    g.defined_at
-                ),
-            ));
-        }
-    }
     if let (Some(g), true) = (groups.first(), transferred) {
         // A standard secondary gets a static rendering of each record set (docs/zone-
         // transfers.md), which no member's signature covers.
@@ -162,7 +135,18 @@ pub(super) fn load(
             .map(|k| crate::dnssec::sign::rrsig(k, &signer, owner, rtype, ttl, rdatas, validity))
             .collect()
     });
-    zone.soa_signer = Some(soa_signer(origin, &zone, keys, validity));
+    zone.soa_signer = Some(soa_signer(origin, &zone, keys.clone(), validity));
+    // Answers that are not one member's records are signed when first given.
+    let signer = origin.to_vec();
+    zone.policy_signer = Some(Arc::new(PolicySigner::new(Box::new(
+        move |owner, rtype, ttl, rdatas| {
+            keys.iter()
+                .map(|k| {
+                    crate::dnssec::sign::rrsig(k, &signer, owner, rtype, ttl, rdatas, validity)
+                })
+                .collect()
+        },
+    ))));
     Ok((zone, warnings))
 }
 

@@ -10,7 +10,7 @@ pub mod parse;
 mod patch;
 pub mod rdata;
 pub mod render;
-mod signed;
+pub mod signed;
 
 use crate::wire::{name, types};
 
@@ -324,6 +324,9 @@ pub struct Zone {
     pub nsec3: Option<Box<signed::Nsec3Index>>,
     /// A signed zone's way to sign its SOA again when a reload changes the serial served.
     pub soa_signer: Option<SoaSigner>,
+    /// A signed zone's signatures for policy answers that are not one member's records
+    /// (multivalue, aliases, load balancers), made on first use and kept (`signed`).
+    pub policy_signer: Option<Arc<signed::PolicySigner>>,
 }
 
 /// Signs a signed zone's apex SOA again: its new RDATA → one RRSIG RDATA per zone-signing

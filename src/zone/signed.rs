@@ -3,7 +3,69 @@
 //! signatures at a node over one of its RRsets. The records themselves (DNSKEY, NSEC, RRSIG)
 //! are ordinary RRsets of the zone, made by `dnssec::zone::sign` before compiling.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::{Node, RrSet, Zone};
+
+/// Makes RRSIG RDATAs for (owner, type, original TTL, RDATAs).
+pub type SignFn = dyn Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>> + Send + Sync;
+
+/// Signatures for policy answers whose records vary with health and chance (a multivalue
+/// answer is any subset of its healthy members; an alias answers with its target's records;
+/// a load balancer with the addresses of its serving zones): few in practice, so each is
+/// made the first time it is answered and kept for the life of this version of the zone (a
+/// reload, at the latest the weekly one, starts afresh). Reading is one lock-free load of the
+/// map; only a first answer signs, allocates and publishes a new map.
+pub struct PolicySigner {
+    sign: Box<SignFn>,
+    made: arc_swap::ArcSwap<HashMap<u128, Arc<[Box<[u8]>]>>>,
+}
+
+impl std::fmt::Debug for PolicySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySigner")
+            .field("made", &self.made.load().len())
+            .finish()
+    }
+}
+
+impl PolicySigner {
+    pub fn new(sign: Box<SignFn>) -> Self {
+        PolicySigner {
+            sign,
+            made: Default::default(),
+        }
+    }
+
+    /// The signatures already made for the answer `key` stands for.
+    #[inline]
+    pub fn get(&self, key: u128) -> Option<Arc<[Box<[u8]>]>> {
+        self.made.load().get(&key).cloned()
+    }
+
+    /// Signs an answer for the first time and keeps its signatures under `key`.
+    #[cold]
+    pub fn make(
+        &self,
+        key: u128,
+        owner: &[u8],
+        rtype: u16,
+        ttl: u32,
+        rdatas: &[Vec<u8>],
+    ) -> Arc<[Box<[u8]>]> {
+        let sigs: Arc<[Box<[u8]>]> = (self.sign)(owner, rtype, ttl, rdatas)
+            .into_iter()
+            .map(Vec::into_boxed_slice)
+            .collect();
+        self.made.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.insert(key, sigs.clone());
+            m
+        });
+        sigs
+    }
+}
 
 /// What answering from an NSEC3 chain needs: the hash parameters, and the NSEC3 records'
 /// nodes sorted by the hash their owner names.
