@@ -7,6 +7,8 @@
 #
 # Kinds: static (zone file), weighted (2 members), failover (health checks), geolocation with
 # EDNS Client Subnet (the shipped test GeoIP database), an alias tree (weighted → failover).
+# SIGN=1: the zone is served signed (--sign) and every query sets DO (dnsperf -D).
+# RESULTS=path: where the medians go (default bench/results/policy-latest.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${D:-8}
@@ -23,7 +25,12 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-taskset -c 0 "$BIN" serve --config bench/policy/policy.toml --listen "127.0.0.1:$PORT" --udp-workers 1 2>"$work/server.log" &
+sign_args=() do_flag=""
+if [ "${SIGN:-0}" = 1 ]; then
+    sign_args=(--sign bench.test. --state-dir "$work/state")
+    do_flag="-D"
+fi
+taskset -c 0 "$BIN" serve --config bench/policy/policy.toml --listen "127.0.0.1:$PORT" --udp-workers 1 "${sign_args[@]}" 2>"$work/server.log" &
 pid=$!
 sleep 1
 kill -0 "$pid" || { cat "$work/server.log"; exit 1; }
@@ -42,7 +49,7 @@ for r in $(seq 1 "$R"); do
         for _ in $(seq 1 200); do echo "$qname.bench.test. A"; done >"$work/q.txt"
         before=$(ticks)
         # shellcheck disable=SC2086
-        out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$PORT" -d "$work/q.txt" -c 4 -q 200 -l "$D" $extra 2>&1)
+        out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$PORT" -d "$work/q.txt" -c 4 -q 200 -l "$D" $extra $do_flag 2>&1)
         after=$(ticks)
         done_q=$(echo "$out" | awk '/Queries completed:/ {print $3}')
         us=$(python3 -c "print(f'{($after - $before) / $hz * 1e6 / max($done_q, 1):.3f}')")
@@ -59,4 +66,4 @@ for k in "${kinds[@]}"; do
 import statistics, sys
 m = statistics.median(map(float, sys.argv[2].split()))
 print(f'{sys.argv[1]:<13} {m:6.3f} us/query  {m / float(sys.argv[3]):5.2f}x static')" "$name" "${total[$name]}" "$base"
-done | tee bench/results/policy-latest.txt
+done | tee "${RESULTS:-bench/results/policy-latest.txt}"
