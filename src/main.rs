@@ -355,7 +355,11 @@ fn explain(args: &Explain) -> anyhow::Result<ExitCode> {
     if let Some(url) = &args.server {
         return explain_remote(args, url);
     }
-    let config = args.source.config()?;
+    // Looked at, not served: nothing written to the state directory.
+    let config = Config {
+        dry_run: true,
+        ..args.source.config()?
+    };
     let built = load::build(&config, None);
     if let Some(f) = built.failures.first() {
         anyhow::bail!("{} does not load:\n{}", f.what, f.error);
@@ -574,6 +578,10 @@ fn check(src: &Source) -> anyhow::Result<ExitCode> {
             Ok(e) => return Err(e.into()),
             Err(e) => return Err(e),
         },
+    };
+    let config = Config {
+        dry_run: true,
+        ..config
     };
     let built = load::build(&config, None);
     for w in &built.warnings {

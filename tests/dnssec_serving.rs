@@ -925,3 +925,31 @@ fn a_zone_signed_elsewhere_is_served_with_its_signatures_and_proofs() {
         );
     }
 }
+
+#[test]
+fn check_and_explain_sign_with_throwaway_keys_and_write_nothing() {
+    let dir = TempDir::new("dnssec-check");
+    let conf = config(&dir, true, "");
+    let check = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{said}");
+    assert!(said.contains("example.test.: serial 2026112201"), "{said}");
+    let explain = Command::new(BIN)
+        .args(["explain", "www.example.test", "A", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        explain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&explain.stderr)
+    );
+    assert!(
+        !dir.path().join("state/dnssec").exists(),
+        "keys are made by the server that serves the zone, not by check or explain"
+    );
+}

@@ -69,6 +69,9 @@ pub enum ConfigError {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Loaded to be looked at (`check`, `explain`), not served: nothing is written to the
+    /// state directory (a signed zone without keys is signed with throwaway ones).
+    pub dry_run: bool,
     pub listen: Vec<SocketAddr>,
     /// True when the listen addresses are the built-in defaults: a default address that cannot
     /// be bound (no IPv6 on the host) is skipped with a warning rather than fatal.
@@ -334,6 +337,7 @@ impl Config {
             Some(n) => n,
         };
         Ok(Config {
+            dry_run: false,
             listen,
             default_listen,
             udp_workers,

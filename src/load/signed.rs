@@ -30,6 +30,7 @@ pub(super) fn load(
     denial: &Denial,
     transferred: bool,
     state_dir: Option<&Path>,
+    dry_run: bool,
     now: u64,
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let zone_text = name::to_text(origin);
@@ -64,6 +65,22 @@ pub(super) fn load(
     let records = parse::parse_file(file, origin)?;
     let ring = match Keyring::open(state_dir, origin) {
         Ok(r) => r,
+        Err(KeyringError::NoKeys(_)) if dry_run => {
+            // `check` and `explain` sign with keys nobody keeps: the real ones are made when
+            // the server starts.
+            let key = crate::dnssec::Key::generate(
+                KeyPolicy::default().algorithm,
+                crate::dnssec::key::SECURE_ENTRY_POINT,
+                now,
+            )
+            .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+            Keyring {
+                dir: Keyring::dir(state_dir, origin)
+                    .map_err(|e| problem(file, 0, format!("zone {zone_text}: {e}")))?,
+                keys: vec![key],
+                files: Vec::new(),
+            }
+        }
         Err(KeyringError::NoKeys(_)) => {
             let r = Keyring::create(state_dir, origin, KeyPolicy::default(), now)
                 .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;

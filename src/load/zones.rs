@@ -74,6 +74,7 @@ fn load_file(
             &denial,
             transferred,
             config.state_dir.as_deref(),
+            config.dry_run,
             now,
         );
     }
