@@ -953,3 +953,82 @@ fn check_and_explain_sign_with_throwaway_keys_and_write_nothing() {
         "keys are made by the server that serves the zone, not by check or explain"
     );
 }
+
+#[test]
+fn a_key_rollover_keeps_answers_valid_under_the_old_and_then_the_new_ds() {
+    let dir = TempDir::new("dnssec-rollover");
+    let server = start(&dir, true, "");
+    let state = dir.path().join("state");
+    let old_ds = ds_lines(&dir);
+    let old_tag: u16 = old_ds.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let policydns = |args: &[&str]| -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+            .unwrap()
+    };
+    let dnskeys = || {
+        dig(server.addr, &["+short", "example.test", "DNSKEY"])
+            .lines()
+            .count()
+    };
+    let reloads = |log: &str| log.matches("reloading (SIGHUP)").count();
+    let validates = |ds: &str, name: &str| -> bool {
+        let anchors = anchors(&dir, ORIGIN, ds);
+        delv(server.addr, &anchors, ORIGIN, name, "A").contains("; fully validated")
+    };
+    // Start: a second CSK, published and signing from the next reload.
+    let status = ok(
+        "rollover",
+        policydns(&["dnssec", "rollover", "example.test"]),
+    );
+    assert!(status.contains("Rollover: CSK in progress"), "{status}");
+    let both_ds = ds_lines(&dir);
+    assert_eq!(both_ds.lines().count(), 2, "{both_ds}");
+    let new_ds: String = both_ds.lines().filter(|l| !old_ds.contains(l)).collect();
+    server.signal(libc::SIGHUP);
+    eventually("both keys to be published", || dnskeys() == 2);
+    assert!(validates(&old_ds, "www.example.test"), "under the old DS");
+    assert!(validates(&new_ds, "www.example.test"), "under the new DS");
+    // Too early to retire the old key: refused, with the reason.
+    let early = policydns(&["dnssec", "retire", "example.test", &old_tag.to_string()]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("wait"),
+        "{early:?}"
+    );
+    // Retired once the operator says the DS has moved: only the new key remains.
+    ok(
+        "retire",
+        policydns(&[
+            "dnssec",
+            "retire",
+            "example.test",
+            &old_tag.to_string(),
+            "--wait-hours",
+            "0",
+        ]),
+    );
+    assert_eq!(ds_lines(&dir), format!("{new_ds}\n"));
+    server.signal(libc::SIGHUP);
+    eventually("the second reload", || reloads(&server.log()) == 2);
+    eventually("the old key to go", || dnskeys() == 1);
+    assert!(validates(&new_ds, "www.example.test"), "under the new DS");
+    assert!(
+        !validates(&old_ds, "www.example.test"),
+        "the old DS no longer matches"
+    );
+    let last = policydns(&[
+        "dnssec",
+        "retire",
+        "example.test",
+        new_ds.split_whitespace().nth(3).unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&last.stderr).contains("only CSK"),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use policydns::dnssec::keyring::{KeyPolicy, Keyring, Split};
+use policydns::dnssec::keyring::{KeyPolicy, Keyring, Role, Split};
 use policydns::dnssec::sign::Validity;
 use policydns::dnssec::zone::{sign_with, to_text, Denial, Rr};
 use policydns::dnssec::Algorithm;
@@ -37,6 +37,30 @@ pub enum Command {
         #[command(flatten)]
         state: StateDir,
     },
+    /// Start a key rollover: a new key of ROLE beside the old one, both published and both
+    /// signing (double signature, RFC 7583) from the server's next reload (SIGHUP). For a
+    /// CSK or KSK, give the parent the new DS (`ds` prints both) before retiring the old key.
+    Rollover {
+        origin: String,
+        #[command(flatten)]
+        state: StateDir,
+        /// The role to roll: csk (a zone with one combined key: the default), ksk or zsk.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+    },
+    /// End a rollover: retire the key TAG (moved to DIR/dnssec/ZONE/retired/), once its
+    /// successor has been published for --wait-hours; the server drops it at its next reload.
+    Retire {
+        origin: String,
+        /// The key tag of the key to retire (`status` lists them).
+        tag: u16,
+        #[command(flatten)]
+        state: StateDir,
+        /// Hours the successor must have been published: at least the DNSKEY TTL, and for a
+        /// KSK or CSK the parent's DS TTL after its DS was changed.
+        #[arg(long = "wait-hours", default_value_t = 48)]
+        wait_hours: u64,
+    },
     /// Sign a zone file ahead of time: the file as written, then DNSKEY, CDS, CDNSKEY, the
     /// NSEC (or NSEC3) chain and an RRSIG per RRset, for NSD, Knot or BIND to serve. Makes the zone's
     /// keys first if it has none.
@@ -59,6 +83,13 @@ pub struct PolicyArgs {
     /// A key-signing key and a zone-signing key instead of one combined key.
     #[arg(long = "ksk-zsk")]
     ksk_zsk: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Csk,
+    Ksk,
+    Zsk,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -138,6 +169,58 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
             print!("{}", describe(&origin, &ring));
             Ok(())
         }
+        Command::Rollover {
+            origin,
+            state,
+            role,
+        } => {
+            let origin = parse_origin(origin)?;
+            let ring = Keyring::open(&state.state_dir, &origin)?;
+            let role = match role {
+                Some(RoleArg::Csk) => Role::Csk,
+                Some(RoleArg::Ksk) => Role::Ksk,
+                Some(RoleArg::Zsk) => Role::Zsk,
+                None if ring.keys.iter().all(|k| ring.role(k) == Role::Csk) => Role::Csk,
+                None => bail!("the zone has a KSK and a ZSK: give --role ksk or --role zsk"),
+            };
+            let (path, key) = Keyring::add(
+                &state.state_dir,
+                &origin,
+                role,
+                policydns::clock::unix_now(),
+            )?;
+            eprintln!(
+                "new {} {} in {}; reload the server (SIGHUP) to publish it",
+                role.as_str(),
+                key.key_tag(),
+                path.display()
+            );
+            let ring = Keyring::open(&state.state_dir, &origin)?;
+            print!("{}", describe(&origin, &ring));
+            Ok(())
+        }
+        Command::Retire {
+            origin,
+            tag,
+            state,
+            wait_hours,
+        } => {
+            let origin = parse_origin(origin)?;
+            let to = Keyring::retire(
+                &state.state_dir,
+                &origin,
+                *tag,
+                wait_hours.saturating_mul(3600),
+                policydns::clock::unix_now(),
+            )?;
+            eprintln!(
+                "key {tag} retired to {}; reload the server (SIGHUP) to stop publishing it",
+                to.display()
+            );
+            let ring = Keyring::open(&state.state_dir, &origin)?;
+            print!("{}", describe(&origin, &ring));
+            Ok(())
+        }
         Command::Sign(args) => sign(args),
     }
 }
@@ -157,7 +240,7 @@ fn ds_lines(origin: &[u8], ring: &Keyring) -> String {
     let apex = name::to_text(origin);
     ring.keys
         .iter()
-        .filter(|k| ring.role(k) != policydns::dnssec::keyring::Role::Zsk)
+        .filter(|k| ring.role(k) != Role::Zsk)
         .map(|k| {
             let rr = Rr {
                 owner: origin.to_vec(),
@@ -199,7 +282,19 @@ fn describe(origin: &[u8], ring: &Keyring) -> String {
     for line in ds_lines(origin, ring).lines() {
         s.push_str(&format!("  {line}\n"));
     }
-    s.push_str("Rollover: none scheduled (key rollover is not automated yet: docs/dnssec.md)\n");
+    let rolling: Vec<&str> = [Role::Csk, Role::Ksk, Role::Zsk]
+        .into_iter()
+        .filter(|r| ring.keys.iter().filter(|k| ring.role(k) == *r).count() > 1)
+        .map(Role::as_str)
+        .collect();
+    if rolling.is_empty() {
+        s.push_str("Rollover: none in progress (`policydns dnssec rollover` starts one; nothing rolls by itself)\n");
+    } else {
+        s.push_str(&format!(
+            "Rollover: {} in progress: both keys publish and sign; retire the older with `policydns dnssec retire` once the newer has been published long enough\n",
+            rolling.join(", ")
+        ));
+    }
     s
 }
 

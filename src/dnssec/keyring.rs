@@ -72,6 +72,8 @@ pub enum KeyringError {
     Exists(String),
     #[error("{0}: no keys for this zone (policydns dnssec keygen makes them)")]
     NoKeys(String),
+    #[error("{0}")]
+    Rollover(String),
 }
 
 impl Keyring {
@@ -153,6 +155,98 @@ impl Keyring {
             (true, true) => Role::Ksk,
             (true, false) => Role::Zsk,
         }
+    }
+}
+
+impl Keyring {
+    /// Starts a rollover: adds a key of `role` (the algorithm of the zone's keys) beside the
+    /// one it will replace. Both are published and both sign until the old one is retired
+    /// (double signature, RFC 7583 §3.2), so validators holding either DNSKEY set, and a
+    /// parent holding either DS, keep validating.
+    pub fn add(
+        state_dir: &Path,
+        origin: &[u8],
+        role: Role,
+        now: u64,
+    ) -> Result<(PathBuf, Key), KeyringError> {
+        let ring = Self::open(state_dir, origin)?;
+        let current: Vec<&Key> = ring.keys.iter().filter(|k| ring.role(k) == role).collect();
+        let Some(model) = current.first() else {
+            return Err(KeyringError::Rollover(format!(
+                "{}: the zone has no {} to roll (its keys: {})",
+                ring.dir.display(),
+                role.as_str(),
+                ring.keys
+                    .iter()
+                    .map(|k| format!("{} {}", ring.role(k).as_str(), k.key_tag()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let flags = if role == Role::Zsk {
+            ZONE_KEY
+        } else {
+            SECURE_ENTRY_POINT
+        };
+        let key = Key::generate(model.algorithm, flags, now)?;
+        let path = key.save(&ring.dir)?;
+        Ok((path, key))
+    }
+
+    /// Ends a rollover: moves the key `tag` to `retired/` (kept, never used again), once a
+    /// newer key of its role has been published for at least `wait` seconds. The last key of
+    /// a role is never retired.
+    pub fn retire(
+        state_dir: &Path,
+        origin: &[u8],
+        tag: u16,
+        wait: u64,
+        now: u64,
+    ) -> Result<PathBuf, KeyringError> {
+        let ring = Self::open(state_dir, origin)?;
+        let Some(i) = ring.keys.iter().position(|k| k.key_tag() == tag) else {
+            return Err(KeyringError::Rollover(format!(
+                "{}: no key with tag {tag}",
+                ring.dir.display()
+            )));
+        };
+        let old = &ring.keys[i];
+        let role = ring.role(old);
+        let newest = ring
+            .keys
+            .iter()
+            .filter(|k| k.key_tag() != tag && ring.role(k) == role)
+            .map(|k| k.created)
+            .max();
+        let Some(newest) = newest else {
+            return Err(KeyringError::Rollover(format!(
+                "key {tag} is the zone's only {}: start a rollover first (policydns dnssec rollover)",
+                role.as_str()
+            )));
+        };
+        let since = now.saturating_sub(newest);
+        if since < wait {
+            return Err(KeyringError::Rollover(format!(
+                "the {} that replaces key {tag} was published {}h{:02}m ago; wait {}h{:02}m more (the DNSKEY TTL, and for a KSK or CSK the parent's DS TTL after its DS was changed), or give --wait-hours",
+                role.as_str(),
+                since / 3600,
+                since % 3600 / 60,
+                (wait - since) / 3600,
+                (wait - since) % 3600 / 60
+            )));
+        }
+        let from = &ring.files[i];
+        let retired = ring.dir.join("retired");
+        std::fs::create_dir_all(&retired).map_err(|source| KeyringError::Io {
+            dir: retired.display().to_string(),
+            source,
+        })?;
+        let to = retired.join(from.file_name().expect("a key file"));
+        std::fs::rename(from, &to).map_err(|source| KeyringError::Io {
+            dir: ring.dir.display().to_string(),
+            source,
+        })?;
+        Ok(to)
     }
 }
 
