@@ -350,34 +350,21 @@ impl<'a> Out<'_, '_, 'a> {
         let w = &mut *self.w;
         let m = w.mark();
         let mut n = 0u16;
-        for (z, az) in lb.zones.iter().enumerate() {
-            if serving & (1 << (z % 64)) == 0 {
-                continue;
-            }
-            let mut put = |t: u16, rdata: &[u8]| {
-                n += 1;
-                w.record(
-                    Owner::At(owner_at),
-                    t,
-                    types::CLASS_IN,
-                    load_balancer::TTL,
-                    rdata,
-                    None,
-                )
-                .map(|_| ())
-            };
-            let written = match rtype {
-                types::A => az.ipv4.iter().try_for_each(|a| put(types::A, &a.octets())),
-                types::AAAA if dualstack => az
-                    .ipv6
-                    .iter()
-                    .try_for_each(|a| put(types::AAAA, &a.octets())),
-                _ => Ok(()),
-            };
-            if let Err(e) = written {
-                w.reset(m);
-                return Err(e);
-            }
+        let written = lb.try_each_address(serving, rtype, dualstack, |rdata| {
+            n += 1;
+            w.record(
+                Owner::At(owner_at),
+                rtype,
+                types::CLASS_IN,
+                load_balancer::TTL,
+                rdata,
+                None,
+            )
+            .map(|_| ())
+        });
+        if let Err(e) = written {
+            w.reset(m);
+            return Err(e);
         }
         w.counts[AN] += n;
         Ok(n)

@@ -110,22 +110,11 @@ fn each_rdata(pieces: &[Piece<'_>], mut f: impl FnMut(&[u8], u32)) {
                 dualstack,
                 rtype,
             } => {
-                for (i, az) in lb.zones.iter().enumerate() {
-                    if serving & (1 << (i % 64)) == 0 {
-                        continue;
-                    }
-                    match rtype {
-                        types::A => az
-                            .ipv4
-                            .iter()
-                            .for_each(|a| f(&a.octets(), load_balancer::TTL)),
-                        types::AAAA if dualstack => az
-                            .ipv6
-                            .iter()
-                            .for_each(|a| f(&a.octets(), load_balancer::TTL)),
-                        _ => {}
-                    }
-                }
+                let each = lb.try_each_address(serving, rtype, dualstack, |rd| {
+                    f(rd, load_balancer::TTL);
+                    Ok::<(), std::convert::Infallible>(())
+                });
+                let Ok(()) = each;
             }
         }
     }

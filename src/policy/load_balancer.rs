@@ -16,6 +16,33 @@ pub struct LoadBalancer {
     pub targets: Vec<Target>,
 }
 
+impl LoadBalancer {
+    /// The addresses an alias to it answers with, in zone order, from the zones in `serving`
+    /// (bit i: zone i): IPv4 for A; IPv6 for AAAA, only through a `dualstack.` name (§4.1).
+    /// `f` gets each address's octets and may stop the walk with an error.
+    pub fn try_each_address<E>(
+        &self,
+        serving: u64,
+        rtype: u16,
+        dualstack: bool,
+        mut f: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for (i, az) in self.zones.iter().enumerate() {
+            if serving & (1 << (i % 64)) == 0 {
+                continue;
+            }
+            match rtype {
+                crate::wire::types::A => az.ipv4.iter().try_for_each(|a| f(&a.octets()))?,
+                crate::wire::types::AAAA if dualstack => {
+                    az.ipv6.iter().try_for_each(|a| f(&a.octets()))?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AvailabilityZone {
     pub name: String,
