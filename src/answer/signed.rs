@@ -1,7 +1,7 @@
-//! DNSSEC in answers (RFC 4035 §3.1), for a query with DO=1 to a zone signed when it was
-//! loaded: the RRSIGs beside each authoritative RRset, and the NSEC records that prove a name
-//! or type absent, all read from the zone (nothing is signed at query time, nothing
-//! allocated).
+//! DNSSEC in answers (RFC 4035 §3.1), for a query with DO=1 to a signed zone: the RRSIGs
+//! beside each authoritative RRset, and the NSEC or NSEC3 records that prove a name or type
+//! absent, all read from the zone without allocating. Only a policy answer given for the first
+//! time (a multivalue subset, an alias's or a load balancer's answer) is signed here, once.
 
 use super::select::{Piece, Selected};
 use super::small::Small;
@@ -25,17 +25,7 @@ pub(super) fn sigs(
     covered: u16,
     ttl: u32,
 ) -> Result<(), Full> {
-    let m = w.mark();
-    let mut n = 0u16;
-    for rd in zone.rrsigs(zone.node(id), covered) {
-        if let Err(e) = w.record(owner, types::RRSIG, types::CLASS_IN, ttl, rd, None) {
-            w.reset(m);
-            return Err(e);
-        }
-        n += 1;
-    }
-    w.counts[section] += n;
-    Ok(())
+    write_sigs(w, section, owner, ttl, zone.rrsigs(zone.node(id), covered))
 }
 
 /// Writes the signatures of a policy answer: the records `chosen` wrote under the name at
@@ -63,7 +53,7 @@ pub(super) fn policy_sigs(
         let member = std::ptr::eq(*z, zone) && own.iter().any(|m| std::ptr::eq(m, *set));
         if member && zone.member_sigs(set).next().is_some() {
             let sigs = zone.member_sigs(set);
-            return write_sigs(w, section, owner_at, set.ttl, sigs);
+            return write_sigs(w, section, Owner::At(owner_at), set.ttl, sigs);
         }
     }
     let Some(signer) = zone.policy_signer.as_deref() else {
@@ -96,7 +86,13 @@ pub(super) fn policy_sigs(
             signer.make(key, zone.name(zone.node(id)), rtype, ttl, &rdatas)
         }
     };
-    write_sigs(w, section, owner_at, ttl, sigs.iter().map(|s| &s[..]))
+    write_sigs(
+        w,
+        section,
+        Owner::At(owner_at),
+        ttl,
+        sigs.iter().map(|s| &s[..]),
+    )
 }
 
 /// Each record a policy answer's pieces write, with its TTL, as the writer writes them.
@@ -129,25 +125,18 @@ fn hash(which: u8, bytes: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Writes RRSIG records with these RDATAs under `owner`. All or nothing.
 fn write_sigs<'s>(
     w: &mut Writer<'_>,
     section: usize,
-    owner_at: u16,
+    owner: Owner<'_>,
     ttl: u32,
     sigs: impl Iterator<Item = &'s [u8]>,
 ) -> Result<(), Full> {
     let m = w.mark();
     let mut n = 0u16;
     for rd in sigs {
-        let r = w.record(
-            Owner::At(owner_at),
-            types::RRSIG,
-            types::CLASS_IN,
-            ttl,
-            rd,
-            None,
-        );
-        if let Err(e) = r {
+        if let Err(e) = w.record(owner, types::RRSIG, types::CLASS_IN, ttl, rd, None) {
             w.reset(m);
             return Err(e);
         }
