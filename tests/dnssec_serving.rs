@@ -483,16 +483,10 @@ fn a_key_others_can_read_keeps_that_zone_unsigned_and_unserved_while_others_serv
 fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
     let dir = TempDir::new("dnssec-serve-refused");
     let zone = zone_file(&dir);
-    for (extra, why) in [
-        (
-            "allow_transfer = [\"127.0.0.1\"]\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
-            "a signed zone with routing-policy record sets cannot be transferred yet (w.example.test. A at",
-        ),
-        (
-            "allow_update = [\"127.0.0.1\"]\n",
-            "a zone changed by dynamic update is not signed yet",
-        ),
-    ] {
+    for (extra, why) in [(
+        "allow_update = [\"127.0.0.1\"]\n",
+        "a zone changed by dynamic update is not signed yet",
+    )] {
         let conf = dir.write(
             "refused.toml",
             &format!(
@@ -823,7 +817,11 @@ fn signed_by_bind(dir: &TempDir, nsec3: bool) -> (PathBuf, String) {
         .join(if nsec3 { "bind3.signed" } else { "bind.signed" });
     let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone");
     let mut cmd = Command::new(require_tool("dnssec-signzone", "bind9-utils"));
-    cmd.args(["-q", "-S", "-z", "-K"]).arg(&keys);
+    // -d: the dsset- file goes beside the keys, not into the working directory.
+    cmd.args(["-q", "-S", "-z", "-d"])
+        .arg(&keys)
+        .arg("-K")
+        .arg(&keys);
     if nsec3 {
         cmd.args(["-3", "-", "-H", "0"]);
     }
@@ -1031,4 +1029,71 @@ fn a_key_rollover_keeps_answers_valid_under_the_old_and_then_the_new_ds() {
         "{}",
         String::from_utf8_lossy(&last.stderr)
     );
+}
+
+#[test]
+fn a_signed_zone_with_routing_policies_transfers_its_renderings_signed() {
+    let dir = TempDir::new("dnssec-serve-policy-xfr");
+    let conf = config(
+        &dir,
+        true,
+        r#"allow_transfer = ["127.0.0.1"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "blue"
+weight = 3
+values = ["192.0.2.111"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "green"
+weight = 1
+values = ["192.0.2.112"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+values = ["192.0.2.151"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+values = ["192.0.2.152"]
+"#,
+    );
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.example.test",
+    );
+    let anchors = trust_anchor(&dir);
+    // The transfer carries each record set's static rendering with its signatures, and no
+    // policy records: both verifiers accept the zone whole.
+    let axfr = verify_transfer(&dir, server.addr);
+    assert!(
+        !axfr.contains("TYPE65300"),
+        "no policy records in a signed zone's transfer"
+    );
+    let (_knot, knot) = knot_secondary(&dir, server.addr);
+    for name in ["w.example.test", "mv.example.test"] {
+        let out = delv(knot, &anchors, ORIGIN, name, "A");
+        assert!(
+            out.contains("; fully validated"),
+            "via Knot, {name}:\n{out}"
+        );
+    }
+    // A reload that changed nothing keeps the rendering's signatures: same serial.
+    let serial = soa_serial(server.addr);
+    server.signal(libc::SIGHUP);
+    eventually("the reload", || server.log().contains("reloading (SIGHUP)"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(soa_serial(server.addr), serial, "{}", server.log());
+    verify_transfer(&dir, server.addr);
 }

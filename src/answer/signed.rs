@@ -8,6 +8,7 @@ use super::small::Small;
 use super::writer::{Full, Owner, Writer};
 use crate::policy::load_balancer;
 use crate::wire::{name, types};
+use crate::zone::signed::AnswerKey;
 use crate::zone::Zone;
 
 /// The NSEC records an answer's authority section needs: at most two per denial (the name,
@@ -59,31 +60,20 @@ pub(super) fn policy_sigs(
     let Some(signer) = zone.policy_signer.as_deref() else {
         return Ok(());
     };
-    // The answer's records, in any order: an order-free digest of them names the answer
-    // (two sums of keyed SipHash values, 128 bits: sums of a weak hash would collide for
-    // nearby addresses, and a collision would send another answer's signature).
-    let (mut a, mut b, mut count, mut ttl) = (0u64, 0u64, 0u32, u32::MAX);
-    each_rdata(pieces, |rd, t| {
-        a = a.wrapping_add(hash(0, rd));
-        b = b.wrapping_add(hash(1, rd));
-        count += 1;
-        ttl = ttl.min(t);
-    });
-    if count == 0 {
+    let mut answer = AnswerKey::default();
+    each_rdata(pieces, |rd, t| answer.add(rd, t));
+    if answer.is_empty() {
         return Ok(());
     }
-    let mut head = [0u8; 14];
-    head[..4].copy_from_slice(&id.to_be_bytes());
-    head[4..6].copy_from_slice(&rtype.to_be_bytes());
-    head[6..10].copy_from_slice(&ttl.to_be_bytes());
-    head[10..14].copy_from_slice(&count.to_be_bytes());
-    let key = (u128::from(a) << 64 | u128::from(b)) ^ u128::from(hash(2, &head));
+    let owner = zone.name(zone.node(id));
+    let key = answer.finish(owner, rtype);
+    let ttl = answer.ttl;
     let sigs = match signer.get(key) {
         Some(s) => s,
         None => {
             let mut rdatas = Vec::new();
             each_rdata(pieces, |rd, _| rdatas.push(rd.to_vec()));
-            signer.make(key, zone.name(zone.node(id)), rtype, ttl, &rdatas)
+            signer.make(key, owner, rtype, ttl, &rdatas)
         }
     };
     write_sigs(
@@ -114,15 +104,6 @@ fn each_rdata(pieces: &[Piece<'_>], mut f: impl FnMut(&[u8], u32)) {
             }
         }
     }
-}
-
-/// SipHash-1-3 of `bytes`, one of several independent functions chosen by `which`.
-fn hash(which: u8, bytes: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut h = std::hash::DefaultHasher::new();
-    h.write_u8(which);
-    h.write(bytes);
-    h.finish()
 }
 
 /// Writes RRSIG records with these RDATAs under `owner`. All or nothing.

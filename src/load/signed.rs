@@ -21,6 +21,10 @@ pub const VALIDITY_SECS: u32 = 14 * 86_400;
 /// Signatures are made afresh by a reload this long after they were: half their validity.
 pub const RESIGN_AFTER_SECS: u64 = VALIDITY_SECS as u64 / 2;
 
+/// A reload keeps a signature only if it has longer than this to live: the weekly reload
+/// that follows then replaces it before it expires.
+pub const KEEP_FOR_SECS: u32 = RESIGN_AFTER_SECS as u32 + 3600;
+
 /// Loads, signs and compiles the zone file `file` for `origin`.
 pub(super) fn load(
     origin: &[u8],
@@ -28,7 +32,6 @@ pub(super) fn load(
     groups: Vec<GroupInput>,
     previous: Option<&Zone>,
     denial: &Denial,
-    transferred: bool,
     state_dir: Option<&Path>,
     dry_run: bool,
     now: u64,
@@ -41,20 +44,6 @@ pub(super) fn load(
             message,
         }],
     };
-    if let (Some(g), true) = (groups.first(), transferred) {
-        // A standard secondary gets a static rendering of each record set (docs/zone-
-        // transfers.md), which no member's signature covers.
-        return Err(problem(
-            Path::new(""),
-            0,
-            format!(
-                "zone {zone_text}: dnssec = true: a signed zone with routing-policy record sets cannot be transferred yet ({} {} at {}); remove allow_transfer and notify, or keep the record sets in another zone",
-                name::to_text(&g.owner),
-                crate::wire::types::mnemonic(g.rtype),
-                g.defined_at
-            ),
-        ));
-    }
     let Some(state_dir) = state_dir else {
         return Err(problem(
             file,
@@ -153,17 +142,25 @@ pub(super) fn load(
             .collect()
     });
     zone.soa_signer = Some(soa_signer(origin, &zone, keys.clone(), validity));
-    // Answers that are not one member's records are signed when first given.
+    // Answers that are not one member's records are signed when first given; those the
+    // serving version signed are kept while good (a transfer's renderings included).
+    let tags: Vec<u16> = keys.iter().map(|k| k.key_tag()).collect();
     let signer = origin.to_vec();
-    zone.policy_signer = Some(Arc::new(PolicySigner::new(Box::new(
-        move |owner, rtype, ttl, rdatas| {
+    let policy = PolicySigner::new(
+        Box::new(move |owner, rtype, ttl, rdatas| {
             keys.iter()
                 .map(|k| {
                     crate::dnssec::sign::rrsig(k, &signer, owner, rtype, ttl, rdatas, validity)
                 })
                 .collect()
-        },
-    ))));
+        }),
+        &tags,
+        KEEP_FOR_SECS,
+    );
+    if let Some(prev) = previous.and_then(|p| p.policy_signer.as_deref()) {
+        policy.inherit(prev, now32);
+    }
+    zone.policy_signer = Some(Arc::new(policy));
     Ok((zone, warnings))
 }
 
@@ -235,13 +232,19 @@ impl Kept {
     }
 }
 
+/// Whether the RRSIG RDATA `sig` has longer than [`KEEP_FOR_SECS`] to live.
+fn good_for_long(sig: &[u8], now: u32) -> bool {
+    let expires = u32::from_be_bytes([sig[8], sig[9], sig[10], sig[11]]);
+    // Serial arithmetic (RFC 4034 §3.1.5): how long it has left.
+    i64::from(expires.wrapping_sub(now) as i32) > i64::from(KEEP_FOR_SECS)
+}
+
 fn kept_signatures(previous: &Zone, now: u32) -> Kept {
     use crate::wire::types;
     let mut kept = Kept::default();
     if previous.soa_signer.is_none() {
         return kept;
     }
-    let margin = RESIGN_AFTER_SECS as i64 + 3600;
     for id in 0..previous.nodes.len() as u32 {
         let node = previous.node(id);
         let Some(rrsigs) = previous.rrset(node, types::RRSIG) else {
@@ -253,11 +256,8 @@ fn kept_signatures(previous: &Zone, now: u32) -> Kept {
                 continue;
             }
             let covered = u16::from_be_bytes([rd[0], rd[1]]);
-            let expires = u32::from_be_bytes([rd[8], rd[9], rd[10], rd[11]]);
-            // Serial arithmetic (RFC 4034 §3.1.5): how long it has left.
-            let left = i64::from(expires.wrapping_sub(now) as i32);
             let e = by_type.entry(covered).or_insert((true, Vec::new()));
-            e.0 &= left > margin;
+            e.0 &= good_for_long(rd, now);
             e.1.push(rd.to_vec());
         }
         let owner = name::to_lowercase(previous.name(node));

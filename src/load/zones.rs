@@ -60,7 +60,6 @@ fn load_file(
     .map_err(|problems| LoadError { problems })?;
     if spec.dnssec {
         let now = crate::clock::unix_now();
-        let transferred = !spec.transfer.allow.is_empty() || !spec.transfer.notify.is_empty();
         let denial = if spec.nsec3 {
             crate::dnssec::zone::Denial::Nsec3(Default::default())
         } else {
@@ -72,7 +71,6 @@ fn load_file(
             groups,
             running,
             &denial,
-            transferred,
             config.state_dir.as_deref(),
             config.dry_run,
             now,

@@ -119,6 +119,10 @@ pub fn policy_text(rdatas: &[&[u8]]) -> Option<String> {
 /// Every record but the apex SOA, node by node (the node index comes along, for name
 /// compression), in a stable order; with `full`, the policy records last (node `NONE`).
 pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut(u32, Rr<'_>)) {
+    // A signed zone's secondaries get what they can validate: each record set's static
+    // rendering with its signatures, never the policy records (no signature could cover what
+    // a secondary would then answer).
+    let full = full && !zone.is_signed();
     for (id, node) in zone.nodes.iter().enumerate() {
         let owner = zone.name(node);
         for set in zone.rrsets(node) {
@@ -141,6 +145,12 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut
                 }
                 Some(g) => {
                     let (ttl, rdatas) = render_group(zone, lbs, g, set.rtype, 0);
+                    let sigs = zone.policy_signer.as_deref().map(|signer| {
+                        let mut key = crate::zone::signed::AnswerKey::default();
+                        rdatas.iter().for_each(|rd| key.add(rd, ttl));
+                        let k = key.finish(owner, set.rtype);
+                        signer.sigs(k, owner, set.rtype, ttl, &rdatas)
+                    });
                     for rd in rdatas {
                         f(
                             id as u32,
@@ -149,6 +159,17 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut
                                 rtype: set.rtype,
                                 ttl,
                                 rdata: Cow::Owned(rd),
+                            },
+                        );
+                    }
+                    for sig in sigs.iter().flat_map(|s| s.iter()) {
+                        f(
+                            id as u32,
+                            Rr {
+                                owner: Cow::Borrowed(owner),
+                                rtype: types::RRSIG,
+                                ttl,
+                                rdata: Cow::Borrowed(&sig[..]),
                             },
                         );
                     }

@@ -199,6 +199,11 @@ pub fn apply_with_steps(
             continue;
         }
         let before = records::collect(&old, lbs_old);
+        // The old version's signatures for its transferred renderings exist now: the new
+        // version takes over those still good, so an unchanged zone transfers unchanged.
+        if let (Some(new), Some(prev)) = (&slot.policy_signer, &old.policy_signer) {
+            new.inherit(prev, crate::clock::unix_now() as u32);
+        }
         let after = records::collect(slot, lbs_new);
         let content_changed = differs(slot, &before, &after);
         let source_raised = journal::serial_gt(slot.source_serial, old.source_serial);

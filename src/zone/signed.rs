@@ -20,6 +20,10 @@ pub type SignFn = dyn Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>> + Send + S
 pub struct PolicySigner {
     sign: Box<SignFn>,
     made: arc_swap::ArcSwap<HashMap<u128, Arc<[Box<[u8]>]>>>,
+    /// Key tags of the keys that sign: a signature by others is not taken over.
+    tags: Box<[u16]>,
+    /// Seconds a signature taken over must still be valid for.
+    keep_for: u32,
 }
 
 impl std::fmt::Debug for PolicySigner {
@@ -30,12 +34,120 @@ impl std::fmt::Debug for PolicySigner {
     }
 }
 
+/// Names a signed answer by its owner, type, original TTL and records, whatever their order:
+/// two sums of keyed SipHash values over the records (128 bits: sums of a weak hash would
+/// collide for nearby addresses, and a collision would send another answer's signature),
+/// mixed with the owner, type, TTL and count.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerKey {
+    a: u64,
+    b: u64,
+    count: u32,
+    /// The smallest TTL of the records: the RRSIG's original TTL.
+    pub ttl: u32,
+}
+
+impl Default for AnswerKey {
+    fn default() -> Self {
+        AnswerKey {
+            a: 0,
+            b: 0,
+            count: 0,
+            ttl: u32::MAX,
+        }
+    }
+}
+
+impl AnswerKey {
+    /// Counts one record of the answer.
+    #[inline]
+    pub fn add(&mut self, rdata: &[u8], ttl: u32) {
+        self.a = self.a.wrapping_add(siphash(0, rdata));
+        self.b = self.b.wrapping_add(siphash(1, rdata));
+        self.count += 1;
+        self.ttl = self.ttl.min(ttl);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The key of this answer at `owner` (lowercase wire form) for `rtype`.
+    pub fn finish(&self, owner: &[u8], rtype: u16) -> u128 {
+        let mut head = [0u8; 10];
+        head[..2].copy_from_slice(&rtype.to_be_bytes());
+        head[2..6].copy_from_slice(&self.ttl.to_be_bytes());
+        head[6..].copy_from_slice(&self.count.to_be_bytes());
+        let mixed = u128::from(siphash(2, &head)) | u128::from(siphash(3, owner)) << 64;
+        (u128::from(self.a) << 64 | u128::from(self.b)) ^ mixed
+    }
+}
+
+/// SipHash-1-3 of `bytes`, one of several independent functions chosen by `which`.
+fn siphash(which: u8, bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    h.write_u8(which);
+    h.write(bytes);
+    h.finish()
+}
+
 impl PolicySigner {
-    pub fn new(sign: Box<SignFn>) -> Self {
+    /// Signs with `sign`, made by the keys `tags`; takes over from a previous version only
+    /// signatures valid for more than `keep_for` seconds yet.
+    pub fn new(sign: Box<SignFn>, tags: &[u16], keep_for: u32) -> Self {
+        let mut tags = tags.to_vec();
+        tags.sort_unstable();
         PolicySigner {
             sign,
             made: Default::default(),
+            tags: tags.into(),
+            keep_for,
         }
+    }
+
+    /// The signatures for an answer: those made before, or made now.
+    pub fn sigs(
+        &self,
+        key: u128,
+        owner: &[u8],
+        rtype: u16,
+        ttl: u32,
+        rdatas: &[Vec<u8>],
+    ) -> Arc<[Box<[u8]>]> {
+        match self.get(key) {
+            Some(s) => s,
+            None => self.make(key, owner, rtype, ttl, rdatas),
+        }
+    }
+
+    /// Takes over the signatures `previous` (the version this one replaces) made with this
+    /// version's keys that are valid long enough still, at `now` (Unix seconds): a reload
+    /// neither pays for them again nor changes what a transfer carries. What this version made
+    /// itself meanwhile is kept unless replaced.
+    pub fn inherit(&self, previous: &PolicySigner, now: u32) {
+        let old = previous.made.load();
+        let good = |sigs: &[Box<[u8]>]| {
+            let mut by: Vec<u16> = sigs
+                .iter()
+                .filter(|s| s.len() >= 18)
+                .map(|s| u16::from_be_bytes([s[16], s[17]]))
+                .collect();
+            by.sort_unstable();
+            *by == *self.tags
+                && sigs.iter().all(|s| {
+                    let expires = u32::from_be_bytes([s[8], s[9], s[10], s[11]]);
+                    // Serial arithmetic (RFC 4034 §3.1.5): how long it has left.
+                    i64::from(expires.wrapping_sub(now) as i32) > i64::from(self.keep_for)
+                })
+        };
+        self.made.rcu(|mine| {
+            let mut m = HashMap::clone(mine);
+            for (k, v) in old.iter().filter(|(_, sigs)| good(sigs)) {
+                m.insert(*k, v.clone());
+            }
+            m
+        });
     }
 
     /// The signatures already made for the answer `key` stands for.
