@@ -1082,12 +1082,33 @@ values = ["192.0.2.152"]
         "no policy records in a signed zone's transfer"
     );
     let (_knot, knot) = knot_secondary(&dir, server.addr);
-    for name in ["w.example.test", "mv.example.test"] {
-        let out = delv(knot, &anchors, ORIGIN, name, "A");
-        assert!(
-            out.contains("; fully validated"),
-            "via Knot, {name}:\n{out}"
-        );
+    // A policydns secondary too: it gets no policy, and serves the signed renderings.
+    let secondary_dir = TempDir::new("dnssec-serve-policy-xfr-secondary");
+    let secondary_arg = format!("{ORIGIN}={}", server.addr);
+    let state_arg = secondary_dir.path().join("state");
+    let secondary = serve(
+        &secondary_dir,
+        &[
+            "--secondary",
+            &secondary_arg,
+            "--state-dir",
+            state_arg.to_str().unwrap(),
+        ],
+        "www.example.test",
+    );
+    for (via, addr) in [("Knot", knot), ("policydns", secondary.addr)] {
+        for (name, rtype, verdict) in [
+            ("w.example.test", "A", "; fully validated"),
+            ("mv.example.test", "A", "; fully validated"),
+            (
+                "nope.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(addr, &anchors, ORIGIN, name, rtype);
+            assert!(out.contains(verdict), "via {via}, {name} {rtype}:\n{out}");
+        }
     }
     // A reload that changed nothing keeps the rendering's signatures: same serial.
     let serial = soa_serial(server.addr);

@@ -49,7 +49,11 @@ impl Zone {
         origin: &[u8],
         records: Vec<parse::Record>,
     ) -> Result<(Zone, Vec<String>), LoadError> {
-        Self::compile_with_groups(origin, records, Vec::new())
+        // Records signed elsewhere (a transferred signed zone) are served signed.
+        Self::compile_with_groups(origin, records, Vec::new()).map(|(mut zone, warnings)| {
+            zone.index_if_signed();
+            (zone, warnings)
+        })
     }
 
     /// Compiles records and routing-policy groups that did not come from a zone file (a Route
