@@ -483,30 +483,26 @@ fn a_key_others_can_read_keeps_that_zone_unsigned_and_unserved_while_others_serv
 fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
     let dir = TempDir::new("dnssec-serve-refused");
     let zone = zone_file(&dir);
-    for (extra, why) in [(
-        "allow_update = [\"127.0.0.1\"]\n",
-        "a zone changed by dynamic update is not signed yet",
-    )] {
-        let conf = dir.write(
-            "refused.toml",
-            &format!(
-                "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nfile = \"{}\"\ndnssec = true\n{extra}",
-                zone.display()
-            ),
-        );
-        let o = Command::new(BIN)
-            .args(["check", "--config"])
-            .arg(&conf)
-            .output()
-            .unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_ne!(o.status.code(), Some(0), "{said}");
-        assert!(said.contains(why), "want {why:?} in:\n{said}");
-    }
+    // Dynamic update would change the zone after it was signed.
+    let conf = dir.write(
+        "refused.toml",
+        &format!(
+            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nfile = \"{}\"\ndnssec = true\nallow_update = [\"127.0.0.1\"]\n",
+            zone.display()
+        ),
+    );
+    let o = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("a zone changed by dynamic update is not signed yet"),
+        "{said}"
+    );
+    // Keys need a state directory.
     let conf = dir.write(
         "nostate.toml",
         &format!(

@@ -107,7 +107,7 @@ pub fn sign_reusing(
         return Err(SignError::NoKey(text));
     }
     // RRsets by owner (canonical order) and type.
-    let mut sets: BTreeMap<Canonical, BTreeMap<u16, (u32, Vec<Vec<u8>>)>> = BTreeMap::new();
+    let mut sets: ByName = BTreeMap::new();
     for r in records {
         let e = sets
             .entry(Canonical(name::to_lowercase(&r.owner)))
@@ -325,6 +325,9 @@ pub fn sign_reusing(
     }
     Ok(out)
 }
+
+/// A zone's RRsets by owner (canonical order) and type: TTL and RDATAs.
+type ByName = BTreeMap<Canonical, BTreeMap<u16, (u32, Vec<Vec<u8>>)>>;
 
 /// A name ordered canonically (RFC 4034 §6.1).
 #[derive(Debug, Clone, PartialEq, Eq)]

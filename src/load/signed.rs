@@ -25,17 +25,30 @@ pub const RESIGN_AFTER_SECS: u64 = VALIDITY_SECS as u64 / 2;
 /// that follows then replaces it before it expires.
 pub const KEEP_FOR_SECS: u32 = RESIGN_AFTER_SECS as u32 + 3600;
 
-/// Loads, signs and compiles the zone file `file` for `origin`.
+/// Where a signed zone's keys are, and when it is signed.
+pub(super) struct Signing<'a> {
+    pub(super) state_dir: Option<&'a Path>,
+    /// `check` or `explain`: keys are not made on disk.
+    pub(super) dry_run: bool,
+    /// Unix seconds.
+    pub(super) now: u64,
+}
+
+/// Loads, signs and compiles the zone file `file` for `origin`, keeping what it can of the
+/// version serving now (`previous`).
 pub(super) fn load(
     origin: &[u8],
     file: &Path,
     groups: Vec<GroupInput>,
     previous: Option<&Zone>,
     denial: &Denial,
-    state_dir: Option<&Path>,
-    dry_run: bool,
-    now: u64,
+    signing: Signing<'_>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
+    let Signing {
+        state_dir,
+        dry_run,
+        now,
+    } = signing;
     let zone_text = name::to_text(origin);
     let problem = |file: &Path, line: usize, message: String| LoadError {
         problems: vec![ParseError {
@@ -210,14 +223,24 @@ fn soa_signer(
 /// hour), so a kept signature is always replaced before it expires.
 #[derive(Default)]
 struct Kept {
-    /// (lowercase owner, covered type) → (TTL, RDATAs in canonical order, RRSIG RDATAs).
-    sets: std::collections::HashMap<(Vec<u8>, u16), (u32, Vec<Vec<u8>>, Vec<Vec<u8>>)>,
+    /// By (lowercase owner, covered type).
+    sets: std::collections::HashMap<(Vec<u8>, u16), KeptSet>,
+}
+
+/// An RRset of the serving version and its signatures.
+struct KeptSet {
+    ttl: u32,
+    /// In canonical order (RFC 4034 §6.3).
+    rdatas: Vec<Vec<u8>>,
+    /// RRSIG RDATAs.
+    sigs: Vec<Vec<u8>>,
 }
 
 impl Kept {
     /// The signatures kept for exactly this RRset by exactly these keys.
     fn lookup(&self, t: &ToSign<'_>) -> Option<Vec<Vec<u8>>> {
-        let (ttl, rdatas, sigs) = self.sets.get(&(name::to_lowercase(t.owner), t.rtype))?;
+        let KeptSet { ttl, rdatas, sigs } =
+            self.sets.get(&(name::to_lowercase(t.owner), t.rtype))?;
         let mut tags: Vec<u16> = sigs
             .iter()
             .map(|s| u16::from_be_bytes([s[16], s[17]]))
@@ -270,8 +293,12 @@ fn kept_signatures(previous: &Zone, now: u32) -> Kept {
             }
             let rdatas: Vec<Vec<u8>> = previous.rdatas(set).map(<[u8]>::to_vec).collect();
             let canonical = crate::dnssec::sign::canonical_set(covered, &rdatas);
-            kept.sets
-                .insert((owner.clone(), covered), (set.ttl, canonical, sigs));
+            let set = KeptSet {
+                ttl: set.ttl,
+                rdatas: canonical,
+                sigs,
+            };
+            kept.sets.insert((owner.clone(), covered), set);
         }
     }
     kept

@@ -65,16 +65,12 @@ fn load_file(
         } else {
             crate::dnssec::zone::Denial::Nsec
         };
-        return super::signed::load(
-            &spec.origin,
-            file,
-            groups,
-            running,
-            &denial,
-            config.state_dir.as_deref(),
-            config.dry_run,
+        let signing = super::signed::Signing {
+            state_dir: config.state_dir.as_deref(),
+            dry_run: config.dry_run,
             now,
-        );
+        };
+        return super::signed::load(&spec.origin, file, groups, running, &denial, signing);
     }
     Zone::load_with_groups(&spec.origin, file, groups)
 }

@@ -17,9 +17,12 @@ pub type SignFn = dyn Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>> + Send + S
 /// made the first time it is answered and kept for the life of this version of the zone (a
 /// reload, at the latest the weekly one, starts afresh). Reading is one lock-free load of the
 /// map; only a first answer signs, allocates and publishes a new map.
+/// Answers' signatures by [`AnswerKey`].
+type Made = HashMap<u128, Arc<[Box<[u8]>]>>;
+
 pub struct PolicySigner {
     sign: Box<SignFn>,
-    made: arc_swap::ArcSwap<HashMap<u128, Arc<[Box<[u8]>]>>>,
+    made: arc_swap::ArcSwap<Made>,
     /// Key tags of the keys that sign: a signature by others is not taken over.
     tags: Box<[u16]>,
     /// Seconds a signature taken over must still be valid for.
