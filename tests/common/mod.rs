@@ -14,6 +14,7 @@ pub mod dnssec;
 mod http;
 pub mod policy_server;
 mod process;
+pub mod signed_zone;
 
 pub use dns::{
     a_records, ask, exchange, query, query_with, read_framed, try_udp, write_framed, Opt, Proto,

@@ -1,0 +1,509 @@
+//! Signed zones over time: routing-policy answers across health flips, transfers to BIND,
+//! Knot and policydns secondaries, reloads that keep what did not change, key rollovers, and
+//! zone files signed elsewhere — each validated with `delv` (and `unbound-host`) from the DS.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::dnssec::{anchors, delv, unbound_host};
+use common::signed_zone::*;
+use common::{dns_ready, eventually, serve, start_on_free_port, Proto, TempDir, BIN};
+
+#[test]
+fn the_zone_transfers_signed_and_a_reload_keeps_what_did_not_change() {
+    let dir = TempDir::new("dnssec-serve-xfr");
+    let server = start(&dir, true, "allow_transfer = [\"127.0.0.1\"]\n");
+    let anchors = trust_anchor(&dir);
+    let axfr = verify_transfer(&dir, server.addr);
+    assert!(axfr.contains("\tRRSIG\t") && axfr.contains("\tNSEC\t"));
+    // Knot and BIND secondaries serve it, and it validates there.
+    let (_knot, knot) = knot_secondary(&dir, server.addr);
+    let (_named, named) = start_on_free_port(
+        "named",
+        |port| common::named_secondary(&dir, port, server.addr, "example.test", None),
+        |addr| dns_ready(addr, "www.example.test", 1),
+    );
+    for (secondary, addr) in [("Knot", knot), ("BIND", named)] {
+        for (name, rtype, verdict) in [
+            ("www.example.test", "A", "; fully validated"),
+            ("x.apps.example.test", "A", "; fully validated"),
+            (
+                "nope.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "www.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(addr, &anchors, ORIGIN, name, rtype);
+            assert!(
+                out.contains(verdict),
+                "via {secondary}, {name} {rtype}:\n{out}"
+            );
+        }
+    }
+    // A reload of the unchanged zone keeps its signatures: nothing new for the secondaries.
+    let rrsig_of_www = || -> Vec<String> {
+        dig(server.addr, &["+dnssec", "+short", "www.example.test", "A"])
+            .lines()
+            .filter(|l| l.starts_with("A "))
+            .map(str::to_string)
+            .collect()
+    };
+    let (serial, sigs) = (soa_serial(server.addr), rrsig_of_www());
+    assert_eq!(sigs.len(), 1, "{sigs:?}");
+    let reloads = |log: &str| log.matches("reloading (SIGHUP)").count();
+    server.signal(libc::SIGHUP);
+    eventually("the reload", || reloads(&server.log()) == 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(soa_serial(server.addr), serial, "{}", server.log());
+    assert_eq!(rrsig_of_www(), sigs, "the signature was kept");
+    // An edit that forgets the serial: served at once under the next serial (as for any
+    // transferred zone), the new name signed, the SOA signed again over the new serial.
+    let zone = dir.path().join("example.test.zone");
+    let text = std::fs::read_to_string(&zone).unwrap();
+    std::fs::write(&zone, format!("{text}added IN A 192.0.2.123\n")).unwrap();
+    server.signal(libc::SIGHUP);
+    eventually("the serial to advance", || {
+        soa_serial(server.addr) == serial + 1
+    });
+    assert_eq!(
+        rrsig_of_www(),
+        sigs,
+        "an unchanged RRset keeps its signature"
+    );
+    for (name, rtype, verdict) in [
+        ("example.test", "SOA", "; fully validated"),
+        ("added.example.test", "A", "; fully validated"),
+        (
+            "nope.example.test",
+            "A",
+            "; negative response, fully validated",
+        ),
+    ] {
+        let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
+        assert!(
+            out.contains(verdict),
+            "after the edit, {name} {rtype}:\n{out}"
+        );
+    }
+    verify_transfer(&dir, server.addr);
+}
+
+#[test]
+fn routing_policy_answers_validate_before_and_after_a_health_flip() {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::Arc;
+    let dir = TempDir::new("dnssec-serve-policy");
+    let status = Arc::new(AtomicU16::new(200));
+    let port = common::free_port();
+    let _backend = common::Backend::start_with(port, status.clone(), Arc::new(|_| {}));
+    let conf = config(
+        &dir,
+        true,
+        &format!(
+            r#"
+[[health_check]]
+id = "web"
+type = "HTTP"
+ip_address = "127.0.0.1"
+port = {port}
+resource_path = "/health"
+request_interval = 1
+failure_threshold = 1
+
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "primary"
+failover = "PRIMARY"
+health_check = "web"
+ttl = 60
+values = ["192.0.2.121"]
+
+[[record_set]]
+name = "fo.example.test."
+type = "A"
+set_identifier = "secondary"
+failover = "SECONDARY"
+ttl = 60
+values = ["192.0.2.122"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "blue"
+weight = 3
+values = ["192.0.2.111", "192.0.2.113"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "green"
+weight = 1
+values = ["192.0.2.112"]
+
+[[record_set]]
+name = "g.example.test."
+type = "AAAA"
+set_identifier = "anywhere"
+geolocation = {{ country = "*" }}
+values = ["2001:db8::131"]
+
+[[record_set]]
+name = "s.example.test."
+type = "A"
+values = ["192.0.2.41", "192.0.2.42", "192.0.2.43"]
+
+[[record_set]]
+name = "cn.example.test."
+type = "CNAME"
+set_identifier = "one"
+weight = 1
+values = ["www.example.test."]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+health_check = "web"
+values = ["192.0.2.151"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+values = ["192.0.2.152"]
+
+[[record_set]]
+name = "t.example.test."
+type = "A"
+alias = {{ name = "www.example.test.", evaluate_target_health = false }}
+
+[[record_set]]
+name = "t2.example.test."
+type = "A"
+alias = {{ name = "fo.example.test.", evaluate_target_health = true }}
+
+[[load_balancer]]
+name = "app-1.us-east-1.elb.amazonaws.com."
+zones = [{{ name = "us-east-1a", ipv4 = ["198.51.100.10"] }}, {{ name = "us-east-1b", ipv4 = ["198.51.100.11"] }}]
+
+[[record_set]]
+name = "lb.example.test."
+type = "A"
+alias = {{ name = "app-1.us-east-1.elb.amazonaws.com.", evaluate_target_health = false }}
+"#
+        ),
+    );
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.example.test",
+    );
+    let anchors = trust_anchor(&dir);
+    let ds = ds_lines(&dir);
+    let validated = |name: &str, rtype: &str, verdict: &str| {
+        let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
+        assert!(
+            out.contains(verdict),
+            "{name} {rtype}: want {verdict:?}, delv said:\n{out}"
+        );
+        // And unbound agrees.
+        let ub = unbound_host(&dir, server.addr, ORIGIN, &ds, name, rtype);
+        assert!(
+            ub.contains("(secure)") && !ub.contains("BOGUS"),
+            "{name} {rtype}, unbound-host said:\n{ub}"
+        );
+        out
+    };
+    eventually("the primary to be answered", || {
+        dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.121"
+    });
+    for _ in 0..4 {
+        // Weighted draws differ from query to query: each member's answer validates.
+        validated("w.example.test", "A", "; fully validated");
+    }
+    for (name, rtype, verdict) in [
+        ("fo.example.test", "A", "; fully validated"),
+        ("g.example.test", "AAAA", "; fully validated"),
+        ("s.example.test", "A", "; fully validated"),
+        ("cn.example.test", "A", "; fully validated"), // a CNAME chosen by a policy, then www
+        ("mv.example.test", "A", "; fully validated"), // multivalue: both members
+        ("t.example.test", "A", "; fully validated"),  // an alias to another name's records
+        ("t2.example.test", "A", "; fully validated"), // an alias to another record set's member
+        ("lb.example.test", "A", "; fully validated"), // a load balancer's zones
+        (
+            "fo.example.test",
+            "TXT",
+            "; negative response, fully validated",
+        ),
+        (
+            "w.example.test",
+            "AAAA",
+            "; negative response, fully validated",
+        ),
+        (
+            "nx.w.example.test",
+            "A",
+            "; negative response, fully validated",
+        ),
+    ] {
+        validated(name, rtype, verdict);
+    }
+    let out = validated("fo.example.test", "A", "; fully validated");
+    assert!(out.contains("192.0.2.121"), "{out}");
+    // The primary's backend fails: the secondary's records, with their own signatures.
+    status.store(503, Ordering::SeqCst);
+    eventually("the failover to the secondary", || {
+        dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.122"
+    });
+    let out = validated("fo.example.test", "A", "; fully validated");
+    assert!(out.contains("192.0.2.122"), "{out}");
+    let out = validated("t2.example.test", "A", "; fully validated");
+    assert!(out.contains("192.0.2.122"), "{out}");
+    // The multivalue answer lost its unhealthy member: another set, signed on first use.
+    let out = validated("mv.example.test", "A", "; fully validated");
+    assert!(
+        out.contains("192.0.2.152") && !out.contains("192.0.2.151"),
+        "{out}"
+    );
+    status.store(200, Ordering::SeqCst);
+    eventually("the failback to the primary", || {
+        dig(server.addr, &["+short", "fo.example.test", "A"]).trim() == "192.0.2.121"
+    });
+    validated("fo.example.test", "A", "; fully validated");
+}
+
+#[test]
+fn a_zone_signed_elsewhere_is_served_with_its_signatures_and_proofs() {
+    for (signer, nsec3) in [
+        ("dnssec-signzone", false),
+        ("dnssec-signzone -3", true),
+        ("policydns dnssec sign", false),
+        ("policydns dnssec sign --nsec3", true),
+    ] {
+        let dir = TempDir::new("dnssec-presigned");
+        let (file, ds) = if signer.starts_with("dnssec-signzone") {
+            signed_by_bind(&dir, nsec3)
+        } else {
+            signed_by_policydns(&dir, nsec3)
+        };
+        let zone_arg = format!("{ORIGIN}={}", file.display());
+        let server = serve(&dir, &["--zone", &zone_arg], "www.example.test");
+        let anchors = anchors(&dir, ORIGIN, &ds);
+        for (name, rtype, verdict) in [
+            ("www.example.test", "A", "; fully validated"),
+            ("alias.example.test", "A", "; fully validated"),
+            ("x.apps.example.test", "A", "; fully validated"),
+            ("lab.example.test", "DS", "; fully validated"),
+            (
+                "nope.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "www.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+            (
+                "c.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "x.apps.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(server.addr, &anchors, ORIGIN, name, rtype);
+            assert!(
+                out.contains(verdict),
+                "signed by {signer}: {name} {rtype}: want {verdict:?}, delv said:\n{out}"
+            );
+        }
+        // Without DO: no DNSSEC records in the answer.
+        let q = edns_query(5, "www.example.test", 1, 1232, false);
+        let r = response(server.addr, Proto::Udp, &q);
+        assert!(
+            !r.windows(4).any(|w| w == [0, 46, 0, 1]),
+            "{signer}: no RRSIG without DO"
+        );
+    }
+}
+
+#[test]
+fn a_key_rollover_keeps_answers_valid_under_the_old_and_then_the_new_ds() {
+    let dir = TempDir::new("dnssec-rollover");
+    let server = start(&dir, true, "");
+    let state = dir.path().join("state");
+    let old_ds = ds_lines(&dir);
+    let old_tag: u16 = old_ds.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let policydns = |args: &[&str]| -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+            .unwrap()
+    };
+    let dnskeys = || {
+        dig(server.addr, &["+short", "example.test", "DNSKEY"])
+            .lines()
+            .count()
+    };
+    let reloads = |log: &str| log.matches("reloading (SIGHUP)").count();
+    let validates = |ds: &str, name: &str| -> bool {
+        let anchors = anchors(&dir, ORIGIN, ds);
+        delv(server.addr, &anchors, ORIGIN, name, "A").contains("; fully validated")
+    };
+    // Start: a second CSK, published and signing from the next reload.
+    let status = ok(
+        "rollover",
+        policydns(&["dnssec", "rollover", "example.test"]),
+    );
+    assert!(status.contains("Rollover: CSK in progress"), "{status}");
+    let both_ds = ds_lines(&dir);
+    assert_eq!(both_ds.lines().count(), 2, "{both_ds}");
+    let new_ds: String = both_ds.lines().filter(|l| !old_ds.contains(l)).collect();
+    server.signal(libc::SIGHUP);
+    eventually("both keys to be published", || dnskeys() == 2);
+    assert!(validates(&old_ds, "www.example.test"), "under the old DS");
+    assert!(validates(&new_ds, "www.example.test"), "under the new DS");
+    // Too early to retire the old key: refused, with the reason.
+    let early = policydns(&["dnssec", "retire", "example.test", &old_tag.to_string()]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("wait"),
+        "{early:?}"
+    );
+    // Retired once the operator says the DS has moved: only the new key remains.
+    ok(
+        "retire",
+        policydns(&[
+            "dnssec",
+            "retire",
+            "example.test",
+            &old_tag.to_string(),
+            "--wait-hours",
+            "0",
+        ]),
+    );
+    assert_eq!(ds_lines(&dir), format!("{new_ds}\n"));
+    server.signal(libc::SIGHUP);
+    eventually("the second reload", || reloads(&server.log()) == 2);
+    eventually("the old key to go", || dnskeys() == 1);
+    assert!(validates(&new_ds, "www.example.test"), "under the new DS");
+    assert!(
+        !validates(&old_ds, "www.example.test"),
+        "the old DS no longer matches"
+    );
+    let last = policydns(&[
+        "dnssec",
+        "retire",
+        "example.test",
+        new_ds.split_whitespace().nth(3).unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&last.stderr).contains("only CSK"),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+}
+
+#[test]
+fn a_signed_zone_with_routing_policies_transfers_its_renderings_signed() {
+    let dir = TempDir::new("dnssec-serve-policy-xfr");
+    let conf = config(
+        &dir,
+        true,
+        r#"allow_transfer = ["127.0.0.1"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "blue"
+weight = 3
+values = ["192.0.2.111"]
+
+[[record_set]]
+name = "w.example.test."
+type = "A"
+set_identifier = "green"
+weight = 1
+values = ["192.0.2.112"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "one"
+multivalue = true
+values = ["192.0.2.151"]
+
+[[record_set]]
+name = "mv.example.test."
+type = "A"
+set_identifier = "two"
+multivalue = true
+values = ["192.0.2.152"]
+"#,
+    );
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.example.test",
+    );
+    let anchors = trust_anchor(&dir);
+    // The transfer carries each record set's static rendering with its signatures, and no
+    // policy records: both verifiers accept the zone whole.
+    let axfr = verify_transfer(&dir, server.addr);
+    assert!(
+        !axfr.contains("TYPE65300"),
+        "no policy records in a signed zone's transfer"
+    );
+    let (_knot, knot) = knot_secondary(&dir, server.addr);
+    // A policydns secondary too: it gets no policy, and serves the signed renderings.
+    let secondary_dir = TempDir::new("dnssec-serve-policy-xfr-secondary");
+    let secondary_arg = format!("{ORIGIN}={}", server.addr);
+    let state_arg = secondary_dir.path().join("state");
+    let secondary = serve(
+        &secondary_dir,
+        &[
+            "--secondary",
+            &secondary_arg,
+            "--state-dir",
+            state_arg.to_str().unwrap(),
+        ],
+        "www.example.test",
+    );
+    for (via, addr) in [("Knot", knot), ("policydns", secondary.addr)] {
+        for (name, rtype, verdict) in [
+            ("w.example.test", "A", "; fully validated"),
+            ("mv.example.test", "A", "; fully validated"),
+            (
+                "nope.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(addr, &anchors, ORIGIN, name, rtype);
+            assert!(out.contains(verdict), "via {via}, {name} {rtype}:\n{out}");
+        }
+    }
+    // A reload that changed nothing keeps the rendering's signatures: same serial.
+    let serial = soa_serial(server.addr);
+    server.signal(libc::SIGHUP);
+    eventually("the reload", || server.log().contains("reloading (SIGHUP)"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(soa_serial(server.addr), serial, "{}", server.log());
+    verify_transfer(&dir, server.addr);
+}
