@@ -507,3 +507,66 @@ values = ["192.0.2.152"]
     assert_eq!(soa_serial(server.addr), serial, "{}", server.log());
     verify_transfer(&dir, server.addr);
 }
+
+#[test]
+fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
+    let dir = TempDir::new("dnssec-zsk-roll");
+    let state = dir.path().join("state");
+    ok(
+        "keygen",
+        Command::new(BIN)
+            .args(["dnssec", "keygen", ORIGIN, "--ksk-zsk", "--state-dir"])
+            .arg(&state)
+            .output()
+            .unwrap(),
+    );
+    let made = std::time::Instant::now();
+    let conf = config(&dir, true, "zsk_lifetime = \"2s\"\nzsk_overlap = \"1s\"\n");
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap()],
+        "www.example.test",
+    );
+    // The KSK's DS, given to the parent once, stays valid through ZSK rollovers.
+    let anchors = trust_anchor(&dir);
+    let dnskeys = || {
+        dig(server.addr, &["+short", "example.test", "DNSKEY"])
+            .lines()
+            .count()
+    };
+    let reloads = |log: &str| log.matches("reloading (SIGHUP)").count();
+    let validated = || {
+        for (name, verdict) in [
+            ("www.example.test", "; fully validated"),
+            ("nope.example.test", "; negative response, fully validated"),
+        ] {
+            let out = delv(server.addr, &anchors, ORIGIN, name, "A");
+            assert!(out.contains(verdict), "{name}:\n{out}");
+        }
+    };
+    assert_eq!(dnskeys(), 2, "a KSK and a ZSK");
+    validated();
+    // The ZSK is past its lifetime at the next load: a second ZSK publishes and signs.
+    std::thread::sleep(Duration::from_millis(2100).saturating_sub(made.elapsed()));
+    server.signal(libc::SIGHUP);
+    eventually("a second ZSK", || dnskeys() == 3);
+    assert!(
+        server.log().contains("ZSK rollover: a new ZSK"),
+        "{}",
+        server.log()
+    );
+    validated();
+    // Both have served the overlap at the load after: the old one is retired.
+    std::thread::sleep(Duration::from_millis(1100));
+    server.signal(libc::SIGHUP);
+    eventually("the second reload", || reloads(&server.log()) == 2);
+    eventually("the old ZSK to go", || dnskeys() == 2);
+    assert!(server
+        .log()
+        .contains("ZSK rollover: the old ZSK is retired"));
+    validated();
+    let retired = std::fs::read_dir(state.join("dnssec/example.test/retired"))
+        .unwrap()
+        .count();
+    assert_eq!(retired, 1, "the old ZSK is kept aside, not deleted");
+}

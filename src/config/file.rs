@@ -526,6 +526,10 @@ pub(super) struct ZoneSection {
     pub(super) dnssec: Option<bool>,
     /// Deny existence with NSEC3 (RFC 9276's parameters) instead of NSEC.
     pub(super) nsec3: Option<bool>,
+    /// A ZSK older than this is rolled automatically ("90d"; BIND units).
+    pub(super) zsk_lifetime: Option<String>,
+    /// How long both ZSKs publish and sign before the old one is retired ("2d").
+    pub(super) zsk_overlap: Option<String>,
 }
 
 /// `[[view]]`: who is placed in it (BIND's `match-clients`, first match wins) and whether it is

@@ -33,6 +33,8 @@ pub struct ZoneSpec {
     pub dnssec: bool,
     /// Signed with NSEC3 (RFC 9276's parameters) rather than NSEC.
     pub nsec3: bool,
+    /// Automatic ZSK rollover for a zone with a KSK and a ZSK (`None`: by command only).
+    pub zsk_roll: Option<crate::dnssec::keyring::ZskRoll>,
 }
 
 impl ZoneSpec {
@@ -147,6 +149,31 @@ pub(super) fn specs(
         }
         let dnssec = z.dnssec.unwrap_or(false);
         let nsec3 = z.nsec3.unwrap_or(false);
+        let period = |what: &str, v: &Option<String>, errors: &mut Vec<String>| {
+            v.as_deref()
+                .and_then(|t| match crate::zone::lex::parse_period(t) {
+                    Ok(s) => Some(u64::from(s)),
+                    Err(_) => {
+                        errors.push(format!(
+                            "{at}: zone {}: {what} {t:?} is not a period like \"90d\" or \"36h\"",
+                            z.origin
+                        ));
+                        None
+                    }
+                })
+        };
+        let lifetime = period("zsk_lifetime", &z.zsk_lifetime, errors);
+        let overlap = period("zsk_overlap", &z.zsk_overlap, errors);
+        if (z.zsk_lifetime.is_some() || z.zsk_overlap.is_some()) && !dnssec {
+            errors.push(format!(
+                "{at}: zone {}: zsk_lifetime and zsk_overlap need dnssec = true",
+                z.origin
+            ));
+        }
+        let zsk_roll = lifetime.map(|lifetime| crate::dnssec::keyring::ZskRoll {
+            lifetime,
+            overlap: overlap.unwrap_or(2 * 86_400),
+        });
         if nsec3 && !dnssec {
             errors.push(format!(
                 "{at}: zone {}: nsec3 = true needs dnssec = true",
@@ -175,6 +202,7 @@ pub(super) fn specs(
             last.allow_update.extend(allow_update);
             last.dnssec |= dnssec;
             last.nsec3 |= nsec3;
+            last.zsk_roll = zsk_roll.or(last.zsk_roll);
         }
     }
     for spec in &cli.zones {
@@ -400,6 +428,7 @@ fn add_zone(
             view: view.map(str::to_string),
             dnssec: false,
             nsec3: false,
+            zsk_roll: None,
         }),
         Some(z) => {
             if file.is_some() && z.file.is_some() {

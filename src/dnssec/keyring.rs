@@ -250,6 +250,68 @@ impl Keyring {
     }
 }
 
+/// Automatic ZSK rollover: a ZSK is replaced once it is `lifetime` old, and the one it
+/// replaces retired once both have published and signed for `overlap` (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZskRoll {
+    pub lifetime: u64,
+    pub overlap: u64,
+}
+
+/// What [`Keyring::roll_zsk`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZskEvent {
+    /// A new ZSK (its tag) publishes and signs beside the old one.
+    Started(u16),
+    /// The old ZSK (its tag) was retired.
+    Retired(u16),
+}
+
+impl Keyring {
+    /// Moves a KSK+ZSK zone's ZSK rollover on by `roll` at `now`: retire the older ZSK once
+    /// the newer has served `overlap`, start a rollover once the newest ZSK is `lifetime` old.
+    /// A zone with a combined key is left alone (its rollover changes the parent's DS: a
+    /// command, `policydns dnssec rollover`).
+    pub fn roll_zsk(
+        state_dir: &Path,
+        origin: &[u8],
+        roll: ZskRoll,
+        now: u64,
+    ) -> Result<Vec<ZskEvent>, KeyringError> {
+        let mut events = Vec::new();
+        let ring = Self::open(state_dir, origin)?;
+        let zsks = |ring: &Keyring| -> Vec<(u16, u64)> {
+            let mut v: Vec<(u16, u64)> = ring
+                .keys
+                .iter()
+                .filter(|k| ring.role(k) == Role::Zsk)
+                .map(|k| (k.key_tag(), k.created))
+                .collect();
+            v.sort_by_key(|&(_, created)| created);
+            v
+        };
+        let mut current = zsks(&ring);
+        if current.is_empty() {
+            return Ok(events);
+        }
+        if current.len() > 1 {
+            let newest = current.last().expect("two or more").1;
+            if now.saturating_sub(newest) >= roll.overlap {
+                for &(tag, _) in &current[..current.len() - 1] {
+                    Self::retire(state_dir, origin, tag, roll.overlap, now)?;
+                    events.push(ZskEvent::Retired(tag));
+                }
+                current = zsks(&Self::open(state_dir, origin)?);
+            }
+        }
+        if current.len() == 1 && now.saturating_sub(current[0].1) >= roll.lifetime {
+            let (_, key) = Self::add(state_dir, origin, Role::Zsk, now)?;
+            events.push(ZskEvent::Started(key.key_tag()));
+        }
+        Ok(events)
+    }
+}
+
 /// The key files in `dir`, sorted; none when the directory does not exist.
 fn key_files(dir: &Path) -> Result<Vec<PathBuf>, KeyringError> {
     let io = |source| KeyringError::Io {

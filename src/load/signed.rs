@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError};
+use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError, ZskEvent};
 use crate::dnssec::sign::Validity;
 use crate::dnssec::zone::{sign_reusing, Denial, Rr, ToSign};
 use crate::wire::name;
@@ -28,6 +28,8 @@ pub const KEEP_FOR_SECS: u32 = RESIGN_AFTER_SECS as u32 + 3600;
 /// Where a signed zone's keys are, and when it is signed.
 pub(super) struct Signing<'a> {
     pub(super) state_dir: Option<&'a Path>,
+    /// Automatic ZSK rollover, if configured.
+    pub(super) zsk_roll: Option<crate::dnssec::keyring::ZskRoll>,
     /// `check` or `explain`: keys are not made on disk.
     pub(super) dry_run: bool,
     /// Unix seconds.
@@ -46,6 +48,7 @@ pub(super) fn load(
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let Signing {
         state_dir,
+        zsk_roll,
         dry_run,
         now,
     } = signing;
@@ -65,6 +68,30 @@ pub(super) fn load(
         ));
     };
     let records = parse::parse_file(file, origin)?;
+    if let (Some(roll), false) = (zsk_roll, dry_run) {
+        match Keyring::roll_zsk(state_dir, origin, roll, now) {
+            Ok(events) => {
+                for e in events {
+                    match e {
+                        ZskEvent::Started(tag) => {
+                            tracing::info!(zone = %zone_text, key_tag = tag, "ZSK rollover: a new ZSK publishes and signs beside the old one")
+                        }
+                        ZskEvent::Retired(tag) => {
+                            tracing::info!(zone = %zone_text, key_tag = tag, "ZSK rollover: the old ZSK is retired")
+                        }
+                    }
+                }
+            }
+            Err(KeyringError::NoKeys(_)) => {}
+            Err(e) => {
+                return Err(problem(
+                    file,
+                    0,
+                    format!("zone {zone_text}: ZSK rollover: {e}"),
+                ))
+            }
+        }
+    }
     let ring = match Keyring::open(state_dir, origin) {
         Ok(r) => r,
         Err(KeyringError::NoKeys(_)) if dry_run => {

@@ -67,6 +67,7 @@ fn load_file(
         };
         let signing = super::signed::Signing {
             state_dir: config.state_dir.as_deref(),
+            zsk_roll: spec.zsk_roll,
             dry_run: config.dry_run,
             now,
         };
