@@ -237,12 +237,11 @@ fn a_key_others_can_read_keeps_that_zone_unsigned_and_unserved_while_others_serv
 fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
     let dir = TempDir::new("dnssec-serve-refused");
     let zone = zone_file(&dir);
-    // Dynamic update would change the zone after it was signed.
+    // Route 53 JSON is not signed yet.
     let conf = dir.write(
         "refused.toml",
         &format!(
-            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nfile = \"{}\"\ndnssec = true\nallow_update = [\"127.0.0.1\"]\n",
-            zone.display()
+            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nroute53 = \"records.json\"\ndnssec = true\n"
         ),
     );
     let o = Command::new(BIN)
@@ -253,7 +252,7 @@ fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
     let said = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert_ne!(o.status.code(), Some(0), "{said}");
     assert!(
-        said.contains("a zone changed by dynamic update is not signed yet"),
+        said.contains("zones from Route 53 JSON are not signed yet"),
         "{said}"
     );
     // Keys need a state directory.

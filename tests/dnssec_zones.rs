@@ -520,8 +520,9 @@ fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
             .output()
             .unwrap(),
     );
-    let made = std::time::Instant::now();
-    let conf = config(&dir, true, "zsk_lifetime = \"2s\"\nzsk_overlap = \"1s\"\n");
+    // Short periods, the lifetime longer than the overlap so that retiring the old ZSK does
+    // not at once start the next rollover.
+    let conf = config(&dir, true, "zsk_lifetime = \"4s\"\nzsk_overlap = \"2s\"\n");
     let server = serve(
         &dir,
         &["--config", conf.to_str().unwrap()],
@@ -534,7 +535,6 @@ fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
             .lines()
             .count()
     };
-    let reloads = |log: &str| log.matches("reloading (SIGHUP)").count();
     let validated = || {
         for (name, verdict) in [
             ("www.example.test", "; fully validated"),
@@ -544,23 +544,26 @@ fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
             assert!(out.contains(verdict), "{name}:\n{out}");
         }
     };
+    // Reloads (SIGHUP) until `keys` DNSKEYs are published: events happen at loads.
+    let reload_until = |what: &str, keys: usize| {
+        eventually(what, || {
+            server.signal(libc::SIGHUP);
+            std::thread::sleep(Duration::from_millis(300));
+            dnskeys() == keys
+        })
+    };
     assert_eq!(dnskeys(), 2, "a KSK and a ZSK");
     validated();
-    // The ZSK is past its lifetime at the next load: a second ZSK publishes and signs.
-    std::thread::sleep(Duration::from_millis(2100).saturating_sub(made.elapsed()));
-    server.signal(libc::SIGHUP);
-    eventually("a second ZSK", || dnskeys() == 3);
+    // Past its lifetime, at a load: a second ZSK publishes and signs.
+    reload_until("a second ZSK", 3);
     assert!(
         server.log().contains("ZSK rollover: a new ZSK"),
         "{}",
         server.log()
     );
     validated();
-    // Both have served the overlap at the load after: the old one is retired.
-    std::thread::sleep(Duration::from_millis(1100));
-    server.signal(libc::SIGHUP);
-    eventually("the second reload", || reloads(&server.log()) == 2);
-    eventually("the old ZSK to go", || dnskeys() == 2);
+    // Both have served the overlap, at a later load: the old one is retired.
+    reload_until("the old ZSK to go", 2);
     assert!(server
         .log()
         .contains("ZSK rollover: the old ZSK is retired"));
@@ -569,4 +572,80 @@ fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
         .unwrap()
         .count();
     assert_eq!(retired, 1, "the old ZSK is kept aside, not deleted");
+}
+
+const UPDATE_SECRET: &str = "8ovdt5hQhxw7qg1Q5Jl1B5VJ5t3dm3Ae1hlb7mV2c0I=";
+
+/// `nsupdate -y` for example.test against `addr`; whether it succeeded, and what it said.
+fn nsupdate(addr: std::net::SocketAddr, lines: &str) -> (bool, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(common::require_tool("nsupdate", "dnsutils"))
+        .args(["-y", &format!("hmac-sha256:upd-key:{UPDATE_SECRET}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = format!(
+        "server {} {}\nzone {ORIGIN}\n{lines}\nsend\n",
+        addr.ip(),
+        addr.port()
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && !text.contains("failed"), text)
+}
+
+#[test]
+fn dynamic_updates_to_a_signed_zone_are_signed_and_survive_kill_9() {
+    let dir = TempDir::new("dnssec-update");
+    let conf = config(
+        &dir,
+        true,
+        "allow_update = [\"key:upd-key\"]\nallow_transfer = [\"127.0.0.1\"]\n",
+    );
+    let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
+    let args = ["--config", conf.to_str().unwrap(), "--tsig-key", &key];
+    let server = serve(&dir, &args, "www.example.test");
+    let anchors = trust_anchor(&dir);
+    let serial = soa_serial(server.addr);
+    let (ok_, out) = nsupdate(
+        server.addr,
+        "update add new.example.test. 300 A 192.0.2.77\nupdate add gone.example.test. 300 A 192.0.2.78",
+    );
+    assert!(ok_, "{out}");
+    let (ok_, out) = nsupdate(server.addr, "update delete gone.example.test. A");
+    assert!(ok_, "{out}");
+    assert_eq!(soa_serial(server.addr), serial + 2);
+    let check = |addr| {
+        for (name, verdict) in [
+            ("new.example.test", "; fully validated"),
+            ("www.example.test", "; fully validated"),
+            ("gone.example.test", "; negative response, fully validated"),
+            ("nope.example.test", "; negative response, fully validated"),
+        ] {
+            let out = delv(addr, &anchors, ORIGIN, name, "A");
+            assert!(out.contains(verdict), "{name}:\n{out}");
+        }
+        let out = delv(addr, &anchors, ORIGIN, "example.test", "SOA");
+        assert!(out.contains("; fully validated"), "{out}");
+    };
+    check(server.addr);
+    verify_transfer(&dir, server.addr);
+    // kill -9: the acknowledged update is laid over the file again at start, signed.
+    server.signal(libc::SIGKILL);
+    drop(server);
+    let server = serve(&dir, &args, "www.example.test");
+    check(server.addr);
+    assert!(soa_serial(server.addr) > serial);
 }

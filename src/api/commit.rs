@@ -477,7 +477,7 @@ impl Committer {
         }
         let mut file_zones: Vec<Arc<Zone>> = Vec::new();
         for (origin, w) in file_working {
-            if let Some((zone, step)) = w.finish(&lbs) {
+            if let Some((zone, step)) = w.finish(&lbs, config.state_dir.as_deref()) {
                 steps.insert(origin, step);
                 file_zones.push(zone);
             }

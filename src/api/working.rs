@@ -211,14 +211,36 @@ impl FileWorking {
         Ok(())
     }
 
-    /// The new version and its IXFR step.
+    /// The new version and its IXFR step. A zone this server signs is signed again, with the
+    /// keys in `state_dir`: what the updates changed, and the NSEC chain around it, get new
+    /// signatures; the step is then the whole difference.
     pub(super) fn finish(
         self,
         lbs: &[LoadBalancer],
+        state_dir: Option<&std::path::Path>,
     ) -> Option<(Arc<Zone>, crate::transfer::reload::Step)> {
         let (base, zone) = (self.base?, self.zone?);
-        let step = crate::transfer::records::step(&base, &zone, lbs, &self.keys);
-        Some((Arc::new(zone), step))
+        if zone.soa_signer.is_none() {
+            let step = crate::transfer::records::step(&base, &zone, lbs, &self.keys);
+            return Some((Arc::new(zone), step));
+        }
+        let resigned = state_dir
+            .ok_or_else(|| "no state directory for its keys".to_string())
+            .and_then(|dir| crate::load::signed::resign(&zone, dir, crate::clock::unix_now()));
+        match resigned {
+            Ok(zone) => {
+                let step = crate::transfer::journal::diff(
+                    &crate::transfer::records::collect(&base, lbs),
+                    &crate::transfer::records::collect(&zone, lbs),
+                );
+                Some((Arc::new(zone), step))
+            }
+            Err(e) => {
+                // Acknowledged and journaled already: served at the next load, signed then.
+                tracing::error!(zone = %zone.origin_text(), "the update could not be signed ({e}); the previous version keeps serving until the next reload");
+                None
+            }
+        }
     }
 }
 

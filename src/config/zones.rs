@@ -297,8 +297,6 @@ pub(super) fn specs(
             Some("a secondary zone is served as its primary signed it")
         } else if !z.route53.is_empty() {
             Some("zones from Route 53 JSON are not signed yet; sign a zone file")
-        } else if !z.allow_update.is_empty() {
-            Some("a zone changed by dynamic update is not signed yet (the change would go out unsigned); remove allow_update or dnssec")
         } else {
             None
         };

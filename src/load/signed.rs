@@ -172,20 +172,34 @@ pub(super) fn load(
     }));
     let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
     zone.source = Some(file.to_path_buf());
+    equip(&mut zone, origin, ring.keys, validity, previous, now32);
+    Ok((zone, warnings))
+}
+
+/// What a signed zone carries beside its records, once compiled: its NSEC or NSEC3 index, its
+/// routing-policy members' signatures, and the signers for its SOA and for policy answers
+/// (taking over from `previous` what it signed and is still good).
+fn equip(
+    zone: &mut Zone,
+    origin: &[u8],
+    keys: Vec<crate::dnssec::Key>,
+    validity: Validity,
+    previous: Option<&Zone>,
+    now32: u32,
+) {
     zone.index_nsec_chain();
     zone.index_nsec3_chain();
-    let keys = zone_signing_keys(ring.keys);
+    let keys = zone_signing_keys(keys);
     let signer = origin.to_vec();
     zone.sign_members(|owner, rtype, ttl, rdatas| {
         keys.iter()
             .map(|k| crate::dnssec::sign::rrsig(k, &signer, owner, rtype, ttl, rdatas, validity))
             .collect()
     });
-    zone.soa_signer = Some(soa_signer(origin, &zone, keys.clone(), validity));
+    zone.soa_signer = Some(soa_signer(origin, zone, keys.clone(), validity));
     // Answers that are not one member's records are signed when first given; those the
     // serving version signed are kept while good (a transfer's renderings included).
     let tags: Vec<u16> = keys.iter().map(|k| k.key_tag()).collect();
-    let signer = origin.to_vec();
     let policy = PolicySigner::new(
         Box::new(move |owner, rtype, ttl, rdatas| {
             keys.iter()
@@ -201,7 +215,100 @@ pub(super) fn load(
         policy.inherit(prev, now32);
     }
     zone.policy_signer = Some(Arc::new(policy));
-    Ok((zone, warnings))
+}
+
+/// Signs again a zone this server signed, after dynamic updates were patched into it (their
+/// RRsets unsigned, the NSEC chain as it was): the zone's records signed anew, keeping every
+/// signature of `patched` whose RRset is unchanged and good, with the keys in `state_dir`.
+/// The serial, the file's serial and where the zone came from are kept.
+pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String> {
+    use crate::wire::types;
+    let origin = patched.origin.to_vec();
+    let zone_text = name::to_text(&origin);
+    if patched.groups.iter().any(|g| g.owner != crate::zone::NONE) {
+        return Err(format!(
+            "zone {zone_text}: a signed zone with routing-policy record sets cannot take dynamic updates yet"
+        ));
+    }
+    let ring = Keyring::open(state_dir, &origin).map_err(|e| format!("zone {zone_text}: {e}"))?;
+    let now32 = now as u32;
+    let validity = Validity {
+        inception: now32.saturating_sub(3600),
+        expiration: now32.saturating_add(VALIDITY_SECS),
+    };
+    let mut rrs: Vec<Rr> = Vec::new();
+    for node in &patched.nodes {
+        for set in patched.rrsets(node) {
+            let made_by_signer = matches!(
+                set.rtype,
+                types::RRSIG
+                    | types::NSEC
+                    | types::NSEC3
+                    | types::NSEC3PARAM
+                    | types::DNSKEY
+                    | types::CDS
+                    | types::CDNSKEY
+            );
+            if made_by_signer {
+                continue;
+            }
+            for rd in patched.rdatas(set) {
+                rrs.push(Rr {
+                    owner: patched.name(node).to_vec(),
+                    ttl: set.ttl,
+                    rtype: set.rtype,
+                    rdata: rd.to_vec(),
+                });
+            }
+        }
+    }
+    let denial = if patched.nsec3.is_some() {
+        Denial::Nsec3(Default::default())
+    } else {
+        Denial::Nsec
+    };
+    let kept = kept_signatures(patched, now32);
+    let reuse = |t: &ToSign<'_>| kept.lookup(t);
+    let added = sign_reusing(&origin, &rrs, &[], &ring.keys, validity, &denial, &reuse)
+        .map_err(|e| format!("zone {zone_text} is not signed: {e}"))?;
+    let source: Arc<Path> = Arc::from(Path::new(""));
+    let all: Vec<parse::Record> = rrs
+        .into_iter()
+        .chain(added)
+        .map(|r| parse::Record {
+            owner: r.owner,
+            ttl: r.ttl,
+            rtype: r.rtype,
+            rdata: r.rdata,
+            file: source.clone(),
+            line: 0,
+        })
+        .collect();
+    let (mut zone, _) = Zone::compile_with_groups(&origin, all, Vec::new()).map_err(|e| {
+        format!(
+            "zone {zone_text}: {}",
+            e.problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    zone.source = patched.source.clone();
+    zone.source_serial = patched.source_serial;
+    zone.soa_at = patched.soa_at.clone();
+    zone.counters = patched.counters.clone();
+    zone.vpcs = patched.vpcs.clone();
+    zone.set_rrset_order_from(patched);
+    equip(
+        &mut zone,
+        &origin,
+        ring.keys,
+        validity,
+        Some(patched),
+        now32,
+    );
+    Ok(zone)
 }
 
 /// The keys that sign the zone's data: the ZSKs, or the combined keys when there are none.

@@ -457,6 +457,11 @@ impl Zone {
 
     /// Answers this zone's RRsets of several records in a random order (or back in their
     /// stored order). Routing-policy members always go out in a random order.
+    /// The order `other`'s RRsets are answered in (a zone rebuilt from another's records).
+    pub fn set_rrset_order_from(&mut self, other: &Zone) {
+        self.set_rrset_order(other.upkeep.order);
+    }
+
     pub fn set_rrset_order(&mut self, order: RrsetOrder) {
         self.upkeep.order = order;
         for set in self.sets.iter_mut().filter(|s| s.count > 1) {
