@@ -649,3 +649,26 @@ fn dynamic_updates_to_a_signed_zone_are_signed_and_survive_kill_9() {
     check(server.addr);
     assert!(soa_serial(server.addr) > serial);
 }
+
+#[test]
+fn a_signed_zone_with_routing_policies_refuses_updates_before_writing_anything() {
+    let dir = TempDir::new("dnssec-update-refused");
+    let conf = config(
+        &dir,
+        true,
+        "allow_update = [\"key:upd-key\"]\n\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
+    );
+    let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
+    let server = serve(
+        &dir,
+        &["--config", conf.to_str().unwrap(), "--tsig-key", &key],
+        "www.example.test",
+    );
+    let serial = soa_serial(server.addr);
+    let (ok_, out) = nsupdate(server.addr, "update add new.example.test. 300 A 192.0.2.77");
+    assert!(!ok_ && out.contains("REFUSED"), "{out}");
+    assert_eq!(soa_serial(server.addr), serial);
+    assert!(dig(server.addr, &["+short", "new.example.test", "A"])
+        .trim()
+        .is_empty());
+}
