@@ -115,26 +115,13 @@ fn follow<'a>(
                 if q.qtype == types::ANY {
                     return out.any(zone, id, owner_at, sel);
                 }
-                // Matched through a wildcard: the answer says so, and a signed one proves
-                // that no closer name exists.
-                let expanded = zone.name(node) != lower;
                 if let Some(set) = zone.rrset(node, q.qtype) {
                     sel.select(zone, set, &mut chosen);
                     if out.pieces(&chosen, owner_at)?.records == 0 {
                         // A routing policy with nothing for this client (§3.5): NODATA.
                         return Ok(End::NoData(zone));
                     }
-                    if out.signs(zone) {
-                        let ttl = set.ttl;
-                        if set.group().is_some() {
-                            signed::policy_sigs(out.w, AN, owner_at, zone, id, q.qtype, &chosen)?;
-                        } else {
-                            signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, q.qtype, ttl)?;
-                        }
-                        if expanded {
-                            signed::expanded(&mut out.proofs, zone, lower, id);
-                        }
-                    }
+                    out.sign_answer(zone, id, set, &chosen, owner_at, Some(lower))?;
                     out.answered = Some(Answered {
                         zone,
                         node: id,
@@ -158,17 +145,7 @@ fn follow<'a>(
                     // A CNAME policy with nothing for this client: NODATA.
                     return Ok(End::NoData(zone));
                 };
-                if out.signs(zone) {
-                    let ttl = cname.ttl;
-                    if cname.group().is_some() {
-                        signed::policy_sigs(out.w, AN, owner_at, zone, id, types::CNAME, &chosen)?;
-                    } else {
-                        signed::sigs(out.w, AN, Owner::At(owner_at), zone, id, types::CNAME, ttl)?;
-                    }
-                    if expanded {
-                        signed::expanded(&mut out.proofs, zone, lower, id);
-                    }
-                }
+                out.sign_answer(zone, id, cname, &chosen, owner_at, Some(lower))?;
                 cur_len = target.len();
                 cur[..cur_len].copy_from_slice(target);
                 owner_at = at;
@@ -227,14 +204,7 @@ impl<'a> Out<'_, '_, 'a> {
             let mut chosen = Selected::new();
             sel.select(zone, set, &mut chosen);
             self.pieces(&chosen, owner_at)?;
-            if self.signs(zone) {
-                let (t, ttl) = (set.rtype, set.ttl);
-                if set.group().is_some() {
-                    signed::policy_sigs(self.w, AN, owner_at, zone, id, t, &chosen)?;
-                } else {
-                    signed::sigs(self.w, AN, Owner::At(owner_at), zone, id, t, ttl)?;
-                }
-            }
+            self.sign_answer(zone, id, set, &chosen, owner_at, None)?;
             self.extra.add(zone, zone.additional(set));
             self.apex_ns_in_answer |= set.rtype == types::NS && id == APEX;
         }
@@ -456,6 +426,34 @@ impl<'a> Out<'_, '_, 'a> {
             End::YxDomain => rcode::YXDOMAIN,
         };
         Ok(rc)
+    }
+
+    /// For a signed answer, the signatures of the RRset `set` of node `id` that `chosen` wrote
+    /// under the name at `owner_at` (a policy answer's, or the node's own); and when the node
+    /// is a wildcard that matched `lower`, the proof that no closer name exists. Nothing for
+    /// an unsigned one.
+    fn sign_answer(
+        &mut self,
+        zone: &'a Zone,
+        id: u32,
+        set: &RrSet,
+        chosen: &Selected<'a>,
+        owner_at: u16,
+        lower: Option<&[u8]>,
+    ) -> Result<(), Full> {
+        if !self.signs(zone) {
+            return Ok(());
+        }
+        let rtype = set.rtype;
+        if set.group().is_some() {
+            signed::policy_sigs(self.w, AN, owner_at, zone, id, rtype, chosen)?;
+        } else {
+            signed::sigs(self.w, AN, Owner::At(owner_at), zone, id, rtype, set.ttl)?;
+        }
+        if let Some(lower) = lower.filter(|l| *l != zone.name(zone.node(id))) {
+            signed::expanded(&mut self.proofs, zone, lower, id);
+        }
+        Ok(())
     }
 
     /// Whether answers from `zone` carry signatures: it is signed and the query set DO.
