@@ -576,34 +576,15 @@ fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
 
 const UPDATE_SECRET: &str = "8ovdt5hQhxw7qg1Q5Jl1B5VJ5t3dm3Ae1hlb7mV2c0I=";
 
-/// `nsupdate -y` for example.test against `addr`; whether it succeeded, and what it said.
+/// `nsupdate -y` for example.test against `addr`, signed with the update key.
 fn nsupdate(addr: std::net::SocketAddr, lines: &str) -> (bool, String) {
-    use std::io::Write as _;
-    let mut child = Command::new(common::require_tool("nsupdate", "dnsutils"))
-        .args(["-y", &format!("hmac-sha256:upd-key:{UPDATE_SECRET}")])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let script = format!(
-        "server {} {}\nzone {ORIGIN}\n{lines}\nsend\n",
-        addr.ip(),
-        addr.port()
-    );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success() && !text.contains("failed"), text)
+    common::run_update(
+        "nsupdate",
+        addr,
+        ORIGIN,
+        Some(("upd-key", UPDATE_SECRET)),
+        lines,
+    )
 }
 
 #[test]

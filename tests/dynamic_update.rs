@@ -6,14 +6,14 @@
 
 mod common;
 use common::api::{a_change, change, create_zone, start, weighted, ApiServer};
+use common::run_update;
 use common::{
     a_records, eventually, exchange, free_port, named_secondary, require_tool, try_udp, Proc,
     Proto, Reply, TempDir,
 };
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
@@ -31,59 +31,6 @@ fn server(dir: &TempDir, extra: &[&str]) -> ApiServer {
     let mut args = vec!["--tsig-key", &key, "--allow-update", &acl];
     args.extend_from_slice(extra);
     start(dir, None, &args)
-}
-
-/// Runs an nsupdate-style script (`nsupdate` or `knsupdate`) for `zone` against `dns`, signed
-/// with `key` (name, secret) when given; whether it succeeded, and what it printed.
-fn run_update(
-    tool: &str,
-    dns: SocketAddr,
-    zone: &str,
-    key: Option<(&str, &str)>,
-    lines: &str,
-) -> (bool, String) {
-    let prog = require_tool(
-        tool,
-        if tool == "knsupdate" {
-            "knot-dnsutils"
-        } else {
-            "dnsutils"
-        },
-    );
-    let mut cmd = Command::new(prog);
-    if let Some((name, secret)) = key {
-        cmd.args(["-y", &format!("hmac-sha256:{name}:{secret}")]);
-    }
-    let script = format!(
-        "server {} {}\nzone {zone}\n{lines}\nsend\n{}",
-        dns.ip(),
-        dns.port(),
-        if tool == "knsupdate" {
-            "answer\nquit\n"
-        } else {
-            ""
-        }
-    );
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let failed = !out.status.success() || text.contains("update failed") || text.contains("error");
-    (!failed, text)
 }
 
 /// `tool` with the update key, for `ZONE`.

@@ -99,3 +99,57 @@ pub fn chi_square(counts: &[usize]) -> f64 {
         .map(|&c| (c as f64 - expected).powi(2) / expected)
         .sum()
 }
+
+/// Runs an nsupdate-style script (`nsupdate` or `knsupdate`) for `zone` against `dns`, signed
+/// with `key` (name, secret) when given; whether it succeeded, and what it printed.
+pub fn run_update(
+    tool: &str,
+    dns: std::net::SocketAddr,
+    zone: &str,
+    key: Option<(&str, &str)>,
+    lines: &str,
+) -> (bool, String) {
+    let prog = process::require_tool(
+        tool,
+        if tool == "knsupdate" {
+            "knot-dnsutils"
+        } else {
+            "dnsutils"
+        },
+    );
+    let mut cmd = std::process::Command::new(prog);
+    if let Some((name, secret)) = key {
+        cmd.args(["-y", &format!("hmac-sha256:{name}:{secret}")]);
+    }
+    let script = format!(
+        "server {} {}\nzone {zone}\n{lines}\nsend\n{}",
+        dns.ip(),
+        dns.port(),
+        if tool == "knsupdate" {
+            "answer\nquit\n"
+        } else {
+            ""
+        }
+    );
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let failed = !out.status.success() || text.contains("update failed") || text.contains("error");
+    (!failed, text)
+}
