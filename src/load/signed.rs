@@ -136,11 +136,7 @@ pub(super) fn load(
         }
     };
     let now32 = now as u32;
-    let validity = Validity {
-        // An hour back, for validators whose clocks run behind ours.
-        inception: now32.saturating_sub(3600),
-        expiration: now32.saturating_add(VALIDITY_SECS),
-    };
+    let validity = validity_at(now32);
     let rrs: Vec<Rr> = records
         .iter()
         .map(|r| Rr {
@@ -152,28 +148,82 @@ pub(super) fn load(
         .collect();
     let elsewhere: Vec<(Vec<u8>, u16)> =
         groups.iter().map(|g| (g.owner.clone(), g.rtype)).collect();
-    let kept = previous
-        .map(|p| kept_signatures(p, now32))
-        .unwrap_or_default();
-    let reuse = |t: &ToSign<'_>| kept.lookup(t);
-    let added = sign_reusing(
-        origin, &rrs, &elsewhere, &ring.keys, validity, denial, &reuse,
-    )
-    .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
-    let source: Arc<Path> = Arc::from(file);
+    let signing = SignInput {
+        origin,
+        elsewhere: &elsewhere,
+        keys: &ring.keys,
+        validity,
+        denial,
+    };
+    let added = signing
+        .records(&rrs, previous, now32, file)
+        .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
     let mut all = records;
-    all.extend(added.into_iter().map(|r| parse::Record {
+    all.extend(added);
+    let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
+    zone.source = Some(file.to_path_buf());
+    equip(&mut zone, origin, ring.keys, validity, previous, now32);
+    Ok((zone, warnings))
+}
+
+/// Signatures made at `now32`: from an hour back (for validators whose clocks run behind
+/// ours) for [`VALIDITY_SECS`].
+fn validity_at(now32: u32) -> Validity {
+    Validity {
+        inception: now32.saturating_sub(3600),
+        expiration: now32.saturating_add(VALIDITY_SECS),
+    }
+}
+
+/// What signing a zone's records takes, whether they come from its file or from a patched
+/// version.
+struct SignInput<'a> {
+    origin: &'a [u8],
+    /// Routing-policy record sets: in the chain, signed apart.
+    elsewhere: &'a [(Vec<u8>, u16)],
+    keys: &'a [crate::dnssec::Key],
+    validity: Validity,
+    denial: &'a Denial,
+}
+
+impl SignInput<'_> {
+    /// The records the signer adds to `rrs` (DNSKEY, CDS, CDNSKEY, the chain, RRSIGs), keeping
+    /// `previous`'s signatures where its RRsets are unchanged and good, as records of `file`.
+    fn records(
+        &self,
+        rrs: &[Rr],
+        previous: Option<&Zone>,
+        now32: u32,
+        file: &Path,
+    ) -> Result<Vec<parse::Record>, crate::dnssec::zone::SignError> {
+        let kept = previous
+            .map(|p| kept_signatures(p, now32))
+            .unwrap_or_default();
+        let reuse = |t: &ToSign<'_>| kept.lookup(t);
+        let added = sign_reusing(
+            self.origin,
+            rrs,
+            self.elsewhere,
+            self.keys,
+            self.validity,
+            self.denial,
+            &reuse,
+        )?;
+        Ok(as_records(added, file).collect())
+    }
+}
+
+/// Signer records as zone-file records of `file` (no line).
+fn as_records(rrs: Vec<Rr>, file: &Path) -> impl Iterator<Item = parse::Record> {
+    let source: Arc<Path> = Arc::from(file);
+    rrs.into_iter().map(move |r| parse::Record {
         owner: r.owner,
         ttl: r.ttl,
         rtype: r.rtype,
         rdata: r.rdata,
         file: source.clone(),
         line: 0,
-    }));
-    let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
-    zone.source = Some(file.to_path_buf());
-    equip(&mut zone, origin, ring.keys, validity, previous, now32);
-    Ok((zone, warnings))
+    })
 }
 
 /// What a signed zone carries beside its records, once compiled: its NSEC or NSEC3 index, its
@@ -232,10 +282,7 @@ pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String
     }
     let ring = Keyring::open(state_dir, &origin).map_err(|e| format!("zone {zone_text}: {e}"))?;
     let now32 = now as u32;
-    let validity = Validity {
-        inception: now32.saturating_sub(3600),
-        expiration: now32.saturating_add(VALIDITY_SECS),
-    };
+    let validity = validity_at(now32);
     let mut rrs: Vec<Rr> = Vec::new();
     for node in &patched.nodes {
         for set in patched.rrsets(node) {
@@ -267,23 +314,18 @@ pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String
     } else {
         Denial::Nsec
     };
-    let kept = kept_signatures(patched, now32);
-    let reuse = |t: &ToSign<'_>| kept.lookup(t);
-    let added = sign_reusing(&origin, &rrs, &[], &ring.keys, validity, &denial, &reuse)
+    let signing = SignInput {
+        origin: &origin,
+        elsewhere: &[],
+        keys: &ring.keys,
+        validity,
+        denial: &denial,
+    };
+    let no_file = Path::new("");
+    let added = signing
+        .records(&rrs, Some(patched), now32, no_file)
         .map_err(|e| format!("zone {zone_text} is not signed: {e}"))?;
-    let source: Arc<Path> = Arc::from(Path::new(""));
-    let all: Vec<parse::Record> = rrs
-        .into_iter()
-        .chain(added)
-        .map(|r| parse::Record {
-            owner: r.owner,
-            ttl: r.ttl,
-            rtype: r.rtype,
-            rdata: r.rdata,
-            file: source.clone(),
-            line: 0,
-        })
-        .collect();
+    let all: Vec<parse::Record> = as_records(rrs, no_file).chain(added).collect();
     let (mut zone, _) = Zone::compile_with_groups(&origin, all, Vec::new()).map_err(|e| {
         format!(
             "zone {zone_text}: {}",
