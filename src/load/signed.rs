@@ -11,7 +11,7 @@ use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError, ZskEvent};
 use crate::dnssec::sign::Validity;
 use crate::dnssec::zone::{sign_reusing, Denial, Rr, ToSign};
 use crate::wire::name;
-use crate::zone::signed::PolicySigner;
+use crate::zone::signed::{valid_for_more_than, PolicySigner};
 use crate::zone::{parse, GroupInput, LoadError, ParseError, SoaSigner, Zone, APEX};
 
 /// How long signatures made at load stay valid. A running server signs again well before
@@ -431,13 +431,6 @@ impl Kept {
     }
 }
 
-/// Whether the RRSIG RDATA `sig` has longer than [`KEEP_FOR_SECS`] to live.
-fn good_for_long(sig: &[u8], now: u32) -> bool {
-    let expires = u32::from_be_bytes([sig[8], sig[9], sig[10], sig[11]]);
-    // Serial arithmetic (RFC 4034 §3.1.5): how long it has left.
-    i64::from(expires.wrapping_sub(now) as i32) > i64::from(KEEP_FOR_SECS)
-}
-
 fn kept_signatures(previous: &Zone, now: u32) -> Kept {
     use crate::wire::types;
     let mut kept = Kept::default();
@@ -456,7 +449,7 @@ fn kept_signatures(previous: &Zone, now: u32) -> Kept {
             }
             let covered = u16::from_be_bytes([rd[0], rd[1]]);
             let e = by_type.entry(covered).or_insert((true, Vec::new()));
-            e.0 &= good_for_long(rd, now);
+            e.0 &= valid_for_more_than(rd, now, KEEP_FOR_SECS);
             e.1.push(rd.to_vec());
         }
         let owner = name::to_lowercase(previous.name(node));

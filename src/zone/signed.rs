@@ -8,6 +8,16 @@ use std::sync::Arc;
 
 use super::{Node, RrSet, Zone};
 
+/// Whether the RRSIG RDATA `sig` expires more than `secs` after `now` (Unix seconds, serial
+/// arithmetic as RFC 4034 §3.1.5 has it).
+pub fn valid_for_more_than(sig: &[u8], now: u32, secs: u32) -> bool {
+    let Some(e) = sig.get(8..12) else {
+        return false;
+    };
+    let expires = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
+    i64::from(expires.wrapping_sub(now) as i32) > i64::from(secs)
+}
+
 /// Makes RRSIG RDATAs for (owner, type, original TTL, RDATAs).
 pub type SignFn = dyn Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>> + Send + Sync;
 
@@ -138,11 +148,9 @@ impl PolicySigner {
                 .collect();
             by.sort_unstable();
             *by == *self.tags
-                && sigs.iter().all(|s| {
-                    let expires = u32::from_be_bytes([s[8], s[9], s[10], s[11]]);
-                    // Serial arithmetic (RFC 4034 §3.1.5): how long it has left.
-                    i64::from(expires.wrapping_sub(now) as i32) > i64::from(self.keep_for)
-                })
+                && sigs
+                    .iter()
+                    .all(|s| valid_for_more_than(s, now, self.keep_for))
         };
         self.made.rcu(|mine| {
             let mut m = HashMap::clone(mine);
