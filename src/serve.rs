@@ -251,7 +251,8 @@ pub async fn run(
     let mut resign =
         tokio::time::interval_at(tokio::time::Instant::now() + resign_every, resign_every);
     loop {
-        let any_signed = service.config.zones.iter().any(|z| z.dnssec);
+        let any_signed = service.config.zones.iter().any(|z| z.dnssec)
+            || service.api.as_ref().is_some_and(|a| a.store.any_signing());
         let why = tokio::select! {
             _ = hup.recv() => "SIGHUP",
             _ = resign.tick(), if any_signed => "signed zones: signatures renewed before they expire",

@@ -68,6 +68,11 @@ pub enum Write {
         add: BTreeMap<String, String>,
         remove: Vec<String>,
     },
+    /// A DNSSEC request on a hosted zone (`api::dnssec`).
+    Dnssec {
+        zone_id: String,
+        op: super::dnssec::DnssecOp,
+    },
     /// Create (`id` none) or update a health check.
     PutHealthCheck {
         id: Option<String>,
@@ -99,6 +104,8 @@ pub enum Write {
 pub enum Written {
     Zone(Box<HostedZone>, ChangeInfo),
     Change(ChangeInfo),
+    /// A key-signing key created.
+    Ksk(Box<store::Ksk>, ChangeInfo),
     Tags,
     /// The check, and whether it was created now (a repeated create returns the existing one).
     HealthCheck(Box<store::HealthCheck>, bool),
@@ -165,7 +172,7 @@ impl Store {
         );
         let mut compiled = BTreeMap::new();
         for zone in state.zones.values() {
-            match compile(&config, zone) {
+            match compile(&config, zone, None) {
                 Ok(z) => {
                     compiled.insert(zone.id.clone(), Arc::new(z));
                 }
@@ -224,13 +231,18 @@ impl Store {
         self.lock().compiled.values().cloned().collect()
     }
 
+    /// Whether a hosted zone is served signed (then the server signs again weekly).
+    pub fn any_signing(&self) -> bool {
+        self.lock().state.zones.values().any(|z| z.dnssec.signing)
+    }
+
     /// Recompiles every hosted zone against a new configuration (on reload; the caller holds
     /// the server's writer lock).
     pub fn reconfigure(&self, config: Arc<Config>) {
         let mut inner = self.lock();
         let mut compiled = BTreeMap::new();
         for zone in inner.state.zones.values() {
-            let z = match compile(&config, zone) {
+            let z = match compile(&config, zone, inner.compiled.get(&zone.id).map(|z| &**z)) {
                 Ok(z) => Arc::new(z),
                 Err(problems) => {
                     for p in &problems {
@@ -460,7 +472,12 @@ impl Committer {
             }
             return;
         }
-        // Durable: now served.
+        // Durable: now served. Keys no entry names any more are removed.
+        for entry in &entries {
+            if let Entry::Dnssec { zone_id, .. } | Entry::DeleteZone { zone_id, .. } = entry {
+                super::dnssec::sweep(&config, &inner.state, zone_id);
+            }
+        }
         let lbs = publisher.snapshot.load().inputs.load_balancers.clone();
         let mut steps = reload::Steps::new();
         for (id, w) in working {

@@ -10,6 +10,7 @@
 
 mod cidr;
 pub mod commit;
+mod dnssec;
 mod error;
 mod file_zones;
 mod health;

@@ -62,6 +62,12 @@ pub async fn route(
                 &format!("<HostedZoneCount>{n}</HostedZoneCount>"),
             ))
         }
+        ("POST", ["hostedzone", id, "enable-dnssec"]) => super::dnssec::enable(api, id).await,
+        ("POST", ["hostedzone", id, "disable-dnssec"]) => super::dnssec::disable(api, id).await,
+        ("GET", ["hostedzone", id, "dnssec"]) => super::dnssec::get(api, id),
+        (_, ["keysigningkey", rest @ ..]) => {
+            super::dnssec::route_ksk(api, method, rest, body).await
+        }
         ("GET", ["change", id]) => get_change(api, id),
         ("GET", ["testdnsanswer"]) => super::test_answer::test_dns_answer(api, query),
         (_, ["cidrcollection", rest @ ..]) => {
@@ -76,7 +82,7 @@ pub async fn route(
     }
 }
 
-fn unknown(method: &str, path: &str) -> ApiError {
+pub(super) fn unknown(method: &str, path: &str) -> ApiError {
     ApiError::new(
         400,
         "InvalidAction",
@@ -198,7 +204,7 @@ fn delegation_set_xml(out: &mut String, z: &Listed) {
     out.push_str("</NameServers></DelegationSet>");
 }
 
-fn change_info_xml(out: &mut String, c: &ChangeInfo) {
+pub(super) fn change_info_xml(out: &mut String, c: &ChangeInfo) {
     out.push_str("<ChangeInfo>");
     leaf(out, "Id", &format!("/change/{}", c.id));
     // A change is answered only once it is durable and served (and its NOTIFYs sent).
@@ -211,7 +217,9 @@ fn change_info_xml(out: &mut String, c: &ChangeInfo) {
 fn change_info(written: &Written) -> String {
     let mut out = String::new();
     match written {
-        Written::Zone(_, c) | Written::Change(c) => change_info_xml(&mut out, c),
+        Written::Zone(_, c) | Written::Change(c) | Written::Ksk(_, c) => {
+            change_info_xml(&mut out, c)
+        }
         Written::Tags
         | Written::HealthCheck(..)
         | Written::Deleted

@@ -132,7 +132,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 comment: None,
             };
             let compiled =
-                compile(config, &zone).map_err(|p| ApiError::invalid_input(p.join("; ")))?;
+                compile(config, &zone, None).map_err(|p| ApiError::invalid_input(p.join("; ")))?;
             Ok(Prepared {
                 plan: None,
                 served: Served::Zone(zone.id.clone(), origin, compiled),
@@ -384,6 +384,7 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
                 served: Served::Reload,
             })
         }
+        Write::Dnssec { zone_id, op } => super::dnssec::prepare(state, config, zone_id, op, now),
         Write::Tags {
             zone_id,
             add,
@@ -557,17 +558,24 @@ fn new_zone(
             set("NS", 172_800, api.name_servers.clone()),
         ]),
         tags: BTreeMap::new(),
+        dnssec: Default::default(),
     }
 }
 
 /// Compiles a hosted zone as it would be served; the messages name the record sets.
-pub(super) fn compile(config: &Config, zone: &HostedZone) -> Result<Zone, Vec<String>> {
+/// `zone` compiled to be served; a signing zone keeps the signatures of `previous` (the version
+/// serving now) whose RRsets are unchanged.
+pub(super) fn compile(
+    config: &Config,
+    zone: &HostedZone,
+    previous: Option<&Zone>,
+) -> Result<Zone, Vec<String>> {
     let carry_policy = config
         .api
         .as_ref()
         .is_some_and(|a| !a.transfer.allow.is_empty());
     let mut warnings = Vec::new();
-    match crate::load::hosted_zone(config, zone, carry_policy, &mut warnings) {
+    match crate::load::hosted_zone(config, zone, previous, carry_policy, &mut warnings) {
         Ok((z, _)) => Ok(z),
         Err(e) => Err(e.problems.iter().map(|p| p.message.clone()).collect()),
     }

@@ -90,7 +90,8 @@ impl Working {
         let policy = rrsets
             .iter()
             .any(|c| !matches!(c.content, NewContent::Records { .. }));
-        if self.zone.is_none() && !self.full {
+        let signing = state_zone.dnssec.signing;
+        if self.zone.is_none() && !self.full && !signing {
             if let Some(base) = self.base.clone() {
                 let z = self.take_spare(&base).unwrap_or_else(|| Zone::clone(&base));
                 self.zone = Some(z);
@@ -98,6 +99,9 @@ impl Working {
         }
         let for_replay = rrsets.clone();
         let patched = match &mut self.zone {
+            // Patched records would be served unsigned: a signing zone is compiled (and
+            // signed, keeping what did not change) whole.
+            _ if signing => Err(PatchError::Unsupported("a signing zone is signed whole")),
             Some(z) => z.patch(rrsets),
             None => Err(PatchError::Unsupported("the zone is new")),
         };
@@ -109,7 +113,9 @@ impl Working {
                 let mut after = state_zone.clone();
                 after.record_sets.commit(plan.clone());
                 after.serial = serial;
-                let z = compile(config, &after).map_err(|m| ApiError::invalid_change_batch(&m))?;
+                let previous = self.zone.as_ref().or(self.base.as_deref());
+                let z = compile(config, &after, previous)
+                    .map_err(|m| ApiError::invalid_change_batch(&m))?;
                 self.zone = Some(z);
                 self.full = true;
             }

@@ -7,6 +7,7 @@
 //!   keys, their DNSKEY and DS records and key tags, kept in the state directory readable by
 //!   the owner only.
 //! - [`keyring`]: a zone's keys in `<state-dir>/dnssec/<zone>/`, made once and read back.
+//! - [`hosted`]: a Route 53 API hosted zone's keys, named by the store.
 //! - [`sign`]: an RRset's RRSIG over its canonical form (RFC 4034 §3.1.8.1, §6).
 //! - [`nsec`]: NSEC records in canonical name order with their type bitmaps (RFC 4034 §4, §6.1).
 //! - [`nsec3`]: NSEC3 hashing and records with RFC 9276's parameters (RFC 5155).
@@ -14,6 +15,7 @@
 //!   names and delegations, an RRSIG for every authoritative RRset (none for delegation NS or
 //!   glue, RFC 4035 §2.2).
 
+pub mod hosted;
 pub mod key;
 pub mod keyring;
 pub mod nsec;

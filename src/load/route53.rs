@@ -40,20 +40,40 @@ pub(super) fn load_route53(
         source,
         carry_policy: !spec.transfer.allow.is_empty(),
         view,
+        signed: None,
     };
     compile(config, sources, health_index, collection_index, warnings)
 }
 
 /// A hosted zone of the change store (`crate::store`), compiled as a zone of Route 53 JSON
-/// alone would be, serving the store's serial; `carry_policy` when it is transferred.
+/// alone would be, serving the store's serial; `carry_policy` when it is transferred. A zone
+/// whose DNSSEC signing is enabled is signed with its keys from the state directory, keeping
+/// the signatures of `previous` (the version serving now) whose RRsets did not change.
 pub fn hosted_zone(
     config: &Config,
     zone: &crate::store::HostedZone,
+    previous: Option<&Zone>,
     carry_policy: bool,
     warnings: &mut Vec<String>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let origin = zone.origin();
     let file = PathBuf::from(format!("hosted zone {} ({})", zone.id, zone.name));
+    let signed = if zone.dnssec.signing {
+        let keys = hosted_keys(config, zone).map_err(|message| LoadError {
+            problems: vec![ParseError {
+                file: file.clone(),
+                line: 0,
+                message: format!("zone {} is not signed: {message}", zone.name),
+            }],
+        })?;
+        Some(Signed {
+            keys,
+            previous,
+            now: crate::clock::unix_now(),
+        })
+    } else {
+        None
+    };
     let sets: Vec<crate::route53::Located> = zone
         .record_sets
         .iter()
@@ -86,6 +106,7 @@ pub fn hosted_zone(
         source: file.clone(),
         carry_policy,
         view: None,
+        signed,
     };
     let (mut z, w) = compile(config, sources, &health_index, &collection_index, warnings)?;
     // Route 53 answers a simple record set's values in a random order.
@@ -94,6 +115,32 @@ pub fn hosted_zone(
         z.vpcs = zone.vpcs.iter().map(|v| Box::from(v.id.as_str())).collect();
     }
     Ok((z, w))
+}
+
+/// A signing hosted zone's keys: its ZSK and active KSKs, from the state directory.
+fn hosted_keys(
+    config: &Config,
+    zone: &crate::store::HostedZone,
+) -> Result<Vec<crate::dnssec::Key>, String> {
+    use crate::dnssec::hosted;
+    let state_dir = config
+        .state_dir
+        .as_deref()
+        .ok_or("the API's keys are kept in the state directory, and there is none")?;
+    let dir = hosted::dir(state_dir, &zone.id).map_err(|e| e.to_string())?;
+    let zsk = zone.dnssec.zsk.ok_or("it has no zone-signing key")?;
+    let active: Vec<u16> = zone.dnssec.active().map(|k| k.key_tag).collect();
+    if active.is_empty() {
+        return Err("it has no active key-signing key".into());
+    }
+    hosted::signing_keys(&dir, zsk, &active).map_err(|e| e.to_string())
+}
+
+/// A hosted zone signed as it compiles.
+struct Signed<'a> {
+    keys: Vec<crate::dnssec::Key>,
+    previous: Option<&'a Zone>,
+    now: u64,
 }
 
 /// The store manages the serial: the SOA value's third field is the store's.
@@ -120,6 +167,7 @@ struct Sources<'a> {
     carry_policy: bool,
     /// The view this copy of the zone is compiled for (`None`: the shared copy).
     view: Option<&'a str>,
+    signed: Option<Signed<'a>>,
 }
 
 fn compile(
@@ -171,18 +219,36 @@ fn compile(
     };
     records.extend(imported.records);
     let source = src.source;
-    let (mut zone, w) =
-        Zone::compile_with_groups(src.origin, records, groups).map_err(|mut e| {
-            // Zone-wide problems (no SOA, ...) have no file: name the zone's source.
-            for p in e
-                .problems
-                .iter_mut()
-                .filter(|p| p.file.as_os_str().is_empty())
-            {
-                p.file.clone_from(&source);
-            }
-            e
-        })?;
+    let compiled = match src.signed {
+        // Route 53 proves absence with NSEC ("black lies", made per answer); ours is an
+        // NSEC chain signed ahead, which validators accept alike (docs/dnssec.md).
+        Some(Signed {
+            keys,
+            previous,
+            now,
+        }) => super::signed::compile_signed(
+            src.origin,
+            records,
+            groups,
+            previous,
+            &crate::dnssec::zone::Denial::Nsec,
+            keys,
+            now,
+            &source,
+        ),
+        None => Zone::compile_with_groups(src.origin, records, groups),
+    };
+    let (mut zone, w) = compiled.map_err(|mut e| {
+        // Zone-wide problems (no SOA, ...) have no file: name the zone's source.
+        for p in e
+            .problems
+            .iter_mut()
+            .filter(|p| p.file.as_os_str().is_empty())
+        {
+            p.file.clone_from(&source);
+        }
+        e
+    })?;
     zone.source = Some(source);
     if !src.carry_policy {
         return Ok((zone, w));

@@ -135,6 +135,26 @@ pub(super) fn load(
             ))
         }
     };
+    compile_signed(
+        origin, records, groups, previous, denial, ring.keys, now, file,
+    )
+}
+
+/// Signs `records` (the zone's, routing-policy `groups` beside them) with `keys` and compiles
+/// them, keeping `previous`'s signatures of unchanged RRsets; `source` names the zone's origin
+/// in problems. A zone from a file and a Route 53 API hosted zone are signed by this one step.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn compile_signed(
+    origin: &[u8],
+    records: Vec<parse::Record>,
+    groups: Vec<GroupInput>,
+    previous: Option<&Zone>,
+    denial: &Denial,
+    keys: Vec<crate::dnssec::Key>,
+    now: u64,
+    source: &Path,
+) -> Result<(Zone, Vec<String>), LoadError> {
+    let zone_text = name::to_text(origin);
     let now32 = now as u32;
     let validity = validity_at(now32);
     let rrs: Vec<Rr> = records
@@ -151,18 +171,24 @@ pub(super) fn load(
     let signing = SignInput {
         origin,
         elsewhere: &elsewhere,
-        keys: &ring.keys,
+        keys: &keys,
         validity,
         denial,
     };
     let added = signing
-        .records(&rrs, previous, now32, file)
-        .map_err(|e| problem(file, 0, format!("zone {zone_text} is not signed: {e}")))?;
+        .records(&rrs, previous, now32, source)
+        .map_err(|e| LoadError {
+            problems: vec![ParseError {
+                file: source.to_path_buf(),
+                line: 0,
+                message: format!("zone {zone_text} is not signed: {e}"),
+            }],
+        })?;
     let mut all = records;
     all.extend(added);
     let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
-    zone.source = Some(file.to_path_buf());
-    equip(&mut zone, origin, ring.keys, validity, previous, now32);
+    zone.source = Some(source.to_path_buf());
+    equip(&mut zone, origin, keys, validity, previous, now32);
     Ok((zone, warnings))
 }
 

@@ -42,6 +42,49 @@ pub struct HostedZone {
     pub record_sets: RecordSets,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Signing: Route 53's key-signing keys and whether the zone is served signed.
+    #[serde(default, skip_serializing_if = "ZoneDnssec::is_unused")]
+    pub dnssec: ZoneDnssec,
+}
+
+/// A hosted zone's DNSSEC as the Route 53 API manages it (docs/api.md): key-signing keys the
+/// user creates and activates, a zone-signing key this server makes and keeps, and whether
+/// answers are signed (`EnableHostedZoneDNSSEC`). The keys themselves are files in the state
+/// directory (`dnssec/hosted/<id>/`, `crate::dnssec::hosted`); the store names them by tag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZoneDnssec {
+    /// `ServeSignature` SIGNING (true) or NOT_SIGNING.
+    pub signing: bool,
+    /// The zone-signing key's tag, made when signing is first enabled.
+    #[serde(default)]
+    pub zsk: Option<u16>,
+    #[serde(default)]
+    pub ksks: Vec<Ksk>,
+}
+
+impl ZoneDnssec {
+    fn is_unused(&self) -> bool {
+        *self == ZoneDnssec::default()
+    }
+
+    /// The key-signing keys that sign (status ACTIVE).
+    pub fn active(&self) -> impl Iterator<Item = &Ksk> {
+        self.ksks.iter().filter(|k| k.active)
+    }
+}
+
+/// A key-signing key (`CreateKeySigningKey`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ksk {
+    pub name: String,
+    /// The KMS key ARN given: kept and shown, the key itself is this server's (no KMS here).
+    pub kms_arn: String,
+    /// Status ACTIVE (true) or INACTIVE.
+    pub active: bool,
+    pub key_tag: u16,
+    /// Unix seconds.
+    pub created: i64,
+    pub last_modified: i64,
 }
 
 /// A VPC a private hosted zone answers in (Route 53's `VPCRegion` and `VPCId`).
@@ -132,6 +175,14 @@ pub enum Entry {
     },
     DeleteCidrCollection {
         id: String,
+    },
+    /// A hosted zone's DNSSEC replaced (a key created, activated, deactivated or deleted;
+    /// signing enabled or disabled). When the zone is served signed before or after, what it
+    /// serves changes, so its serial moves on.
+    Dnssec {
+        zone_id: String,
+        dnssec: ZoneDnssec,
+        change: ChangeInfo,
     },
     /// A dynamic update of a zone served from a file: the RRsets it set, and the zone's new
     /// serial.
@@ -296,6 +347,22 @@ impl State {
                 self.cidr_collections
                     .remove(id)
                     .ok_or_else(|| ApplyError::NoZone(id.clone()))?;
+            }
+            Entry::Dnssec {
+                zone_id,
+                dnssec,
+                change,
+            } => {
+                let zone = self
+                    .zones
+                    .get_mut(zone_id)
+                    .ok_or_else(|| ApplyError::NoZone(zone_id.clone()))?;
+                // Only a zone served signed before or after changes what it serves.
+                if zone.dnssec.signing || dnssec.signing {
+                    zone.serial = zone.serial.wrapping_add(1);
+                }
+                zone.dnssec = dnssec.clone();
+                self.remember(zone_id, change);
             }
             Entry::UpdateFileZone {
                 origin,

@@ -130,6 +130,7 @@ fn zone_entry(seq: u32) -> Entry {
             serial: 1,
             record_sets: RecordSets::from_sets(apex()),
             tags: Default::default(),
+            dnssec: Default::default(),
         },
         change: ChangeInfo {
             id: format!("C{seq}"),

@@ -58,6 +58,7 @@ fn hosted(sets: usize) -> HostedZone {
         serial: 1,
         record_sets: RecordSets::from_sets(all),
         tags: BTreeMap::new(),
+        dnssec: Default::default(),
     }
 }
 
@@ -97,7 +98,7 @@ fn changes_are_patched_into_a_reused_buffer_and_serve_what_a_full_compile_serves
     use Action::*;
     let config = config();
     let mut state = hosted(2000);
-    let served = Arc::new(compile(&config, &state).unwrap());
+    let served = Arc::new(compile(&config, &state, None).unwrap());
     let groups: Vec<Vec<Vec<Change>>> = vec![
         vec![vec![change(
             Upsert,
@@ -128,7 +129,7 @@ fn changes_are_patched_into_a_reused_buffer_and_serve_what_a_full_compile_serves
     for (i, batches) in groups.iter().enumerate() {
         let (done, used) = group(&config, &mut state, &served, spare, batches);
         reused += usize::from(used);
-        let full = compile(&config, &state).unwrap();
+        let full = compile(&config, &state, None).unwrap();
         assert_eq!(describe(&done.zone), describe(&full), "group {i}");
         assert!(
             done.step.is_some(),
@@ -145,7 +146,7 @@ fn changes_are_patched_into_a_reused_buffer_and_serve_what_a_full_compile_serves
 fn the_step_of_a_patch_holds_only_what_changed() {
     let config = config();
     let mut state = hosted(500);
-    let served = Arc::new(compile(&config, &state).unwrap());
+    let served = Arc::new(compile(&config, &state, None).unwrap());
     let batch = vec![change(
         Action::Upsert,
         set("h7.z.test.", "A", &["192.0.2.77"]),

@@ -40,6 +40,7 @@ fn zone() -> HostedZone {
             weighted,
         ]),
         tags: BTreeMap::new(),
+        dnssec: Default::default(),
     }
 }
 

@@ -1,0 +1,426 @@
+//! DNSSEC signing of the Route 53 API's hosted zones, as a Route 53 user drives it: the AWS
+//! CLI creates a key-signing key, enables signing and reads the DS from `get-dnssec`; `delv`
+//! validates answers from that DS alone, after record changes, through a KSK rollover and
+//! after `kill -9`; Route 53's rules answer with its errors.
+
+mod common;
+use common::api::{a_change, change, create_zone, env_cmd, signed, start, venv, weighted, SECRET};
+use common::dnssec::delv;
+use common::signed_zone::dig;
+use common::TempDir;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+const ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// Another KMS key's ARN.
+fn arn(n: u32) -> String {
+    ARN.replace("1234abcd", &format!("{n:08}"))
+}
+
+/// `aws route53 ARGS… --output json` against the API: its JSON.
+fn aws(api: SocketAddr, args: &[&str]) -> serde_json::Value {
+    let out = env_cmd(venv().join("bin/aws"))
+        .args(["--endpoint-url", &format!("http://{api}"), "route53"])
+        .args(args)
+        .args(["--output", "json"])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_PAGER", "")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "aws route53 {}: {}{}",
+        args.join(" "),
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// The DS records `get-dnssec` gives for the zone's active keys, as a `delv` anchors file.
+fn anchors_from_api(
+    dir: &TempDir,
+    api: SocketAddr,
+    zone_id: &str,
+    origin: &str,
+    file: &str,
+) -> PathBuf {
+    let got = aws(api, &["get-dnssec", "--hosted-zone-id", zone_id]);
+    let mut text = String::from("trust-anchors {\n");
+    for k in got["KeySigningKeys"].as_array().unwrap() {
+        if k["Status"] != "ACTIVE" {
+            continue;
+        }
+        let ds: Vec<&str> = k["DSRecord"].as_str().unwrap().split_whitespace().collect();
+        text.push_str(&format!(
+            "  {origin} static-ds {} {} {} \"{}\";\n",
+            ds[0], ds[1], ds[2], ds[3]
+        ));
+    }
+    text.push_str("};\n");
+    dir.write(file, &text)
+}
+
+fn validated(out: &str) -> bool {
+    out.contains("; fully validated") || out.contains("; negative response, fully validated")
+}
+
+#[test]
+fn the_aws_cli_signs_a_hosted_zone_and_delv_validates_it_through_changes_and_kill_9() {
+    let dir = TempDir::new("r53-dnssec");
+    let s = start(&dir, None, &[]);
+    let origin = "signed.test.";
+    let zone = create_zone(s.api, origin);
+    let (status, text) = change(
+        s.api,
+        &zone,
+        &[
+            a_change("CREATE", "www.signed.test.", "", &["192.0.2.10"]),
+            weighted("w.signed.test.", "one", 1, "192.0.2.1"),
+            weighted("w.signed.test.", "two", 1, "192.0.2.2"),
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 200, "{text}");
+
+    let created = aws(
+        s.api,
+        &[
+            "create-key-signing-key",
+            "--hosted-zone-id",
+            &zone,
+            "--key-management-service-arn",
+            ARN,
+            "--name",
+            "ksk_one",
+            "--status",
+            "ACTIVE",
+            "--caller-reference",
+            "ksk-one-ref",
+        ],
+    );
+    let ksk = &created["KeySigningKey"];
+    assert_eq!(ksk["Flag"], 257, "{created}");
+    assert_eq!(ksk["SigningAlgorithmType"], 13, "{created}");
+    assert_eq!(ksk["DigestAlgorithmType"], 2, "{created}");
+    assert_eq!(ksk["KmsArn"], ARN);
+    let status = aws(s.api, &["get-dnssec", "--hosted-zone-id", &zone]);
+    assert_eq!(
+        status["Status"]["ServeSignature"], "NOT_SIGNING",
+        "{status}"
+    );
+    // Not signed yet: no RRSIG even when asked.
+    assert!(!dig(s.server.addr, &["+dnssec", "www.signed.test.", "A"]).contains("RRSIG"));
+
+    let enabled = aws(
+        s.api,
+        &["enable-hosted-zone-dnssec", "--hosted-zone-id", &zone],
+    );
+    assert_eq!(enabled["ChangeInfo"]["Status"], "INSYNC", "{enabled}");
+    let status = aws(s.api, &["get-dnssec", "--hosted-zone-id", &zone]);
+    assert_eq!(status["Status"]["ServeSignature"], "SIGNING", "{status}");
+    let anchors = anchors_from_api(&dir, s.api, &zone, origin, "anchors.conf");
+    // The DS the API gives is the one `dnssec-dsfromkey` computes from the DNSKEY served.
+    let dnskey = dig(s.server.addr, &["+short", origin, "DNSKEY"]);
+    assert_eq!(dnskey.lines().count(), 2, "a KSK and a ZSK:\n{dnskey}");
+    let ksk_line = format!(
+        "{origin} 3600 IN DNSKEY {}\n",
+        ksk["DNSKEYRecord"].as_str().unwrap()
+    );
+    let keyfile = dir.write("ksk.key", &ksk_line);
+    let ds = std::process::Command::new(common::require_tool("dnssec-dsfromkey", "bind9-utils"))
+        .args(["-2", "-f"])
+        .arg(&keyfile)
+        .arg(origin)
+        .output()
+        .unwrap();
+    let ds = String::from_utf8_lossy(&ds.stdout);
+    assert!(
+        ds.contains(ksk["DSRecord"].as_str().unwrap()),
+        "dnssec-dsfromkey: {ds} vs {}",
+        ksk["DSRecord"]
+    );
+
+    for (name, rtype) in [
+        ("www.signed.test.", "A"),
+        ("w.signed.test.", "A"),
+        ("nosuch.signed.test.", "A"),
+        ("www.signed.test.", "TXT"),
+    ] {
+        let out = delv(s.server.addr, &anchors, origin, name, rtype);
+        assert!(validated(&out), "{name} {rtype}:\n{out}");
+    }
+
+    // Every change is signed before it is acknowledged.
+    let (status, text) = change(
+        s.api,
+        &zone,
+        &[
+            a_change("CREATE", "new.signed.test.", "", &["192.0.2.20"]),
+            a_change("DELETE", "www.signed.test.", "", &["192.0.2.10"]),
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 200, "{text}");
+    let out = delv(s.server.addr, &anchors, origin, "new.signed.test.", "A");
+    assert!(validated(&out) && out.contains("192.0.2.20"), "{out}");
+    let out = delv(s.server.addr, &anchors, origin, "www.signed.test.", "A");
+    assert!(
+        out.contains("; negative response, fully validated"),
+        "{out}"
+    );
+
+    // kill -9: the keys and the signing state are on disk before the answer.
+    s.server.signal(libc::SIGKILL);
+    let state = s.state.clone();
+    drop(s);
+    let again = start(&dir, Some(state), &[]);
+    let out = delv(again.server.addr, &anchors, origin, "new.signed.test.", "A");
+    assert!(validated(&out), "after kill -9:\n{out}");
+
+    aws(
+        again.api,
+        &["disable-hosted-zone-dnssec", "--hosted-zone-id", &zone],
+    );
+    let status = aws(again.api, &["get-dnssec", "--hosted-zone-id", &zone]);
+    assert_eq!(
+        status["Status"]["ServeSignature"], "NOT_SIGNING",
+        "{status}"
+    );
+    let answer = dig(again.server.addr, &["+dnssec", "new.signed.test.", "A"]);
+    assert!(
+        answer.contains("192.0.2.20") && !answer.contains("RRSIG"),
+        "{answer}"
+    );
+}
+
+/// A signed request with an XML body to `path`: status and body.
+fn post(api: SocketAddr, path: &str, body: &str) -> (u16, String) {
+    signed(api, "POST", path, body.as_bytes(), SECRET)
+}
+
+fn create_ksk(api: SocketAddr, zone: &str, name: &str, status: &str, arn: &str) -> (u16, String) {
+    post(
+        api,
+        "/2013-04-01/keysigningkey",
+        &format!(
+            "<CreateKeySigningKeyRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><CallerReference>{name}-ref</CallerReference><HostedZoneId>{zone}</HostedZoneId><KeyManagementServiceArn>{arn}</KeyManagementServiceArn><Name>{name}</Name><Status>{status}</Status></CreateKeySigningKeyRequest>"
+        ),
+    )
+}
+
+#[test]
+fn route53s_dnssec_rules_answer_with_its_errors() {
+    let dir = TempDir::new("r53-dnssec-rules");
+    let s = start(&dir, None, &[]);
+    let zone = create_zone(s.api, "rules.test.");
+    let ksk = |name: &str| format!("/2013-04-01/keysigningkey/{zone}/{name}");
+    let enable = format!("/2013-04-01/hostedzone/{zone}/enable-dnssec");
+    // Each step in order, with the error Route 53 gives (or success).
+    let steps: Vec<(&str, (u16, String), u16, &str)> = vec![
+        (
+            "enable with no key",
+            post(s.api, &enable, ""),
+            400,
+            "KeySigningKeyWithActiveStatusNotFound",
+        ),
+        (
+            "a name with a dash",
+            create_ksk(s.api, &zone, "bad-name", "ACTIVE", ARN),
+            400,
+            "InvalidKeySigningKeyName",
+        ),
+        (
+            "not a KMS ARN",
+            create_ksk(s.api, &zone, "key1", "ACTIVE", "my-key"),
+            400,
+            "InvalidKMSArn",
+        ),
+        (
+            "an unknown status",
+            create_ksk(s.api, &zone, "key1", "ON", ARN),
+            400,
+            "InvalidKeySigningKeyStatus",
+        ),
+        (
+            "no such zone",
+            create_ksk(s.api, "ZNOSUCHZONE000000000", "key1", "ACTIVE", ARN),
+            404,
+            "NoSuchHostedZone",
+        ),
+        (
+            "an inactive key",
+            create_ksk(s.api, &zone, "key1", "INACTIVE", ARN),
+            201,
+            "<Status>INACTIVE</Status>",
+        ),
+        (
+            "enable with it inactive",
+            post(s.api, &enable, ""),
+            400,
+            "KeySigningKeyWithActiveStatusNotFound",
+        ),
+        (
+            "the same name again",
+            create_ksk(s.api, &zone, "key1", "ACTIVE", ARN),
+            409,
+            "KeySigningKeyAlreadyExists",
+        ),
+        (
+            "activate it",
+            post(s.api, &format!("{}/activate", ksk("key1")), ""),
+            200,
+            "INSYNC",
+        ),
+        (
+            "activate it again",
+            post(s.api, &format!("{}/activate", ksk("key1")), ""),
+            400,
+            "InvalidKeySigningKeyStatus",
+        ),
+        (
+            "activate no such key",
+            post(s.api, &format!("{}/activate", ksk("key9")), ""),
+            404,
+            "NoSuchKeySigningKey",
+        ),
+        ("enable", post(s.api, &enable, ""), 200, "INSYNC"),
+        (
+            "deactivate the only active key",
+            post(s.api, &format!("{}/deactivate", ksk("key1")), ""),
+            400,
+            "KeySigningKeyInUse",
+        ),
+        (
+            "delete an active key",
+            signed(s.api, "DELETE", &ksk("key1"), b"", SECRET),
+            400,
+            "InvalidKeySigningKeyStatus",
+        ),
+        (
+            "another key of the same KMS key",
+            create_ksk(s.api, &zone, "key2", "ACTIVE", ARN),
+            409,
+            "KeySigningKeyAlreadyExists",
+        ),
+        (
+            "a second key",
+            create_ksk(s.api, &zone, "key2", "ACTIVE", &arn(2)),
+            201,
+            "<Status>ACTIVE</Status>",
+        ),
+        (
+            "a third key",
+            create_ksk(s.api, &zone, "key3", "ACTIVE", &arn(3)),
+            400,
+            "TooManyKeySigningKeys",
+        ),
+        (
+            "deactivate key1 (key2 signs)",
+            post(s.api, &format!("{}/deactivate", ksk("key1")), ""),
+            200,
+            "INSYNC",
+        ),
+        (
+            "delete key1",
+            signed(s.api, "DELETE", &ksk("key1"), b"", SECRET),
+            200,
+            "INSYNC",
+        ),
+        (
+            "delete key1 again",
+            signed(s.api, "DELETE", &ksk("key1"), b"", SECRET),
+            404,
+            "NoSuchKeySigningKey",
+        ),
+    ];
+    for (what, (status, text), want, needle) in steps {
+        assert_eq!(status, want, "{what}: {text}");
+        assert!(text.contains(needle), "{what}: {text}");
+    }
+    // The keys on disk: the ZSK and key2, owner-only; key1's secret is gone with it.
+    use std::os::unix::fs::PermissionsExt;
+    let keys: Vec<PathBuf> = std::fs::read_dir(s.state.join("dnssec/hosted").join(&zone))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for k in &keys {
+        let mode = std::fs::metadata(k).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", k.display());
+    }
+    let (_, got) = signed(
+        s.api,
+        "GET",
+        &format!("/2013-04-01/hostedzone/{zone}/dnssec"),
+        b"",
+        SECRET,
+    );
+    assert!(
+        got.contains("<Name>key2</Name>") && !got.contains("<Name>key1</Name>"),
+        "{got}"
+    );
+    assert!(
+        got.contains("<ServeSignature>SIGNING</ServeSignature>"),
+        "{got}"
+    );
+}
+
+#[test]
+fn a_ksk_rolls_through_the_api_and_validation_never_breaks() {
+    let dir = TempDir::new("r53-dnssec-roll");
+    let s = start(&dir, None, &[]);
+    let origin = "roll.test.";
+    let zone = create_zone(s.api, origin);
+    let (status, text) = change(
+        s.api,
+        &zone,
+        &a_change("CREATE", "www.roll.test.", "", &["192.0.2.7"]),
+    );
+    assert_eq!(status, 200, "{text}");
+    let ksk = |name: &str| format!("/2013-04-01/keysigningkey/{zone}/{name}");
+    assert_eq!(create_ksk(s.api, &zone, "old", "ACTIVE", ARN).0, 201);
+    assert_eq!(
+        post(
+            s.api,
+            &format!("/2013-04-01/hostedzone/{zone}/enable-dnssec"),
+            ""
+        )
+        .0,
+        200
+    );
+    let old = anchors_from_api(&dir, s.api, &zone, origin, "old.conf");
+    let check = |anchors: &PathBuf, when: &str| {
+        let out = delv(s.server.addr, anchors, origin, "www.roll.test.", "A");
+        assert!(validated(&out), "{when}:\n{out}");
+    };
+    check(&old, "before the roll");
+    // The new key is published and signs beside the old one: either DS validates.
+    assert_eq!(create_ksk(s.api, &zone, "new", "ACTIVE", &arn(2)).0, 201);
+    let both = anchors_from_api(&dir, s.api, &zone, origin, "both.conf");
+    let new_only = {
+        let text = std::fs::read_to_string(&both).unwrap();
+        let old_text = std::fs::read_to_string(&old).unwrap();
+        let old_ds = old_text.lines().nth(1).unwrap().to_string();
+        dir.write("new.conf", &text.replace(&format!("{old_ds}\n"), ""))
+    };
+    check(&old, "during the roll, the parent's old DS");
+    check(&new_only, "during the roll, the new DS");
+    // The parent has the new DS: the old key goes.
+    assert_eq!(
+        post(s.api, &format!("{}/deactivate", ksk("old")), "").0,
+        200
+    );
+    assert_eq!(signed(s.api, "DELETE", &ksk("old"), b"", SECRET).0, 200);
+    check(&new_only, "after the roll");
+    let out = delv(s.server.addr, &old, origin, "www.roll.test.", "A");
+    assert!(
+        !validated(&out),
+        "the old DS alone no longer validates:\n{out}"
+    );
+}
