@@ -31,7 +31,8 @@
 # target/release/policydns, built first unless NO_BUILD=1 or a binary is given) PYTHON=the venv
 # python with boto3 and moto[server] (~/.cache/policydns-venv/bin/python)
 # RESULTS=bench/results/api-latest.txt (the JSON goes beside it, api-latest.json, and the
-# compare.sh run to api-compare-latest.txt) KEEP=1 (keep the work dir with the servers' logs).
+# compare.sh run to api-compare-latest.txt) SIGN=1 (create a key-signing key and enable DNSSEC
+# signing after the fill: parts 2-4 then change a signed zone) KEEP=1 (keep the work dir with the servers' logs).
 # Cores: policydns and moto_server on core 0 (one UDP worker), the driver, Knot and BIND on
 # core 1 (the sustained part's clients on CLIENT_CPUS).
 set -Eeuo pipefail
@@ -126,7 +127,8 @@ else
     say "moto_server not run (MOTO=$MOTO; looked for $(dirname "$PY")/moto_server) -- part 5 skipped"
 fi
 
-driver --parts fill,served,sustained --server-pid "$srv"
+# SIGN=1: the zone is signed (Route 53's DNSSEC operations) before the changes are measured.
+driver --parts "fill$([ "${SIGN:-0}" = 1 ] && echo ,sign),served,sustained" --server-pid "$srv"
 stop "$srv"
 
 # ---------------------------------------------------------------- restart with [api] transfer settings; parts 4, 4b

@@ -370,6 +370,31 @@ def part_fill(a, res):
           f"from the middle", flush=True)
 
 
+def part_sign(a, res):
+    """Route 53's DNSSEC on the filled zone: a key-signing key, then signing enabled (the
+    whole zone signed before the 200). The parts after it measure changes to a signed zone."""
+    c = make_client(a.endpoint, a.akid, a.secret)
+    zone_id = zone_id_of(a, res, c)
+    meter = CpuMeter(a.server_pid).start()
+    t0 = time.perf_counter()
+    c.create_key_signing_key(CallerReference=f"bench-{time.time()}", HostedZoneId=zone_id,
+                             KeyManagementServiceArn="arn:aws:kms:us-east-1:111122223333:key/bench",
+                             Name="bench_ksk", Status="ACTIVE")
+    t1 = time.perf_counter()
+    c.enable_hosted_zone_dnssec(HostedZoneId=zone_id)
+    t2 = time.perf_counter()
+    meter.stop()
+    status = c.get_dnssec(HostedZoneId=zone_id)["Status"]["ServeSignature"]
+    if status != "SIGNING":
+        sys.exit(f"api_bench: get_dnssec says {status} after enable_hosted_zone_dnssec")
+    r = {"records": a.records, "create_ksk_ms": ms(t1 - t0), "enable_s": t2 - t1,
+         "server_cpu_s": meter.server_s}
+    res["sign"] = r
+    print(f"sign: create_key_signing_key {fmt(r['create_ksk_ms'])}; enable_hosted_zone_dnssec on "
+          f"{a.records} record sets {r['enable_s']:.2f} s (server CPU {fmt(meter.server_s, 's')})",
+          flush=True)
+
+
 def zone_id_of(a, res, c):
     zid = res.get("state", {}).get("zone_id")
     if zid:
@@ -676,6 +701,11 @@ def table(path):
         row("", "server CPU per batch", fmt(f["server_cpu_ms_per_batch"]))
         row("", "list page (300) on the filled zone, top / middle",
             f"{fmt(f['list_first_page_p50_ms'])} / {fmt(f['list_middle_page_p50_ms'])}")
+    g = res.get("sign")
+    if g:
+        row("1b DNSSEC", f"enable_hosted_zone_dnssec on {g['records']} record sets (whole zone signed)",
+            f"{g['enable_s']:.2f} s")
+        row("", "create_key_signing_key", fmt(g["create_ksk_ms"]))
     s = res.get("served")
     if s:
         row("2 change->served", f"{s['changes']} UPSERTs: 200 -> DNS answers p50 / p99 / max",
@@ -811,7 +841,7 @@ def main():
         res["knot"] = {"skipped": a.skip_knot}
     if a.skip_bind:
         res["bind"] = {"skipped": a.skip_bind}
-    parts = {"moto": part_moto, "fill": part_fill, "served": part_served,
+    parts = {"moto": part_moto, "fill": part_fill, "sign": part_sign, "served": part_served,
              "sustained": part_sustained, "replay": part_replay, "knot": part_knot,
              "bind": part_bind}
     try:

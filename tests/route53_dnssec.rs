@@ -9,6 +9,7 @@ use common::dnssec::delv;
 use common::signed_zone::dig;
 use common::TempDir;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -422,5 +423,161 @@ fn a_ksk_rolls_through_the_api_and_validation_never_breaks() {
     assert!(
         !validated(&out),
         "the old DS alone no longer validates:\n{out}"
+    );
+}
+
+/// One `<Change>` of any type: `values` as Route 53 writes them.
+fn rr_change(action: &str, name: &str, rtype: &str, values: &[&str]) -> String {
+    let values: String = values
+        .iter()
+        .map(|v| format!("<ResourceRecord><Value>{v}</Value></ResourceRecord>"))
+        .collect();
+    format!("<Change><Action>{action}</Action><ResourceRecordSet><Name>{name}</Name><Type>{rtype}</Type><TTL>300</TTL><ResourceRecords>{values}</ResourceRecords></ResourceRecordSet></Change>")
+}
+
+/// An AXFR's records, split: those that are not RRSIG (SOA left out: its serial is the
+/// store's), and of the RRSIGs only what they cover and which key made them (ECDSA signatures
+/// differ each time they are made).
+fn split_axfr(axfr: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut data, mut sigs) = (BTreeSet::new(), BTreeSet::new());
+    for line in axfr
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f[3] {
+            "SOA" => {}
+            "RRSIG" => {
+                sigs.insert(format!("{} {} key {}", f[0], f[4], f[10]));
+            }
+            _ => {
+                data.insert(f.join(" "));
+            }
+        }
+    }
+    (data, sigs)
+}
+
+#[test]
+fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
+    let dir = TempDir::new("r53-dnssec-patch");
+    let config = dir.write("api.toml", "[api]\nallow_transfer = [\"127.0.0.1\"]\n");
+    let config = config.display().to_string();
+    let s = start(&dir, None, &["--config", &config]);
+    let origin = "inc.test.";
+    let zone = create_zone(s.api, origin);
+    let first = [
+        a_change("CREATE", "www.inc.test.", "", &["192.0.2.1"]),
+        a_change("CREATE", "mail.inc.test.", "", &["192.0.2.2"]),
+        weighted("w.inc.test.", "one", 1, "192.0.2.11"),
+        weighted("w.inc.test.", "two", 1, "192.0.2.12"),
+        rr_change("CREATE", "sub.inc.test.", "NS", &["ns.elsewhere.example."]),
+    ]
+    .concat();
+    assert_eq!(change(s.api, &zone, &first).0, 200);
+    assert_eq!(create_ksk(s.api, &zone, "ksk", "ACTIVE", ARN).0, 201);
+    assert_eq!(
+        post(
+            s.api,
+            &format!("/2013-04-01/hostedzone/{zone}/enable-dnssec"),
+            ""
+        )
+        .0,
+        200
+    );
+    let anchors = anchors_from_api(&dir, s.api, &zone, origin, "anchors.conf");
+    // One batch each, in order: what each does to the NSEC chain is in its name.
+    let batches = [
+        (
+            "a name in the middle of the chain",
+            a_change("CREATE", "b.inc.test.", "", &["192.0.2.3"]),
+        ),
+        (
+            "a name at its end (its NSEC points back to the apex)",
+            a_change("CREATE", "zzz.inc.test.", "", &["192.0.2.4"]),
+        ),
+        (
+            "a type at a name (its bitmap)",
+            rr_change("CREATE", "www.inc.test.", "TXT", &["\"hello\""]),
+        ),
+        (
+            "a value (the signature alone)",
+            a_change("UPSERT", "www.inc.test.", "", &["192.0.2.5"]),
+        ),
+        (
+            "a name gone (the one before it points past it)",
+            a_change("DELETE", "mail.inc.test.", "", &["192.0.2.2"]),
+        ),
+        (
+            "a name below an empty non-terminal",
+            a_change("CREATE", "a.deep.inc.test.", "", &["192.0.2.6"]),
+        ),
+        (
+            "a policy member",
+            weighted("w.inc.test.", "three", 1, "192.0.2.13"),
+        ),
+        (
+            "a policy member gone",
+            a_change(
+                "DELETE",
+                "w.inc.test.",
+                "<SetIdentifier>one</SetIdentifier><Weight>1</Weight>",
+                &["192.0.2.11"],
+            ),
+        ),
+        (
+            "a DS at a cut",
+            rr_change(
+                "CREATE",
+                "sub.inc.test.",
+                "DS",
+                &["12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"],
+            ),
+        ),
+        (
+            "a wildcard",
+            a_change("CREATE", "*.wild.inc.test.", "", &["192.0.2.7"]),
+        ),
+        (
+            "the last name gone, with its empty non-terminal",
+            a_change("DELETE", "zzz.inc.test.", "", &["192.0.2.4"]),
+        ),
+    ];
+    for (what, batch) in &batches {
+        let (status, text) = change(s.api, &zone, batch);
+        assert_eq!(status, 200, "{what}: {text}");
+        common::signed_zone::verify_axfr(&dir, s.server.addr, origin);
+    }
+    for (name, rtype) in [
+        ("b.inc.test.", "A"),
+        ("www.inc.test.", "TXT"),
+        ("mail.inc.test.", "A"),
+        ("w.inc.test.", "A"),
+        ("x.wild.inc.test.", "A"),
+        ("deep.inc.test.", "A"),
+        ("zzz.inc.test.", "A"),
+    ] {
+        let out = delv(s.server.addr, &anchors, origin, name, rtype);
+        assert!(validated(&out), "{name} {rtype}:\n{out}");
+    }
+    let patched = split_axfr(&common::signed_zone::verify_axfr(
+        &dir,
+        s.server.addr,
+        origin,
+    ));
+    // A restart signs the zone whole from the store: the same records, the same coverage.
+    s.server.signal(libc::SIGTERM);
+    let state = s.state.clone();
+    drop(s);
+    let again = start(&dir, Some(state), &["--config", &config]);
+    let whole = split_axfr(&common::signed_zone::verify_axfr(
+        &dir,
+        again.server.addr,
+        origin,
+    ));
+    assert_eq!(patched.0, whole.0, "records (NSEC included)");
+    assert_eq!(
+        patched.1, whole.1,
+        "what the signatures cover, by which key"
     );
 }

@@ -35,6 +35,9 @@ pub(super) struct Working {
     /// group replaces.
     replay: Vec<RrsetChange>,
     spare: Option<Spare>,
+    /// The replay brings a spare up to this version (not so when a signed zone's policy
+    /// members were signed: their signatures are not changes a replay repeats).
+    spare_ok: bool,
 }
 
 /// A hosted zone's previous version and the changes that make it the served one.
@@ -58,6 +61,7 @@ impl Working {
             policy_touched: false,
             replay: Vec::new(),
             spare,
+            spare_ok: true,
         }
     }
 
@@ -70,6 +74,8 @@ impl Working {
         let mut z = Arc::try_unwrap(s.zone).ok()?;
         // The same patches on the same version: the served zone, arena for arena.
         z.patch(s.replay).ok()?;
+        // The NSEC chain's order is the served version's (same nodes, same ids).
+        z.nsec_chain.clone_from(&base.nsec_chain);
         z.set_serial(s.serial);
         z.source_serial = s.serial;
         z.policy.clone_from(&base.policy);
@@ -91,7 +97,7 @@ impl Working {
             .iter()
             .any(|c| !matches!(c.content, NewContent::Records { .. }));
         let signing = state_zone.dnssec.signing;
-        if self.zone.is_none() && !self.full && !signing {
+        if self.zone.is_none() && !self.full {
             if let Some(base) = self.base.clone() {
                 let z = self.take_spare(&base).unwrap_or_else(|| Zone::clone(&base));
                 self.zone = Some(z);
@@ -99,14 +105,36 @@ impl Working {
         }
         let for_replay = rrsets.clone();
         let patched = match &mut self.zone {
-            // Patched records would be served unsigned: a signing zone is compiled (and
-            // signed, keeping what did not change) whole.
-            _ if signing => Err(PatchError::Unsupported("a signing zone is signed whole")),
-            Some(z) => z.patch(rrsets),
+            Some(z) => z.patch(rrsets).and_then(|()| {
+                if !signing {
+                    return Ok(None);
+                }
+                // A signed zone's patch is signed before it is served: what it touched, and
+                // the NSEC records around it.
+                let touched: BTreeSet<(Vec<u8>, u16)> = keys.iter().cloned().collect();
+                z.resign_touched(&touched).map(Some).map_err(|e| match e {
+                    PatchError::Invalid(_) => {
+                        PatchError::Unsupported("the patch could not be signed")
+                    }
+                    other => other,
+                })
+            }),
             None => Err(PatchError::Unsupported("the zone is new")),
         };
         match patched {
-            Ok(()) => self.replay.extend(for_replay),
+            Ok(resigned) => {
+                self.replay.extend(for_replay);
+                if let Some(r) = resigned {
+                    self.keys
+                        .extend(r.changes.iter().map(|c| (c.owner.clone(), c.rtype)));
+                    // The SOA's signatures change with the serial, at the apex.
+                    self.keys
+                        .insert((self.origin.clone(), crate::wire::types::RRSIG));
+                    // Members' signatures are not in the replay: a spare cannot catch up.
+                    self.spare_ok &= !r.signed_groups;
+                    self.replay.extend(r.changes);
+                }
+            }
             Err(PatchError::Invalid(m)) => return Err(ApiError::invalid_change_batch(&m)),
             Err(PatchError::Unsupported(why)) => {
                 tracing::debug!(zone = %crate::wire::name::to_text(&self.origin), "{why}");
@@ -114,9 +142,19 @@ impl Working {
                 after.record_sets.commit(plan.clone());
                 after.serial = serial;
                 let previous = self.zone.as_ref().or(self.base.as_deref());
-                let z = compile(config, &after, previous)
-                    .map_err(|m| ApiError::invalid_change_batch(&m))?;
-                self.zone = Some(z);
+                match compile(config, &after, previous) {
+                    Ok(z) => self.zone = Some(z),
+                    Err(m) => {
+                        if signing && self.zone.is_some() {
+                            // The copy holds this batch's records unsigned: not to be served.
+                            // What the group accepted before is served at the next compile.
+                            tracing::error!(zone = %crate::wire::name::to_text(&self.origin), "a signed zone's change could not be signed: {}", m.join("; "));
+                            self.zone = None;
+                            self.full = true;
+                        }
+                        return Err(ApiError::invalid_change_batch(&m));
+                    }
+                }
                 self.full = true;
             }
         }
@@ -149,6 +187,12 @@ impl Working {
         let serial = zone.serial;
         let zone = Arc::new(zone);
         let (step, spare) = match (self.base, self.full) {
+            (Some(base), false) if !self.spare_ok => (
+                Some(crate::transfer::records::step(
+                    &base, &zone, lbs, &self.keys,
+                )),
+                None,
+            ),
             (Some(base), false) => (
                 Some(crate::transfer::records::step(
                     &base, &zone, lbs, &self.keys,

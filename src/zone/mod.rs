@@ -11,6 +11,7 @@ mod patch;
 pub mod rdata;
 pub mod render;
 pub mod signed;
+mod signed_patch;
 
 use crate::wire::{name, types};
 

@@ -119,6 +119,12 @@ impl PolicySigner {
         }
     }
 
+    /// Signatures over this RRset made now by the zone-signing keys, kept nowhere: for a
+    /// patch that signs what it changed (`signed_patch`).
+    pub fn sign_now(&self, owner: &[u8], rtype: u16, ttl: u32, rdatas: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        (self.sign)(owner, rtype, ttl, rdatas)
+    }
+
     /// The signatures for an answer: those made before, or made now.
     pub fn sigs(
         &self,
@@ -346,27 +352,36 @@ impl Zone {
     /// which member's signatures go out.
     pub fn sign_members(&mut self, sign: impl Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>>) {
         for g in 0..self.groups.len() {
-            let group = &self.groups[g];
-            if group.owner == super::NONE {
-                continue;
+            self.sign_group(g, &sign);
+        }
+    }
+
+    /// [`sign_members`](Zone::sign_members) for the group `g` alone.
+    pub(super) fn sign_group(
+        &mut self,
+        g: usize,
+        sign: impl Fn(&[u8], u16, u32, &[Vec<u8>]) -> Vec<Vec<u8>>,
+    ) {
+        let group = &self.groups[g];
+        if group.owner == super::NONE {
+            return;
+        }
+        let owner = self.name(self.node(group.owner)).to_vec();
+        let rtype = group.rtype;
+        for m in 0..group.sets.len() {
+            let set = self.groups[g].sets[m];
+            if set.count == 0 {
+                continue; // an alias or a load balancer: no records of its own
             }
-            let owner = self.name(self.node(group.owner)).to_vec();
-            let rtype = group.rtype;
-            for m in 0..group.sets.len() {
-                let set = self.groups[g].sets[m];
-                if set.count == 0 {
-                    continue; // an alias or a load balancer: no records of its own
-                }
-                let rdatas: Vec<Vec<u8>> = self.rdatas(&set).map(<[u8]>::to_vec).collect();
-                let sigs = sign(&owner, rtype, set.ttl, &rdatas);
-                let off = self.bytes.len();
-                for s in &sigs {
-                    self.bytes
-                        .extend_from_slice(&(s.len() as u16).to_be_bytes());
-                    self.bytes.extend_from_slice(s);
-                }
-                self.groups[g].sets[m].sigs = super::Span::of(&self.bytes, off);
+            let rdatas: Vec<Vec<u8>> = self.rdatas(&set).map(<[u8]>::to_vec).collect();
+            let sigs = sign(&owner, rtype, set.ttl, &rdatas);
+            let off = self.bytes.len();
+            for s in &sigs {
+                self.bytes
+                    .extend_from_slice(&(s.len() as u16).to_be_bytes());
+                self.bytes.extend_from_slice(s);
             }
+            self.groups[g].sets[m].sigs = super::Span::of(&self.bytes, off);
         }
     }
 

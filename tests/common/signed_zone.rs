@@ -141,15 +141,21 @@ pub fn knot_secondary(dir: &TempDir, primary: SocketAddr) -> (Proc, SocketAddr) 
 
 /// The zone as AXFR gives it, accepted whole by both verifiers.
 pub fn verify_transfer(dir: &TempDir, addr: SocketAddr) -> String {
-    let axfr = dig(addr, &["example.test", "AXFR"]);
+    verify_axfr(dir, addr, ORIGIN)
+}
+
+/// Zone `origin` as AXFR from `addr` gives it, accepted whole by `dnssec-verify` and
+/// `kzonecheck`.
+pub fn verify_axfr(dir: &TempDir, addr: SocketAddr, origin: &str) -> String {
+    let axfr = dig(addr, &[origin, "AXFR"]);
     let file = dir.write("axfr.zone", &axfr);
     let bind = Command::new(require_tool("dnssec-verify", "bind9-utils"))
-        .args(["-z", "-o", ORIGIN])
+        .args(["-z", "-o", origin])
         .arg(&file)
         .output()
         .unwrap();
     let knot = Command::new(require_tool("kzonecheck", "knot-dnssecutils"))
-        .args(["-o", ORIGIN, "--dnssec", "on"])
+        .args(["-o", origin, "--dnssec", "on"])
         .arg(&file)
         .output()
         .unwrap();

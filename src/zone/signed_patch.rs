@@ -1,0 +1,226 @@
+//! Signing what a patch changed, in place: after [`Zone::patch`] put a change batch's records
+//! into a zone this server signs with NSEC, the touched RRsets get new RRSIGs, the NSEC records
+//! whose bitmap or next name the batch changed (the touched names and the names before them in
+//! the chain) are made and signed again, and routing-policy members the batch brought are
+//! signed — so a change to a signed hosted zone costs what it touches, as an unsigned one does
+//! (`api::working`). The result is what signing the whole zone would give (the same records;
+//! signatures of unchanged RRsets kept), which `tests/route53_dnssec.rs` checks against a full
+//! signing of the same zone.
+//!
+//! What this does not do (the caller signs the zone whole): NSEC3 zones, zones signed
+//! elsewhere, and batches touching the records the signer owns (DNSKEY, CDS, CDNSKEY, RRSIG,
+//! NSEC, NSEC3, NSEC3PARAM).
+
+use std::collections::BTreeSet;
+
+use super::patch::{NewContent, PatchError, RrsetChange};
+use super::Zone;
+use crate::wire::{name, types};
+
+/// What [`Zone::resign_touched`] patched in.
+pub struct Resigned {
+    /// The RRSIG and NSEC RRsets it set, as a patch takes them (the same again on another copy
+    /// of the zone gives the same records).
+    pub changes: Vec<RrsetChange>,
+    /// Routing-policy members were signed: their signatures are not in `changes`.
+    pub signed_groups: bool,
+}
+
+impl Zone {
+    /// Signs what `touched` (owner, type; owners lowercase) changed in this patched zone and
+    /// patches the signatures and NSEC records in. Nothing changes when it fails.
+    pub fn resign_touched(
+        &mut self,
+        touched: &BTreeSet<(Vec<u8>, u16)>,
+    ) -> Result<Resigned, PatchError> {
+        if self.nsec3.is_some() || self.nsec_chain.is_empty() {
+            return Err(PatchError::Unsupported("not a zone signed with NSEC"));
+        }
+        let signer = self
+            .policy_signer
+            .clone()
+            .ok_or(PatchError::Unsupported("a zone signed elsewhere"))?;
+        let signer_owned = |t: u16| {
+            matches!(
+                t,
+                types::DNSKEY
+                    | types::CDS
+                    | types::CDNSKEY
+                    | types::RRSIG
+                    | types::NSEC
+                    | types::NSEC3
+                    | types::NSEC3PARAM
+            )
+        };
+        if touched.iter().any(|(_, t)| signer_owned(*t)) {
+            return Err(PatchError::Unsupported("the signer's own records change"));
+        }
+        let nsec_ttl = self
+            .rrset(self.apex(), types::NSEC)
+            .map(|s| s.ttl)
+            .ok_or(PatchError::Unsupported("the apex has no NSEC"))?;
+
+        // The chain after the batch: owners that lost their last record leave it, new ones
+        // join it in canonical order.
+        let owners: BTreeSet<&[u8]> = touched.iter().map(|(o, _)| o.as_slice()).collect();
+        let mut chain: Vec<u32> = self.nsec_chain.to_vec();
+        let mut left: Vec<u32> = Vec::new();
+        for &o in &owners {
+            let now_in = self.find(o).is_some_and(|id| self.in_nsec_chain(id));
+            match (self.chain_position(&chain, o), now_in) {
+                (Ok(i), false) => {
+                    left.push(chain.remove(i));
+                }
+                (Err(i), true) => chain.insert(i, self.find(o).expect("found above")),
+                _ => {}
+            }
+        }
+        if chain.is_empty() {
+            return Err(PatchError::Unsupported("the chain is empty"));
+        }
+        // Whose NSEC may change: each touched owner in the chain, and the name before where
+        // each touched owner is (or would be).
+        let len = chain.len();
+        let mut affected: BTreeSet<u32> = BTreeSet::new();
+        for &o in &owners {
+            match self.chain_position(&chain, o) {
+                Ok(i) => {
+                    affected.insert(chain[i]);
+                    affected.insert(chain[(i + len - 1) % len]);
+                }
+                Err(i) => {
+                    affected.insert(chain[(i + len - 1) % len]);
+                }
+            }
+        }
+
+        let mut changes: Vec<RrsetChange> = Vec::new();
+        for &id in &left {
+            let owner = self.name(self.node(id)).to_vec();
+            for rtype in [types::NSEC, types::RRSIG] {
+                changes.push(RrsetChange {
+                    owner: owner.clone(),
+                    rtype,
+                    content: NewContent::Gone,
+                });
+            }
+        }
+        let mut groups_to_sign: Vec<usize> = Vec::new();
+        for &id in &affected {
+            let Ok(pos) = self.chain_position(&chain, self.name(self.node(id))) else {
+                continue;
+            };
+            let node = *self.node(id);
+            let owner = self.name(&node).to_vec();
+            let cut = node.is_cut();
+            let mut present: Vec<u16> = self
+                .rrsets(&node)
+                .iter()
+                .map(|s| s.rtype)
+                .filter(|&t| !matches!(t, types::RRSIG | types::NSEC))
+                .filter(|&t| !cut || matches!(t, types::NS | types::DS))
+                .collect();
+            present.extend([types::NSEC, types::RRSIG]);
+            present.sort_unstable();
+            present.dedup();
+            let next = self.name(self.node(chain[(pos + 1) % len]));
+            let mut nsec = name::to_lowercase(next);
+            nsec.extend_from_slice(&types::bitmap(&present));
+            let nsec_same = self
+                .rrset(&node, types::NSEC)
+                .is_some_and(|s| s.ttl == nsec_ttl && self.rdatas(s).eq([nsec.as_slice()]));
+            let data_touched = self
+                .rrsets(&node)
+                .iter()
+                .any(|s| touched.contains(&(owner.clone(), s.rtype)));
+            if nsec_same && !data_touched {
+                continue;
+            }
+            // The node's RRSIG RRset anew: fresh signatures over what changed, the others kept.
+            let mut sigs: Vec<Vec<u8>> = Vec::new();
+            for set in self.rrsets(&node) {
+                let t = set.rtype;
+                if matches!(t, types::RRSIG | types::NSEC) || (cut && t != types::DS) {
+                    continue;
+                }
+                if let Some(g) = set.group() {
+                    // A policy record set's signatures are its members' (signed below).
+                    if touched.contains(&(owner.clone(), t)) {
+                        groups_to_sign.push(g);
+                    }
+                    continue;
+                }
+                if touched.contains(&(owner.clone(), t)) {
+                    let rdatas: Vec<Vec<u8>> = self.rdatas(set).map(<[u8]>::to_vec).collect();
+                    sigs.extend(signer.sign_now(&owner, t, set.ttl, &rdatas));
+                } else {
+                    sigs.extend(self.rrsigs(&node, t).map(<[u8]>::to_vec));
+                }
+            }
+            if nsec_same {
+                sigs.extend(self.rrsigs(&node, types::NSEC).map(<[u8]>::to_vec));
+            } else {
+                sigs.extend(signer.sign_now(&owner, types::NSEC, nsec_ttl, &[nsec.clone()]));
+                changes.push(RrsetChange {
+                    owner: owner.clone(),
+                    rtype: types::NSEC,
+                    content: NewContent::Records {
+                        ttl: nsec_ttl,
+                        rdatas: vec![nsec],
+                    },
+                });
+            }
+            let ttl = self.rrset(&node, types::RRSIG).map_or(nsec_ttl, |s| s.ttl);
+            changes.push(RrsetChange {
+                owner: owner.clone(),
+                rtype: types::RRSIG,
+                content: NewContent::Records { ttl, rdatas: sigs },
+            });
+        }
+        self.patch(changes.clone())?;
+        self.nsec_chain = chain.into_boxed_slice();
+        groups_to_sign.sort_unstable();
+        groups_to_sign.dedup();
+        let signed_groups = !groups_to_sign.is_empty();
+        for g in groups_to_sign {
+            self.sign_group(g, |owner, rtype, ttl, rdatas| {
+                signer.sign_now(owner, rtype, ttl, rdatas)
+            });
+        }
+        Ok(Resigned {
+            changes,
+            signed_groups,
+        })
+    }
+
+    /// Whether node `id` has an NSEC record in a zone signed with NSEC: it holds records other
+    /// than the signer's, and is not glue or occluded below a zone cut.
+    fn in_nsec_chain(&self, id: u32) -> bool {
+        let node = self.node(id);
+        let has_data = self
+            .rrsets(node)
+            .iter()
+            .any(|s| !matches!(s.rtype, types::RRSIG | types::NSEC));
+        has_data && !self.below_cut(self.name(node))
+    }
+
+    /// Whether a name is strictly below a zone cut of this zone.
+    fn below_cut(&self, lower: &[u8]) -> bool {
+        let mut at = lower;
+        while at.len() > self.origin.len() && !at.is_empty() {
+            at = &at[1 + at[0] as usize..];
+            if at.len() <= self.origin.len() {
+                break;
+            }
+            if self.find(at).is_some_and(|id| self.node(id).is_cut()) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Where `lower` is (`Ok`) or would go (`Err`) in a chain of node ids in canonical order.
+    fn chain_position(&self, chain: &[u32], lower: &[u8]) -> Result<usize, usize> {
+        chain.binary_search_by(|&id| name::canonical_cmp(self.name(self.node(id)), lower))
+    }
+}
