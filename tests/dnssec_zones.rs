@@ -632,12 +632,56 @@ fn dynamic_updates_to_a_signed_zone_are_signed_and_survive_kill_9() {
 }
 
 #[test]
-fn a_signed_zone_with_routing_policies_refuses_updates_before_writing_anything() {
-    let dir = TempDir::new("dnssec-update-refused");
+fn a_signed_zone_with_routing_policies_takes_updates_signed_and_survives_kill_9() {
+    let dir = TempDir::new("dnssec-update-policy");
     let conf = config(
         &dir,
         true,
         "allow_update = [\"key:upd-key\"]\n\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
+    );
+    let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
+    let args = ["--config", conf.to_str().unwrap(), "--tsig-key", &key];
+    let server = serve(&dir, &args, "www.example.test");
+    let anchors = trust_anchor(&dir);
+    let (ok_, out) = nsupdate(
+        server.addr,
+        "update add new.example.test. 300 A 192.0.2.77\nupdate add x.example.test. 300 TXT \"beside the policy\"",
+    );
+    assert!(ok_, "{out}");
+    let check = |addr| {
+        for (name, rtype, verdict) in [
+            ("new.example.test", "A", "; fully validated"),
+            ("x.example.test", "TXT", "; fully validated"),
+            ("w.example.test", "A", "; fully validated"),
+            (
+                "w.example.test",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+            (
+                "v.example.test",
+                "A",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(addr, &anchors, ORIGIN, name, rtype);
+            assert!(out.contains(verdict), "{name} {rtype}:\n{out}");
+        }
+    };
+    check(server.addr);
+    server.signal(libc::SIGKILL);
+    drop(server);
+    let server = serve(&dir, &args, "www.example.test");
+    check(server.addr);
+}
+
+#[test]
+fn a_zone_signed_with_nsec3_and_routing_policies_refuses_updates_before_writing_anything() {
+    let dir = TempDir::new("dnssec-update-refused");
+    let conf = config(
+        &dir,
+        true,
+        "nsec3 = true\nallow_update = [\"key:upd-key\"]\n\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
     );
     let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
     let server = serve(

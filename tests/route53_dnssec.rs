@@ -461,17 +461,22 @@ fn split_axfr(axfr: &str) -> (BTreeSet<String>, BTreeSet<String>) {
 #[test]
 fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
     let dir = TempDir::new("r53-dnssec-patch");
-    let config = dir.write("api.toml", "[api]\nallow_transfer = [\"127.0.0.1\"]\n");
+    // A Knot secondary follows by NOTIFY and IXFR: each step must carry the signing too.
+    let knot_port = common::free_port();
+    let config = dir.write(
+        "api.toml",
+        &format!("[api]\nallow_transfer = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]\n"),
+    );
     let config = config.display().to_string();
     let s = start(&dir, None, &["--config", &config]);
-    let origin = "inc.test.";
+    let origin = "xfr.test.";
     let zone = create_zone(s.api, origin);
     let first = [
-        a_change("CREATE", "www.inc.test.", "", &["192.0.2.1"]),
-        a_change("CREATE", "mail.inc.test.", "", &["192.0.2.2"]),
-        weighted("w.inc.test.", "one", 1, "192.0.2.11"),
-        weighted("w.inc.test.", "two", 1, "192.0.2.12"),
-        rr_change("CREATE", "sub.inc.test.", "NS", &["ns.elsewhere.example."]),
+        a_change("CREATE", "www.xfr.test.", "", &["192.0.2.1"]),
+        a_change("CREATE", "mail.xfr.test.", "", &["192.0.2.2"]),
+        weighted("w.xfr.test.", "one", 1, "192.0.2.11"),
+        weighted("w.xfr.test.", "two", 1, "192.0.2.12"),
+        rr_change("CREATE", "sub.xfr.test.", "NS", &["ns.elsewhere.example."]),
     ]
     .concat();
     assert_eq!(change(s.api, &zone, &first).0, 200);
@@ -486,41 +491,58 @@ fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
         200
     );
     let anchors = anchors_from_api(&dir, s.api, &zone, origin, "anchors.conf");
+    let _knot = common::knot_secondary(&dir, knot_port, s.server.addr, None);
+    let knot: SocketAddr = ([127, 0, 0, 1], knot_port).into();
+    // The SOA serial `addr` serves, if it answers yet.
+    let serial = |addr: SocketAddr| -> Option<u32> {
+        let o = std::process::Command::new("dig")
+            .args([&format!("@{}", addr.ip()), "-p", &addr.port().to_string()])
+            .args(["+short", "+norec", "+time=1", "+tries=1", origin, "SOA"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+    };
+    common::eventually("Knot to transfer the signed zone", || {
+        serial(knot).is_some() && serial(knot) == serial(s.server.addr)
+    });
     // One batch each, in order: what each does to the NSEC chain is in its name.
     let batches = [
         (
             "a name in the middle of the chain",
-            a_change("CREATE", "b.inc.test.", "", &["192.0.2.3"]),
+            a_change("CREATE", "b.xfr.test.", "", &["192.0.2.3"]),
         ),
         (
             "a name at its end (its NSEC points back to the apex)",
-            a_change("CREATE", "zzz.inc.test.", "", &["192.0.2.4"]),
+            a_change("CREATE", "zzz.xfr.test.", "", &["192.0.2.4"]),
         ),
         (
             "a type at a name (its bitmap)",
-            rr_change("CREATE", "www.inc.test.", "TXT", &["\"hello\""]),
+            rr_change("CREATE", "www.xfr.test.", "TXT", &["\"hello\""]),
         ),
         (
             "a value (the signature alone)",
-            a_change("UPSERT", "www.inc.test.", "", &["192.0.2.5"]),
+            a_change("UPSERT", "www.xfr.test.", "", &["192.0.2.5"]),
         ),
         (
             "a name gone (the one before it points past it)",
-            a_change("DELETE", "mail.inc.test.", "", &["192.0.2.2"]),
+            a_change("DELETE", "mail.xfr.test.", "", &["192.0.2.2"]),
         ),
         (
             "a name below an empty non-terminal",
-            a_change("CREATE", "a.deep.inc.test.", "", &["192.0.2.6"]),
+            a_change("CREATE", "a.deep.xfr.test.", "", &["192.0.2.6"]),
         ),
         (
             "a policy member",
-            weighted("w.inc.test.", "three", 1, "192.0.2.13"),
+            weighted("w.xfr.test.", "three", 1, "192.0.2.13"),
         ),
         (
             "a policy member gone",
             a_change(
                 "DELETE",
-                "w.inc.test.",
+                "w.xfr.test.",
                 "<SetIdentifier>one</SetIdentifier><Weight>1</Weight>",
                 &["192.0.2.11"],
             ),
@@ -529,18 +551,18 @@ fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
             "a DS at a cut",
             rr_change(
                 "CREATE",
-                "sub.inc.test.",
+                "sub.xfr.test.",
                 "DS",
                 &["12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"],
             ),
         ),
         (
             "a wildcard",
-            a_change("CREATE", "*.wild.inc.test.", "", &["192.0.2.7"]),
+            a_change("CREATE", "*.wild.xfr.test.", "", &["192.0.2.7"]),
         ),
         (
             "the last name gone, with its empty non-terminal",
-            a_change("DELETE", "zzz.inc.test.", "", &["192.0.2.4"]),
+            a_change("DELETE", "zzz.xfr.test.", "", &["192.0.2.4"]),
         ),
     ];
     for (what, batch) in &batches {
@@ -548,17 +570,23 @@ fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
         assert_eq!(status, 200, "{what}: {text}");
         common::signed_zone::verify_axfr(&dir, s.server.addr, origin);
     }
+    // Knot has every step by IXFR: answers through it validate as ours do.
+    common::eventually("Knot to follow every change", || {
+        serial(knot) == serial(s.server.addr)
+    });
     for (name, rtype) in [
-        ("b.inc.test.", "A"),
-        ("www.inc.test.", "TXT"),
-        ("mail.inc.test.", "A"),
-        ("w.inc.test.", "A"),
-        ("x.wild.inc.test.", "A"),
-        ("deep.inc.test.", "A"),
-        ("zzz.inc.test.", "A"),
+        ("b.xfr.test.", "A"),
+        ("www.xfr.test.", "TXT"),
+        ("mail.xfr.test.", "A"),
+        ("w.xfr.test.", "A"),
+        ("x.wild.xfr.test.", "A"),
+        ("deep.xfr.test.", "A"),
+        ("zzz.xfr.test.", "A"),
     ] {
-        let out = delv(s.server.addr, &anchors, origin, name, rtype);
-        assert!(validated(&out), "{name} {rtype}:\n{out}");
+        for (server, addr) in [("policydns", s.server.addr), ("the Knot secondary", knot)] {
+            let out = delv(addr, &anchors, origin, name, rtype);
+            assert!(validated(&out), "{name} {rtype} from {server}:\n{out}");
+        }
     }
     let patched = split_axfr(&common::signed_zone::verify_axfr(
         &dir,

@@ -420,6 +420,11 @@ impl Committer {
                     }
                     match p.served {
                         Served::Zone(id, origin, zone) => {
+                            // Compiled whole from the state, which holds this group's earlier
+                            // changes too (a DNSSEC call after a record change): it replaces
+                            // their patched version.
+                            working.remove(&id);
+                            self.spares.remove(&id);
                             touched.insert(id, Some((origin, Arc::new(zone))));
                         }
                         Served::Gone(id, origin) => {

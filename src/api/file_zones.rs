@@ -79,9 +79,15 @@ fn laid(
             },
         })
         .collect();
+    let touched: std::collections::BTreeSet<(Vec<u8>, u16)> = updates
+        .rrsets
+        .iter()
+        .map(|o| (o.owner.clone(), o.rtype))
+        .collect();
     z.patch(changes)?;
-    let mut z = if z.soa_signer.is_some() {
-        // Signed by this server: the updates' RRsets and the chain around them signed anew.
+    // Signed by this server: the updates' RRsets and the chain around them signed anew (in
+    // place with NSEC; with NSEC3 the zone is signed again, keeping what did not change).
+    let mut z = if z.soa_signer.is_some() && z.resign_touched(&touched).is_err() {
         let dir = state_dir.ok_or_else(|| {
             PatchError::Invalid(vec!["no state directory for the zone's keys".into()])
         })?;

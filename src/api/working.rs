@@ -261,17 +261,26 @@ impl FileWorking {
         Ok(())
     }
 
-    /// The new version and its IXFR step. A zone this server signs is signed again, with the
-    /// keys in `state_dir`: what the updates changed, and the NSEC chain around it, get new
-    /// signatures; the step is then the whole difference.
+    /// The new version and its IXFR step. A zone this server signs with NSEC has what the
+    /// updates touched signed in place (`Zone::resign_touched`); one with NSEC3 is signed again
+    /// with the keys in `state_dir`, keeping unchanged signatures, and its step is then the
+    /// whole difference.
     pub(super) fn finish(
         self,
         lbs: &[LoadBalancer],
         state_dir: Option<&std::path::Path>,
     ) -> Option<(Arc<Zone>, crate::transfer::reload::Step)> {
-        let (base, zone) = (self.base?, self.zone?);
+        let (base, mut zone) = (self.base?, self.zone?);
         if zone.soa_signer.is_none() {
             let step = crate::transfer::records::step(&base, &zone, lbs, &self.keys);
+            return Some((Arc::new(zone), step));
+        }
+        // Signed with NSEC: what the updates touched, and the chain around it, signed in place.
+        if let Ok(r) = zone.resign_touched(&self.keys) {
+            let mut keys = self.keys;
+            keys.extend(r.changes.iter().map(|c| (c.owner.clone(), c.rtype)));
+            keys.insert((zone.origin.to_vec(), crate::wire::types::RRSIG));
+            let step = crate::transfer::records::step(&base, &zone, lbs, &keys);
             return Some((Arc::new(zone), step));
         }
         let resigned = state_dir

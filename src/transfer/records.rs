@@ -145,12 +145,7 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut
                 }
                 Some(g) => {
                     let (ttl, rdatas) = render_group(zone, lbs, g, set.rtype, 0);
-                    let sigs = zone.policy_signer.as_deref().map(|signer| {
-                        let mut key = crate::zone::signed::AnswerKey::default();
-                        rdatas.iter().for_each(|rd| key.add(rd, ttl));
-                        let k = key.finish(owner, set.rtype);
-                        signer.sigs(k, owner, set.rtype, ttl, &rdatas)
-                    });
+                    let sigs = rendering_sigs(zone, owner, set.rtype, ttl, &rdatas);
                     for rd in rdatas {
                         f(
                             id as u32,
@@ -193,28 +188,60 @@ pub fn for_each(zone: &Zone, lbs: &[LoadBalancer], full: bool, mut f: impl FnMut
     }
 }
 
+/// The signatures over a policy set's static rendering in a signed zone (made the first time
+/// it is transferred, kept by the zone's policy signer).
+fn rendering_sigs(
+    zone: &Zone,
+    owner: &[u8],
+    rtype: u16,
+    ttl: u32,
+    rdatas: &[Vec<u8>],
+) -> Option<std::sync::Arc<[Box<[u8]>]>> {
+    zone.policy_signer.as_deref().map(|signer| {
+        let mut key = crate::zone::signed::AnswerKey::default();
+        rdatas.iter().for_each(|rd| key.add(rd, ttl));
+        signer.sigs(key.finish(owner, rtype), owner, rtype, ttl, rdatas)
+    })
+}
+
 /// The records a transfer carries for one owner and type (a policy set as its static
-/// rendering), sorted.
+/// rendering), sorted. In a signed zone the RRSIGs at a name include those over its policy
+/// sets' renderings, as [`for_each`] gives them.
 fn rrset_records(zone: &Zone, lbs: &[LoadBalancer], owner: &[u8], rtype: u16) -> Vec<Rr<'static>> {
-    let Some(set) = zone
-        .find(owner)
-        .and_then(|id| zone.rrset(zone.node(id), rtype))
-    else {
-        return Vec::new();
+    let mut out = Vec::new();
+    let node = zone.find(owner).map(|id| zone.node(id));
+    if rtype == types::RRSIG {
+        for set in node.map(|n| zone.rrsets(n)).unwrap_or_default() {
+            let Some(g) = set.group() else { continue };
+            let (ttl, rdatas) = render_group(zone, lbs, g, set.rtype, 0);
+            for sig in rendering_sigs(zone, owner, set.rtype, ttl, &rdatas)
+                .iter()
+                .flat_map(|s| s.iter())
+            {
+                out.push(Rr {
+                    owner: Cow::Owned(owner.to_vec()),
+                    rtype,
+                    ttl,
+                    rdata: Cow::Owned(sig.to_vec()),
+                });
+            }
+        }
+    }
+    let Some(set) = node.and_then(|n| zone.rrset(n, rtype)) else {
+        out.sort_unstable();
+        out.dedup();
+        return out;
     };
     let (ttl, rdatas): (u32, Vec<Vec<u8>>) = match set.group() {
         None => (set.ttl, zone.rdatas(set).map(<[u8]>::to_vec).collect()),
         Some(g) => render_group(zone, lbs, g, rtype, 0),
     };
-    let mut out: Vec<Rr<'static>> = rdatas
-        .into_iter()
-        .map(|rd| Rr {
-            owner: Cow::Owned(owner.to_vec()),
-            rtype,
-            ttl,
-            rdata: Cow::Owned(rd),
-        })
-        .collect();
+    out.extend(rdatas.into_iter().map(|rd| Rr {
+        owner: Cow::Owned(owner.to_vec()),
+        rtype,
+        ttl,
+        rdata: Cow::Owned(rd),
+    }));
     out.sort_unstable();
     out.dedup();
     out
@@ -250,6 +277,11 @@ pub fn step(
         if keys.len() == before {
             break;
         }
+    }
+    // A signed zone's policy set renders with its signatures, which are RRSIG records.
+    if new.is_signed() {
+        let owners: Vec<Vec<u8>> = keys.iter().map(|(o, _)| o.clone()).collect();
+        keys.extend(owners.into_iter().map(|o| (o, types::RRSIG)));
     }
     let (mut removed, mut added) = (Vec::new(), Vec::new());
     for (owner, rtype) in &keys {
