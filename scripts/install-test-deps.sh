@@ -6,7 +6,8 @@
 #   pebble and lego (the ACME DNS-01 test of tests/dynamic_update.rs),
 #   promtool (prometheus: checks /metrics in tests/metrics.rs),
 #   chromium (headless: loads the status page in tests/status_page.rs),
-#   unbound-host (unbound's validator, libunbound: tests/dnssec_serving.rs).
+#   unbound-host (unbound's validator, libunbound: tests/dnssec_serving.rs),
+#   ldns-verify-zone (ldnsutils: signed transfers checked in tests/dnssec_*.rs).
 # Idempotent: does nothing when every binary is already there. Runs
 # `apt-get update` only when the package lists are missing or an install
 # from the current lists fails. Works as root (CI) and with sudo otherwise.
@@ -30,6 +31,7 @@ deps=(
     promtool:prometheus
     chromium:chromium
     unbound-host:unbound-host
+    ldns-verify-zone:ldnsutils
 )
 
 have() {

@@ -139,13 +139,13 @@ pub fn knot_secondary(dir: &TempDir, primary: SocketAddr) -> (Proc, SocketAddr) 
     )
 }
 
-/// The zone as AXFR gives it, accepted whole by both verifiers.
+/// The zone as AXFR gives it, accepted whole by the three verifiers.
 pub fn verify_transfer(dir: &TempDir, addr: SocketAddr) -> String {
     verify_axfr(dir, addr, ORIGIN)
 }
 
-/// Zone `origin` as AXFR from `addr` gives it, accepted whole by `dnssec-verify` and
-/// `kzonecheck`.
+/// Zone `origin` as AXFR from `addr` gives it, accepted whole by `dnssec-verify`,
+/// `kzonecheck` and `ldns-verify-zone`.
 pub fn verify_axfr(dir: &TempDir, addr: SocketAddr, origin: &str) -> String {
     let axfr = dig(addr, &[origin, "AXFR"]);
     let file = dir.write("axfr.zone", &axfr);
@@ -159,7 +159,15 @@ pub fn verify_axfr(dir: &TempDir, addr: SocketAddr, origin: &str) -> String {
         .arg(&file)
         .output()
         .unwrap();
-    for (tool, o) in [("dnssec-verify", bind), ("kzonecheck", knot)] {
+    let ldns = Command::new(require_tool("ldns-verify-zone", "ldnsutils"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    for (tool, o) in [
+        ("dnssec-verify", bind),
+        ("kzonecheck", knot),
+        ("ldns-verify-zone", ldns),
+    ] {
         assert!(
             o.status.success(),
             "{tool} refused the transferred zone: {}{}",
