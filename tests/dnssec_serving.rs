@@ -234,27 +234,9 @@ fn a_key_others_can_read_keeps_that_zone_unsigned_and_unserved_while_others_serv
 }
 
 #[test]
-fn what_cannot_be_signed_yet_is_refused_with_the_reason() {
+fn a_zone_to_sign_without_a_state_directory_is_refused_with_the_reason() {
     let dir = TempDir::new("dnssec-serve-refused");
     let zone = zone_file(&dir);
-    // Route 53 JSON is not signed yet.
-    let conf = dir.write(
-        "refused.toml",
-        &format!(
-            "[server]\nstate_dir = \"state\"\n[[zone]]\norigin = \"{ORIGIN}\"\nroute53 = \"records.json\"\ndnssec = true\n"
-        ),
-    );
-    let o = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&conf)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
-    assert_ne!(o.status.code(), Some(0), "{said}");
-    assert!(
-        said.contains("zones from Route 53 JSON are not signed yet"),
-        "{said}"
-    );
     // Keys need a state directory.
     let conf = dir.write(
         "nostate.toml",

@@ -609,3 +609,76 @@ fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
         "what the signatures cover, by which key"
     );
 }
+
+#[test]
+fn a_zone_of_route53_json_is_signed_with_every_policy_and_validates() {
+    for denial in ["nsec", "nsec3"] {
+        let dir = TempDir::new("r53-json-dnssec");
+        let state = dir.path().join("state").display().to_string();
+        let origin = "route53.test.";
+        let mut args = vec![
+            "--route53",
+            "route53.test.=zones/route53/example.json",
+            "--cidr-collection",
+            "4c2f7c7a-9b1e-4d2b-a6a8-0d5e3c1f2b10=zones/route53/cidr-blocks.json",
+            "--sign",
+            origin,
+            "--state-dir",
+            &state,
+        ];
+        let conf;
+        if denial == "nsec3" {
+            // NSEC3 is a [[zone]] key: the same zone from a configuration file.
+            conf = dir.write(
+                "nsec3.toml",
+                &format!(
+                    "[[zone]]\norigin = \"route53.test.\"\nroute53 = \"{}/zones/route53/example.json\"\ndnssec = true\nnsec3 = true\n",
+                    env!("CARGO_MANIFEST_DIR")
+                ),
+            );
+            args.drain(..2);
+            args.splice(0..0, ["--config", conf.to_str().unwrap()]);
+        }
+        let server = common::serve(&dir, &args, "www.route53.test.");
+        let ds = std::process::Command::new(common::BIN)
+            .args(["dnssec", "ds", origin, "--state-dir", &state])
+            .output()
+            .unwrap();
+        let ds = String::from_utf8_lossy(&ds.stdout).to_string();
+        let anchors = common::dnssec::anchors(&dir, origin, &ds);
+        for (name, rtype, verdict) in [
+            ("www.route53.test.", "A", "; fully validated"),
+            ("route53.test.", "A", "; fully validated"), // an alias at the apex
+            ("route53.test.", "MX", "; fully validated"),
+            ("api.route53.test.", "A", "; fully validated"), // weighted
+            ("app.route53.test.", "A", "; fully validated"), // failover
+            ("geo.route53.test.", "A", "; fully validated"),
+            ("lat.route53.test.", "A", "; fully validated"),
+            ("mv.route53.test.", "A", "; fully validated"),
+            ("near.route53.test.", "A", "; fully validated"),
+            ("ip.route53.test.", "A", "; fully validated"),
+            ("docs.route53.test.", "CNAME", "; fully validated"),
+            ("x.route53.test.", "TXT", "; fully validated"), // the wildcard
+            ("_sip._tcp.route53.test.", "SRV", "; fully validated"),
+            (
+                "nosuch.api.route53.test.",
+                "A",
+                "; negative response, fully validated",
+            ),
+            (
+                "www.route53.test.",
+                "TXT",
+                "; negative response, fully validated",
+            ),
+        ] {
+            let out = delv(server.addr, &anchors, origin, name, rtype);
+            assert!(out.contains(verdict), "{denial}: {name} {rtype}:\n{out}");
+        }
+        let proof = dig(server.addr, &["+dnssec", "nosuch.route53.test.", "A"]);
+        assert_eq!(
+            proof.contains("NSEC3"),
+            denial == "nsec3",
+            "{denial}:\n{proof}"
+        );
+    }
+}

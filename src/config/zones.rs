@@ -295,8 +295,6 @@ pub(super) fn specs(
     for z in zones.iter().filter(|z| z.dnssec) {
         let why = if z.transfer.primary.is_some() {
             Some("a secondary zone is served as its primary signed it")
-        } else if !z.route53.is_empty() {
-            Some("zones from Route 53 JSON are not signed yet; sign a zone file")
         } else {
             None
         };

@@ -20,12 +20,33 @@ pub(super) fn load_route53(
     config: &Config,
     spec: &ZoneSpec,
     view: Option<&str>,
-    health_index: &BTreeMap<&str, u32>,
-    collection_index: &BTreeMap<&str, u32>,
+    indices: &super::zones::Indices<'_>,
+    running: Option<&Zone>,
     warnings: &mut Vec<String>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let sets =
         crate::route53::read_files(&spec.route53).map_err(|problems| LoadError { problems })?;
+    let signed = if spec.dnssec {
+        let signing = super::signed::Signing {
+            state_dir: config.state_dir.as_deref(),
+            zsk_roll: spec.zsk_roll,
+            dry_run: config.dry_run,
+            now: crate::clock::unix_now(),
+        };
+        let named = spec.file.as_deref().unwrap_or(&spec.route53[0]);
+        Some(Signed {
+            keys: super::signed::zone_keys(&spec.origin, named, &signing)?,
+            previous: running,
+            now: signing.now,
+            denial: if spec.nsec3 {
+                crate::dnssec::zone::Denial::Nsec3(Default::default())
+            } else {
+                crate::dnssec::zone::Denial::Nsec
+            },
+        })
+    } else {
+        None
+    };
     let others: Vec<&RecordSetSpec> = config
         .record_sets
         .iter()
@@ -40,9 +61,15 @@ pub(super) fn load_route53(
         source,
         carry_policy: !spec.transfer.allow.is_empty(),
         view,
-        signed: None,
+        signed,
     };
-    compile(config, sources, health_index, collection_index, warnings)
+    compile(
+        config,
+        sources,
+        indices.health,
+        indices.collections,
+        warnings,
+    )
 }
 
 /// A hosted zone of the change store (`crate::store`), compiled as a zone of Route 53 JSON
@@ -66,10 +93,13 @@ pub fn hosted_zone(
                 message: format!("zone {} is not signed: {message}", zone.name),
             }],
         })?;
+        // Route 53 proves absence with NSEC ("black lies", made per answer); ours is an
+        // NSEC chain signed ahead, which validators accept alike (docs/dnssec.md).
         Some(Signed {
             keys,
             previous,
             now: crate::clock::unix_now(),
+            denial: crate::dnssec::zone::Denial::Nsec,
         })
     } else {
         None
@@ -136,11 +166,12 @@ fn hosted_keys(
     hosted::signing_keys(&dir, zsk, &active).map_err(|e| e.to_string())
 }
 
-/// A hosted zone signed as it compiles.
+/// A zone signed as it compiles.
 struct Signed<'a> {
     keys: Vec<crate::dnssec::Key>,
     previous: Option<&'a Zone>,
     now: u64,
+    denial: crate::dnssec::zone::Denial,
 }
 
 /// The store manages the serial: the SOA value's third field is the store's.
@@ -220,21 +251,13 @@ fn compile(
     records.extend(imported.records);
     let source = src.source;
     let compiled = match src.signed {
-        // Route 53 proves absence with NSEC ("black lies", made per answer); ours is an
-        // NSEC chain signed ahead, which validators accept alike (docs/dnssec.md).
         Some(Signed {
             keys,
             previous,
             now,
+            denial,
         }) => super::signed::compile_signed(
-            src.origin,
-            records,
-            groups,
-            previous,
-            &crate::dnssec::zone::Denial::Nsec,
-            keys,
-            now,
-            &source,
+            src.origin, records, groups, previous, &denial, keys, now, &source,
         ),
         None => Zone::compile_with_groups(src.origin, records, groups),
     };

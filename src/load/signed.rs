@@ -26,6 +26,7 @@ pub const RESIGN_AFTER_SECS: u64 = VALIDITY_SECS as u64 / 2;
 pub const KEEP_FOR_SECS: u32 = RESIGN_AFTER_SECS as u32 + 3600;
 
 /// Where a signed zone's keys are, and when it is signed.
+#[derive(Clone, Copy)]
 pub(super) struct Signing<'a> {
     pub(super) state_dir: Option<&'a Path>,
     /// Automatic ZSK rollover, if configured.
@@ -46,7 +47,28 @@ pub(super) fn load(
     denial: &Denial,
     signing: Signing<'_>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
-    let Signing {
+    let keys = zone_keys(origin, file, &signing)?;
+    let records = parse::parse_file(file, origin)?;
+    compile_signed(
+        origin,
+        records,
+        groups,
+        previous,
+        denial,
+        keys,
+        signing.now,
+        file,
+    )
+}
+
+/// `origin`'s signing keys from the state directory, made on first use (throwaway ones for
+/// `check` and `explain`), after any ZSK rollover event that is due; problems name `file`.
+pub(super) fn zone_keys(
+    origin: &[u8],
+    file: &Path,
+    signing: &Signing<'_>,
+) -> Result<Vec<crate::dnssec::Key>, LoadError> {
+    let &Signing {
         state_dir,
         zsk_roll,
         dry_run,
@@ -67,7 +89,6 @@ pub(super) fn load(
             format!("zone {zone_text}: dnssec = true needs a state directory for its keys"),
         ));
     };
-    let records = parse::parse_file(file, origin)?;
     if let (Some(roll), false) = (zsk_roll, dry_run) {
         match Keyring::roll_zsk(state_dir, origin, roll, now) {
             Ok(events) => {
@@ -135,9 +156,7 @@ pub(super) fn load(
             ))
         }
     };
-    compile_signed(
-        origin, records, groups, previous, denial, ring.keys, now, file,
-    )
+    Ok(ring.keys)
 }
 
 /// Signs `records` (the zone's, routing-policy `groups` beside them) with `keys` and compiles

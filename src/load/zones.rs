@@ -101,8 +101,8 @@ pub(super) fn load(
             config,
             spec,
             view,
-            indices.health,
-            indices.collections,
+            indices,
+            running.as_deref(),
             &mut warnings,
         )
     };
