@@ -3,6 +3,7 @@
 //! zone files signed elsewhere — each validated with `delv` (and `unbound-host`) from the DS.
 
 mod common;
+use std::collections::BTreeSet;
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -552,17 +553,46 @@ fn a_zsk_rolls_by_itself_and_answers_validate_throughout() {
             dnskeys() == keys
         })
     };
+    // The key tags of the signatures over www's A RRset.
+    let signers = || -> BTreeSet<String> {
+        dig(server.addr, &["+dnssec", "+short", "www.example.test", "A"])
+            .lines()
+            .filter(|l| l.starts_with("A 13 "))
+            .filter_map(|l| l.split_whitespace().nth(6).map(str::to_string))
+            .collect()
+    };
     assert_eq!(dnskeys(), 2, "a KSK and a ZSK");
     validated();
-    // Past its lifetime, at a load: a second ZSK publishes and signs.
+    let first = signers();
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Past its lifetime, at a load: a second ZSK is published, and does not sign yet
+    // (pre-publication, RFC 7583 §3.1).
     reload_until("a second ZSK", 3);
     assert!(
-        server.log().contains("ZSK rollover: a new ZSK"),
+        server
+            .log()
+            .contains("ZSK rollover: a new ZSK is published"),
         "{}",
         server.log()
     );
+    assert_eq!(
+        signers(),
+        first,
+        "the old ZSK alone signs while the new one is published"
+    );
     validated();
-    // Both have served the overlap, at a later load: the old one is retired.
+    // At a load after the publication period: the new ZSK signs instead of the old one, which
+    // stays published (resolvers may hold its signatures).
+    eventually("the new ZSK to sign", || {
+        server.signal(libc::SIGHUP);
+        std::thread::sleep(Duration::from_millis(300));
+        signers() != first
+    });
+    assert_eq!(signers().len(), 1, "one ZSK signs: {:?}", signers());
+    assert_eq!(dnskeys(), 3, "the old ZSK is still published");
+    assert!(server.log().contains("ZSK rollover: the new ZSK signs"));
+    validated();
+    // The old one has been published without signing for the overlap: it is retired.
     reload_until("the old ZSK to go", 2);
     assert!(server
         .log()

@@ -263,9 +263,19 @@ fn describe(origin: &[u8], ring: &Keyring) -> String {
         name::to_text(origin),
         ring.dir.display()
     );
+    let now = policydns::clock::unix_now();
+    let at = |t: u64| policydns::clock::rfc3339(t as i64);
     for (key, file) in ring.keys.iter().zip(&ring.files) {
+        // Pre-publication's times (a ZSK rolled by zsk_lifetime): what the key does now.
+        let doing = match (key.activate, key.inactive, key.stopped) {
+            (_, _, Some(t)) => format!("  published, stopped signing {}", at(t)),
+            (_, Some(t), None) if now >= t => format!("  stops signing at the next load (due {})", at(t)),
+            (_, Some(t), None) => format!("  signs until {}", at(t)),
+            (Some(t), None, None) if now < t => format!("  published, signs from {}", at(t)),
+            _ => String::new(),
+        };
         s.push_str(&format!(
-            "  {}  tag {:5}  algorithm {} ({})  flags {}  made {}  {}\n",
+            "  {}  tag {:5}  algorithm {} ({})  flags {}  made {}  {}{doing}\n",
             ring.role(key).as_str(),
             key.key_tag(),
             key.algorithm.number(),
@@ -287,8 +297,14 @@ fn describe(origin: &[u8], ring: &Keyring) -> String {
         .filter(|r| ring.keys.iter().filter(|k| ring.role(k) == *r).count() > 1)
         .map(Role::as_str)
         .collect();
-    if rolling.is_empty() {
-        s.push_str("Rollover: none in progress (`policydns dnssec rollover` starts one; nothing rolls by itself)\n");
+    let timed = ring
+        .keys
+        .iter()
+        .any(|k| k.activate.is_some() || k.inactive.is_some());
+    if timed && rolling == ["ZSK"] {
+        s.push_str("Rollover: ZSK by pre-publication (zsk_lifetime) in progress: the new key is published before it signs, the old one stays published after it stops; each step happens at a load\n");
+    } else if rolling.is_empty() {
+        s.push_str("Rollover: none in progress (`policydns dnssec rollover` starts one; `zsk_lifetime` rolls a ZSK by itself)\n");
     } else {
         s.push_str(&format!(
             "Rollover: {} in progress: both keys publish and sign; retire the older with `policydns dnssec retire` once the newer has been published long enough\n",
@@ -335,7 +351,8 @@ fn sign(args: &SignArgs) -> anyhow::Result<()> {
             r
         }
         Err(e) => return Err(e.into()),
-    };
+    }
+    .at(policydns::clock::unix_now());
     let now = policydns::clock::unix_now() as u32;
     // An hour back, for validators whose clocks run behind ours.
     let validity = Validity {

@@ -55,6 +55,16 @@ pub struct Key {
     pub flags: u16,
     /// When it was made, Unix seconds.
     pub created: u64,
+    /// Pre-publication (RFC 7583 §3.1): the key is published from its making and signs only
+    /// from this time (Unix seconds; none: from its making).
+    pub activate: Option<u64>,
+    /// The key stops signing at this time, published still (its successor signs instead).
+    pub inactive: Option<u64>,
+    /// When a load first served the zone without its signatures: caches may hold them for the
+    /// zone's longest TTL from then, so the key stays published that long.
+    pub stopped: Option<u64>,
+    /// Whether it signs in the version being made (set at load from the times above).
+    pub signing: bool,
     pair: Pair,
     pkcs8: Vec<u8>,
     /// The DNSKEY public key field: P-256's X and Y (RFC 6605 §4), or Ed25519's 32 octets.
@@ -126,10 +136,20 @@ impl Key {
             algorithm,
             flags,
             created,
+            activate: None,
+            inactive: None,
+            stopped: None,
+            signing: true,
             pair,
             pkcs8: pkcs8.to_vec(),
             public,
         })
+    }
+
+    /// Whether the key signs at `now` by its times (published keys that do not sign are
+    /// pre-published successors and retiring predecessors).
+    pub fn signs_at(&self, now: u64) -> bool {
+        self.activate.is_none_or(|a| now >= a) && self.inactive.is_none_or(|i| now < i)
     }
 
     /// The DNSKEY RDATA: flags, protocol 3, algorithm, public key (RFC 4034 §2.1).
@@ -193,6 +213,9 @@ impl Key {
             flags: self.flags,
             created: self.created,
             pkcs8: data_encoding::BASE64.encode(&self.pkcs8),
+            activate: self.activate,
+            inactive: self.inactive,
+            stopped: self.stopped,
         };
         let text = serde_json::to_string_pretty(&stored).expect("serializable");
         let tmp = path.with_extension("json.tmp");
@@ -240,7 +263,11 @@ impl Key {
         let der = data_encoding::BASE64
             .decode(s.pkcs8.as_bytes())
             .map_err(|e| format(format!("pkcs8: {e}")))?;
-        Key::from_pkcs8(s.algorithm, s.flags, s.created, &der, &shown)
+        let mut key = Key::from_pkcs8(s.algorithm, s.flags, s.created, &der, &shown)?;
+        key.activate = s.activate;
+        key.inactive = s.inactive;
+        key.stopped = s.stopped;
+        Ok(key)
     }
 }
 
@@ -252,6 +279,12 @@ struct Stored {
     created: u64,
     /// The PKCS#8 document, base64.
     pkcs8: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    activate: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inactive: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stopped: Option<u64>,
 }
 
 /// RFC 4034 Appendix B's checksum over DNSKEY RDATA.

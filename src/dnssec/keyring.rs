@@ -134,6 +134,15 @@ impl Keyring {
         Ok(Keyring { dir, keys, files }.sorted())
     }
 
+    /// The keys with `signing` set as their times say at `now`: a pre-published key and one
+    /// whose successor has taken over are published and do not sign.
+    pub fn at(mut self, now: u64) -> Keyring {
+        for k in &mut self.keys {
+            k.signing = k.signs_at(now);
+        }
+        self
+    }
+
     /// Secure entry points first, then by key tag: one order for every listing.
     fn sorted(self) -> Keyring {
         let mut pairs: Vec<(Key, PathBuf)> = self.keys.into_iter().zip(self.files).collect();
@@ -250,8 +259,10 @@ impl Keyring {
     }
 }
 
-/// Automatic ZSK rollover: a ZSK is replaced once it is `lifetime` old, and the one it
-/// replaces retired once both have published and signed for `overlap` (seconds).
+/// Automatic ZSK rollover by pre-publication (RFC 7583 §3.1): once the signing ZSK has signed
+/// for `lifetime`, its successor is published (DNSKEY only) for `overlap`, then signs in its
+/// place; the old one stays published for `overlap` more, then is retired. `overlap` must
+/// cover the DNSKEY TTL and the zone's longest TTL, plus the time secondaries take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZskRoll {
     pub lifetime: u64,
@@ -261,17 +272,21 @@ pub struct ZskRoll {
 /// What [`Keyring::roll_zsk`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ZskEvent {
-    /// A new ZSK (its tag) publishes and signs beside the old one.
-    Started(u16),
+    /// A new ZSK (its tag) is published; it signs from the given time, when the old one stops.
+    Published(u16, u64),
+    /// The new ZSK (its tag) signs from this load on; the old one (its tag) no longer does.
+    Switched { new: u16, old: u16 },
     /// The old ZSK (its tag) was retired.
     Retired(u16),
 }
 
 impl Keyring {
-    /// Moves a KSK+ZSK zone's ZSK rollover on by `roll` at `now`: retire the older ZSK once
-    /// the newer has served `overlap`, start a rollover once the newest ZSK is `lifetime` old.
-    /// A zone with a combined key is left alone (its rollover changes the parent's DS: a
-    /// command, `policydns dnssec rollover`).
+    /// Moves a KSK+ZSK zone's ZSK rollover on by `roll` at `now` (called as the zone loads,
+    /// before it is signed): notes a switch whose time has come, retires a ZSK that stopped
+    /// signing `overlap` ago, and publishes a successor once the signing ZSK is `lifetime`
+    /// old. A rollover started by `policydns dnssec rollover` (two ZSKs that both sign) ends as
+    /// it began, by double signature. A zone with a combined key is left alone (its rollover
+    /// changes the parent's DS: a command).
     pub fn roll_zsk(
         state_dir: &Path,
         origin: &[u8],
@@ -280,33 +295,90 @@ impl Keyring {
     ) -> Result<Vec<ZskEvent>, KeyringError> {
         let mut events = Vec::new();
         let ring = Self::open(state_dir, origin)?;
-        let zsks = |ring: &Keyring| -> Vec<(u16, u64)> {
-            let mut v: Vec<(u16, u64)> = ring
-                .keys
-                .iter()
-                .filter(|k| ring.role(k) == Role::Zsk)
-                .map(|k| (k.key_tag(), k.created))
+        let zsks = |ring: &Keyring| -> Vec<usize> {
+            let mut v: Vec<usize> = (0..ring.keys.len())
+                .filter(|&i| ring.role(&ring.keys[i]) == Role::Zsk)
                 .collect();
-            v.sort_by_key(|&(_, created)| created);
+            v.sort_by_key(|&i| ring.keys[i].created);
             v
         };
-        let mut current = zsks(&ring);
+        let save = |ring: &Keyring, i: usize| -> Result<(), KeyringError> {
+            ring.keys[i].save(&ring.dir)?;
+            Ok(())
+        };
+        let current = zsks(&ring);
         if current.is_empty() {
             return Ok(events);
         }
-        if current.len() > 1 {
-            let newest = current.last().expect("two or more").1;
+        let timed = current
+            .iter()
+            .any(|&i| ring.keys[i].activate.is_some() || ring.keys[i].inactive.is_some());
+        if current.len() > 1 && !timed {
+            // Double signature (the command's): retire the older once the newer has served.
+            let newest = ring.keys[*current.last().expect("two or more")].created;
             if now.saturating_sub(newest) >= roll.overlap {
-                for &(tag, _) in &current[..current.len() - 1] {
+                for &i in &current[..current.len() - 1] {
+                    let tag = ring.keys[i].key_tag();
                     Self::retire(state_dir, origin, tag, roll.overlap, now)?;
                     events.push(ZskEvent::Retired(tag));
                 }
-                current = zsks(&Self::open(state_dir, origin)?);
+            }
+            return Ok(events);
+        }
+        let mut ring = ring;
+        // The switch: the old key's time to stop has come, and this load is the first to sign
+        // without it. Its signatures may be cached from now for the zone's TTLs.
+        for &i in &current {
+            let k = &ring.keys[i];
+            if k.inactive.is_some_and(|t| now >= t) && k.stopped.is_none() {
+                ring.keys[i].stopped = Some(now);
+                save(&ring, i)?;
+                let new = current
+                    .iter()
+                    .map(|&j| &ring.keys[j])
+                    .find(|n| n.activate.is_some_and(|a| a <= now) && n.inactive.is_none())
+                    .map_or(0, |n| n.key_tag());
+                events.push(ZskEvent::Switched {
+                    new,
+                    old: ring.keys[i].key_tag(),
+                });
             }
         }
-        if current.len() == 1 && now.saturating_sub(current[0].1) >= roll.lifetime {
-            let (_, key) = Self::add(state_dir, origin, Role::Zsk, now)?;
-            events.push(ZskEvent::Started(key.key_tag()));
+        // Published, not signing, since `overlap` before: the old key goes.
+        let mut retired = false;
+        for &i in &current {
+            let k = &ring.keys[i];
+            if k.stopped
+                .is_some_and(|t| now.saturating_sub(t) >= roll.overlap)
+            {
+                let tag = k.key_tag();
+                Self::retire(state_dir, origin, tag, 0, now)?;
+                events.push(ZskEvent::Retired(tag));
+                retired = true;
+            }
+        }
+        if retired {
+            ring = Self::open(state_dir, origin)?;
+        }
+        let current = zsks(&ring);
+        // One ZSK, signing since `lifetime` ago, with no successor on the way: publish one.
+        if let [only] = current[..] {
+            let k = &ring.keys[only];
+            let signing_since = k.activate.unwrap_or(k.created);
+            if k.inactive.is_none() && now.saturating_sub(signing_since) >= roll.lifetime {
+                let switch_at = now + roll.overlap;
+                let mut next = Key::generate(k.algorithm, ZONE_KEY, now)?;
+                while ring.keys.iter().any(|o| o.key_tag() == next.key_tag()) {
+                    next = Key::generate(k.algorithm, ZONE_KEY, now)?;
+                }
+                next.activate = Some(switch_at);
+                // The successor first, so a crash between the two writes leaves a key that is
+                // only published, never a zone with no signing ZSK.
+                next.save(&ring.dir)?;
+                ring.keys[only].inactive = Some(switch_at);
+                save(&ring, only)?;
+                events.push(ZskEvent::Published(next.key_tag(), switch_at));
+            }
         }
         Ok(events)
     }
@@ -388,6 +460,67 @@ mod tests {
                 Err(KeyringError::Exists(_))
             ));
         }
+        std::fs::remove_dir_all(&state).unwrap();
+    }
+
+    #[test]
+    fn a_zsk_rolls_by_pre_publication_on_the_schedule_its_times_set() {
+        let state = temp();
+        let origin = name::from_text("example.test.", None).unwrap();
+        let policy = KeyPolicy {
+            algorithm: Algorithm::EcdsaP256Sha256,
+            split: Split::KskZsk,
+        };
+        let made = Keyring::create(&state, &origin, policy, 0).unwrap();
+        let old = made
+            .keys
+            .iter()
+            .find(|k| k.flags == ZONE_KEY)
+            .unwrap()
+            .key_tag();
+        let roll = ZskRoll {
+            lifetime: 100,
+            overlap: 10,
+        };
+        let step = |now: u64| Keyring::roll_zsk(&state, &origin, roll, now).unwrap();
+        // Which ZSKs are published, and which of them sign, at `now`.
+        let zsks = |now: u64| -> (Vec<u16>, Vec<u16>) {
+            let ring = Keyring::open(&state, &origin).unwrap().at(now);
+            let z: Vec<&Key> = ring.keys.iter().filter(|k| k.flags == ZONE_KEY).collect();
+            let mut published: Vec<u16> = z.iter().map(|k| k.key_tag()).collect();
+            let mut signing: Vec<u16> = z
+                .iter()
+                .filter(|k| k.signing)
+                .map(|k| k.key_tag())
+                .collect();
+            published.sort_unstable();
+            signing.sort_unstable();
+            (published, signing)
+        };
+        assert_eq!(step(99), vec![], "not yet its lifetime");
+        let events = step(100);
+        let [ZskEvent::Published(new, 110)] = events[..] else {
+            panic!("{events:?}");
+        };
+        let mut both = vec![old, new];
+        both.sort_unstable();
+        assert_eq!(
+            zsks(105),
+            (both.clone(), vec![old]),
+            "published, not signing"
+        );
+        assert_eq!(step(105), vec![]);
+        assert_eq!(step(112), vec![ZskEvent::Switched { new, old }]);
+        assert_eq!(
+            zsks(112),
+            (both, vec![new]),
+            "the old one published, not signing"
+        );
+        assert_eq!(step(115), vec![], "its signatures may still be cached");
+        assert_eq!(step(122), vec![ZskEvent::Retired(old)]);
+        assert_eq!(zsks(122), (vec![new], vec![new]));
+        assert_eq!(step(200), vec![], "the new one has signed for 90 s only");
+        assert!(matches!(step(210)[..], [ZskEvent::Published(_, 220)]));
         std::fs::remove_dir_all(&state).unwrap();
     }
 

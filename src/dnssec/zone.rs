@@ -185,8 +185,11 @@ pub fn sign_reusing(
         .filter(|n| name::is_subdomain(&n.0, &apex.0) && !below_cut(&n.0))
         .cloned()
         .collect();
-    let (sep, others): (Vec<&Key>, Vec<&Key>) =
-        keys.iter().partition(|k| k.flags == SECURE_ENTRY_POINT);
+    // Every key is published; only those whose time has come sign (pre-publication).
+    let (sep, others): (Vec<&Key>, Vec<&Key>) = keys
+        .iter()
+        .filter(|k| k.signing)
+        .partition(|k| k.flags == SECURE_ENTRY_POINT);
     let key_sigs: Vec<&Key> = if sep.is_empty() {
         others.clone()
     } else {

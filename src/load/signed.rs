@@ -94,8 +94,11 @@ pub(super) fn zone_keys(
             Ok(events) => {
                 for e in events {
                     match e {
-                        ZskEvent::Started(tag) => {
-                            tracing::info!(zone = %zone_text, key_tag = tag, "ZSK rollover: a new ZSK publishes and signs beside the old one")
+                        ZskEvent::Published(tag, at) => {
+                            tracing::info!(zone = %zone_text, key_tag = tag, signs_from = %crate::clock::rfc3339(at as i64), "ZSK rollover: a new ZSK is published (pre-publication); it signs from the first load after that time, in place of the old one")
+                        }
+                        ZskEvent::Switched { new, old } => {
+                            tracing::info!(zone = %zone_text, key_tag = new, old_key_tag = old, "ZSK rollover: the new ZSK signs; the old one stays published, no longer signing")
                         }
                         ZskEvent::Retired(tag) => {
                             tracing::info!(zone = %zone_text, key_tag = tag, "ZSK rollover: the old ZSK is retired")
@@ -156,7 +159,7 @@ pub(super) fn zone_keys(
             ))
         }
     };
-    Ok(ring.keys)
+    Ok(ring.at(now).keys)
 }
 
 /// Signs `records` (the zone's, routing-policy `groups` beside them) with `keys` and compiles
@@ -325,7 +328,9 @@ pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String
             "zone {zone_text}: a signed zone with routing-policy record sets cannot take dynamic updates yet"
         ));
     }
-    let ring = Keyring::open(state_dir, &origin).map_err(|e| format!("zone {zone_text}: {e}"))?;
+    let ring = Keyring::open(state_dir, &origin)
+        .map_err(|e| format!("zone {zone_text}: {e}"))?
+        .at(now);
     let now32 = now as u32;
     let validity = validity_at(now32);
     let mut rrs: Vec<Rr> = Vec::new();
@@ -401,6 +406,7 @@ pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String
 /// The keys that sign the zone's data: the ZSKs, or the combined keys when there are none.
 fn zone_signing_keys(keys: Vec<crate::dnssec::Key>) -> Arc<Vec<crate::dnssec::Key>> {
     use crate::dnssec::key::ZONE_KEY;
+    let keys: Vec<crate::dnssec::Key> = keys.into_iter().filter(|k| k.signing).collect();
     let split = keys.iter().any(|k| k.flags == ZONE_KEY);
     Arc::new(
         keys.into_iter()
