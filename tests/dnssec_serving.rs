@@ -1,7 +1,8 @@
 //! `[[zone]] dnssec = true`: policydns signs the zone as it loads it and answers DO=1 queries
 //! with signatures and NSEC or NSEC3 proofs, as a validator needs them. Checked with `delv`
 //! (bind9-dnsutils) and `unbound-host` (unbound's validator) validating from the DS `policydns
-//! dnssec ds` prints; with `dig` for what a referral carries; byte for byte against the
+//! dnssec ds` prints; with `dig` for what a referral carries and `kdig` reading every kind of
+//! signed answer; byte for byte against the
 //! unsigned zone for DO=0; and what cannot be signed, or signed with a bad key, refused.
 
 mod common;
@@ -172,6 +173,62 @@ fn a_signed_answer_too_large_for_udp_is_truncated_and_complete_over_tcp() {
     assert_eq!(tcp[3] & 0x0f, 3, "NXDOMAIN");
     let authority = u16::from_be_bytes([tcp[8], tcp[9]]);
     assert_eq!(authority, 6, "SOA, RRSIG, and two NSEC with their RRSIGs");
+}
+
+/// `kdig` (knot-dnsutils) with `+dnssec` and the EDNS size given: its whole output.
+fn kdig(addr: std::net::SocketAddr, args: &[&str]) -> String {
+    ok(
+        "kdig",
+        Command::new(common::require_tool("kdig", "knot-dnsutils"))
+            .arg(format!("@{}", addr.ip()))
+            .args(["-p", &addr.port().to_string(), "+norec", "+dnssec"])
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn kdig_reads_signed_answers_and_retries_a_truncated_one_over_tcp() {
+    let dir = TempDir::new("dnssec-serve-kdig");
+    let server = start(&dir, true, "");
+    // Knot's client parses every record of each kind of signed answer.
+    for (args, wants) in [
+        (
+            vec!["www.example.test", "A"],
+            vec!["status: NOERROR", "Flags: qr aa", "RRSIG\tA 13 3 "],
+        ),
+        (
+            vec!["+bufsize=1232", "nope.example.test", "A"],
+            vec![
+                "status: NXDOMAIN",
+                "\tNSEC\t",
+                "RRSIG\tNSEC 13 ",
+                "RRSIG\tSOA 13 ",
+            ],
+        ),
+        (
+            vec!["www.example.test", "TXT"],
+            vec!["status: NOERROR", "ANSWER: 0;", "\tNSEC\t"],
+        ),
+        (
+            vec!["example.test", "DNSKEY"],
+            vec!["\tDNSKEY\t257 3 13 ", "RRSIG\tDNSKEY 13 2 "],
+        ),
+    ] {
+        let out = kdig(server.addr, &args);
+        for w in wants {
+            assert!(out.contains(w), "kdig {args:?}: no {w:?} in\n{out}");
+        }
+    }
+    // At 512 octets the NXDOMAIN with its proofs is truncated; kdig then asks over TCP, as
+    // a resolver does, and gets it whole.
+    let out = kdig(server.addr, &["+bufsize=512", "nope.example.test", "A"]);
+    assert!(
+        out.contains("(TCP)") && out.contains("status: NXDOMAIN"),
+        "{out}"
+    );
+    assert!(out.contains("\tNSEC\t"), "{out}");
 }
 
 #[test]

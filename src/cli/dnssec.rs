@@ -269,7 +269,9 @@ fn describe(origin: &[u8], ring: &Keyring) -> String {
         // Pre-publication's times (a ZSK rolled by zsk_lifetime): what the key does now.
         let doing = match (key.activate, key.inactive, key.stopped) {
             (_, _, Some(t)) => format!("  published, stopped signing {}", at(t)),
-            (_, Some(t), None) if now >= t => format!("  stops signing at the next load (due {})", at(t)),
+            (_, Some(t), None) if now >= t => {
+                format!("  stops signing at the next load (due {})", at(t))
+            }
             (_, Some(t), None) => format!("  signs until {}", at(t)),
             (Some(t), None, None) if now < t => format!("  published, signs from {}", at(t)),
             _ => String::new(),
