@@ -288,22 +288,34 @@ fn a_zone_signed_elsewhere_is_served_with_its_signatures_and_proofs() {
     for (signer, nsec3) in [
         ("dnssec-signzone", false),
         ("dnssec-signzone -3", true),
+        ("dnssec-signzone -3 -A (opt-out)", true),
         ("policydns dnssec sign", false),
         ("policydns dnssec sign --nsec3", true),
     ] {
         let dir = TempDir::new("dnssec-presigned");
-        let (file, ds) = if signer.starts_with("dnssec-signzone") {
-            signed_by_bind(&dir, nsec3)
-        } else {
-            signed_by_policydns(&dir, nsec3)
+        let (file, ds) = match signer {
+            "dnssec-signzone" => signed_by_bind(&dir, &[]),
+            "dnssec-signzone -3" => signed_by_bind(&dir, &["-3", "-", "-H", "0"]),
+            "dnssec-signzone -3 -A (opt-out)" => {
+                signed_by_bind(&dir, &["-3", "-", "-H", "0", "-A"])
+            }
+            _ => signed_by_policydns(&dir, nsec3),
         };
         let zone_arg = format!("{ORIGIN}={}", file.display());
         let server = serve(&dir, &["--zone", &zone_arg], "www.example.test");
         let anchors = anchors(&dir, ORIGIN, &ds);
+        // Under opt-out the NSEC3 that proves no closer name than the wildcard exists may hide
+        // an unsigned delegation, so validators call the expansion unsigned (NSD's answer
+        // gets the same verdict from delv).
+        let expanded = if signer.contains("opt-out") {
+            "; unsigned answer"
+        } else {
+            "; fully validated"
+        };
         for (name, rtype, verdict) in [
             ("www.example.test", "A", "; fully validated"),
             ("alias.example.test", "A", "; fully validated"),
-            ("x.apps.example.test", "A", "; fully validated"),
+            ("x.apps.example.test", "A", expanded),
             ("lab.example.test", "DS", "; fully validated"),
             (
                 "nope.example.test",
@@ -331,6 +343,38 @@ fn a_zone_signed_elsewhere_is_served_with_its_signatures_and_proofs() {
                 out.contains(verdict),
                 "signed by {signer}: {name} {rtype}: want {verdict:?}, delv said:\n{out}"
             );
+        }
+        if signer.starts_with("dnssec-signzone") {
+            // Unsigned delegations, one below an empty non-terminal: the proof that they have
+            // no DS — with opt-out, where neither has an NSEC3, the closest provable encloser's
+            // NSEC3 and the opt-out one covering the next closer name (RFC 5155 §7.2.4, §7.2.7).
+            for cut in ["unsigned.example.test", "child.ent.example.test"] {
+                let out = delv(server.addr, &anchors, ORIGIN, cut, "DS");
+                assert!(
+                    out.contains("; negative response, fully validated"),
+                    "signed by {signer}: {cut} DS:\n{out}"
+                );
+                let referral = dig(server.addr, &["+dnssec", &format!("host.{cut}"), "A"]);
+                let proofs = referral
+                    .lines()
+                    .filter(|l| {
+                        l.split_whitespace().nth(3) == Some(if nsec3 { "NSEC3" } else { "NSEC" })
+                    })
+                    .count();
+                let opt_out = signer.contains("opt-out");
+                assert_eq!(
+                    proofs,
+                    if opt_out { 2 } else { 1 },
+                    "signed by {signer}: the referral to {cut}:\n{referral}"
+                );
+                if opt_out {
+                    assert!(
+                        referral.contains(" NSEC3 1 1 0 - ")
+                            || referral.contains("NSEC3\t1 1 0 - "),
+                        "the opt-out flag:\n{referral}"
+                    );
+                }
+            }
         }
         // Without DO: no DNSSEC records in the answer.
         let q = edns_query(5, "www.example.test", 1, 1232, false);

@@ -153,16 +153,41 @@ pub(super) fn nsec(w: &mut Writer<'_>, section: usize, zone: &Zone, id: u32) -> 
 }
 
 /// At a delegation with no DS: the NSEC (or NSEC3) of the cut, whose bitmap has NS and no DS
-/// (RFC 4035 §3.1.4, RFC 5155 §7.2.7).
+/// (RFC 4035 §3.1.4, RFC 5155 §7.2.7). In an NSEC3 zone signed with opt-out (elsewhere), an
+/// unsigned delegation may have no NSEC3: then the closest provable encloser's NSEC3 and the
+/// opt-out NSEC3 covering the next closer name.
 pub(super) fn no_ds(w: &mut Writer<'_>, section: usize, zone: &Zone, cut: u32) -> Result<(), Full> {
-    if zone.nsec3.is_some() {
-        match zone.nsec3_matching(zone.name(zone.node(cut))) {
-            Some(id) => nsec(w, section, zone, id),
-            None => Ok(()),
-        }
-    } else {
-        nsec(w, section, zone, cut)
+    if zone.nsec3.is_none() {
+        return nsec(w, section, zone, cut);
     }
+    let owner = zone.name(zone.node(cut));
+    if let Some(id) = zone.nsec3_matching(owner) {
+        return nsec(w, section, zone, id);
+    }
+    let (encloser, matching) = closest_provable_encloser(zone, owner);
+    let covering = zone.nsec3_covering(next_closer(owner, encloser));
+    for id in [matching, covering.filter(|&c| Some(c) != matching)]
+        .into_iter()
+        .flatten()
+    {
+        nsec(w, section, zone, id)?;
+    }
+    Ok(())
+}
+
+/// The closest ancestor of `lower` that has an NSEC3 (RFC 5155 §7.2.1), and that NSEC3; the
+/// apex at the latest. In a zone without opt-out every name has one; with opt-out, names that
+/// lead only to unsigned delegations may not.
+fn closest_provable_encloser<'n>(zone: &Zone, lower: &'n [u8]) -> (&'n [u8], Option<u32>) {
+    let mut encloser = lower;
+    while let Some(p) = name::parent(encloser) {
+        encloser = p;
+        let matching = zone.nsec3_matching(encloser);
+        if matching.is_some() || encloser.len() <= zone.origin.len() {
+            return (encloser, matching);
+        }
+    }
+    (encloser, None)
 }
 
 /// Adds a proof once.
@@ -222,13 +247,20 @@ pub(super) fn no_name<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, lower: &[u8])
     let mut buf = [0u8; name::MAX_NAME_LEN];
     let wildcard = wildcard_at(encloser, &mut buf);
     if zone.nsec3.is_some() {
-        add(proofs, zone, zone.nsec3_matching(encloser));
+        // With opt-out, the closest encloser may have no NSEC3 (an empty non-terminal above
+        // unsigned delegations only): the closest one that has is proved instead.
+        let (encloser, matching) = match zone.nsec3_matching(encloser) {
+            Some(m) => (encloser, Some(m)),
+            None => closest_provable_encloser(zone, encloser),
+        };
+        add(proofs, zone, matching);
         add(
             proofs,
             zone,
             zone.nsec3_covering(next_closer(lower, encloser)),
         );
-        if let Some(w) = wildcard {
+        let mut buf = [0u8; name::MAX_NAME_LEN];
+        if let Some(w) = wildcard_at(encloser, &mut buf) {
             add(proofs, zone, zone.nsec3_covering(w));
         }
         return;
@@ -249,7 +281,21 @@ pub(super) fn no_type<'a>(proofs: &mut Proofs<'a>, zone: &'a Zone, id: u32, lowe
     let owner = zone.name(node);
     let exact = owner == lower;
     if zone.nsec3.is_some() {
-        add(proofs, zone, zone.nsec3_matching(owner));
+        let matching = zone.nsec3_matching(owner);
+        if exact && matching.is_none() {
+            // No NSEC3 at the name: an unsigned delegation in an opt-out span (a DS query,
+            // RFC 5155 §7.2.4): the closest provable encloser proof, the covering NSEC3 having
+            // the opt-out flag.
+            let (encloser, m) = closest_provable_encloser(zone, owner);
+            add(proofs, zone, m);
+            add(
+                proofs,
+                zone,
+                zone.nsec3_covering(next_closer(lower, encloser)),
+            );
+            return;
+        }
+        add(proofs, zone, matching);
         if !exact {
             let encloser = name::parent(owner).unwrap_or(owner);
             add(proofs, zone, zone.nsec3_matching(encloser));

@@ -183,9 +183,10 @@ pub fn soa_serial(addr: SocketAddr) -> u32 {
     out.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
 
-/// The demo zone signed by `dnssec-signzone` (BIND 9.18) in `dir`, with NSEC or (RFC 9276's
-/// parameters) NSEC3; returns the signed file and the DS `dnssec-dsfromkey` prints.
-pub fn signed_by_bind(dir: &TempDir, nsec3: bool) -> (PathBuf, String) {
+/// The demo zone signed by `dnssec-signzone` (BIND 9.18) in `dir`, with its `denial` options
+/// (none: NSEC; `-3 - -H 0`: NSEC3 with RFC 9276's parameters; `-A` added: opt-out); returns
+/// the signed file and the DS `dnssec-dsfromkey` prints.
+pub fn signed_by_bind(dir: &TempDir, denial: &[&str]) -> (PathBuf, String) {
     let keys = dir.path().join("bind-keys");
     std::fs::create_dir_all(&keys).unwrap();
     let keygen = Command::new(require_tool("dnssec-keygen", "bind9-utils"))
@@ -194,19 +195,22 @@ pub fn signed_by_bind(dir: &TempDir, nsec3: bool) -> (PathBuf, String) {
         .output()
         .unwrap();
     let key = ok("dnssec-keygen", keygen).trim().to_string();
-    let out = dir
-        .path()
-        .join(if nsec3 { "bind3.signed" } else { "bind.signed" });
-    let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/example.test.zone");
+    let out = dir.path().join(format!("bind{}.signed", denial.join("")));
+    // The demo zone with two unsigned delegations, one below an empty non-terminal (with
+    // opt-out, neither it nor the delegation gets an NSEC3).
+    let zone = zone_file(dir);
+    let text = std::fs::read_to_string(&zone).unwrap();
+    let zone = dir.write(
+        "example.test.bind.zone",
+        &format!("{text}child.ent IN NS ns.elsewhere.example.\n"),
+    );
     let mut cmd = Command::new(require_tool("dnssec-signzone", "bind9-utils"));
     // -d: the dsset- file goes beside the keys, not into the working directory.
     cmd.args(["-q", "-S", "-z", "-d"])
         .arg(&keys)
         .arg("-K")
         .arg(&keys);
-    if nsec3 {
-        cmd.args(["-3", "-", "-H", "0"]);
-    }
+    cmd.args(denial);
     cmd.args(["-o", ORIGIN, "-f"]).arg(&out).arg(&zone);
     ok("dnssec-signzone", cmd.output().unwrap());
     let ds = ok(
