@@ -6,7 +6,7 @@
 #   - kzonesign (Knot 3.2)             one thread (background-workers: 1)
 # each pinned to core 0, and what serving it signed costs policydns: the time from start to
 # the first answer for the zone's last name, and the resident memory then, signed
-# (--sign) and not.
+# (--sign) and not, and signed again after a graceful stop (the signatures it saved kept).
 #
 # Usage:   bench/sign.sh                 (RECORDS=200000)
 #          RECORDS=1000000 bench/sign.sh
@@ -97,6 +97,8 @@ serve_once() { # serve_once EXTRA_ARGS... → "seconds rss_kib"
 log "policydns serve, unsigned and signed"
 read -r load_plain rss_plain < <(serve_once)
 read -r load_signed rss_signed < <(serve_once --sign big.test. --state-dir "$WORK/state")
+# That run stopped by SIGTERM and saved its signatures: a restart keeps them.
+read -r load_restart rss_restart < <(serve_once --sign big.test. --state-dir "$WORK/state")
 signed_records=$(grep -vc '^;' "$WORK/policydns.signed" || true)
 
 mkdir -p "$(dirname "$RESULTS")"
@@ -114,5 +116,6 @@ mkdir -p "$(dirname "$RESULTS")"
     printf '%-12s %10s %12s\n' "zone" "seconds" "RSS KiB"
     printf '%-12s %10s %12s\n' "unsigned" "$load_plain" "$rss_plain"
     printf '%-12s %10s %12s\n' "signed" "$load_signed" "$rss_signed"
+    printf '%-12s %10s %12s\n' "restarted" "$load_restart" "$rss_restart"
     python3 -c "print(f'signed zone: {$signed_records} lines in the signed file; extra memory {($rss_signed - $rss_plain) * 1024 / $RECORDS:.0f} B per original record')"
 } | tee "$RESULTS"

@@ -200,6 +200,7 @@ impl Service {
 
     /// Stops every task and the sockets.
     pub async fn shutdown(self) {
+        self.save_signatures();
         self.probes
             .iter()
             .chain(self.status.iter())
@@ -210,6 +211,39 @@ impl Service {
         }
         self.server.shutdown().await;
         crate::dnstap::finish();
+    }
+}
+
+impl Service {
+    /// Saves the signatures of every zone this server signs beside its keys, so the next
+    /// start signs only what changed or is due (`load::kept`); a zone whose file cannot be
+    /// written is signed whole next time, and the log says why.
+    fn save_signatures(&self) {
+        let snapshot = self.server.snapshot.load();
+        let now = crate::clock::unix_now() as u32;
+        let views = snapshot.views.inputs();
+        let zones = snapshot
+            .catalog
+            .zones()
+            .iter()
+            .chain(views.iter().flat_map(|v| v.own.iter()));
+        let mut saved = std::collections::BTreeSet::new();
+        for z in zones {
+            let Some(path) = &z.signature_cache else {
+                continue;
+            };
+            if !saved.insert(path.clone()) {
+                continue; // a view's copy with the shared copy's keys: once is enough
+            }
+            match load::kept::Kept::save(z, path, now) {
+                Ok(n) => {
+                    tracing::info!(zone = %z.origin_text(), rrsets = n, file = %path.display(), "signatures saved for the next start")
+                }
+                Err(e) => {
+                    tracing::warn!(zone = %z.origin_text(), file = %path.display(), "signatures not saved ({e}): the next start signs the zone whole")
+                }
+            }
+        }
     }
 }
 

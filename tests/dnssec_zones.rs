@@ -771,3 +771,65 @@ fn a_zone_signed_with_nsec3_and_routing_policies_refuses_updates_before_writing_
         .trim()
         .is_empty());
 }
+
+#[test]
+fn a_restart_keeps_the_signatures_the_last_run_saved_and_signs_only_what_changed() {
+    let dir = TempDir::new("dnssec-restart");
+    let conf = config(&dir, true, "allow_transfer = [\"127.0.0.1\"]\n");
+    let args = ["--config", conf.to_str().unwrap()];
+    let mut server = serve(&dir, &args, "www.example.test");
+    let anchors = trust_anchor(&dir);
+    // The RRSIG RDATA over `name`'s A RRset (ECDSA: made again, it differs).
+    let rrsig = |addr, name: &str| -> String {
+        dig(addr, &["+dnssec", "+short", name, "A"])
+            .lines()
+            .filter(|l| l.starts_with("A 13 "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (www, mail) = (
+        rrsig(server.addr, "www.example.test"),
+        rrsig(server.addr, "mail.example.test"),
+    );
+    assert!(!www.is_empty() && !mail.is_empty());
+    // SIGTERM: the signatures are saved beside the keys.
+    server.signal(libc::SIGTERM);
+    eventually("the server to stop", || server.process.exited().is_some());
+    assert!(server.log().contains("signatures saved for the next start"));
+    let saved = dir.path().join("state/dnssec/example.test/signatures.bin");
+    assert!(saved.exists());
+    drop(server);
+    // While it is down, www changes in the file.
+    let file = dir.path().join("example.test.zone");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("www     IN A    192.0.2.10", "www     IN A    192.0.2.11"),
+    )
+    .unwrap();
+    let server = serve(&dir, &args, "www.example.test");
+    assert_eq!(
+        rrsig(server.addr, "mail.example.test"),
+        mail,
+        "unchanged: kept"
+    );
+    let now = rrsig(server.addr, "www.example.test");
+    assert_ne!(now, www, "changed: signed again");
+    for (name, verdict) in [
+        ("www.example.test", "; fully validated"),
+        ("mail.example.test", "; fully validated"),
+        ("nope.example.test", "; negative response, fully validated"),
+    ] {
+        let out = delv(server.addr, &anchors, ORIGIN, name, "A");
+        assert!(out.contains(verdict), "{name}:\n{out}");
+    }
+    assert!(dig(server.addr, &["+short", "www.example.test", "A"]).contains("192.0.2.11"));
+    verify_transfer(&dir, server.addr);
+    // A file that is not the saved form is no reason not to serve: the zone is signed whole.
+    drop(server);
+    std::fs::write(&saved, b"garbage").unwrap();
+    let server = serve(&dir, &args, "www.example.test");
+    let out = delv(server.addr, &anchors, ORIGIN, "mail.example.test", "A");
+    assert!(out.contains("; fully validated"), "{out}");
+    assert_ne!(rrsig(server.addr, "mail.example.test"), mail);
+}

@@ -593,21 +593,42 @@ fn each_change_to_a_signed_zone_is_signed_as_signing_it_whole_would() {
         s.server.addr,
         origin,
     ));
-    // A restart signs the zone whole from the store: the same records, the same coverage.
-    s.server.signal(libc::SIGTERM);
+    // A restart after kill -9 (no signatures saved) signs the zone whole from the store: the
+    // same records, the same coverage.
+    s.server.signal(libc::SIGKILL);
     let state = s.state.clone();
     drop(s);
-    let again = start(&dir, Some(state), &["--config", &config]);
-    let whole = split_axfr(&common::signed_zone::verify_axfr(
-        &dir,
-        again.server.addr,
-        origin,
-    ));
+    let mut again = start(&dir, Some(state.clone()), &["--config", &config]);
+    let axfr = common::signed_zone::verify_axfr(&dir, again.server.addr, origin);
+    let whole = split_axfr(&axfr);
     assert_eq!(patched.0, whole.0, "records (NSEC included)");
     assert_eq!(
         patched.1, whole.1,
         "what the signatures cover, by which key"
     );
+    // A graceful stop saves the signatures: the next start serves the very same ones.
+    again.server.signal(libc::SIGTERM);
+    common::eventually("the server to stop", || {
+        again.server.process.exited().is_some()
+    });
+    drop(again);
+    let third = start(&dir, Some(state), &["--config", &config]);
+    let kept = common::signed_zone::verify_axfr(&dir, third.server.addr, origin);
+    // (The weighted set's static rendering is signed when first transferred, as always.)
+    assert_eq!(
+        rrsig_rdatas(&kept, "w.xfr.test."),
+        rrsig_rdatas(&axfr, "w.xfr.test."),
+        "every signature kept"
+    );
+}
+
+/// Every RRSIG's RDATA in an AXFR but those at `except`.
+fn rrsig_rdatas(axfr: &str, except: &str) -> BTreeSet<String> {
+    axfr.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 4 && f[3] == "RRSIG" && f[0] != except)
+        .map(|f| f[4..].join(" "))
+        .collect()
 }
 
 #[test]

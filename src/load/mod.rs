@@ -7,6 +7,7 @@
 
 mod fragment;
 mod groups;
+pub mod kept;
 mod route53;
 pub mod signed;
 mod zones;

@@ -38,6 +38,7 @@ pub(super) fn load_route53(
             keys: super::signed::zone_keys(&spec.origin, named, &signing)?,
             previous: running,
             now: signing.now,
+            cache: signing.cache(&spec.origin),
             denial: if spec.nsec3 {
                 crate::dnssec::zone::Denial::Nsec3(Default::default())
             } else {
@@ -100,6 +101,11 @@ pub fn hosted_zone(
             previous,
             now: crate::clock::unix_now(),
             denial: crate::dnssec::zone::Denial::Nsec,
+            cache: config
+                .state_dir
+                .as_deref()
+                .and_then(|d| crate::dnssec::hosted::dir(d, &zone.id).ok())
+                .map(|d| d.join(super::signed::SIGNATURE_CACHE)),
         })
     } else {
         None
@@ -172,6 +178,8 @@ struct Signed<'a> {
     previous: Option<&'a Zone>,
     now: u64,
     denial: crate::dnssec::zone::Denial,
+    /// Where its signatures are saved at shutdown and read back at start.
+    cache: Option<PathBuf>,
 }
 
 /// The store manages the serial: the SOA value's third field is the store's.
@@ -256,8 +264,17 @@ fn compile(
             previous,
             now,
             denial,
+            cache,
         }) => super::signed::compile_signed(
-            src.origin, records, groups, previous, &denial, keys, now, &source,
+            src.origin,
+            records,
+            groups,
+            previous,
+            &denial,
+            keys,
+            now,
+            &source,
+            cache.as_deref(),
         ),
         None => Zone::compile_with_groups(src.origin, records, groups),
     };

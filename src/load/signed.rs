@@ -7,11 +7,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::kept::Kept;
 use crate::dnssec::keyring::{KeyPolicy, Keyring, KeyringError, ZskEvent};
 use crate::dnssec::sign::Validity;
 use crate::dnssec::zone::{sign_reusing, Denial, Rr, ToSign};
 use crate::wire::name;
-use crate::zone::signed::{valid_for_more_than, PolicySigner};
+use crate::zone::signed::PolicySigner;
 use crate::zone::{parse, GroupInput, LoadError, ParseError, SoaSigner, Zone, APEX};
 
 /// How long signatures made at load stay valid. A running server signs again well before
@@ -49,6 +50,7 @@ pub(super) fn load(
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let keys = zone_keys(origin, file, &signing)?;
     let records = parse::parse_file(file, origin)?;
+    let cache = signing.cache(origin);
     compile_signed(
         origin,
         records,
@@ -58,8 +60,20 @@ pub(super) fn load(
         keys,
         signing.now,
         file,
+        cache.as_deref(),
     )
 }
+
+impl Signing<'_> {
+    /// Where `origin`'s signatures are saved at shutdown (none for `check` and `explain`).
+    pub(super) fn cache(&self, origin: &[u8]) -> Option<std::path::PathBuf> {
+        let dir = Keyring::dir(self.state_dir?, origin).ok()?;
+        (!self.dry_run).then(|| dir.join(SIGNATURE_CACHE))
+    }
+}
+
+/// The file beside a zone's keys that holds its signatures between runs (`load::kept`).
+pub const SIGNATURE_CACHE: &str = "signatures.bin";
 
 /// `origin`'s signing keys from the state directory, made on first use (throwaway ones for
 /// `check` and `explain`), after any ZSK rollover event that is due; problems name `file`.
@@ -175,6 +189,7 @@ pub(super) fn compile_signed(
     keys: Vec<crate::dnssec::Key>,
     now: u64,
     source: &Path,
+    cache: Option<&Path>,
 ) -> Result<(Zone, Vec<String>), LoadError> {
     let zone_text = name::to_text(origin);
     let now32 = now as u32;
@@ -192,6 +207,7 @@ pub(super) fn compile_signed(
         groups.iter().map(|g| (g.owner.clone(), g.rtype)).collect();
     let signing = SignInput {
         origin,
+        cache,
         elsewhere: &elsewhere,
         keys: &keys,
         validity,
@@ -210,6 +226,7 @@ pub(super) fn compile_signed(
     all.extend(added);
     let (mut zone, warnings) = Zone::compile_with_groups(origin, all, groups)?;
     zone.source = Some(source.to_path_buf());
+    zone.signature_cache = cache.map(Arc::from);
     equip(&mut zone, origin, keys, validity, previous, now32);
     Ok((zone, warnings))
 }
@@ -227,6 +244,8 @@ fn validity_at(now32: u32) -> Validity {
 /// version.
 struct SignInput<'a> {
     origin: &'a [u8],
+    /// Signatures saved by the last run, for a first load (no `previous`).
+    cache: Option<&'a Path>,
     /// Routing-policy record sets: in the chain, signed apart.
     elsewhere: &'a [(Vec<u8>, u16)],
     keys: &'a [crate::dnssec::Key],
@@ -244,9 +263,11 @@ impl SignInput<'_> {
         now32: u32,
         file: &Path,
     ) -> Result<Vec<parse::Record>, crate::dnssec::zone::SignError> {
-        let kept = previous
-            .map(|p| kept_signatures(p, now32))
-            .unwrap_or_default();
+        let kept = match (previous, self.cache) {
+            (Some(p), _) => Kept::of(p, now32),
+            (None, Some(c)) => Kept::read(c, now32).unwrap_or_default(),
+            (None, None) => Kept::default(),
+        };
         let reuse = |t: &ToSign<'_>| kept.lookup(t);
         let added = sign_reusing(
             self.origin,
@@ -366,6 +387,7 @@ pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String
     };
     let signing = SignInput {
         origin: &origin,
+        cache: None,
         elsewhere: &[],
         keys: &ring.keys,
         validity,
@@ -387,6 +409,7 @@ pub fn resign(patched: &Zone, state_dir: &Path, now: u64) -> Result<Zone, String
         )
     })?;
     zone.source = patched.source.clone();
+    zone.signature_cache = patched.signature_cache.clone();
     zone.source_serial = patched.source_serial;
     zone.soa_at = patched.soa_at.clone();
     zone.counters = patched.counters.clone();
@@ -443,83 +466,4 @@ fn soa_signer(
             })
             .collect()
     }))
-}
-
-/// The signatures of the version serving now that a reload may keep: made by this server
-/// (not a zone signed elsewhere), and valid for longer than the re-signing interval (plus an
-/// hour), so a kept signature is always replaced before it expires.
-#[derive(Default)]
-struct Kept {
-    /// By (lowercase owner, covered type).
-    sets: std::collections::HashMap<(Vec<u8>, u16), KeptSet>,
-}
-
-/// An RRset of the serving version and its signatures.
-struct KeptSet {
-    ttl: u32,
-    /// In canonical order (RFC 4034 §6.3).
-    rdatas: Vec<Vec<u8>>,
-    /// RRSIG RDATAs.
-    sigs: Vec<Vec<u8>>,
-}
-
-impl Kept {
-    /// The signatures kept for exactly this RRset by exactly these keys.
-    fn lookup(&self, t: &ToSign<'_>) -> Option<Vec<Vec<u8>>> {
-        let KeptSet { ttl, rdatas, sigs } =
-            self.sets.get(&(name::to_lowercase(t.owner), t.rtype))?;
-        let mut tags: Vec<u16> = sigs
-            .iter()
-            .map(|s| u16::from_be_bytes([s[16], s[17]]))
-            .collect();
-        let mut want = t.signers.to_vec();
-        tags.sort_unstable();
-        want.sort_unstable();
-        let same = *ttl == t.ttl
-            && tags == want
-            && *rdatas == crate::dnssec::sign::canonical_set(t.rtype, t.rdatas);
-        same.then(|| sigs.clone())
-    }
-}
-
-fn kept_signatures(previous: &Zone, now: u32) -> Kept {
-    use crate::wire::types;
-    let mut kept = Kept::default();
-    if previous.soa_signer.is_none() {
-        return kept;
-    }
-    for id in 0..previous.nodes.len() as u32 {
-        let node = previous.node(id);
-        let Some(rrsigs) = previous.rrset(node, types::RRSIG) else {
-            continue;
-        };
-        let mut by_type: std::collections::BTreeMap<u16, (bool, Vec<Vec<u8>>)> = Default::default();
-        for rd in previous.rdatas(rrsigs) {
-            if rd.len() < 18 {
-                continue;
-            }
-            let covered = u16::from_be_bytes([rd[0], rd[1]]);
-            let e = by_type.entry(covered).or_insert((true, Vec::new()));
-            e.0 &= valid_for_more_than(rd, now, KEEP_FOR_SECS);
-            e.1.push(rd.to_vec());
-        }
-        let owner = name::to_lowercase(previous.name(node));
-        for (covered, (fresh, sigs)) in by_type {
-            let Some(set) = previous.rrset(node, covered) else {
-                continue;
-            };
-            if !fresh || set.group().is_some() {
-                continue;
-            }
-            let rdatas: Vec<Vec<u8>> = previous.rdatas(set).map(<[u8]>::to_vec).collect();
-            let canonical = crate::dnssec::sign::canonical_set(covered, &rdatas);
-            let set = KeptSet {
-                ttl: set.ttl,
-                rdatas: canonical,
-                sigs,
-            };
-            kept.sets.insert((owner.clone(), covered), set);
-        }
-    }
-    kept
 }

@@ -185,6 +185,7 @@ impl Builder {
             nsec_chain: Box::new([]),
             nsec3: None,
             soa_signer: None,
+            signature_cache: None,
             policy_signer: None,
         };
         for id in 0..n {

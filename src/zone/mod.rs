@@ -325,6 +325,9 @@ pub struct Zone {
     pub nsec3: Option<Box<signed::Nsec3Index>>,
     /// A signed zone's way to sign its SOA again when a reload changes the serial served.
     pub soa_signer: Option<SoaSigner>,
+    /// Where a zone this server signs saves its signatures at shutdown, for the next start
+    /// to keep (`load::kept`).
+    pub signature_cache: Option<Arc<std::path::Path>>,
     /// A signed zone's signatures for policy answers that are not one member's records
     /// (multivalue, aliases, load balancers), made on first use and kept (`signed`).
     pub policy_signer: Option<Arc<signed::PolicySigner>>,
