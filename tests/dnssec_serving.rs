@@ -362,6 +362,37 @@ fn unbound_says_secure(denial: &str) {
 }
 
 #[test]
+fn a_tampered_signature_is_bogus_to_unbound_and_the_rest_stays_secure() {
+    let dir = TempDir::new("dnssec-serve-tampered");
+    let (signed, ds) = signed_by_policydns(&dir, false);
+    // One character of the signature over www's A RRset changed (still valid base64).
+    let text = std::fs::read_to_string(&signed).unwrap();
+    let mut tampered = String::new();
+    let mut changed = 0;
+    for line in text.lines() {
+        if line.starts_with("www.example.test. ") && line.contains(" RRSIG A 13 ") {
+            let (head, sig) = line.rsplit_once(' ').unwrap();
+            let mut sig = sig.to_string();
+            let c = if sig.as_bytes()[10] == b'A' { "B" } else { "A" };
+            sig.replace_range(10..11, c);
+            tampered.push_str(&format!("{head} {sig}\n"));
+            changed += 1;
+        } else {
+            tampered.push_str(line);
+            tampered.push('\n');
+        }
+    }
+    assert_eq!(changed, 1);
+    let file = dir.write("tampered.signed", &tampered);
+    let zone = format!("{ORIGIN}={}", file.display());
+    let server = serve(&dir, &["--zone", &zone], "www.example.test");
+    let out = unbound_host(&dir, server.addr, ORIGIN, &ds, "www.example.test", "A");
+    assert!(out.contains("BOGUS"), "{out}");
+    let out = unbound_host(&dir, server.addr, ORIGIN, &ds, "www.example.test", "AAAA");
+    assert!(out.contains("(secure)") && !out.contains("BOGUS"), "{out}");
+}
+
+#[test]
 fn with_nsec3_a_referral_and_an_nxdomain_carry_hashed_proofs() {
     let dir = TempDir::new("dnssec-serve-nsec3");
     let server = start(&dir, true, "nsec3 = true\n");

@@ -31,11 +31,16 @@ pub enum Command {
         #[command(flatten)]
         state: StateDir,
     },
-    /// Show a zone's keys: role, key tag, algorithm, when made, file; and their DS records.
+    /// Show a zone's keys: role, key tag, algorithm, when made, file, rollover times; their
+    /// DS records; and the next rollover (with --config, from the zone's zsk_lifetime).
     Status {
         origin: String,
         #[command(flatten)]
         state: StateDir,
+        /// The server's configuration file: its zsk_lifetime and zsk_overlap for this zone
+        /// say when the next ZSK rollover starts.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Start a key rollover: a new key of ROLE beside the old one, both published and both
     /// signing (double signature, RFC 7583) from the server's next reload (SIGHUP). For a
@@ -163,10 +168,32 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
             print!("{}", ds_lines(&origin, &ring));
             Ok(())
         }
-        Command::Status { origin, state } => {
+        Command::Status {
+            origin,
+            state,
+            config,
+        } => {
             let origin = parse_origin(origin)?;
             let ring = Keyring::open(&state.state_dir, &origin)?;
             print!("{}", describe(&origin, &ring));
+            let roll = match config {
+                None => None,
+                Some(path) => {
+                    // The state directory given here is the one the server uses.
+                    let overrides = policydns::config::Overrides {
+                        state_dir: Some(state.state_dir.display().to_string()),
+                        ..Default::default()
+                    };
+                    let config = policydns::config::Config::load(Some(path), &overrides)
+                        .with_context(|| format!("{}", path.display()))?;
+                    let spec = config.zones.iter().find(|z| z.origin == origin);
+                    let Some(spec) = spec else {
+                        bail!("{}: no zone {}", path.display(), name::to_text(&origin));
+                    };
+                    Some(spec.zsk_roll)
+                }
+            };
+            print!("{}", next_rollover(&ring, roll));
             Ok(())
         }
         Command::Rollover {
@@ -254,6 +281,48 @@ fn ds_lines(origin: &[u8], ring: &Keyring) -> String {
             format!("{apex} IN DS {rdata}\n")
         })
         .collect()
+}
+
+/// When the next automatic ZSK rollover starts (`roll`: the zone's configured one, if the
+/// configuration was given).
+fn next_rollover(
+    ring: &Keyring,
+    roll: Option<Option<policydns::dnssec::keyring::ZskRoll>>,
+) -> String {
+    let at = |t: u64| policydns::clock::rfc3339(t as i64);
+    let zsks: Vec<&policydns::dnssec::Key> = ring
+        .keys
+        .iter()
+        .filter(|k| ring.role(k) == Role::Zsk)
+        .collect();
+    match roll {
+        None => "Next ZSK rollover: give --config to see when zsk_lifetime starts it\n".into(),
+        Some(None) => "Next ZSK rollover: none by itself (the zone has no zsk_lifetime)\n".into(),
+        Some(Some(_)) if zsks.is_empty() => {
+            "Next ZSK rollover: none (zsk_lifetime needs a KSK and a ZSK; this zone has a combined key)\n".into()
+        }
+        Some(Some(roll)) => {
+            match zsks.iter().find(|k| k.inactive.is_none() && k.activate.is_none_or(|a| a <= policydns::clock::unix_now())) {
+                Some(k) if zsks.len() == 1 => format!(
+                    "Next ZSK rollover: a successor is published at the first load after {}, signs from {} on, and key {} retires {} later\n",
+                    at(k.activate.unwrap_or(k.created) + roll.lifetime),
+                    at(k.activate.unwrap_or(k.created) + roll.lifetime + roll.overlap),
+                    k.key_tag(),
+                    period(roll.overlap),
+                ),
+                _ => "Next ZSK rollover: after the one in progress\n".into(),
+            }
+        }
+    }
+}
+
+/// A period as the configuration writes it: days, hours or seconds.
+fn period(secs: u64) -> String {
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s => format!("{s}s"),
+    }
 }
 
 /// The status listing: one line per key, then the DS records.
