@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::dnssec::{anchors, delv, unbound_host};
 use common::signed_zone::*;
-use common::{dns_ready, eventually, serve, start_on_free_port, Proto, TempDir, BIN};
+use common::{dns_ready, eventually, serve, start_on_free_port, Proto, Server, TempDir, BIN};
 
 #[test]
 fn the_zone_transfers_signed_and_a_reload_keeps_what_did_not_change() {
@@ -661,17 +661,37 @@ fn nsupdate(addr: std::net::SocketAddr, lines: &str) -> (bool, String) {
     )
 }
 
+/// A weighted record set `w.example.test.` A (one member), for a `[[zone]]`'s table.
+const WEIGHTED: &str = "\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n";
+
+/// The signed demo zone taking updates signed with the update key, `extra` in its `[[zone]]`:
+/// the server, and the arguments that start it again.
+fn updatable(dir: &TempDir, extra: &str) -> (Server, Vec<String>) {
+    let conf = config(
+        dir,
+        true,
+        &format!("allow_update = [\"key:upd-key\"]\n{extra}"),
+    );
+    let args = vec![
+        "--config".to_string(),
+        conf.display().to_string(),
+        "--tsig-key".to_string(),
+        format!("upd-key:hmac-sha256:{UPDATE_SECRET}"),
+    ];
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    (serve(dir, &refs, "www.example.test"), args)
+}
+
+/// [`serve`] with arguments [`updatable`] gave.
+fn serve_again(dir: &TempDir, args: &[String]) -> Server {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    serve(dir, &refs, "www.example.test")
+}
+
 #[test]
 fn dynamic_updates_to_a_signed_zone_are_signed_and_survive_kill_9() {
     let dir = TempDir::new("dnssec-update");
-    let conf = config(
-        &dir,
-        true,
-        "allow_update = [\"key:upd-key\"]\nallow_transfer = [\"127.0.0.1\"]\n",
-    );
-    let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
-    let args = ["--config", conf.to_str().unwrap(), "--tsig-key", &key];
-    let server = serve(&dir, &args, "www.example.test");
+    let (server, args) = updatable(&dir, "allow_transfer = [\"127.0.0.1\"]\n");
     let anchors = trust_anchor(&dir);
     let serial = soa_serial(server.addr);
     let (ok_, out) = nsupdate(
@@ -700,7 +720,7 @@ fn dynamic_updates_to_a_signed_zone_are_signed_and_survive_kill_9() {
     // kill -9: the acknowledged update is laid over the file again at start, signed.
     server.signal(libc::SIGKILL);
     drop(server);
-    let server = serve(&dir, &args, "www.example.test");
+    let server = serve_again(&dir, &args);
     check(server.addr);
     assert!(soa_serial(server.addr) > serial);
 }
@@ -708,14 +728,7 @@ fn dynamic_updates_to_a_signed_zone_are_signed_and_survive_kill_9() {
 #[test]
 fn a_signed_zone_with_routing_policies_takes_updates_signed_and_survives_kill_9() {
     let dir = TempDir::new("dnssec-update-policy");
-    let conf = config(
-        &dir,
-        true,
-        "allow_update = [\"key:upd-key\"]\n\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
-    );
-    let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
-    let args = ["--config", conf.to_str().unwrap(), "--tsig-key", &key];
-    let server = serve(&dir, &args, "www.example.test");
+    let (server, args) = updatable(&dir, WEIGHTED);
     let anchors = trust_anchor(&dir);
     let (ok_, out) = nsupdate(
         server.addr,
@@ -745,24 +758,14 @@ fn a_signed_zone_with_routing_policies_takes_updates_signed_and_survives_kill_9(
     check(server.addr);
     server.signal(libc::SIGKILL);
     drop(server);
-    let server = serve(&dir, &args, "www.example.test");
+    let server = serve_again(&dir, &args);
     check(server.addr);
 }
 
 #[test]
 fn a_zone_signed_with_nsec3_and_routing_policies_refuses_updates_before_writing_anything() {
     let dir = TempDir::new("dnssec-update-refused");
-    let conf = config(
-        &dir,
-        true,
-        "nsec3 = true\nallow_update = [\"key:upd-key\"]\n\n[[record_set]]\nname = \"w.example.test.\"\ntype = \"A\"\nset_identifier = \"a\"\nweight = 1\nvalues = [\"192.0.2.1\"]\n",
-    );
-    let key = format!("upd-key:hmac-sha256:{UPDATE_SECRET}");
-    let server = serve(
-        &dir,
-        &["--config", conf.to_str().unwrap(), "--tsig-key", &key],
-        "www.example.test",
-    );
+    let (server, _) = updatable(&dir, &format!("nsec3 = true\n{WEIGHTED}"));
     let serial = soa_serial(server.addr);
     let (ok_, out) = nsupdate(server.addr, "update add new.example.test. 300 A 192.0.2.77");
     assert!(!ok_ && out.contains("REFUSED"), "{out}");
