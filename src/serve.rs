@@ -247,6 +247,24 @@ impl Service {
     }
 }
 
+/// When the next ZSK rollover step of a zone with `zsk_lifetime` is due, as an instant. A
+/// step already past due after a load is one that failed (the log said why): tried again in
+/// a minute, not in a tight loop.
+fn next_key_event(config: &Config) -> Option<tokio::time::Instant> {
+    let state_dir = config.state_dir.as_deref()?;
+    let at = config
+        .zones
+        .iter()
+        .filter(|z| z.dnssec)
+        .filter_map(|z| {
+            crate::dnssec::keyring::Keyring::next_zsk_event(state_dir, &z.origin, z.zsk_roll?)
+        })
+        .min()?;
+    let now = crate::clock::unix_now();
+    let wait = if at > now { at - now } else { 60 };
+    Some(tokio::time::Instant::now() + std::time::Duration::from_secs(wait))
+}
+
 /// `policydns serve`: starts the service and runs it until SIGTERM or SIGINT, reloading on
 /// SIGHUP (and when a secondary zone brought a routing policy) with `reread` giving the new
 /// configuration.
@@ -287,9 +305,11 @@ pub async fn run(
     loop {
         let any_signed = service.config.zones.iter().any(|z| z.dnssec)
             || service.api.as_ref().is_some_and(|a| a.store.any_signing());
+        let key_event = next_key_event(&service.config);
         let why = tokio::select! {
             _ = hup.recv() => "SIGHUP",
             _ = resign.tick(), if any_signed => "signed zones: signatures renewed before they expire",
+            _ = tokio::time::sleep_until(key_event.unwrap_or_else(tokio::time::Instant::now)), if key_event.is_some() => "a ZSK rollover step is due",
             // A secondary zone arrived with its routing policy: merge it as a reload would.
             _ = control.reload.notified() => "secondary zone policy",
             _ = term.recv() => break,

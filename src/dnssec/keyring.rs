@@ -384,6 +384,44 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// When [`roll_zsk`](Keyring::roll_zsk) next has something to do for `origin` (Unix
+    /// seconds, maybe already past): the server loads the zone then, so a rollover's steps
+    /// land on time rather than at the next reload. `None`: nothing scheduled (no ZSK, or
+    /// no keys).
+    pub fn next_zsk_event(state_dir: &Path, origin: &[u8], roll: ZskRoll) -> Option<u64> {
+        let ring = Self::open(state_dir, origin).ok()?;
+        let zsks: Vec<&Key> = ring
+            .keys
+            .iter()
+            .filter(|k| ring.role(k) == Role::Zsk)
+            .collect();
+        let timed = zsks
+            .iter()
+            .any(|k| k.activate.is_some() || k.inactive.is_some());
+        if zsks.len() > 1 && !timed {
+            // A double-signature rollover (the command's): the older retires after overlap.
+            return zsks
+                .iter()
+                .map(|k| k.created)
+                .max()
+                .map(|t| t + roll.overlap);
+        }
+        let mut times = Vec::new();
+        for k in &zsks {
+            match (k.inactive, k.stopped) {
+                (Some(t), None) => times.push(t),
+                (_, Some(t)) => times.push(t + roll.overlap),
+                (None, None) if zsks.len() == 1 => {
+                    times.push(k.activate.unwrap_or(k.created) + roll.lifetime)
+                }
+                _ => {}
+            }
+        }
+        times.into_iter().min()
+    }
+}
+
 /// The key files in `dir`, sorted; none when the directory does not exist.
 fn key_files(dir: &Path) -> Result<Vec<PathBuf>, KeyringError> {
     let io = |source| KeyringError::Io {
@@ -497,6 +535,8 @@ mod tests {
             signing.sort_unstable();
             (published, signing)
         };
+        let next = || Keyring::next_zsk_event(&state, &origin, roll);
+        assert_eq!(next(), Some(100), "the signing ZSK's lifetime ends");
         assert_eq!(step(99), vec![], "not yet its lifetime");
         let events = step(100);
         let [ZskEvent::Published(new, 110)] = events[..] else {
@@ -509,12 +549,18 @@ mod tests {
             (both.clone(), vec![old]),
             "published, not signing"
         );
+        assert_eq!(next(), Some(110), "the switch");
         assert_eq!(step(105), vec![]);
         assert_eq!(step(112), vec![ZskEvent::Switched { new, old }]);
         assert_eq!(
             zsks(112),
             (both, vec![new]),
             "the old one published, not signing"
+        );
+        assert_eq!(
+            next(),
+            Some(122),
+            "the old key's retirement, from the switch's load"
         );
         assert_eq!(step(115), vec![], "its signatures may still be cached");
         assert_eq!(step(122), vec![ZskEvent::Retired(old)]);
