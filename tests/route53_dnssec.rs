@@ -176,6 +176,29 @@ fn the_aws_cli_signs_a_hosted_zone_and_delv_validates_it_through_changes_and_kil
         "{out}"
     );
 
+    // A TTL over a week is taken and served as a week, as Route 53 does in a signed zone.
+    let long = "<Change><Action>CREATE</Action><ResourceRecordSet><Name>long.signed.test.</Name><Type>A</Type><TTL>2592000</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.30</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>";
+    let (status, text) = change(s.api, &zone, long);
+    assert_eq!(status, 200, "{text}");
+    let served = dig(
+        s.server.addr,
+        &["+noall", "+answer", "long.signed.test.", "A"],
+    );
+    assert!(served.contains("\t604800\tIN\tA\t192.0.2.30"), "{served}");
+    let out = delv(s.server.addr, &anchors, origin, "long.signed.test.", "A");
+    assert!(validated(&out), "{out}");
+    let listed = aws(
+        s.api,
+        &[
+            "list-resource-record-sets",
+            "--hosted-zone-id",
+            &zone,
+            "--query",
+            "ResourceRecordSets[?Name=='long.signed.test.'].TTL",
+        ],
+    );
+    assert_eq!(listed, serde_json::json!([2592000]), "listed as given");
+
     // kill -9: the keys and the signing state are on disk before the answer.
     s.server.signal(libc::SIGKILL);
     let state = s.state.clone();
@@ -183,6 +206,14 @@ fn the_aws_cli_signs_a_hosted_zone_and_delv_validates_it_through_changes_and_kil
     let again = start(&dir, Some(state), &[]);
     let out = delv(again.server.addr, &anchors, origin, "new.signed.test.", "A");
     assert!(validated(&out), "after kill -9:\n{out}");
+    let served = dig(
+        again.server.addr,
+        &["+noall", "+answer", "long.signed.test.", "A"],
+    );
+    assert!(
+        served.contains("\t604800\t"),
+        "compiled whole, still a week: {served}"
+    );
 
     aws(
         again.api,

@@ -103,6 +103,10 @@ impl Working {
                 self.zone = Some(z);
             }
         }
+        let mut rrsets = rrsets;
+        if signing {
+            cap_ttls(&mut rrsets, crate::load::SIGNED_MAX_TTL);
+        }
         let for_replay = rrsets.clone();
         let patched = match &mut self.zone {
             Some(z) => z.patch(rrsets).and_then(|()| {
@@ -207,6 +211,17 @@ impl Working {
             _ => (None, None),
         };
         Some(Finished { zone, step, spare })
+    }
+}
+
+/// Caps a batch's TTLs at `max`, as a full compile of a signed hosted zone does.
+fn cap_ttls(rrsets: &mut [RrsetChange], max: u32) {
+    for c in rrsets {
+        match &mut c.content {
+            NewContent::Records { ttl, .. } => *ttl = (*ttl).min(max),
+            NewContent::Group(g) => crate::load::cap_group_ttls(std::slice::from_mut(g), max),
+            NewContent::Gone => {}
+        }
     }
 }
 

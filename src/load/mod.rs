@@ -12,7 +12,7 @@ mod route53;
 pub mod signed;
 mod zones;
 
-pub use route53::{hosted_changes, hosted_policy, hosted_zone};
+pub use route53::{cap_group_ttls, hosted_changes, hosted_policy, hosted_zone, SIGNED_MAX_TTL};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

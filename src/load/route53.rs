@@ -63,6 +63,7 @@ pub(super) fn load_route53(
         carry_policy: !spec.transfer.allow.is_empty(),
         view,
         signed,
+        max_ttl: None,
     };
     compile(
         config,
@@ -142,6 +143,7 @@ pub fn hosted_zone(
         source: file.clone(),
         carry_policy,
         view: None,
+        max_ttl: zone.dnssec.signing.then_some(SIGNED_MAX_TTL),
         signed,
     };
     let (mut z, w) = compile(config, sources, &health_index, &collection_index, warnings)?;
@@ -207,6 +209,19 @@ struct Sources<'a> {
     /// The view this copy of the zone is compiled for (`None`: the shared copy).
     view: Option<&'a str>,
     signed: Option<Signed<'a>>,
+    /// TTLs above this are served as this (a signed hosted zone: Route 53's one week).
+    max_ttl: Option<u32>,
+}
+
+/// Route 53 serves no TTL above one week in a hosted zone with DNSSEC signing: a longer one is
+/// accepted and served as a week ("Working with key-signing keys", Route 53 Developer Guide).
+pub const SIGNED_MAX_TTL: u32 = 7 * 86_400;
+
+/// Caps the TTLs of routing-policy members at `max`.
+pub fn cap_group_ttls(groups: &mut [crate::zone::GroupInput], max: u32) {
+    for m in groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
+        m.ttl = m.ttl.min(max);
+    }
 }
 
 fn compile(
@@ -243,7 +258,7 @@ fn compile(
         ));
     }
 
-    let groups = groups_for(
+    let mut groups = groups_for(
         config,
         src.origin,
         src.view,
@@ -257,6 +272,10 @@ fn compile(
         None => Vec::new(),
     };
     records.extend(imported.records);
+    if let Some(max) = src.max_ttl {
+        records.iter_mut().for_each(|r| r.ttl = r.ttl.min(max));
+        cap_group_ttls(&mut groups, max);
+    }
     let source = src.source;
     let compiled = match src.signed {
         Some(Signed {
