@@ -734,3 +734,46 @@ fn a_zone_of_route53_json_is_signed_with_every_policy_and_validates() {
         );
     }
 }
+
+#[test]
+fn a_signed_zone_file_is_listed_without_the_signers_records() {
+    let dir = TempDir::new("r53-dnssec-list");
+    let s = start(
+        &dir,
+        None,
+        &[
+            "--zone",
+            "example.test.=zones/example.test.zone",
+            "--sign",
+            "example.test.",
+        ],
+    );
+    let (_, zones) = signed(s.api, "GET", "/2013-04-01/hostedzone", b"", SECRET);
+    let at = zones.find("<Name>example.test.</Name>").expect("listed");
+    let id_start = zones[..at].rfind("<Id>/hostedzone/").unwrap() + "<Id>/hostedzone/".len();
+    let id = &zones[id_start..id_start + zones[id_start..].find('<').unwrap()];
+    let (status, list) = signed(
+        s.api,
+        "GET",
+        &format!("/2013-04-01/hostedzone/{id}/rrset"),
+        b"",
+        SECRET,
+    );
+    assert_eq!(status, 200, "{list}");
+    assert!(
+        list.contains("<Name>www.example.test.</Name><Type>A</Type>"),
+        "{list}"
+    );
+    assert!(
+        list.contains("<Type>DS</Type>"),
+        "a delegation's DS is data: {list}"
+    );
+    for t in ["RRSIG", "NSEC", "DNSKEY", "CDS", "CDNSKEY"] {
+        assert!(
+            !list.contains(&format!("<Type>{t}</Type>")),
+            "{t} listed: {list}"
+        );
+    }
+    // The zone is served signed all the same.
+    assert!(dig(s.server.addr, &["+dnssec", "www.example.test.", "A"]).contains("RRSIG"));
+}
