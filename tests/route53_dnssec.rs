@@ -401,6 +401,16 @@ fn route53s_dnssec_rules_answer_with_its_errors() {
         got.contains("<ServeSignature>SIGNING</ServeSignature>"),
         "{got}"
     );
+    // A deleted zone takes its keys with it.
+    let (status, text) = signed(
+        s.api,
+        "DELETE",
+        &format!("/2013-04-01/hostedzone/{zone}"),
+        b"",
+        SECRET,
+    );
+    assert_eq!(status, 200, "{text}");
+    assert!(!s.state.join("dnssec/hosted").join(&zone).exists());
 }
 
 #[test]

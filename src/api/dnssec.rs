@@ -269,7 +269,10 @@ pub(super) fn sweep(config: &Config, state: &State, zone_id: &str) {
         }
     }
     if !state.zones.contains_key(zone_id) {
-        let _ = std::fs::remove_dir(&dir);
+        // Its keys are gone (above); what is left is the saved signatures, public anyway.
+        if let Err(err) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), "a deleted zone's key directory could not be removed: {err}");
+        }
     }
 }
 
