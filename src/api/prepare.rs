@@ -153,18 +153,6 @@ pub(super) fn prepare(state: &State, config: &Config, write: Write) -> Result<Pr
             by,
         } => {
             let origin_text = name::to_text(&origin);
-            // A zone this server signs is signed with each update; one with NSEC3 and routing
-            // policies cannot be yet, so it refuses before anything is written.
-            let policies = zone.groups.iter().any(|g| g.owner != crate::zone::NONE);
-            if zone.soa_signer.is_some() && zone.nsec3.is_some() && policies {
-                return Err(ApiError::update_refused(crate::update::rules::Refusal {
-                    rcode: crate::wire::packet::rcode::REFUSED,
-                    ede: Some((
-                        0,
-                        "a zone signed with NSEC3 that has routing-policy record sets cannot take dynamic updates yet: make the change in the zone file and reload".to_string(),
-                    )),
-                }));
-            }
             let kept = state.file_zones.get(&origin_text);
             let changed =
                 crate::update::rules::file_zone_changes(&zone, kept, &prerequisites, &updates)

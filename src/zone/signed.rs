@@ -251,6 +251,26 @@ impl Zone {
         }));
     }
 
+    /// The NSEC3 chain's parameters and its (hash, node) pairs in hash order, for a patch
+    /// that signs what it changed (`signed_patch`).
+    pub(super) fn nsec3_parts(
+        &self,
+    ) -> Option<(crate::dnssec::nsec3::Params, Vec<([u8; 20], u32)>)> {
+        let n = self.nsec3.as_deref()?;
+        let params = crate::dnssec::nsec3::Params {
+            iterations: n.iterations,
+            salt: n.salt.to_vec(),
+        };
+        Some((params, n.chain.to_vec()))
+    }
+
+    /// Replaces the NSEC3 chain's (hash, node) pairs, kept in hash order by the caller.
+    pub(super) fn set_nsec3_chain(&mut self, chain: Vec<([u8; 20], u32)>) {
+        if let Some(n) = self.nsec3.as_deref_mut() {
+            n.chain = chain.into_boxed_slice();
+        }
+    }
+
     /// The NSEC3 hash of `lower` with the zone's parameters.
     pub fn nsec3_hash(&self, lower: &[u8]) -> Option<[u8; 20]> {
         let n = self.nsec3.as_deref()?;

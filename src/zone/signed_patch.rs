@@ -1,15 +1,16 @@
 //! Signing what a patch changed, in place: after [`Zone::patch`] put a change batch's records
-//! into a zone this server signs with NSEC, the touched RRsets get new RRSIGs, the NSEC records
-//! whose bitmap or next name the batch changed (the touched names and the names before them in
-//! the chain) are made and signed again, and routing-policy members the batch brought are
-//! signed — so a change to a signed hosted zone costs what it touches, as an unsigned one does
-//! (`api::working`). The result is what signing the whole zone would give (the same records;
-//! signatures of unchanged RRsets kept), which `tests/route53_dnssec.rs` checks against a full
-//! signing of the same zone.
+//! into a zone this server signs, the touched RRsets get new RRSIGs, the denial records the
+//! batch changed are made and signed again — with NSEC those whose next name or bitmap changed
+//! (the touched names and the names before them in the chain), with NSEC3 those of the touched
+//! names and the empty non-terminals above them, and those before them in hash order — and
+//! routing-policy members the batch brought are signed. So a change to a signed zone costs
+//! what it touches, as an unsigned one does (`api::working`). The result is what signing the
+//! whole zone would give (the same records; signatures of unchanged RRsets kept), which
+//! `tests/route53_dnssec.rs` checks against a full signing of the same zone.
 //!
-//! What this does not do (the caller signs the zone whole): NSEC3 zones, zones signed
-//! elsewhere, and batches touching the records the signer owns (DNSKEY, CDS, CDNSKEY, RRSIG,
-//! NSEC, NSEC3, NSEC3PARAM).
+//! What this does not do (the caller signs the zone whole): zones signed elsewhere, and
+//! batches touching the records the signer owns (DNSKEY, CDS, CDNSKEY, RRSIG, NSEC, NSEC3,
+//! NSEC3PARAM).
 
 use std::collections::BTreeSet;
 
@@ -33,25 +34,16 @@ impl Zone {
         &mut self,
         touched: &BTreeSet<(Vec<u8>, u16)>,
     ) -> Result<Resigned, PatchError> {
-        if self.nsec3.is_some() || self.nsec_chain.is_empty() {
-            return Err(PatchError::Unsupported("not a zone signed with NSEC"));
-        }
         let signer = self
             .policy_signer
             .clone()
             .ok_or(PatchError::Unsupported("a zone signed elsewhere"))?;
-        let signer_owned = |t: u16| {
-            matches!(
-                t,
-                types::DNSKEY
-                    | types::CDS
-                    | types::CDNSKEY
-                    | types::RRSIG
-                    | types::NSEC
-                    | types::NSEC3
-                    | types::NSEC3PARAM
-            )
-        };
+        if self.nsec3.is_some() {
+            return self.resign_nsec3(touched, &signer);
+        }
+        if self.nsec_chain.is_empty() {
+            return Err(PatchError::Unsupported("not a signed zone"));
+        }
         if touched.iter().any(|(_, t)| signer_owned(*t)) {
             return Err(PatchError::Unsupported("the signer's own records change"));
         }
@@ -193,6 +185,215 @@ impl Zone {
         })
     }
 
+    /// [`resign_touched`](Zone::resign_touched) for a zone signed with NSEC3 (RFC 5155): the
+    /// touched RRsets signed, then the NSEC3 records of the touched names and of the empty
+    /// non-terminals above them made again (joining or leaving the chain as the names come and
+    /// go), with those before them in hash order whose next hash changed.
+    fn resign_nsec3(
+        &mut self,
+        touched: &BTreeSet<(Vec<u8>, u16)>,
+        signer: &crate::zone::signed::PolicySigner,
+    ) -> Result<Resigned, PatchError> {
+        if touched.iter().any(|(_, t)| signer_owned(*t)) {
+            return Err(PatchError::Unsupported("the signer's own records change"));
+        }
+        let (params, old_chain) = self
+            .nsec3_parts()
+            .ok_or(PatchError::Unsupported("no NSEC3 chain"))?;
+        let Some(&(_, first)) = old_chain.first() else {
+            return Err(PatchError::Unsupported("the chain is empty"));
+        };
+        let nsec3_ttl = self
+            .rrset(self.node(first), types::NSEC3)
+            .map(|s| s.ttl)
+            .ok_or(PatchError::Unsupported("no NSEC3 record"))?;
+        let owners: BTreeSet<&[u8]> = touched.iter().map(|(o, _)| o.as_slice()).collect();
+
+        // 1. The touched names' signatures: each name's RRSIG RRset anew (none for a name left
+        // without data, which then leaves the tree with the empty non-terminals above it).
+        let mut changes: Vec<RrsetChange> = Vec::new();
+        let mut groups_to_sign: Vec<usize> = Vec::new();
+        for &o in &owners {
+            let Some(id) = self.find(o) else { continue };
+            let node = *self.node(id);
+            if self.below_cut(o) {
+                continue;
+            }
+            let cut = node.is_cut();
+            let mut sigs: Vec<Vec<u8>> = Vec::new();
+            for set in self.rrsets(&node) {
+                let t = set.rtype;
+                if t == types::RRSIG || (cut && t != types::DS) {
+                    continue;
+                }
+                if let Some(g) = set.group() {
+                    if touched.contains(&(o.to_vec(), t)) {
+                        groups_to_sign.push(g);
+                    }
+                    continue;
+                }
+                if touched.contains(&(o.to_vec(), t)) {
+                    let rdatas: Vec<Vec<u8>> = self.rdatas(set).map(<[u8]>::to_vec).collect();
+                    sigs.extend(signer.sign_now(o, t, set.ttl, &rdatas));
+                } else {
+                    sigs.extend(self.rrsigs(&node, t).map(<[u8]>::to_vec));
+                }
+            }
+            let content = if sigs.is_empty() {
+                NewContent::Gone
+            } else {
+                let ttl = self.rrset(&node, types::RRSIG).map_or(nsec3_ttl, |s| s.ttl);
+                NewContent::Records { ttl, rdatas: sigs }
+            };
+            changes.push(RrsetChange {
+                owner: o.to_vec(),
+                rtype: types::RRSIG,
+                content,
+            });
+        }
+        self.patch(changes.clone())?;
+
+        // 2. The chain: each touched name and each name above it has an NSEC3 if it is in the
+        // tree now (data, or names below it) and not below a cut.
+        let origin = self.origin.to_vec();
+        let mut names: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for &o in &owners {
+            let mut n = o;
+            loop {
+                names.insert(n.to_vec());
+                if n.len() <= origin.len() {
+                    break;
+                }
+                n = &n[1 + n[0] as usize..];
+            }
+        }
+        let mut by_hash: std::collections::BTreeMap<[u8; 20], Option<Vec<u16>>> =
+            Default::default();
+        for n in &names {
+            let present = self.find(n).filter(|&id| {
+                let has_data = !self.rrsets(self.node(id)).is_empty();
+                (has_data || self.upkeep.children[id as usize] > 0) && !self.below_cut(n)
+            });
+            let bitmap = present.map(|id| {
+                let node = *self.node(id);
+                let cut = node.is_cut();
+                let mut t: Vec<u16> = self
+                    .rrsets(&node)
+                    .iter()
+                    .map(|s| s.rtype)
+                    .filter(|&t| t != types::RRSIG)
+                    .filter(|&t| !cut || matches!(t, types::NS | types::DS))
+                    .collect();
+                if !t.is_empty() && (!cut || t.contains(&types::DS)) {
+                    t.push(types::RRSIG);
+                }
+                t.sort_unstable();
+                t.dedup();
+                t
+            });
+            by_hash.insert(params.hash(n), bitmap);
+        }
+        let mut chain: Vec<[u8; 20]> = old_chain.iter().map(|(h, _)| *h).collect();
+        let mut left: Vec<[u8; 20]> = Vec::new();
+        for (h, bitmap) in &by_hash {
+            match (chain.binary_search(h), bitmap.is_some()) {
+                (Ok(i), false) => left.push(chain.remove(i)),
+                (Err(i), true) => chain.insert(i, *h),
+                _ => {}
+            }
+        }
+        if chain.is_empty() {
+            return Err(PatchError::Unsupported("the chain is empty"));
+        }
+        let len = chain.len();
+        let mut affected: BTreeSet<usize> = BTreeSet::new();
+        for h in by_hash.keys() {
+            match chain.binary_search(h) {
+                Ok(i) => {
+                    affected.insert(i);
+                    affected.insert((i + len - 1) % len);
+                }
+                Err(i) => {
+                    affected.insert((i + len - 1) % len);
+                }
+            }
+        }
+        let mut changes2: Vec<RrsetChange> = Vec::new();
+        for h in &left {
+            let owner = crate::dnssec::nsec3::owner(h, &origin);
+            for rtype in [types::NSEC3, types::RRSIG] {
+                changes2.push(RrsetChange {
+                    owner: owner.clone(),
+                    rtype,
+                    content: NewContent::Gone,
+                });
+            }
+        }
+        for &i in &affected {
+            let h = chain[i];
+            let next = chain[(i + 1) % len];
+            let owner = crate::dnssec::nsec3::owner(&h, &origin);
+            let existing: Option<Vec<u8>> = self
+                .find(&owner)
+                .and_then(|id| self.rrset(self.node(id), types::NSEC3))
+                .and_then(|s| self.rdatas(s).next())
+                .map(<[u8]>::to_vec);
+            let rdata = match by_hash.get(&h) {
+                Some(Some(bitmap)) => params.rdata(&next, bitmap),
+                // A name this batch did not touch: only its next hash may change.
+                _ => match &existing {
+                    Some(old) => with_next(old, &next).ok_or(PatchError::Unsupported(
+                        "an NSEC3 record that cannot be read",
+                    ))?,
+                    None => continue,
+                },
+            };
+            if existing.as_deref() == Some(rdata.as_slice()) {
+                continue;
+            }
+            let sigs = signer.sign_now(&owner, types::NSEC3, nsec3_ttl, &[rdata.clone()]);
+            changes2.push(RrsetChange {
+                owner: owner.clone(),
+                rtype: types::NSEC3,
+                content: NewContent::Records {
+                    ttl: nsec3_ttl,
+                    rdatas: vec![rdata],
+                },
+            });
+            changes2.push(RrsetChange {
+                owner,
+                rtype: types::RRSIG,
+                content: NewContent::Records {
+                    ttl: nsec3_ttl,
+                    rdatas: sigs,
+                },
+            });
+        }
+        self.patch(changes2.clone())?;
+        let mut indexed: Vec<([u8; 20], u32)> = Vec::with_capacity(len);
+        for h in chain {
+            let owner = crate::dnssec::nsec3::owner(&h, &origin);
+            let id = self
+                .find(&owner)
+                .ok_or(PatchError::Unsupported("an NSEC3 owner went missing"))?;
+            indexed.push((h, id));
+        }
+        self.set_nsec3_chain(indexed);
+        groups_to_sign.sort_unstable();
+        groups_to_sign.dedup();
+        let signed_groups = !groups_to_sign.is_empty();
+        for g in groups_to_sign {
+            self.sign_group(g, |owner, rtype, ttl, rdatas| {
+                signer.sign_now(owner, rtype, ttl, rdatas)
+            });
+        }
+        changes.extend(changes2);
+        Ok(Resigned {
+            changes,
+            signed_groups,
+        })
+    }
+
     /// Whether node `id` has an NSEC record in a zone signed with NSEC: it holds records other
     /// than the signer's, and is not glue or occluded below a zone cut.
     fn in_nsec_chain(&self, id: u32) -> bool {
@@ -223,4 +424,31 @@ impl Zone {
     fn chain_position(&self, chain: &[u32], lower: &[u8]) -> Result<usize, usize> {
         chain.binary_search_by(|&id| name::canonical_cmp(self.name(self.node(id)), lower))
     }
+}
+
+/// The records only the signer writes: a change to one of them is not a patch to sign.
+fn signer_owned(t: u16) -> bool {
+    matches!(
+        t,
+        types::DNSKEY
+            | types::CDS
+            | types::CDNSKEY
+            | types::RRSIG
+            | types::NSEC
+            | types::NSEC3
+            | types::NSEC3PARAM
+    )
+}
+
+/// An NSEC3 RDATA with another next hashed owner (RFC 5155 §3.2: algorithm, flags,
+/// iterations, salt length and salt, hash length and next hash, type bitmaps).
+fn with_next(rdata: &[u8], next: &[u8; 20]) -> Option<Vec<u8>> {
+    let salt_len = *rdata.get(4)? as usize;
+    let at = 5 + salt_len;
+    if *rdata.get(at)? as usize != next.len() || rdata.len() < at + 1 + next.len() {
+        return None;
+    }
+    let mut r = rdata.to_vec();
+    r[at + 1..at + 1 + next.len()].copy_from_slice(next);
+    Some(r)
 }
