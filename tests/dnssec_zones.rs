@@ -701,15 +701,20 @@ fn updates_are_signed(denial: &str) {
     // Names that come with empty non-terminals above them, and go again.
     let (ok_, out) = nsupdate(
         server.addr,
-        "update add new.example.test. 300 A 192.0.2.77\nupdate add gone.example.test. 300 A 192.0.2.78\nupdate add a.b.deep.example.test. 300 A 192.0.2.79\nupdate add x.y.example.test. 300 A 192.0.2.80",
+        "update add new.example.test. 300 A 192.0.2.77\nupdate add gone.example.test. 300 A 192.0.2.78\nupdate add a.b.deep.example.test. 300 A 192.0.2.79\nupdate add x.y.example.test. 300 A 192.0.2.80\nupdate add whole.example.test. 300 A 192.0.2.81\nupdate add whole.example.test. 300 TXT \"two types\"",
     );
     assert!(ok_, "{out}");
     verify_transfer(&dir, server.addr);
+    // A whole name deleted (its signer's records go with it, the signer's business).
     let (ok_, out) = nsupdate(
         server.addr,
-        "update delete gone.example.test. A\nupdate delete x.y.example.test. A",
+        "update delete gone.example.test. A\nupdate delete x.y.example.test. A\nupdate delete whole.example.test.",
     );
     assert!(ok_, "{out}");
+    assert_eq!(soa_serial(server.addr), serial + 2);
+    // The signer's records are not the update's to change: refused, with the reason.
+    let (ok_, out) = nsupdate(server.addr, "update delete www.example.test. RRSIG");
+    assert!(!ok_ && out.contains("REFUSED"), "{out}");
     assert_eq!(soa_serial(server.addr), serial + 2);
     let check = |addr| {
         for (name, verdict) in [
@@ -723,6 +728,7 @@ fn updates_are_signed(denial: &str) {
             ("gone.example.test", "; negative response, fully validated"),
             ("x.y.example.test", "; negative response, fully validated"),
             ("y.example.test", "; negative response, fully validated"),
+            ("whole.example.test", "; negative response, fully validated"),
             ("nope.example.test", "; negative response, fully validated"),
         ] {
             let out = delv(addr, &anchors, ORIGIN, name, "A");

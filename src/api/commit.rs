@@ -499,7 +499,7 @@ impl Committer {
         }
         let mut file_zones: Vec<Arc<Zone>> = Vec::new();
         for (origin, w) in file_working {
-            if let Some((zone, step)) = w.finish(&lbs, config.state_dir.as_deref()) {
+            if let Some((zone, step)) = w.finish(&lbs) {
                 steps.insert(origin, step);
                 file_zones.push(zone);
             }

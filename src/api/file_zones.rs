@@ -15,7 +15,6 @@ use crate::zone::{Catalog, NewContent, PatchError, RrsetChange, Zone};
 /// its file). A zone the updates cannot be laid over keeps `previous`'s version, if any.
 pub fn lay_updates(store: &Store, snapshot: &mut Snapshot, previous: Option<&Snapshot>) {
     let kept = store.lock().state.file_zones.clone();
-    let state_dir = store.config.load().state_dir.clone();
     if kept.is_empty() {
         return;
     }
@@ -28,7 +27,7 @@ pub fn lay_updates(store: &Store, snapshot: &mut Snapshot, previous: Option<&Sna
         if slot.servfail || running.is_some_and(|r| Arc::ptr_eq(r, slot)) {
             continue; // no data, or the running version (updates laid already)
         }
-        match laid(slot, updates, state_dir.as_deref()) {
+        match laid(slot, updates) {
             Ok(z) => *slot = Arc::new(z),
             Err(e) => {
                 tracing::error!(zone = %slot.origin_text(), "the dynamic updates kept for this zone cannot be laid over its file ({e}); {}", if running.is_some() { "the previous version keeps serving" } else { "serving the file alone until they can" });
@@ -41,11 +40,7 @@ pub fn lay_updates(store: &Store, snapshot: &mut Snapshot, previous: Option<&Sna
     snapshot.catalog = Catalog::new(zones);
 }
 
-fn laid(
-    file_zone: &Zone,
-    updates: &FileZoneUpdates,
-    state_dir: Option<&std::path::Path>,
-) -> Result<Zone, PatchError> {
+fn laid(file_zone: &Zone, updates: &FileZoneUpdates) -> Result<Zone, PatchError> {
     let mut z = file_zone.clone();
     let file = file_zone
         .source
@@ -85,17 +80,10 @@ fn laid(
         .map(|o| (o.owner.clone(), o.rtype))
         .collect();
     z.patch(changes)?;
-    // Signed by this server: the updates' RRsets and the chain around them signed anew (in
-    // place with NSEC; with NSEC3 the zone is signed again, keeping what did not change).
-    let mut z = if z.soa_signer.is_some() && z.resign_touched(&touched).is_err() {
-        let dir = state_dir.ok_or_else(|| {
-            PatchError::Invalid(vec!["no state directory for the zone's keys".into()])
-        })?;
-        crate::load::signed::resign(&z, dir, crate::clock::unix_now())
-            .map_err(|e| PatchError::Invalid(vec![e]))?
-    } else {
-        z
-    };
+    // Signed by this server: the updates' RRsets and the denial records around them signed.
+    if z.soa_signer.is_some() {
+        z.resign_touched(&touched)?;
+    }
     // It serves at least the serial the last update gave it (the file's when higher). The
     // source serial stays the file's, so a reload still sees whether the file's was raised.
     if serial_gt(updates.serial, z.serial) {

@@ -557,19 +557,8 @@ fn file_zone_record_sets(api: &Api, name: &str) -> Vec<ResourceRecordSet> {
     };
     let mut sets: BTreeMap<(Vec<u8>, u16), ResourceRecordSet> = BTreeMap::new();
     let mut add = |rr: crate::transfer::records::Rr<'_>| {
-        use crate::wire::types;
         // The signer's records are not record sets: Route 53 lists none of them.
-        let signer_made = matches!(
-            rr.rtype,
-            types::RRSIG
-                | types::NSEC
-                | types::NSEC3
-                | types::NSEC3PARAM
-                | types::DNSKEY
-                | types::CDS
-                | types::CDNSKEY
-        );
-        if signer_made {
+        if crate::dnssec::signer_made(rr.rtype) {
             return;
         }
         let set = sets

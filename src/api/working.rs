@@ -129,11 +129,7 @@ impl Working {
             Ok(resigned) => {
                 self.replay.extend(for_replay);
                 if let Some(r) = resigned {
-                    self.keys
-                        .extend(r.changes.iter().map(|c| (c.owner.clone(), c.rtype)));
-                    // The SOA's signatures change with the serial, at the apex.
-                    self.keys
-                        .insert((self.origin.clone(), crate::wire::types::RRSIG));
+                    self.keys.extend(r.step_keys(&self.origin));
                     // Members' signatures are not in the replay: a spare cannot catch up.
                     self.spare_ok &= !r.signed_groups;
                     self.replay.extend(r.changes);
@@ -276,45 +272,27 @@ impl FileWorking {
         Ok(())
     }
 
-    /// The new version and its IXFR step. A zone this server signs with NSEC has what the
-    /// updates touched signed in place (`Zone::resign_touched`); one with NSEC3 is signed again
-    /// with the keys in `state_dir`, keeping unchanged signatures, and its step is then the
-    /// whole difference.
+    /// The new version and its IXFR step. In a zone this server signs, what the updates
+    /// touched is signed in place with the NSEC or NSEC3 records around it
+    /// (`Zone::resign_touched`).
     pub(super) fn finish(
         self,
         lbs: &[LoadBalancer],
-        state_dir: Option<&std::path::Path>,
     ) -> Option<(Arc<Zone>, crate::transfer::reload::Step)> {
         let (base, mut zone) = (self.base?, self.zone?);
-        if zone.soa_signer.is_none() {
-            let step = crate::transfer::records::step(&base, &zone, lbs, &self.keys);
-            return Some((Arc::new(zone), step));
-        }
-        // Signed with NSEC: what the updates touched, and the chain around it, signed in place.
-        if let Ok(r) = zone.resign_touched(&self.keys) {
-            let mut keys = self.keys;
-            keys.extend(r.changes.iter().map(|c| (c.owner.clone(), c.rtype)));
-            keys.insert((zone.origin.to_vec(), crate::wire::types::RRSIG));
-            let step = crate::transfer::records::step(&base, &zone, lbs, &keys);
-            return Some((Arc::new(zone), step));
-        }
-        let resigned = state_dir
-            .ok_or_else(|| "no state directory for its keys".to_string())
-            .and_then(|dir| crate::load::signed::resign(&zone, dir, crate::clock::unix_now()));
-        match resigned {
-            Ok(zone) => {
-                let step = crate::transfer::journal::diff(
-                    &crate::transfer::records::collect(&base, lbs),
-                    &crate::transfer::records::collect(&zone, lbs),
-                );
-                Some((Arc::new(zone), step))
-            }
-            Err(e) => {
-                // Acknowledged and journaled already: served at the next load, signed then.
-                tracing::error!(zone = %zone.origin_text(), "the update could not be signed ({e}); the previous version keeps serving until the next reload");
-                None
+        let mut keys = self.keys;
+        if zone.soa_signer.is_some() {
+            match zone.resign_touched(&keys) {
+                Ok(r) => keys.extend(r.step_keys(&zone.origin)),
+                Err(e) => {
+                    // Acknowledged and journaled already: served at the next load, signed then.
+                    tracing::error!(zone = %zone.origin_text(), "the update could not be signed ({e}); the previous version keeps serving until the next reload");
+                    return None;
+                }
             }
         }
+        let step = crate::transfer::records::step(&base, &zone, lbs, &keys);
+        Some((Arc::new(zone), step))
     }
 }
 

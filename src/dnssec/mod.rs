@@ -24,3 +24,19 @@ pub mod sign;
 pub mod zone;
 
 pub use key::{Algorithm, Key, KeyError};
+
+/// The record types a signer makes (RFC 4034, 5155, 7344): in a zone this server signs they
+/// follow the data, so no edit, update or listing treats them as data of their own.
+pub fn signer_made(rtype: u16) -> bool {
+    use crate::wire::types;
+    matches!(
+        rtype,
+        types::RRSIG
+            | types::NSEC
+            | types::NSEC3
+            | types::NSEC3PARAM
+            | types::DNSKEY
+            | types::CDS
+            | types::CDNSKEY
+    )
+}

@@ -68,6 +68,9 @@ struct View<'s> {
     names: BTreeMap<Vec<u8>, BTreeMap<u16, Held>>,
     /// A hosted zone holds Route 53's types only.
     route53_types: bool,
+    /// The zone is signed here: its signer's records (RRSIG, NSEC, DNSKEY, …) follow the data
+    /// and are neither read nor written by an update.
+    signed_here: bool,
 }
 
 impl View<'_> {
@@ -143,6 +146,8 @@ pub fn changes(
         origin: origin.clone(),
         names: BTreeMap::new(),
         route53_types: true,
+        // A signed hosted zone holds no signer's records (Route 53's types only).
+        signed_here: false,
     };
     check_prerequisites(&mut view, prerequisites)?;
     prescan(&origin, updates)?;
@@ -210,6 +215,7 @@ pub fn file_zone_changes(
         origin: origin.clone(),
         names: BTreeMap::new(),
         route53_types: false,
+        signed_here: zone.soa_signer.is_some(),
     };
     check_prerequisites(&mut view, prerequisites)?;
     prescan(&origin, updates)?;
@@ -219,8 +225,14 @@ pub fn file_zone_changes(
 /// What a compiled zone serves at `owner`.
 pub fn read_served(zone: &crate::zone::Zone, owner: &[u8]) -> BTreeMap<u16, Held> {
     let mut out = BTreeMap::new();
+    // A zone signed here: its signer's records are not the update's to see (a delete of a
+    // whole name leaves them to the signer).
+    let signed_here = zone.soa_signer.is_some();
     if let Some(id) = zone.find(owner) {
         for set in zone.rrsets(zone.node(id)) {
+            if signed_here && crate::dnssec::signer_made(set.rtype) {
+                continue;
+            }
             let held = match set.group() {
                 Some(_) => Held::Policy,
                 None => Held::Simple {
@@ -328,6 +340,12 @@ fn apply(view: &mut View<'_>, updates: &[UpdateRr]) -> Result<Vec<Changed>, Refu
         ))
     };
     for u in updates {
+        if view.signed_here && crate::dnssec::signer_made(u.rtype) {
+            return Err(Refusal::refused(format!(
+                "{} records of a zone this server signs are its signer's, made again with each change: update the data instead",
+                types::mnemonic(u.rtype)
+            )));
+        }
         let held = view.at(&u.owner).clone();
         let current = |now: &BTreeMap<(Vec<u8>, u16), (u32, Vec<Vec<u8>>)>, t: u16| {
             match now.get(&(u.owner.clone(), t)) {

@@ -27,6 +27,17 @@ pub struct Resigned {
     pub signed_groups: bool,
 }
 
+impl Resigned {
+    /// What an IXFR step of the signed batch compares: the RRsets this set, and the apex's
+    /// RRSIGs (the SOA's change with every serial).
+    pub fn step_keys<'a>(&'a self, origin: &'a [u8]) -> impl Iterator<Item = (Vec<u8>, u16)> + 'a {
+        self.changes
+            .iter()
+            .map(|c| (c.owner.clone(), c.rtype))
+            .chain(std::iter::once((origin.to_vec(), types::RRSIG)))
+    }
+}
+
 impl Zone {
     /// Signs what `touched` (owner, type; owners lowercase) changed in this patched zone and
     /// patches the signatures and NSEC records in. Nothing changes when it fails.
@@ -38,14 +49,14 @@ impl Zone {
             .policy_signer
             .clone()
             .ok_or(PatchError::Unsupported("a zone signed elsewhere"))?;
+        if touched.iter().any(|(_, t)| crate::dnssec::signer_made(*t)) {
+            return Err(PatchError::Unsupported("the signer's own records change"));
+        }
         if self.nsec3.is_some() {
             return self.resign_nsec3(touched, &signer);
         }
         if self.nsec_chain.is_empty() {
             return Err(PatchError::Unsupported("not a signed zone"));
-        }
-        if touched.iter().any(|(_, t)| signer_owned(*t)) {
-            return Err(PatchError::Unsupported("the signer's own records change"));
         }
         let nsec_ttl = self
             .rrset(self.apex(), types::NSEC)
@@ -194,9 +205,6 @@ impl Zone {
         touched: &BTreeSet<(Vec<u8>, u16)>,
         signer: &crate::zone::signed::PolicySigner,
     ) -> Result<Resigned, PatchError> {
-        if touched.iter().any(|(_, t)| signer_owned(*t)) {
-            return Err(PatchError::Unsupported("the signer's own records change"));
-        }
         let (params, old_chain) = self
             .nsec3_parts()
             .ok_or(PatchError::Unsupported("no NSEC3 chain"))?;
@@ -424,20 +432,6 @@ impl Zone {
     fn chain_position(&self, chain: &[u32], lower: &[u8]) -> Result<usize, usize> {
         chain.binary_search_by(|&id| name::canonical_cmp(self.name(self.node(id)), lower))
     }
-}
-
-/// The records only the signer writes: a change to one of them is not a patch to sign.
-fn signer_owned(t: u16) -> bool {
-    matches!(
-        t,
-        types::DNSKEY
-            | types::CDS
-            | types::CDNSKEY
-            | types::RRSIG
-            | types::NSEC
-            | types::NSEC3
-            | types::NSEC3PARAM
-    )
 }
 
 /// An NSEC3 RDATA with another next hashed owner (RFC 5155 §3.2: algorithm, flags,
