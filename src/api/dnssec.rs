@@ -8,7 +8,7 @@
 use super::commit::{Write, Written};
 use super::error::ApiError;
 use super::ids;
-use super::ops::{ok, Reply};
+use super::ops::{bare_id, ok, Reply};
 use super::prepare::{compile, Prepared, Served};
 use super::xml::{self, document, leaf};
 use super::Api;
@@ -343,7 +343,7 @@ async fn write(api: &Api, zone: &str, op: DnssecOp, response: &str) -> Result<Re
     let written = api
         .store
         .write(Write::Dnssec {
-            zone_id: bare_zone(zone),
+            zone_id: bare_id(zone, "hostedzone/").to_string(),
             op,
         })
         .await?;
@@ -352,12 +352,6 @@ async fn write(api: &Api, zone: &str, op: DnssecOp, response: &str) -> Result<Re
         super::ops::change_info_xml(&mut body, c);
     }
     ok(document(response, &body))
-}
-
-fn bare_zone(id: &str) -> String {
-    id.trim_start_matches('/')
-        .trim_start_matches("hostedzone/")
-        .to_string()
 }
 
 async fn create_ksk(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
@@ -373,7 +367,7 @@ async fn create_ksk(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
             "CallerReference must be 1 to 128 characters",
         ));
     }
-    let zone_id = bare_zone(&field("HostedZoneId")?);
+    let zone_id = bare_id(&field("HostedZoneId")?, "hostedzone/").to_string();
     let kms_arn = field("KeyManagementServiceArn")?;
     let name = field("Name")?;
     let status = field("Status")?;
@@ -444,7 +438,7 @@ async fn create_ksk(api: &Api, body: &[u8]) -> Result<Reply, ApiError> {
 /// `GetDNSSEC`: whether the zone is served signed, and its key-signing keys with the DS and
 /// DNSKEY records to give the parent.
 pub(super) fn get(api: &Api, zone: &str) -> Result<Reply, ApiError> {
-    let zone_id = bare_zone(zone);
+    let zone_id = bare_id(zone, "hostedzone/").to_string();
     let (origin, d) = {
         let inner = api.store.lock();
         let z = inner

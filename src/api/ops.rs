@@ -229,7 +229,7 @@ fn change_info(written: &Written) -> String {
     out
 }
 
-fn bare_id<'a>(id: &'a str, prefix: &str) -> &'a str {
+pub(super) fn bare_id<'a>(id: &'a str, prefix: &str) -> &'a str {
     id.trim_start_matches('/')
         .strip_prefix(prefix)
         .unwrap_or(id)
